@@ -1,0 +1,22 @@
+# pingdeck — `make test` is what CI runs (.ci/run) and what the README tells you to run.
+GO ?= go
+
+.PHONY: test vet build run clean
+
+## test: vet, then every test with the race detector (real SQLite, a throwaway Postgres, the real binary)
+test: vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/pingdeck ./cmd/server
+
+run:
+	$(GO) run ./cmd/server
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"pingdeck/frontend"
+	"pingdeck/internal/api"
+	"pingdeck/internal/auth"
+	"pingdeck/internal/groups"
+	"pingdeck/internal/store"
+)
+
+// app is a running pingdeck: what start wired, in the order shutdown undoes it.
+type app struct {
+	log      *slog.Logger
+	store    *store.Store
+	server   *http.Server
+	serveErr chan error
+	cancel   context.CancelFunc
+	workers  sync.WaitGroup
+}
+
+const sessionTTL = 14 * 24 * time.Hour
+
+func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, err error) {
+	log := newLogger(stderr, cfg.LogLevel)
+	// Take the port first: a taken port should fail at once, before any other work.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %s: %w (is another pingdeck running? choose another address with --listen or PINGDECK_LISTEN)", cfg.Listen, err)
+	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
+	}
+	st, err := store.Open(ctx, cfg.DB, store.Options{Migrate: cfg.Migrate, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	accounts := auth.NewService(st, auth.Options{SessionTTL: sessionTTL})
+	created, generated, err := accounts.Bootstrap(ctx, cfg.AdminPassword)
+	if err != nil {
+		return nil, err
+	}
+	if generated != "" {
+		fmt.Fprintf(stdout, "pingdeck: created user %q with password %s\n  (shown only this once; sign in and keep it somewhere safe)\n", auth.AdminUsername, generated)
+	} else if created {
+		log.Info("created admin user with the configured password", "user", auth.AdminUsername)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler, err := api.NewHandler(api.Deps{
+		Store: st, Accounts: accounts, Logger: log, Registry: reg, Ready: st.Ping, UI: frontend.Dist(),
+		Limits:         groups.Limits{MinInterval: cfg.MinInterval, MaxTargetsPerUser: cfg.MaxTargetsPerUser},
+		Policy:         groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets},
+		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	workCtx, cancel := context.WithCancel(context.Background())
+	a := &app{log: log, store: st, cancel: cancel, serveErr: make(chan error, 1),
+		server: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
+	a.workers.Add(1)
+	go func() {
+		defer a.workers.Done()
+		purgeSessions(workCtx, st, log)
+	}()
+	go func() { a.serveErr <- a.server.Serve(ln) }()
+	log.Info("pingdeck listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "db", string(st.Dialect()))
+	return a, nil
+}
+
+// shutdown stops in reverse order of start: HTTP, background work, database.
+func (a *app) shutdown() error {
+	a.log.Info("shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := a.server.Shutdown(ctx)
+	if serveErr := <-a.serveErr; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	a.cancel()
+	a.workers.Wait()
+	return errors.Join(err, a.store.Close())
+}
+
+// purgeSessions deletes expired sessions every hour until ctx ends.
+func purgeSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := st.DeleteExpiredSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("purge expired sessions", "err", err)
+		} else if n > 0 {
+			log.Info("purged expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// displayAddr turns a wildcard listen address into one a person can open.
+func displayAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return fmt.Sprintf("localhost:%d", tcp.Port)
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

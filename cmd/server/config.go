@@ -1,0 +1,174 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"pingdeck/internal/groups"
+	"pingdeck/internal/store"
+)
+
+// config is everything pingdeck is told at start, from flags or PINGDECK_* variables.
+type config struct {
+	Listen            string
+	DataDir           string
+	DB                string
+	AdminPassword     string
+	Migrate           bool
+	MinInterval       time.Duration
+	MaxTargetsPerUser int
+	AllowedOrigins    []string
+	TrustedProxies    []string
+	RetentionRaw      time.Duration
+	RetentionRollup   time.Duration
+	AllowTargets      []netip.Prefix
+	DenyTargets       []netip.Prefix
+	LogLevel          slog.Level
+}
+
+// envName is the environment variable equivalent to a flag: --min-interval → PINGDECK_MIN_INTERVAL.
+func envName(flagName string) string {
+	return "PINGDECK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// listFlag is a comma-separated list of strings.
+type listFlag struct{ items *[]string }
+
+func (l listFlag) String() string {
+	if l.items == nil {
+		return ""
+	}
+	return strings.Join(*l.items, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	*l.items = nil
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l.items = append(*l.items, item)
+		}
+	}
+	return nil
+}
+
+// prefixFlag is a comma-separated list of CIDRs or IPs.
+type prefixFlag struct{ prefixes *[]netip.Prefix }
+
+func (p prefixFlag) String() string {
+	if p.prefixes == nil {
+		return ""
+	}
+	parts := make([]string, len(*p.prefixes))
+	for i, pr := range *p.prefixes {
+		parts[i] = pr.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (p prefixFlag) Set(s string) (err error) {
+	*p.prefixes, err = groups.ParsePrefixList(s)
+	return err
+}
+
+// parseConfig reads flags, then fills every flag not given on the command line from its
+// environment variable. Errors name the flag or variable at fault.
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("pingdeck", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	fs.StringVar(&c.Listen, "listen", ":8080", "address to serve the dashboard, API and WebSocket on")
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the embedded database and other state")
+	fs.StringVar(&c.DB, "db", "", "database: sqlite:PATH or postgres://user:pass@host/db (default sqlite:<data-dir>/pingdeck.db)")
+	fs.StringVar(&c.AdminPassword, "admin-password", "", "password for the admin user created on first start (default: generated and printed once)")
+	fs.BoolVar(&c.Migrate, "migrate", true, "apply database migrations at start; false refuses to start on an old schema")
+	fs.DurationVar(&c.MinInterval, "min-interval", 200*time.Millisecond, "smallest probe interval a group may use")
+	fs.IntVar(&c.MaxTargetsPerUser, "max-targets-per-user", 10000, "most targets one user's groups may hold in total")
+	fs.Var(listFlag{&c.AllowedOrigins}, "allowed-origins", "comma-separated origins (https://host:port) allowed besides the server's own")
+	fs.Var(listFlag{&c.TrustedProxies}, "trusted-proxies", "comma-separated proxy IPs/CIDRs whose X-Forwarded-* headers are believed (default none)")
+	fs.DurationVar(&c.RetentionRaw, "retention-raw", 168*time.Hour, "how long raw probe results are kept")
+	fs.DurationVar(&c.RetentionRollup, "retention-rollup", 9600*time.Hour, "how long 1-minute rollups are kept")
+	fs.Var(prefixFlag{&c.AllowTargets}, "allow-targets", "comma-separated CIDRs targets must be in (default all)")
+	fs.Var(prefixFlag{&c.DenyTargets}, "deny-targets", "comma-separated CIDRs targets must not be in (default none)")
+	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(usageOut, "Usage: pingdeck [flags]\n\nEvery flag can also be set by the environment variable shown.\n\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			def := f.DefValue
+			if def == "" {
+				def = "none"
+			}
+			fmt.Fprintf(usageOut, "  --%s (%s)\n      %s (default %s)\n", f.Name, envName(f.Name), f.Usage, def)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && !given[f.Name] && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s: %w", envName(f.Name), err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if c.DB == "" {
+		c.DB = "sqlite:" + filepath.Join(c.DataDir, "pingdeck.db")
+	}
+	return c, c.validate()
+}
+
+func (c *config) validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("--%s (%s): %s", name, envName(name), fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := store.ParseDSN(c.DB); err != nil {
+		bad("db", "%v", err)
+	}
+	if c.DataDir == "" {
+		bad("data-dir", "must not be empty")
+	}
+	if c.MinInterval < 10*time.Millisecond {
+		bad("min-interval", "must be at least 10ms, got %s", c.MinInterval)
+	}
+	if c.MaxTargetsPerUser < 1 {
+		bad("max-targets-per-user", "must be at least 1, got %d", c.MaxTargetsPerUser)
+	}
+	if c.RetentionRaw < time.Hour {
+		bad("retention-raw", "must be at least 1h, got %s", c.RetentionRaw)
+	}
+	if c.RetentionRollup < c.RetentionRaw {
+		bad("retention-rollup", "must be at least --retention-raw (%s), got %s", c.RetentionRaw, c.RetentionRollup)
+	}
+	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
+		bad("admin-password", "must be at least 8 characters")
+	}
+	for _, o := range c.AllowedOrigins {
+		if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			bad("allowed-origins", "%q must look like https://host[:port]", o)
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad("trusted-proxies", "%q is not an IP or CIDR", p)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

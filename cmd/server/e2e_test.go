@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"pingdeck/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// buildBinary compiles the real server once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pingdeck-e2e-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "pingdeck")
+		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// proc is a running pingdeck binary.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string
+	stdout bytes.Buffer
+	stderr *lockedBuffer
+	exited chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// startServer runs the binary and waits for its "listening" log line.
+func startServer(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	p.cmd = exec.Command(buildBinary(t), args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout = &p.stdout
+	pr, pw := io.Pipe()
+	p.cmd.Stderr = pw
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.stderr.Write([]byte(line + "\n"))
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "pingdeck listening" {
+				addrCh <- rec.Addr
+			}
+		}
+	}()
+	go func() { err := p.cmd.Wait(); pw.Close(); p.exited <- err }()
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	select {
+	case p.addr = <-addrCh:
+		return p
+	case err := <-p.exited:
+		t.Fatalf("server exited before listening: %v\nstderr:\n%s", err, p.stderr)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not start in 60s\nstderr:\n%s", p.stderr)
+	}
+	return nil
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (p *proc) stop() {
+	p.t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			p.t.Fatalf("server exit after SIGTERM: %v\nstderr:\n%s", err, p.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		p.t.Fatalf("server did not stop within 20s of SIGTERM")
+	}
+}
+
+var passwordLine = regexp.MustCompile(`created user "admin" with password (\S+)`)
+
+type httpClient struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func (p *proc) client() *httpClient {
+	jar, _ := cookiejar.New(nil)
+	return &httpClient{t: p.t, base: "http://" + p.addr, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+func (h *httpClient) call(method, path string, body any, want int, out any) {
+	h.t.Helper()
+	var r io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		r = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, h.base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.c.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		h.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			h.t.Fatalf("decode %s: %v", raw, err)
+		}
+	}
+}
+
+type e2eGroup struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Targets []struct {
+		Address string `json:"address"`
+	} `json:"targets"`
+	Skipped []struct {
+		Input  string `json:"input"`
+		Reason string `json:"reason"`
+	} `json:"skipped"`
+}
+
+// TestFirstRunCreateRestart is the README's promise: start with nothing, sign in with
+// the printed password, create a group with our own UUID from a pasted list, restart,
+// and find everything still there — on SQLite and on Postgres.
+func TestFirstRunCreateRestart(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, dsn string) {
+		dataDir := t.TempDir()
+		env := []string{"PINGDECK_DATA_DIR=" + dataDir, "PINGDECK_DB=" + dsn}
+		if strings.HasPrefix(dsn, "sqlite:") {
+			env = []string{"PINGDECK_DATA_DIR=" + dataDir} // the default database
+		}
+		srv := startServer(t, env, "--listen", "127.0.0.1:0")
+		m := passwordLine.FindStringSubmatch(srv.stdout.String())
+		if m == nil {
+			t.Fatalf("first start did not print the admin password; stdout:\n%s", srv.stdout.String())
+		}
+		c := srv.client()
+		c.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": m[1]}, 200, nil)
+		const id = "0b6f7a4e-8f0c-4a53-9d2e-6c1f3b2a9e10"
+		body := map[string]any{"name": "branch office", "interval": "2s",
+			"targets": "192.0.2.1\n2001:db8::7, gw.example.net\n198.51.100.16/28\n10.0.0.1/8\n224.0.0.5"}
+		var g e2eGroup
+		c.call("PUT", "/api/v1/groups/"+id, body, 201, &g)
+		if len(g.Targets) != 17 || len(g.Skipped) != 2 {
+			t.Fatalf("created %d targets, skipped %+v; want 17 and 2", len(g.Targets), g.Skipped)
+		}
+		c.call("PUT", "/api/v1/groups/"+id, body, 200, nil)
+		srv.stop()
+		if strings.HasPrefix(dsn, "sqlite:") {
+			if _, err := os.Stat(filepath.Join(dataDir, "pingdeck.db")); err != nil {
+				t.Fatalf("default database not in the data dir: %v", err)
+			}
+		}
+
+		again := startServer(t, env, "--listen", "127.0.0.1:0")
+		if passwordLine.MatchString(again.stdout.String()) {
+			t.Fatal("a second start printed a new admin password")
+		}
+		c = again.client()
+		c.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": m[1]}, 200, nil)
+		var after e2eGroup
+		c.call("GET", "/api/v1/groups/"+id, nil, 200, &after)
+		if after.Name != "branch office" || len(after.Targets) != 17 {
+			t.Fatalf("after restart: %+v", after)
+		}
+		again.stop()
+	})
+}
+
+func TestTakenPortFailsAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	start := time.Now()
+	out, err := exec.Command(buildBinary(t), "--listen", ln.Addr().String(), "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--listen") || !strings.Contains(string(out), "address already in use") {
+		t.Fatalf("err = %v, output:\n%s\nwant a failure naming --listen", err, out)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v to notice the port is taken", d)
+	}
+}
+
+func TestBadConfigNamesTheSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"flag", nil, []string{"--min-interval", "1ms"}, "--min-interval"},
+		{"env", []string{"PINGDECK_MAX_TARGETS_PER_USER=lots"}, nil, "PINGDECK_MAX_TARGETS_PER_USER"},
+		{"db scheme", []string{"PINGDECK_DB=mysql://x"}, nil, "--db"},
+		{"deny list", nil, []string{"--deny-targets", "10.0.0.0/33"}, "deny-targets"},
+		{"retention", nil, []string{"--retention-raw", "24h", "--retention-rollup", "1h"}, "--retention-rollup"},
+		{"stray argument", nil, []string{"serve"}, "unexpected argument"},
+		{"old schema without migrate", nil, []string{"--migrate=false"}, "--migrate=true"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(buildBinary(t), append([]string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, tt.args...)...)
+			cmd.Env = append(os.Environ(), tt.env...)
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tt.want) {
+				t.Fatalf("err = %v, output:\n%s\nwant a failure mentioning %q", err, out, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelpListsEverySetting(t *testing.T) {
+	out, err := exec.Command(buildBinary(t), "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("--help: %v\n%s", err, out)
+	}
+	for _, name := range []string{"listen", "data-dir", "db", "admin-password", "migrate", "min-interval",
+		"max-targets-per-user", "allowed-origins", "trusted-proxies", "retention-raw", "retention-rollup",
+		"allow-targets", "deny-targets", "log-level"} {
+		if !strings.Contains(string(out), "--"+name+" ("+envName(name)+")") {
+			t.Errorf("--help does not document --%s with %s", name, envName(name))
+		}
+	}
+}

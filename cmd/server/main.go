@@ -1,0 +1,44 @@
+// Command server runs pingdeck: the ping engine, the API, the live stream and the
+// dashboard, on one port.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+)
+
+func main() {
+	gin.SetMode(gin.ReleaseMode) // gin's mode is process-wide; debug mode only adds noise
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "pingdeck:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts pingdeck and blocks until ctx is cancelled, then shuts down in reverse order.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	app, err := start(ctx, cfg, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return app.shutdown()
+}

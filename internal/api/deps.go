@@ -1,0 +1,54 @@
+// Package api is pingdeck's HTTP interface: the JSON API under /api/v1, health and
+// metrics endpoints, and the embedded dashboard, all on one gin engine.
+package api
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"pingdeck/internal/auth"
+	"pingdeck/internal/groups"
+	"pingdeck/internal/store"
+)
+
+// GroupStore is the persistence the group and target handlers need.
+type GroupStore interface {
+	CreateGroup(ctx context.Context, g *groups.Group) error
+	GroupFor(ctx context.Context, id, viewerID string) (*store.GroupWithRole, error)
+	GroupsFor(ctx context.Context, viewerID string, all bool) ([]store.GroupWithRole, error)
+	UpdateGroup(ctx context.Context, g *groups.Group) error
+	DeleteGroup(ctx context.Context, id string) error
+	AddTargets(ctx context.Context, groupID string, ts []groups.Target) ([]groups.Target, error)
+	Targets(ctx context.Context, groupID string) ([]groups.Target, error)
+	Target(ctx context.Context, groupID, targetID string) (*groups.Target, error)
+	SetTargetPaused(ctx context.Context, groupID, targetID string, paused bool) error
+	DeleteTarget(ctx context.Context, groupID, targetID string) error
+	CountTargetsOwnedBy(ctx context.Context, ownerID string) (int, error)
+}
+
+var _ GroupStore = (*store.Store)(nil)
+
+// Deps is everything the HTTP layer is wired to.
+type Deps struct {
+	Store    GroupStore
+	Accounts *auth.Service
+	Limits   groups.Limits
+	Policy   groups.TargetPolicy
+	Logger   *slog.Logger
+	// Registry receives the HTTP metrics and serves /metrics.
+	Registry *prometheus.Registry
+	// Ready reports whether the server can do its work (database reachable).
+	Ready func(ctx context.Context) error
+	// AllowedOrigins are origins besides the server's own that browsers may call from.
+	AllowedOrigins []string
+	// TrustedProxies are the addresses whose X-Forwarded-For / X-Forwarded-Proto are believed.
+	TrustedProxies []string
+	// UI is the built dashboard served at /; nil serves nothing there.
+	UI fs.FS
+	// SessionTTL is the cookie lifetime to advertise (the service enforces it server side).
+	SessionTTL time.Duration
+}

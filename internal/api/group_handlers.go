@@ -1,0 +1,260 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"pingdeck/internal/auth"
+	"pingdeck/internal/groups"
+	"pingdeck/internal/store"
+)
+
+// groupRequest is the body of POST and PUT /groups.
+type groupRequest struct {
+	Name       *string       `json:"name"`
+	Targets    targetList    `json:"targets"`
+	Interval   *durationJSON `json:"interval"`
+	Timeout    *durationJSON `json:"timeout"`
+	PacketSize *int          `json:"packet_size"`
+	Visibility *string       `json:"visibility"`
+	Paused     *bool         `json:"paused"`
+}
+
+// groupPatch is the body of PATCH /groups/{id}: settings only.
+type groupPatch struct {
+	Name       *string       `json:"name"`
+	Interval   *durationJSON `json:"interval"`
+	Timeout    *durationJSON `json:"timeout"`
+	PacketSize *int          `json:"packet_size"`
+	Visibility *string       `json:"visibility"`
+	Paused     *bool         `json:"paused"`
+}
+
+func (p *groupPatch) toDomain() groups.Patch {
+	out := groups.Patch{
+		Name: p.Name, Interval: durationPtr(p.Interval), Timeout: durationPtr(p.Timeout),
+		PacketSize: p.PacketSize, Paused: p.Paused,
+	}
+	if p.Visibility != nil {
+		v := groups.Visibility(*p.Visibility)
+		out.Visibility = &v
+	}
+	return out
+}
+
+func (r *groupRequest) settings() groupPatch {
+	return groupPatch{Name: r.Name, Interval: r.Interval, Timeout: r.Timeout,
+		PacketSize: r.PacketSize, Visibility: r.Visibility, Paused: r.Paused}
+}
+
+// handleGroupCreate creates a group with a server-chosen ID.
+func handleGroupCreate(s *server) gin.HandlerFunc {
+	return s.wrap(func(c *gin.Context) error {
+		var req groupRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		out, err := s.createGroup(c.Request.Context(), currentUser(c), uuid.NewString(), &req)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusCreated, out)
+		return nil
+	})
+}
+
+// handleGroupPut creates a group with the client's UUID, idempotently: repeating the
+// request applies the same settings and adds no target twice, and answers 200.
+func handleGroupPut(s *server) gin.HandlerFunc {
+	return s.wrap(func(c *gin.Context) error {
+		id, err := pathUUID(c, "id")
+		if err != nil {
+			return err
+		}
+		var req groupRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		ctx, u := c.Request.Context(), currentUser(c)
+		existing, err := s.Store.GroupFor(ctx, id, u.ID)
+		switch {
+		case errors.Is(err, groups.ErrNotFound):
+			out, err := s.createGroup(ctx, u, id, &req)
+			if errors.Is(err, groups.ErrConflict) {
+				return groups.Conflict("id", "a group with this id already exists and belongs to someone else")
+			}
+			if err != nil {
+				return err
+			}
+			c.JSON(http.StatusCreated, out)
+			return nil
+		case err != nil:
+			return err
+		case existing.Group.OwnerID != u.ID:
+			return groups.Conflict("id", "a group with this id already exists and belongs to someone else")
+		}
+		out, err := s.ensureGroup(ctx, u, existing, &req)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, out)
+		return nil
+	})
+}
+
+func (s *server) createGroup(ctx context.Context, u *auth.User, id string, req *groupRequest) (*groupJSON, error) {
+	if req.Name == nil {
+		return nil, groups.Invalid("name", "is required")
+	}
+	now := time.Now().UTC()
+	g := &groups.Group{ID: id, OwnerID: u.ID, OwnerName: u.Username, CreatedAt: now, UpdatedAt: now}
+	g.ApplyDefaults()
+	patch := req.settings()
+	patch.toDomain().Apply(g)
+	if err := g.Validate(s.Limits); err != nil {
+		return nil, err
+	}
+	accepted, skipped, err := s.prepareTargets(ctx, u.ID, req.Targets, now)
+	if err != nil {
+		return nil, err
+	}
+	g.Targets = accepted
+	if err := s.Store.CreateGroup(ctx, g); err != nil {
+		return nil, err
+	}
+	out := groupOut(g, groups.RoleOwner, len(accepted))
+	out.Skipped = skipped
+	return &out, nil
+}
+
+// ensureGroup is a repeated PUT: apply the settings, add the targets not there yet.
+func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWithRole, req *groupRequest) (*groupJSON, error) {
+	g := v.Group
+	before := *g
+	patch := req.settings()
+	patch.toDomain().Apply(g)
+	if err := g.Validate(s.Limits); err != nil {
+		return nil, err
+	}
+	if !g.SameSettings(&before) || g.Paused != before.Paused {
+		g.UpdatedAt = time.Now().UTC()
+		if err := s.Store.UpdateGroup(ctx, g); err != nil {
+			return nil, err
+		}
+	}
+	var skipped []groups.SkippedInput
+	if len(req.Targets) > 0 {
+		var err error
+		if _, skipped, err = s.addTargets(ctx, g, req.Targets); err != nil {
+			return nil, err
+		}
+		skipped = withoutReason(skipped, reasonAlreadyInGroup)
+	}
+	targets, err := s.Store.Targets(ctx, g.ID)
+	if err != nil {
+		return nil, err
+	}
+	g.Targets = targets
+	out := groupOut(g, groups.RoleFor(actorOf(u), g, v.ShareRole), len(targets))
+	out.Skipped = skipped
+	return &out, nil
+}
+
+// handleGroupList lists the groups the user can see, each with the user's role.
+func handleGroupList(s *server) gin.HandlerFunc {
+	return s.wrap(func(c *gin.Context) error {
+		u := currentUser(c)
+		all := c.Query("scope") == "all" && u.IsAdmin
+		views, err := s.Store.GroupsFor(c.Request.Context(), u.ID, all)
+		if err != nil {
+			return err
+		}
+		out := make([]groupJSON, 0, len(views))
+		for i := range views {
+			out = append(out, groupViewOut(&views[i], groups.RoleFor(actorOf(u), views[i].Group, views[i].ShareRole)))
+		}
+		c.JSON(http.StatusOK, gin.H{"groups": out})
+		return nil
+	})
+}
+
+// loadGroup reads the {id} group and checks the user may do action to it.
+func (s *server) loadGroup(c *gin.Context, action groups.Action) (*store.GroupWithRole, groups.Role, error) {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return nil, groups.RoleNone, err
+	}
+	u := currentUser(c)
+	v, err := s.Store.GroupFor(c.Request.Context(), id, u.ID)
+	if errors.Is(err, groups.ErrNotFound) {
+		return nil, groups.RoleNone, groups.NotFound("group")
+	}
+	if err != nil {
+		return nil, groups.RoleNone, err
+	}
+	role := groups.RoleFor(actorOf(u), v.Group, v.ShareRole)
+	if err := groups.Authorize(role, action); err != nil {
+		return nil, role, err
+	}
+	return v, role, nil
+}
+
+// handleGroupGet returns one group with its targets.
+func handleGroupGet(s *server) gin.HandlerFunc {
+	return s.wrap(func(c *gin.Context) error {
+		v, role, err := s.loadGroup(c, groups.ActionView)
+		if err != nil {
+			return err
+		}
+		if v.Group.Targets, err = s.Store.Targets(c.Request.Context(), v.Group.ID); err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, groupViewOut(v, role))
+		return nil
+	})
+}
+
+// handleGroupPatch changes a group's settings.
+func handleGroupPatch(s *server) gin.HandlerFunc {
+	return s.wrap(func(c *gin.Context) error {
+		var req groupPatch
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		patch := req.toDomain()
+		v, role, err := s.loadGroup(c, patch.Action())
+		if err != nil {
+			return err
+		}
+		patch.Apply(v.Group)
+		if err := v.Group.Validate(s.Limits); err != nil {
+			return err
+		}
+		v.Group.UpdatedAt = time.Now().UTC()
+		if err := s.Store.UpdateGroup(c.Request.Context(), v.Group); err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, groupViewOut(v, role))
+		return nil
+	})
+}
+
+// handleGroupDelete removes a group and everything in it.
+func handleGroupDelete(s *server) gin.HandlerFunc {
+	return s.wrap(func(c *gin.Context) error {
+		v, _, err := s.loadGroup(c, groups.ActionManage)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.DeleteGroup(c.Request.Context(), v.Group.ID); err != nil {
+			return err
+		}
+		c.Status(http.StatusNoContent)
+		return nil
+	})
+}

@@ -1,0 +1,252 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+
+	"pingdeck/frontend"
+	"pingdeck/internal/api"
+	"pingdeck/internal/auth"
+	"pingdeck/internal/groups"
+	"pingdeck/internal/store"
+	"pingdeck/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	storetest.Main(m)
+}
+
+const adminPassword = "admin-password"
+
+// env is a running API over a real database.
+type env struct {
+	t        *testing.T
+	srv      *httptest.Server
+	accounts *auth.Service
+}
+
+// options change the server a test runs against.
+type options struct {
+	limits func(*groups.Limits)
+	policy groups.TargetPolicy
+	ready  func(context.Context) error
+	origin []string
+}
+
+// eachEnv runs f against a server on SQLite and one on Postgres.
+func eachEnv(t *testing.T, o options, f func(t *testing.T, e *env)) {
+	t.Helper()
+	storetest.ForEachDB(t, func(t *testing.T, dsn string) {
+		f(t, newEnv(t, dsn, o))
+	})
+}
+
+func newEnv(t *testing.T, dsn string, o options) *env {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn, store.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	accounts := auth.NewService(st, auth.Options{BcryptCost: bcrypt.MinCost})
+	if _, _, err := accounts.Bootstrap(context.Background(), adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	limits := groups.Limits{MinInterval: 200 * time.Millisecond, MaxTargetsPerUser: 10000}
+	if o.limits != nil {
+		o.limits(&limits)
+	}
+	ready := o.ready
+	if ready == nil {
+		ready = st.Ping
+	}
+	h, err := api.NewHandler(api.Deps{
+		Store: st, Accounts: accounts, Limits: limits, Policy: o.policy, Ready: ready,
+		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
+		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, accounts: accounts}
+}
+
+// client is one signed-in (or anonymous) API user with its own cookie jar.
+type client struct {
+	t      *testing.T
+	base   string
+	http   *http.Client
+	bearer string
+	header http.Header
+}
+
+func (e *env) anon() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: e.t, base: e.srv.URL, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}, header: http.Header{}}
+}
+
+// login signs in as username (the admin, or a user created with password username+"-pass").
+func (e *env) login(username string) *client {
+	c := e.anon()
+	pw := username + "-pass"
+	if username == "admin" {
+		pw = adminPassword
+	}
+	c.mustJSON("POST", "/api/v1/auth/login", map[string]string{"username": username, "password": pw}, 200, nil)
+	return c
+}
+
+// user creates an account through the admin API and signs it in.
+func (e *env) user(username string) *client {
+	e.login("admin").mustJSON("POST", "/api/v1/users", map[string]any{"username": username, "password": username + "-pass"}, 201, nil)
+	return e.login(username)
+}
+
+// in returns the client reporting failures to t (for subtests).
+func (c *client) in(t *testing.T) *client {
+	cp := *c
+	cp.t = t
+	return &cp
+}
+
+// do sends body (a string is sent verbatim, anything else as JSON) and returns the status and body.
+func (c *client) do(method, path string, body any) (int, []byte, *http.Response) {
+	c.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, c.base+path, r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp.StatusCode, raw, resp
+}
+
+// mustJSON checks the status and decodes the response into out (if not nil).
+func (c *client) mustJSON(method, path string, body any, want int, out any) {
+	c.t.Helper()
+	status, raw, _ := c.do(method, path, body)
+	if status != want {
+		c.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, status, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+}
+
+type apiError struct {
+	Error struct {
+		Code    string         `json:"code"`
+		Message string         `json:"message"`
+		Details map[string]any `json:"details"`
+	} `json:"error"`
+}
+
+// mustError checks the status, that the body is the JSON error shape with code, and
+// that details.field names field (when field is not empty).
+func (c *client) mustError(method, path string, body any, status int, code, field string) apiError {
+	c.t.Helper()
+	got, raw, _ := c.do(method, path, body)
+	var e apiError
+	if err := json.Unmarshal(raw, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+		c.t.Fatalf("%s %s: body is not a JSON error: %s", method, path, raw)
+	}
+	if got != status || e.Error.Code != code {
+		c.t.Fatalf("%s %s: %d %s, want %d %s; body %s", method, path, got, e.Error.Code, status, code, raw)
+	}
+	if field != "" && e.Error.Details["field"] != field {
+		c.t.Fatalf("%s %s: details.field = %v, want %q; body %s", method, path, e.Error.Details["field"], field, raw)
+	}
+	return e
+}
+
+// Wire shapes the tests read.
+type target struct {
+	ID      string  `json:"id"`
+	Address string  `json:"address"`
+	IP      *string `json:"ip"`
+	Kind    string  `json:"kind"`
+	Paused  bool    `json:"paused"`
+}
+
+type skipped struct {
+	Input  string `json:"input"`
+	Reason string `json:"reason"`
+}
+
+type group struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Role        string    `json:"role"`
+	Visibility  string    `json:"visibility"`
+	IntervalMs  int64     `json:"interval_ms"`
+	TimeoutMs   int64     `json:"timeout_ms"`
+	PacketSize  int       `json:"packet_size"`
+	Paused      bool      `json:"paused"`
+	TargetCount int       `json:"target_count"`
+	Targets     []target  `json:"targets"`
+	Skipped     []skipped `json:"skipped"`
+	Owner       struct {
+		Username string `json:"username"`
+	} `json:"owner"`
+}
+
+type groupList struct {
+	Groups []group `json:"groups"`
+}
+
+type addResult struct {
+	Added   []target  `json:"added"`
+	Skipped []skipped `json:"skipped"`
+}
+
+const zeroID = "00000000-0000-4000-8000-000000000000"
+
+func sqliteDSN(t *testing.T) string { return "sqlite:" + t.TempDir() + "/api.db" }

@@ -1,0 +1,113 @@
+package api
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"pingdeck/internal/groups"
+)
+
+// server is the HTTP layer's state: its dependencies and what NewHandler derived from them.
+type server struct {
+	Deps
+	trusted []*net.IPNet
+}
+
+// NewHandler returns pingdeck's HTTP handler.
+func NewHandler(d Deps) (http.Handler, error) {
+	trusted, err := parseTrusted(d.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("api: trusted proxies: %w", err)
+	}
+	s := &server{Deps: d, trusted: trusted}
+	r, err := s.routes()
+	if err != nil {
+		return nil, err
+	}
+	return crossOriginProtection(s, r)
+}
+
+// routes lists every route.
+func (s *server) routes() (*gin.Engine, error) {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("api: trusted proxies: %w", err)
+	}
+	r.Use(httpMetrics(s.Registry), gin.CustomRecovery(func(c *gin.Context, rec any) {
+		writeError(c, s.Logger, fmt.Errorf("panic: %v", rec))
+	}), limitBody)
+
+	r.GET("/healthz", handleHealthz)
+	r.GET("/readyz", handleReadyz(s))
+	r.GET("/metrics", handleMetrics(s))
+
+	v1 := r.Group("/api/v1")
+	v1.GET("/openapi.yaml", handleOpenAPI)
+	v1.POST("/auth/login", handleLogin(s))
+
+	authed := v1.Group("", requireUser(s))
+	authed.POST("/auth/logout", handleLogout(s))
+	authed.GET("/me", handleMe(s))
+	authed.GET("/users", handleUserList(s))
+	authed.POST("/users", requireAdmin(s), handleUserCreate(s))
+	authed.GET("/tokens", handleTokenList(s))
+	authed.POST("/tokens", handleTokenCreate(s))
+	authed.DELETE("/tokens/:token_id", handleTokenDelete(s))
+
+	authed.GET("/groups", handleGroupList(s))
+	authed.POST("/groups", handleGroupCreate(s))
+	authed.GET("/groups/:id", handleGroupGet(s))
+	authed.PUT("/groups/:id", handleGroupPut(s))
+	authed.PATCH("/groups/:id", handleGroupPatch(s))
+	authed.DELETE("/groups/:id", handleGroupDelete(s))
+	authed.POST("/groups/:id/targets", handleTargetsAdd(s))
+	authed.PATCH("/groups/:id/targets/:target_id", handleTargetPatch(s))
+	authed.DELETE("/groups/:id/targets/:target_id", handleTargetDelete(s))
+	authed.POST("/groups/:id/prune", handlePrune(s))
+
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+			Code: "method_not_allowed", Message: "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path}})
+	})
+	r.NoRoute(s.noRoute())
+	return r, nil
+}
+
+// noRoute answers unknown API paths with a JSON 404 and everything else from the UI.
+func (s *server) noRoute() gin.HandlerFunc {
+	var ui http.Handler
+	if s.UI != nil {
+		ui = http.FileServerFS(s.UI)
+	}
+	return func(c *gin.Context) {
+		p := c.Request.URL.Path
+		if ui == nil || strings.HasPrefix(p, "/api/") || (c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead) {
+			writeError(c, s.Logger, groups.NotFound("route "+c.Request.Method+" "+p))
+			return
+		}
+		ui.ServeHTTP(c.Writer, c.Request)
+	}
+}
+
+// crossOriginProtection refuses state-changing browser requests from other origins
+// (CSRF), allowing the origins the operator listed.
+func crossOriginProtection(s *server, h http.Handler) (http.Handler, error) {
+	cop := http.NewCrossOriginProtection()
+	for _, o := range s.AllowedOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("api: allowed origin %q: %w", o, err)
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"error":{"code":"forbidden","message":"cross-origin request refused; add the origin to --allowed-origins if it is yours"}}`))
+	}))
+	return cop.Handler(h), nil
+}

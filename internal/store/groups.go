@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"pingdeck/internal/groups"
+)
+
+type groupRow struct {
+	ID         string
+	OwnerID    string
+	Name       string
+	Visibility string
+	IntervalMs int64
+	TimeoutMs  int64
+	PacketSize int
+	Paused     bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+func (groupRow) TableName() string { return "groups" }
+
+func groupRowOf(g *groups.Group) groupRow {
+	return groupRow{
+		ID: g.ID, OwnerID: g.OwnerID, Name: g.Name, Visibility: string(g.Visibility),
+		IntervalMs: g.Interval.Milliseconds(), TimeoutMs: g.Timeout.Milliseconds(),
+		PacketSize: g.PacketSize, Paused: g.Paused, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+	}
+}
+
+// groupView is a group row with what the listing query joins in.
+type groupView struct {
+	Row         groupRow `gorm:"embedded"`
+	OwnerName   string
+	ShareRole   *string
+	TargetCount int
+}
+
+func (v *groupView) toDomain() (*groups.Group, groups.Role) {
+	r := &v.Row
+	g := &groups.Group{
+		ID: r.ID, OwnerID: r.OwnerID, OwnerName: v.OwnerName, Name: r.Name,
+		Visibility: groups.Visibility(r.Visibility),
+		Interval:   time.Duration(r.IntervalMs) * time.Millisecond,
+		Timeout:    time.Duration(r.TimeoutMs) * time.Millisecond,
+		PacketSize: r.PacketSize, Paused: r.Paused,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	var role groups.Role
+	if v.ShareRole != nil {
+		role = groups.Role(*v.ShareRole)
+	}
+	return g, role
+}
+
+// GroupWithRole is a group as one user sees it: the role a share grants them (if any)
+// and how many targets it has.
+type GroupWithRole struct {
+	Group       *groups.Group
+	ShareRole   groups.Role
+	TargetCount int
+}
+
+// viewQuery selects groups with owner name, the viewer's share role and target count.
+func (s *Store) viewQuery(ctx context.Context, viewerID string) *gorm.DB {
+	return s.db.WithContext(ctx).Table("groups AS g").
+		Select(`g.*, u.username AS owner_name, sh.role AS share_role,
+			(SELECT count(*) FROM targets t WHERE t.group_id = g.id) AS target_count`).
+		Joins("JOIN users u ON u.id = g.owner_id").
+		Joins("LEFT JOIN shares sh ON sh.group_id = g.id AND sh.user_id = ?", viewerID)
+}
+
+// CreateGroup stores a new group and its targets in one transaction. An existing ID is
+// a conflict.
+func (s *Store) CreateGroup(ctx context.Context, g *groups.Group) error {
+	row := groupRowOf(g)
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return translate("create group", err)
+		}
+		_, err := insertTargets(tx, g.ID, g.Targets)
+		return err
+	})
+}
+
+// GroupFor returns a group as viewerID sees it, or not-found. Access decisions are the
+// caller's (groups.RoleFor), made on what this returns.
+func (s *Store) GroupFor(ctx context.Context, id, viewerID string) (*GroupWithRole, error) {
+	var v groupView
+	err := s.viewQuery(ctx, viewerID).Where("g.id = ?", id).Take(&v).Error
+	if err != nil {
+		return nil, translate("find group", err)
+	}
+	g, role := v.toDomain()
+	return &GroupWithRole{Group: g, ShareRole: role, TargetCount: v.TargetCount}, nil
+}
+
+// GroupsFor lists the groups viewerID owns, has been shared, or that are public
+// (or every group when all is set, for admins), oldest first.
+func (s *Store) GroupsFor(ctx context.Context, viewerID string, all bool) ([]GroupWithRole, error) {
+	q := s.viewQuery(ctx, viewerID)
+	if !all {
+		q = q.Where("g.owner_id = ? OR sh.user_id IS NOT NULL OR g.visibility = ?", viewerID, groups.Public)
+	}
+	var views []groupView
+	if err := q.Order("g.created_at, g.id").Find(&views).Error; err != nil {
+		return nil, translate("list groups", err)
+	}
+	out := make([]GroupWithRole, len(views))
+	for i := range views {
+		g, role := views[i].toDomain()
+		out[i] = GroupWithRole{Group: g, ShareRole: role, TargetCount: views[i].TargetCount}
+	}
+	return out, nil
+}
+
+// UpdateGroup writes a group's settings (not its owner, ID or targets).
+func (s *Store) UpdateGroup(ctx context.Context, g *groups.Group) error {
+	row := groupRowOf(g)
+	res := s.db.WithContext(ctx).Model(&groupRow{}).Where("id = ?", g.ID).Updates(map[string]any{
+		"name": row.Name, "visibility": row.Visibility, "interval_ms": row.IntervalMs,
+		"timeout_ms": row.TimeoutMs, "packet_size": row.PacketSize, "paused": row.Paused,
+		"updated_at": row.UpdatedAt,
+	})
+	return affectedOne("update group", res)
+}
+
+// DeleteGroup removes a group with its targets, shares and pins.
+func (s *Store) DeleteGroup(ctx context.Context, id string) error {
+	return affectedOne("delete group", s.db.WithContext(ctx).Where("id = ?", id).Delete(&groupRow{}))
+}
+
+// affectedOne turns "no row matched" into not-found.
+func affectedOne(op string, res *gorm.DB) error {
+	if res.Error != nil {
+		return translate(op, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("store: %s: %w", op, groups.ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"pingdeck/internal/groups"
+)
+
+type targetRow struct {
+	ID        string
+	GroupID   string
+	Address   string
+	IP        *string
+	Paused    bool
+	CreatedAt time.Time
+}
+
+func (targetRow) TableName() string { return "targets" }
+
+func (r *targetRow) toDomain() groups.Target {
+	t := groups.Target{ID: r.ID, GroupID: r.GroupID, Address: r.Address, Paused: r.Paused, CreatedAt: r.CreatedAt.UTC()}
+	if r.IP != nil {
+		t.IP, _ = netip.ParseAddr(*r.IP)
+	}
+	return t
+}
+
+func targetRowOf(groupID string, t *groups.Target) targetRow {
+	row := targetRow{ID: t.ID, GroupID: groupID, Address: t.Address, Paused: t.Paused, CreatedAt: t.CreatedAt}
+	if t.IP.IsValid() {
+		ip := t.IP.String()
+		row.IP = &ip
+	}
+	return row
+}
+
+// AddTargets inserts the targets whose address the group does not have yet and returns
+// those it inserted; the others are already there.
+func (s *Store) AddTargets(ctx context.Context, groupID string, ts []groups.Target) ([]groups.Target, error) {
+	var added []groups.Target
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		added, err = insertTargets(tx, groupID, ts)
+		if err != nil {
+			return err
+		}
+		return tx.Model(&groupRow{}).Where("id = ?", groupID).Update("updated_at", time.Now().UTC()).Error
+	})
+	return added, err
+}
+
+// insertTargets skips addresses the group already has, in the same transaction.
+func insertTargets(tx *gorm.DB, groupID string, ts []groups.Target) ([]groups.Target, error) {
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	existing := map[string]bool{}
+	const chunk = 500 // keeps IN lists and batch inserts under every driver's parameter limit
+	for start := 0; start < len(ts); start += chunk {
+		addrs := make([]string, 0, chunk)
+		for _, t := range ts[start:min(start+chunk, len(ts))] {
+			addrs = append(addrs, t.Address)
+		}
+		var found []string
+		err := tx.Model(&targetRow{}).Where("group_id = ? AND address IN ?", groupID, addrs).Pluck("address", &found).Error
+		if err != nil {
+			return nil, translate("find existing targets", err)
+		}
+		for _, a := range found {
+			existing[a] = true
+		}
+	}
+	var added []groups.Target
+	rows := make([]targetRow, 0, len(ts))
+	for i := range ts {
+		if existing[ts[i].Address] {
+			continue
+		}
+		existing[ts[i].Address] = true
+		rows = append(rows, targetRowOf(groupID, &ts[i]))
+		added = append(added, ts[i])
+	}
+	if len(rows) > 0 {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, chunk).Error; err != nil {
+			return nil, translate("insert targets", err)
+		}
+	}
+	return added, nil
+}
+
+// Targets returns a group's targets in the order they were added.
+func (s *Store) Targets(ctx context.Context, groupID string) ([]groups.Target, error) {
+	var rows []targetRow
+	err := s.db.WithContext(ctx).Where("group_id = ?", groupID).Order("created_at, address").Find(&rows).Error
+	if err != nil {
+		return nil, translate("list targets", err)
+	}
+	out := make([]groups.Target, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// Target returns one target of a group.
+func (s *Store) Target(ctx context.Context, groupID, targetID string) (*groups.Target, error) {
+	var row targetRow
+	err := s.db.WithContext(ctx).Where("id = ? AND group_id = ?", targetID, groupID).Take(&row).Error
+	if err != nil {
+		return nil, translate("find target", err)
+	}
+	t := row.toDomain()
+	return &t, nil
+}
+
+// SetTargetPaused pauses or resumes one target of a group.
+func (s *Store) SetTargetPaused(ctx context.Context, groupID, targetID string, paused bool) error {
+	res := s.db.WithContext(ctx).Model(&targetRow{}).Where("id = ? AND group_id = ?", targetID, groupID).Update("paused", paused)
+	return affectedOne("pause target", res)
+}
+
+// DeleteTarget removes one target of a group.
+func (s *Store) DeleteTarget(ctx context.Context, groupID, targetID string) error {
+	res := s.db.WithContext(ctx).Where("id = ? AND group_id = ?", targetID, groupID).Delete(&targetRow{})
+	return affectedOne("delete target", res)
+}
+
+// CountTargetsOwnedBy counts the targets in all groups a user owns (the per-user quota).
+func (s *Store) CountTargetsOwnedBy(ctx context.Context, ownerID string) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&targetRow{}).
+		Joins("JOIN groups g ON g.id = targets.group_id").Where("g.owner_id = ?", ownerID).Count(&n).Error
+	return int(n), translate("count targets", err)
+}
