@@ -162,6 +162,21 @@ func (h *httpClient) call(method, path string, body any, want int, out any) {
 	}
 }
 
+// text GETs path and returns the body of a 200 answer.
+func (h *httpClient) text(path string) string {
+	h.t.Helper()
+	resp, err := h.c.Get(h.base + path)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		h.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, raw)
+	}
+	return string(raw)
+}
+
 type e2eGroup struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
@@ -200,6 +215,13 @@ func TestFirstRunCreateRestart(t *testing.T) {
 			t.Fatalf("created %d targets, skipped %+v; want 17 and 2", len(g.Targets), g.Skipped)
 		}
 		c.call("PUT", "/api/v1/groups/"+id, body, 200, nil)
+		c.call("GET", "/readyz", nil, 200, nil)
+		metrics := c.text("/metrics")
+		for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "pingdeck_http_requests_total"} {
+			if !strings.Contains(metrics, name) {
+				t.Errorf("/metrics lacks %s", name)
+			}
+		}
 		srv.stop()
 		if strings.HasPrefix(dsn, "sqlite:") {
 			if _, err := os.Stat(filepath.Join(dataDir, "pingdeck.db")); err != nil {

@@ -10,7 +10,7 @@ func TestEveryAPIRouteNeedsAuth(t *testing.T) {
 	e := newEnv(t, sqliteDSN(t), options{})
 	anon := e.anon()
 	routes := []struct{ method, path string }{
-		{"POST", "/api/v1/auth/logout"}, {"GET", "/api/v1/me"}, {"GET", "/api/v1/users"}, {"POST", "/api/v1/users"},
+		{"GET", "/api/v1/me"}, {"GET", "/api/v1/users"}, {"POST", "/api/v1/users"},
 		{"GET", "/api/v1/tokens"}, {"POST", "/api/v1/tokens"}, {"DELETE", "/api/v1/tokens/" + zeroID},
 		{"GET", "/api/v1/groups"}, {"POST", "/api/v1/groups"}, {"GET", "/api/v1/groups/" + zeroID},
 		{"PUT", "/api/v1/groups/" + zeroID}, {"PATCH", "/api/v1/groups/" + zeroID}, {"DELETE", "/api/v1/groups/" + zeroID},
@@ -71,6 +71,10 @@ func TestLoginLogout(t *testing.T) {
 			t.Fatalf("logout: %d %s", status, raw)
 		}
 		c.mustError("GET", "/api/v1/me", nil, 401, "unauthenticated", "")
+		// Signing out with a dead cookie still clears it.
+		if status, _, resp := stale.do("POST", "/api/v1/auth/logout", nil); status != 204 || len(resp.Cookies()) != 1 || resp.Cookies()[0].MaxAge >= 0 {
+			t.Fatalf("logout with a stale cookie: %d %+v", status, resp.Cookies())
+		}
 	})
 }
 

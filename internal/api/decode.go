@@ -63,7 +63,7 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return groups.Invalid(field, "must be %s, not a JSON %s", jsonTypeName(typeErr.Type.Kind().String()), typeErr.Value)
+		return groups.Invalid(field, "must be %s, not %s", jsonTypeName(typeErr.Type.Kind().String()), typeErr.Value)
 	case errors.As(err, &syntaxErr):
 		return groups.Invalid("body", "malformed JSON at byte %d: %v", syntaxErr.Offset, err)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -85,6 +85,8 @@ func jsonTypeName(kind string) string {
 		return "a list"
 	case "struct", "map":
 		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
 	}
 	return "a number"
 }

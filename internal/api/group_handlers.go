@@ -82,20 +82,22 @@ func handleGroupPut(s *server) gin.HandlerFunc {
 		}
 		ctx, u := c.Request.Context(), currentUser(c)
 		existing, err := s.Store.GroupFor(ctx, id, u.ID)
-		switch {
-		case errors.Is(err, groups.ErrNotFound):
-			out, err := s.createGroup(ctx, u, id, &req)
-			if errors.Is(err, groups.ErrConflict) {
-				return groups.Conflict("id", "a group with this id already exists and belongs to someone else")
+		if errors.Is(err, groups.ErrNotFound) {
+			out, createErr := s.createGroup(ctx, u, id, &req)
+			if createErr == nil {
+				c.JSON(http.StatusCreated, out)
+				return nil
 			}
-			if err != nil {
-				return err
+			if !errors.Is(createErr, groups.ErrConflict) {
+				return createErr
 			}
-			c.JSON(http.StatusCreated, out)
-			return nil
-		case err != nil:
+			// Another request created it first: answer as a repeat of that one.
+			existing, err = s.Store.GroupFor(ctx, id, u.ID)
+		}
+		if err != nil {
 			return err
-		case existing.Group.OwnerID != u.ID:
+		}
+		if existing.Group.OwnerID != u.ID {
 			return groups.Conflict("id", "a group with this id already exists and belongs to someone else")
 		}
 		out, err := s.ensureGroup(ctx, u, existing, &req)
@@ -113,13 +115,13 @@ func (s *server) createGroup(ctx context.Context, u *auth.User, id string, req *
 	}
 	now := time.Now().UTC()
 	g := &groups.Group{ID: id, OwnerID: u.ID, OwnerName: u.Username, CreatedAt: now, UpdatedAt: now}
-	g.ApplyDefaults()
+	g.ApplyDefaults(s.Limits)
 	patch := req.settings()
 	patch.toDomain().Apply(g)
 	if err := g.Validate(s.Limits); err != nil {
 		return nil, err
 	}
-	accepted, skipped, err := s.prepareTargets(ctx, u.ID, req.Targets, now)
+	accepted, skipped, err := s.prepareTargets(ctx, u.ID, req.Targets, nil, now)
 	if err != nil {
 		return nil, err
 	}
@@ -137,8 +139,10 @@ func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWi
 	g := v.Group
 	before := *g
 	patch := req.settings()
-	patch.toDomain().Apply(g)
-	if err := g.Validate(s.Limits); err != nil {
+	domainPatch := patch.toDomain()
+	limits := domainPatch.Limits(g, s.Limits)
+	domainPatch.Apply(g)
+	if err := g.Validate(limits); err != nil {
 		return nil, err
 	}
 	if !g.SameSettings(&before) || g.Paused != before.Paused {
@@ -231,8 +235,9 @@ func handleGroupPatch(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		limits := patch.Limits(v.Group, s.Limits)
 		patch.Apply(v.Group)
-		if err := v.Group.Validate(s.Limits); err != nil {
+		if err := v.Group.Validate(limits); err != nil {
 			return err
 		}
 		v.Group.UpdatedAt = time.Now().UTC()

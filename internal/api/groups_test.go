@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"pingdeck/internal/groups"
 )
 
 func TestGroupCreateDefaultsAndPastedTargets(t *testing.T) {
@@ -196,4 +199,25 @@ func TestMalformedBodies(t *testing.T) {
 	if len(list.Groups) != 0 {
 		t.Fatalf("malformed requests created %d groups", len(list.Groups))
 	}
+}
+
+func TestServerMinimumInterval(t *testing.T) {
+	dsn := sqliteDSN(t)
+	e := newEnv(t, dsn, options{})
+	alice := e.user("alice")
+	var old group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "fast", "interval": "500ms"}, 201, &old)
+	alice.mustError("POST", "/api/v1/groups", map[string]any{"name": "g", "interval": "500.5ms"}, 400, "invalid", "interval")
+
+	// The operator raises the floor above the default interval.
+	e2 := newEnv(t, dsn, options{limits: func(l *groups.Limits) { l.MinInterval = 5 * time.Second }})
+	alice = e2.login("alice")
+	var g group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "defaults"}, 201, &g)
+	if g.IntervalMs != 5000 {
+		t.Fatalf("default interval under a 5s floor = %dms, want 5000", g.IntervalMs)
+	}
+	// An old group can still be renamed; changing its interval must respect the floor.
+	alice.mustJSON("PATCH", "/api/v1/groups/"+old.ID, map[string]any{"name": "renamed"}, 200, nil)
+	alice.mustError("PATCH", "/api/v1/groups/"+old.ID, map[string]any{"interval": "1s"}, 400, "invalid", "interval")
 }

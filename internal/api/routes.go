@@ -50,9 +50,9 @@ func (s *server) routes() (*gin.Engine, error) {
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.yaml", handleOpenAPI)
 	v1.POST("/auth/login", handleLogin(s))
+	v1.POST("/auth/logout", handleLogout(s)) // works with a stale cookie too, so it can always clear it
 
 	authed := v1.Group("", requireUser(s))
-	authed.POST("/auth/logout", handleLogout(s))
 	authed.GET("/me", handleMe(s))
 	authed.GET("/users", handleUserList(s))
 	authed.POST("/users", requireAdmin(s), handleUserCreate(s))

@@ -15,14 +15,23 @@ import (
 
 const reasonAlreadyInGroup = "already in this group"
 
-// prepareTargets parses pasted input into new targets, within the owner's quota.
-// Targets get creation times a microsecond apart so they list in the order entered.
-func (s *server) prepareTargets(ctx context.Context, ownerID string, input targetList, now time.Time) ([]groups.Target, []groups.SkippedInput, error) {
+// prepareTargets parses pasted input into new targets for a group that already holds
+// the addresses in have, within the owner's quota. Creation times are a microsecond
+// apart so targets list in the order entered.
+func (s *server) prepareTargets(ctx context.Context, ownerID string, input targetList, have map[string]bool, now time.Time) ([]groups.Target, []groups.SkippedInput, error) {
 	parsed, skipped := groups.ParseTargets(groups.SplitTargetInput(input...), s.Policy)
-	if len(parsed) == 0 {
+	fresh := parsed[:0]
+	for _, p := range parsed {
+		if have[p.Address] {
+			skipped = append(skipped, groups.SkippedInput{Input: p.Address, Reason: reasonAlreadyInGroup})
+		} else {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(fresh) == 0 {
 		return nil, skipped, nil
 	}
-	room := len(parsed)
+	room := len(fresh)
 	if quota := s.Limits.MaxTargetsPerUser; quota > 0 {
 		used, err := s.Store.CountTargetsOwnedBy(ctx, ownerID)
 		if err != nil {
@@ -31,7 +40,7 @@ func (s *server) prepareTargets(ctx context.Context, ownerID string, input targe
 		room = max(0, min(room, quota-used))
 	}
 	targets := make([]groups.Target, 0, room)
-	for i, p := range parsed {
+	for i, p := range fresh {
 		if i >= room {
 			skipped = append(skipped, groups.SkippedInput{Input: p.Address,
 				Reason: fmt.Sprintf("over the group owner's quota of %d targets (--max-targets-per-user)", s.Limits.MaxTargetsPerUser)})
@@ -43,10 +52,18 @@ func (s *server) prepareTargets(ctx context.Context, ownerID string, input targe
 	return targets, skipped, nil
 }
 
-// addTargets adds pasted input to an existing group; addresses it already has are
-// reported as skipped.
+// addTargets adds pasted input to an existing group; addresses it already has
+// (including ones a concurrent request just added) are reported as skipped.
 func (s *server) addTargets(ctx context.Context, g *groups.Group, input targetList) ([]groups.Target, []groups.SkippedInput, error) {
-	targets, skipped, err := s.prepareTargets(ctx, g.OwnerID, input, time.Now().UTC())
+	existing, err := s.Store.Targets(ctx, g.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	have := make(map[string]bool, len(existing))
+	for _, t := range existing {
+		have[t.Address] = true
+	}
+	targets, skipped, err := s.prepareTargets(ctx, g.OwnerID, input, have, time.Now().UTC())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,7 +110,7 @@ func handleTargetsAdd(s *server) gin.HandlerFunc {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		if len(req.Targets) == 0 {
+		if len(groups.SplitTargetInput(req.Targets...)) == 0 {
 			return groups.Invalid("targets", "is required: a list of addresses or one string of pasted text")
 		}
 		v, _, err := s.loadGroup(c, groups.ActionEdit)

@@ -138,3 +138,23 @@ func TestPauseAndDeleteOneTarget(t *testing.T) {
 		}
 	})
 }
+
+func TestQuotaIgnoresAddressesAlreadyInTheGroup(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), options{limits: func(l *groups.Limits) { l.MaxTargetsPerUser = 3 }})
+	alice := e.user("alice")
+	body := map[string]any{"name": "full", "targets": "192.0.2.1 192.0.2.2 192.0.2.3"}
+	var g group
+	alice.mustJSON("PUT", "/api/v1/groups/"+zeroID, body, 201, &g)
+	alice.mustJSON("PUT", "/api/v1/groups/"+zeroID, body, 200, &g)
+	if len(g.Skipped) != 0 || len(g.Targets) != 3 {
+		t.Fatalf("repeating a PUT at the quota: skipped %+v", g.Skipped)
+	}
+	var res addResult
+	alice.mustJSON("POST", "/api/v1/groups/"+zeroID+"/targets", map[string]any{"targets": "192.0.2.3 192.0.2.4"}, 200, &res)
+	if len(res.Added) != 0 || len(res.Skipped) != 2 || res.Skipped[0].Reason != "already in this group" || !strings.Contains(res.Skipped[1].Reason, "quota") {
+		t.Fatalf("at the quota: %+v", res)
+	}
+	for _, empty := range []any{"", "  \n # nothing", []string{}, []string{" "}, nil} {
+		alice.mustError("POST", "/api/v1/groups/"+zeroID+"/targets", map[string]any{"targets": empty}, 400, "invalid", "targets")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
@@ -103,7 +104,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 		return nil, err
 	}
 	display := strings.TrimSpace(nu.DisplayName)
-	if len(display) > 100 {
+	if utf8.RuneCountInString(display) > 100 {
 		return nil, groups.Invalid("display_name", "is longer than 100 characters")
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(nu.Password), s.cost)
@@ -221,7 +222,7 @@ func (s *Service) CreateToken(ctx context.Context, userID, name string, ttl time
 	switch {
 	case name == "":
 		return "", nil, groups.Invalid("name", "is required")
-	case len(name) > MaxTokenNameLen:
+	case utf8.RuneCountInString(name) > MaxTokenNameLen:
 		return "", nil, groups.Invalid("name", "is longer than %d characters", MaxTokenNameLen)
 	case ttl < 0:
 		return "", nil, groups.Invalid("expires_in", "must be positive")

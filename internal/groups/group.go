@@ -66,10 +66,11 @@ type Target struct {
 	CreatedAt time.Time
 }
 
-// ApplyDefaults fills unset probe settings and visibility.
-func (g *Group) ApplyDefaults() {
+// ApplyDefaults fills unset probe settings and visibility; the default interval is
+// raised to the server minimum when that is higher.
+func (g *Group) ApplyDefaults(l Limits) {
 	if g.Interval == 0 {
-		g.Interval = DefaultInterval
+		g.Interval = max(DefaultInterval, l.MinInterval)
 	}
 	if g.Timeout == 0 {
 		g.Timeout = DefaultTimeout
@@ -94,6 +95,10 @@ func (g *Group) Validate(l Limits) error {
 		return Invalid("name", "must not contain control characters")
 	case g.Visibility != Private && g.Visibility != Public:
 		return Invalid("visibility", "must be %q or %q", Private, Public)
+	case g.Interval%time.Millisecond != 0:
+		return Invalid("interval", "must be a whole number of milliseconds")
+	case g.Timeout%time.Millisecond != 0:
+		return Invalid("timeout", "must be a whole number of milliseconds")
 	case g.Interval < l.MinInterval:
 		return Invalid("interval", "must be at least %s (server minimum)", l.MinInterval)
 	case g.Interval > MaxInterval:
@@ -123,6 +128,16 @@ func (p Patch) Action() Action {
 		return ActionManage
 	}
 	return ActionEdit
+}
+
+// Limits returns the limits to validate g against after applying p: an interval the
+// patch leaves alone is kept even if the server minimum has since been raised, so
+// renaming an old group does not fail on a setting nobody touched.
+func (p Patch) Limits(g *Group, l Limits) Limits {
+	if p.Interval == nil && g.Interval < l.MinInterval {
+		l.MinInterval = g.Interval
+	}
+	return l
 }
 
 // Apply writes the set fields into g; call Validate afterwards.

@@ -175,11 +175,11 @@ func PostgresURL(t testing.TB) string {
 // where a missing database must not silently turn tests into skips.
 func unavailable(t testing.TB, why error) {
 	t.Helper()
-	msg := fmt.Sprintf("storetest: no PostgreSQL for this test: %v", why)
+	msg := fmt.Sprintf("no PostgreSQL for this test: %v", why)
 	if os.Getenv("CI") != "" {
-		t.Fatal(msg + " (failing rather than skipping because CI is set)")
+		t.Fatal("storetest: CI is set, so failing instead of skipping: " + msg)
 	}
-	t.Skip(msg)
+	t.Skip("storetest: " + msg)
 }
 
 // ForEachDB runs f as two parallel subtests, "sqlite" and "postgres", each with the

@@ -1,0 +1,436 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+
+	"pingdeck/internal/auth"
+	"pingdeck/internal/groups"
+	"pingdeck/internal/store"
+)
+
+// loadOpenAPI parses the embedded spec, the bytes the server serves.
+func loadOpenAPI(t *testing.T) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(OpenAPISpec)
+	if err != nil {
+		t.Fatalf("openapi.yaml does not load: %v", err)
+	}
+	return doc
+}
+
+func TestOpenAPISpecIsValid(t *testing.T) {
+	doc := loadOpenAPI(t)
+	if err := doc.Validate(t.Context()); err != nil {
+		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
+	}
+	if doc.OpenAPI != "3.0.3" {
+		t.Errorf("openapi version = %q, want 3.0.3", doc.OpenAPI)
+	}
+	for _, name := range []string{"Group", "Target", "User", "Token", "Skipped", "Error"} {
+		if doc.Components.Schemas[name] == nil {
+			t.Errorf("components/schemas lacks %s", name)
+		}
+	}
+}
+
+// ginRoutes builds the real route table.
+func ginRoutes(t *testing.T) (http.Handler, []string) {
+	t.Helper()
+	s := &server{Deps: Deps{Registry: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)}}
+	engine, err := s.routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range engine.Routes() {
+		out = append(out, r.Method+" "+openAPIPath(r.Path))
+	}
+	slices.Sort(out)
+	return engine, out
+}
+
+var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
+
+// openAPIPath writes gin's /groups/:id as /groups/{id}.
+func openAPIPath(p string) string { return ginParam.ReplaceAllString(p, "{$1}") }
+
+// specOperations lists the spec's operations as "METHOD /path".
+func specOperations(doc *openapi3.T) map[string]*openapi3.Operation {
+	out := map[string]*openapi3.Operation{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			out[strings.ToUpper(method)+" "+path] = op
+		}
+	}
+	return out
+}
+
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	_, routes := ginRoutes(t)
+	ops := specOperations(doc)
+	var missing, extra []string
+	for _, r := range routes {
+		if ops[r] == nil {
+			missing = append(missing, r)
+		}
+	}
+	for op := range ops {
+		if !slices.Contains(routes, op) {
+			extra = append(extra, op)
+		}
+	}
+	slices.Sort(extra)
+	if len(missing) > 0 {
+		t.Errorf("routes not in openapi.yaml:\n  %s", strings.Join(missing, "\n  "))
+	}
+	if len(extra) > 0 {
+		t.Errorf("openapi.yaml operations that are not routes:\n  %s", strings.Join(extra, "\n  "))
+	}
+}
+
+// noClientError are the operations that cannot answer a 4xx: they read no input and
+// need no authentication. (/readyz answers 503 when the database is down, never 4xx.)
+var noClientError = []string{
+	"GET /healthz",
+	"GET /readyz",
+	"GET /metrics",
+	"GET /api/v1/openapi.yaml",
+}
+
+func TestOpenAPIOperationsDeclareErrorsAndSecurity(t *testing.T) {
+	doc := loadOpenAPI(t)
+	engine, routes := ginRoutes(t)
+	ops := specOperations(doc)
+
+	// The security schemes: a session cookie and a bearer token.
+	var cookieScheme, bearerScheme string
+	for name, ref := range doc.Components.SecuritySchemes {
+		switch s := ref.Value; {
+		case s.Type == "apiKey" && s.In == "cookie" && s.Name == sessionCookie:
+			cookieScheme = name
+		case s.Type == "http" && strings.EqualFold(s.Scheme, "bearer"):
+			bearerScheme = name
+		}
+	}
+	if cookieScheme == "" || bearerScheme == "" {
+		t.Fatalf("components/securitySchemes must define the %s cookie and a bearer token; have %v", sessionCookie, doc.Components.SecuritySchemes)
+	}
+
+	for _, key := range routes {
+		op := ops[key]
+		if op == nil {
+			continue // reported by TestOpenAPIMatchesRoutes
+		}
+		t.Run(key, func(t *testing.T) {
+			var codes []string
+			for code := range op.Responses.Map() {
+				codes = append(codes, code)
+			}
+			slices.Sort(codes)
+			has4xx := slices.ContainsFunc(codes, func(c string) bool { return strings.HasPrefix(c, "4") })
+			if !has4xx && !slices.Contains(noClientError, key) {
+				t.Errorf("declares no 4xx response (has %v)", codes)
+			}
+			if !slices.ContainsFunc(codes, func(c string) bool { return strings.HasPrefix(c, "2") }) &&
+				!slices.Contains(codes, "501") {
+				t.Errorf("declares no success response (has %v)", codes)
+			}
+
+			// What the spec says about authentication…
+			security := doc.Security
+			if op.Security != nil {
+				security = *op.Security
+			}
+			var schemes []string
+			for _, req := range security {
+				for name := range req {
+					if doc.Components.SecuritySchemes[name] == nil {
+						t.Errorf("security names an undefined scheme %q", name)
+					}
+					schemes = append(schemes, name)
+				}
+			}
+			specAuthed := len(security) > 0
+
+			// …must match what the handler does for a request without credentials.
+			method, path, _ := strings.Cut(key, " ")
+			path = strings.NewReplacer("{id}", zeroUUID, "{target_id}", zeroUUID, "{token_id}", zeroUUID).Replace(path)
+			rec := httptest.NewRecorder()
+			engine.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+			codeAuthed := rec.Code == http.StatusUnauthorized
+
+			switch {
+			case codeAuthed && !specAuthed:
+				t.Errorf("needs authentication (answered 401 without credentials) but the spec has security: []")
+			case !codeAuthed && specAuthed:
+				t.Errorf("answered %d without credentials, yet the spec requires authentication", rec.Code)
+			case specAuthed:
+				if !slices.Contains(schemes, cookieScheme) || !slices.Contains(schemes, bearerScheme) {
+					t.Errorf("security %v must accept both %s and %s", schemes, cookieScheme, bearerScheme)
+				}
+				for _, req := range security {
+					if len(req) != 1 {
+						t.Errorf("security requirement %v must name one scheme (alternatives, not both at once)", req)
+					}
+				}
+				if !slices.Contains(codes, "401") {
+					t.Errorf("authenticated operation declares no 401 response (has %v)", codes)
+				}
+			default:
+				if op.Security == nil {
+					t.Errorf("unauthenticated operation must say security: [] explicitly")
+				}
+			}
+		})
+	}
+}
+
+const zeroUUID = "00000000-0000-4000-8000-000000000000"
+
+// TestOpenAPIDescribesTheServer drives a real server through every operation, and many
+// of their error cases, and checks each response (status, headers, body) against the
+// spec, and each request the server accepts against the spec's request schema.
+func TestOpenAPIDescribesTheServer(t *testing.T) {
+	ctx := t.Context()
+	st, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/openapi.db", store.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	accounts := auth.NewService(st, auth.Options{BcryptCost: bcrypt.MinCost})
+	if _, _, err := accounts.Bootstrap(ctx, "admin-password"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewHandler(Deps{
+		Store: st, Accounts: accounts, Ready: st.Ping, SessionTTL: time.Hour,
+		Limits: groups.Limits{MinInterval: 200 * time.Millisecond, MaxTargetsPerUser: 10000},
+		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	doc := loadOpenAPI(t)
+	doc.Servers = nil // match paths alone
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	newClient := func() *specClient {
+		jar, _ := cookiejar.New(nil)
+		return &specClient{t: t, router: router, base: srv.URL, covered: covered,
+			http: &http.Client{Jar: jar, Timeout: 30 * time.Second}, header: http.Header{}}
+	}
+
+	anon := newClient()
+	anon.call("GET", "/healthz", nil, 200)
+	anon.call("GET", "/readyz", nil, 200)
+	anon.call("GET", "/metrics", nil, 200)
+	anon.call("GET", "/api/v1/openapi.yaml", nil, 200)
+	anon.call("GET", "/api/v1/me", nil, 401)
+	anon.call("POST", "/api/v1/auth/logout", nil, 204)
+	anon.call("POST", "/api/v1/auth/login", map[string]any{"username": "admin"}, 400)
+	anon.call("POST", "/api/v1/auth/login", map[string]any{"username": "admin", "password": "wrong"}, 401)
+
+	admin := newClient()
+	admin.call("POST", "/api/v1/auth/login", map[string]any{"username": "admin", "password": "admin-password"}, 200)
+	admin.call("GET", "/api/v1/me", nil, 200)
+	admin.call("POST", "/api/v1/users", map[string]any{"username": "Bob", "password": "bob-password", "display_name": "Bob"}, 201)
+	admin.call("POST", "/api/v1/users", map[string]any{"username": "bob", "password": "bob-password"}, 409)
+	admin.call("POST", "/api/v1/users", map[string]any{"username": "carol", "password": "short"}, 400)
+	admin.call("POST", "/api/v1/users", map[string]any{"username": "carol", "password": "carol-password", "role": "x"}, 400)
+	admin.call("GET", "/api/v1/users", nil, 200)
+	bob := newClient()
+	bob.call("POST", "/api/v1/auth/login", map[string]any{"username": "bob", "password": "bob-password"}, 200)
+	bob.call("POST", "/api/v1/users", map[string]any{"username": "eve", "password": "eve-password"}, 403)
+
+	var tok struct{ ID, Token string }
+	admin.callJSON("POST", "/api/v1/tokens", map[string]any{"name": "grafana", "expires_in": "24h"}, 201, &tok)
+	admin.call("POST", "/api/v1/tokens", map[string]any{"name": "ci", "expires_in": 60000}, 201)
+	admin.call("POST", "/api/v1/tokens", map[string]any{"name": "forever"}, 201)
+	admin.call("POST", "/api/v1/tokens", map[string]any{"name": "also forever", "expires_in": nil}, 201)
+	admin.call("POST", "/api/v1/tokens", map[string]any{"name": "x", "expires_in": "-1h"}, 400)
+	bearer := newClient()
+	bearer.bearer = tok.Token
+	bearer.call("GET", "/api/v1/me", nil, 200)
+	bearer.call("GET", "/api/v1/tokens", nil, 200)
+	bob.call("DELETE", "/api/v1/tokens/"+tok.ID, nil, 404)
+	admin.call("DELETE", "/api/v1/tokens/not-a-uuid", nil, 400)
+	admin.call("DELETE", "/api/v1/tokens/"+tok.ID, nil, 204)
+	bearer.call("GET", "/api/v1/me", nil, 401)
+
+	var g struct{ ID string }
+	admin.callJSON("POST", "/api/v1/groups", map[string]any{
+		"name": "edge", "targets": "192.0.2.1, 2001:db8::1\nrouter1.example.net  # core\n198.51.100.0/30\nfe80::1%eth0\n192.0.2.1",
+		"interval": "500ms", "timeout": 300, "packet_size": 100, "visibility": "private", "paused": false,
+	}, 201, &g)
+	admin.call("POST", "/api/v1/groups", map[string]any{"name": "empty", "visibility": "public"}, 201)
+	admin.call("POST", "/api/v1/groups", map[string]any{"name": "g", "interval": "100ms"}, 400)
+	admin.call("POST", "/api/v1/groups", `{"name":"g"} garbage`, 400)
+	admin.call("POST", "/api/v1/groups", fmt.Sprintf(`{"name":"g","targets":%q}`, strings.Repeat("192.0.2.1\n", 120_000)), 413)
+	admin.call("GET", "/api/v1/groups", nil, 200)
+	admin.call("GET", "/api/v1/groups?scope=all", nil, 200)
+	admin.call("GET", "/api/v1/groups/"+g.ID, nil, 200)
+	admin.call("GET", "/api/v1/groups/nope", nil, 400)
+	bob.call("GET", "/api/v1/groups/"+g.ID, nil, 404)
+	bob.call("GET", "/api/v1/groups", nil, 200)
+
+	put := "/api/v1/groups/5b1f2f62-3b9e-4c7e-9a51-2f1d8c3e0a77"
+	body := map[string]any{"name": "lab", "targets": []string{"192.0.2.10", "192.0.2.11"}, "interval": 1000}
+	admin.call("PUT", put, body, 201)
+	admin.call("PUT", put, body, 200)
+	admin.call("PUT", put, map[string]any{"paused": true}, 200)
+	bob.call("PUT", put, body, 409)
+	admin.call("PUT", "/api/v1/groups/"+zeroUUID, map[string]any{"targets": "192.0.2.1"}, 400)
+
+	p := "/api/v1/groups/" + g.ID
+	admin.call("PATCH", p, map[string]any{"name": "core", "interval": "2s", "visibility": "public"}, 200)
+	admin.call("PATCH", p, map[string]any{"targets": "192.0.2.2"}, 400)
+	bob.call("PATCH", p, map[string]any{"name": "mine"}, 403)
+	var added struct {
+		Added []struct{ ID string }
+	}
+	admin.callJSON("POST", p+"/targets", map[string]any{"targets": "192.0.2.1\n192.0.2.99\nhttp://example.com"}, 200, &added)
+	admin.call("POST", p+"/targets", map[string]any{"targets": []string{}}, 400)
+	bob.call("POST", p+"/targets", map[string]any{"targets": "192.0.2.9"}, 403)
+	tp := p + "/targets/" + added.Added[0].ID
+	admin.call("PATCH", tp, map[string]any{"paused": true}, 200)
+	admin.call("PATCH", tp, map[string]any{}, 400)
+	bob.call("DELETE", tp, nil, 403)
+	admin.call("DELETE", tp, nil, 204)
+	admin.call("DELETE", tp, nil, 404)
+	admin.call("POST", p+"/prune", nil, 501)
+	bob.call("POST", p+"/prune", nil, 403)
+	bob.call("DELETE", p, nil, 403)
+	admin.call("DELETE", p, nil, 204)
+	admin.call("DELETE", p, nil, 404)
+
+	evil := newClient()
+	evil.header.Set("Origin", "https://evil.example")
+	evil.header.Set("Sec-Fetch-Site", "cross-site")
+	evil.call("POST", "/api/v1/auth/login", map[string]any{"username": "admin", "password": "admin-password"}, 403)
+	admin.header = evil.header
+	admin.call("POST", "/api/v1/groups", map[string]any{"name": "csrf"}, 403)
+	admin.header = http.Header{}
+	admin.call("POST", "/api/v1/auth/logout", nil, 204)
+
+	// The client address has failed once already (admin, "wrong"); 4 more use up its 5.
+	for range 4 {
+		anon.call("POST", "/api/v1/auth/login", map[string]any{"username": "mallory", "password": "guess"}, 401)
+	}
+	anon.call("POST", "/api/v1/auth/login", map[string]any{"username": "mallory", "password": "guess"}, 429)
+
+	for op := range specOperations(loadOpenAPI(t)) {
+		if !covered[op] {
+			t.Errorf("%s is not exercised by this test", op)
+		}
+	}
+}
+
+// specClient sends requests and checks them and their responses against the spec.
+type specClient struct {
+	t       *testing.T
+	router  routers.Router
+	base    string
+	http    *http.Client
+	bearer  string
+	header  http.Header
+	covered map[string]bool
+}
+
+func (c *specClient) call(method, path string, body any, want int) []byte {
+	c.t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	newRequest := func() *http.Request {
+		req, err := http.NewRequestWithContext(c.t.Context(), method, c.base+path, bytes.NewReader(raw))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if c.bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+c.bearer)
+		}
+		for k, v := range c.header {
+			req.Header[k] = v
+		}
+		return req
+	}
+	resp, err := c.http.Do(newRequest())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	what := fmt.Sprintf("%s %s → %d", method, path, resp.StatusCode)
+	if resp.StatusCode != want {
+		c.t.Fatalf("%s, want %d: %.300s", what, want, got)
+	}
+
+	req := newRequest()
+	route, params, err := c.router.FindRoute(req)
+	if err != nil {
+		c.t.Fatalf("%s: no operation in openapi.yaml: %v", what, err)
+	}
+	c.covered[method+" "+route.Path] = true
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
+	if want < 300 {
+		if err := openapi3filter.ValidateRequest(c.t.Context(), in); err != nil {
+			c.t.Errorf("%s: the server accepted a request the spec does not allow: %v", what, err)
+		}
+	}
+	err = openapi3filter.ValidateResponse(c.t.Context(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+		Body:    io.NopCloser(bytes.NewReader(got)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	})
+	if err != nil {
+		c.t.Errorf("%s: the response does not match the spec: %v\nbody: %.500s", what, err, got)
+	}
+	return got
+}
+
+func (c *specClient) callJSON(method, path string, body any, want int, out any) {
+	c.t.Helper()
+	if err := json.Unmarshal(c.call(method, path, body, want), out); err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+}
