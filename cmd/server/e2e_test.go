@@ -56,7 +56,7 @@ type proc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	addr   string
-	stdout bytes.Buffer
+	stdout *lockedBuffer
 	stderr *lockedBuffer
 	exited chan error
 }
@@ -76,10 +76,10 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 // startServer runs the binary and waits for its "listening" log line.
 func startServer(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	p := &proc{t: t, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
 	p.cmd = exec.Command(buildBinary(t), args...)
 	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout = &p.stdout
+	p.cmd.Stdout = p.stdout
 	pr, pw := io.Pipe()
 	p.cmd.Stderr = pw
 	if err := p.cmd.Start(); err != nil {

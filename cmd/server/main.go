@@ -16,7 +16,6 @@ import (
 )
 
 func main() {
-	gin.SetMode(gin.ReleaseMode) // gin's mode is process-wide; debug mode only adds noise
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
@@ -31,6 +30,7 @@ func main() {
 
 // run starts pingdeck and blocks until ctx is cancelled, then shuts down in reverse order.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	gin.SetMode(gin.ReleaseMode) // gin's mode is process-wide; debug mode only adds noise
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
