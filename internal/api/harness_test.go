@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +36,7 @@ type env struct {
 	t        *testing.T
 	srv      *httptest.Server
 	accounts *auth.Service
+	observe  func(t *testing.T, req *http.Request, resp *http.Response, body []byte)
 }
 
 // options change the server a test runs against.
@@ -94,11 +94,13 @@ type client struct {
 	http   *http.Client
 	bearer string
 	header http.Header
+	// observe, if set, sees every exchange (the request rebuilt with the same body).
+	observe func(t *testing.T, req *http.Request, resp *http.Response, body []byte)
 }
 
 func (e *env) anon() *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: e.t, base: e.srv.URL, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}, header: http.Header{}}
+	return &client{t: e.t, base: e.srv.URL, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}, header: http.Header{}, observe: e.observe}
 }
 
 // login signs in as username (the admin, or a user created with password username+"-pass").
@@ -125,46 +127,50 @@ func (c *client) in(t *testing.T) *client {
 	return &cp
 }
 
-// do sends body (a string is sent verbatim, anything else as JSON) and returns the status and body.
+// do sends body (a string is sent verbatim, anything else as JSON) and returns the
+// status and body, after showing the exchange to c.observe if set.
 func (c *client) do(method, path string, body any) (int, []byte, *http.Response) {
 	c.t.Helper()
-	var r io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
-	case []byte:
-		r = bytes.NewReader(b)
+		raw = []byte(b)
 	default:
-		raw, err := json.Marshal(b)
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	newRequest := func() *http.Request {
+		req, err := http.NewRequest(method, c.base+path, bytes.NewReader(raw))
 		if err != nil {
 			c.t.Fatal(err)
 		}
-		r = bytes.NewReader(raw)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if c.bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+c.bearer)
+		}
+		for k, v := range c.header {
+			req.Header[k] = v
+		}
+		return req
 	}
-	req, err := http.NewRequest(method, c.base+path, r)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+c.bearer)
-	}
-	for k, v := range c.header {
-		req.Header[k] = v
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.http.Do(newRequest())
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	got, err := io.ReadAll(resp.Body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	return resp.StatusCode, raw, resp
+	if c.observe != nil {
+		c.observe(c.t, newRequest(), resp, got)
+	}
+	return resp.StatusCode, got, resp
 }
 
 // mustJSON checks the status and decodes the response into out (if not nil).

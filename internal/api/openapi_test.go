@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -7,30 +7,25 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/crypto/bcrypt"
 
-	"pingdeck/internal/auth"
-	"pingdeck/internal/groups"
-	"pingdeck/internal/store"
+	"pingdeck/internal/api"
 )
 
 // loadOpenAPI parses the embedded spec, the bytes the server serves.
 func loadOpenAPI(t *testing.T) *openapi3.T {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromData(OpenAPISpec)
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPISpec)
 	if err != nil {
 		t.Fatalf("openapi.yaml does not load: %v", err)
 	}
@@ -55,8 +50,7 @@ func TestOpenAPISpecIsValid(t *testing.T) {
 // ginRoutes builds the real route table.
 func ginRoutes(t *testing.T) (http.Handler, []string) {
 	t.Helper()
-	s := &server{Deps: Deps{Registry: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)}}
-	engine, err := s.routes()
+	engine, err := api.RouteTable(api.Deps{Registry: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,14 +120,14 @@ func TestOpenAPIOperationsDeclareErrorsAndSecurity(t *testing.T) {
 	var cookieScheme, bearerScheme string
 	for name, ref := range doc.Components.SecuritySchemes {
 		switch s := ref.Value; {
-		case s.Type == "apiKey" && s.In == "cookie" && s.Name == sessionCookie:
+		case s.Type == "apiKey" && s.In == "cookie" && s.Name == "pingdeck_session":
 			cookieScheme = name
 		case s.Type == "http" && strings.EqualFold(s.Scheme, "bearer"):
 			bearerScheme = name
 		}
 	}
 	if cookieScheme == "" || bearerScheme == "" {
-		t.Fatalf("components/securitySchemes must define the %s cookie and a bearer token; have %v", sessionCookie, doc.Components.SecuritySchemes)
+		t.Fatalf("components/securitySchemes must define the pingdeck_session cookie and a bearer token; have %v", doc.Components.SecuritySchemes)
 	}
 
 	for _, key := range routes {
@@ -174,7 +168,7 @@ func TestOpenAPIOperationsDeclareErrorsAndSecurity(t *testing.T) {
 
 			// …must match what the handler does for a request without credentials.
 			method, path, _ := strings.Cut(key, " ")
-			path = strings.NewReplacer("{id}", zeroUUID, "{target_id}", zeroUUID, "{token_id}", zeroUUID).Replace(path)
+			path = strings.NewReplacer("{id}", zeroID, "{target_id}", zeroID, "{token_id}", zeroID).Replace(path)
 			rec := httptest.NewRecorder()
 			engine.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
 			codeAuthed := rec.Code == http.StatusUnauthorized
@@ -205,33 +199,10 @@ func TestOpenAPIOperationsDeclareErrorsAndSecurity(t *testing.T) {
 	}
 }
 
-const zeroUUID = "00000000-0000-4000-8000-000000000000"
-
 // TestOpenAPIDescribesTheServer drives a real server through every operation, and many
 // of their error cases, and checks each response (status, headers, body) against the
 // spec, and each request the server accepts against the spec's request schema.
 func TestOpenAPIDescribesTheServer(t *testing.T) {
-	ctx := t.Context()
-	st, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/openapi.db", store.Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	accounts := auth.NewService(st, auth.Options{BcryptCost: bcrypt.MinCost})
-	if _, _, err := accounts.Bootstrap(ctx, "admin-password"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := NewHandler(Deps{
-		Store: st, Accounts: accounts, Ready: st.Ping, SessionTTL: time.Hour,
-		Limits: groups.Limits{MinInterval: 200 * time.Millisecond, MaxTargetsPerUser: 10000},
-		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-
 	doc := loadOpenAPI(t)
 	doc.Servers = nil // match paths alone
 	router, err := legacy.NewRouter(doc)
@@ -239,11 +210,11 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	covered := map[string]bool{}
-	newClient := func() *specClient {
-		jar, _ := cookiejar.New(nil)
-		return &specClient{t: t, router: router, base: srv.URL, covered: covered,
-			http: &http.Client{Jar: jar, Timeout: 30 * time.Second}, header: http.Header{}}
+	e := newEnv(t, sqliteDSN(t), options{})
+	e.observe = func(t *testing.T, req *http.Request, resp *http.Response, body []byte) {
+		checkAgainstSpec(t, router, covered, req, resp, body)
 	}
+	newClient := func() *specClient { return &specClient{e.anon()} }
 
 	anon := newClient()
 	anon.call("GET", "/healthz", nil, 200)
@@ -304,7 +275,7 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin.call("PUT", put, body, 200)
 	admin.call("PUT", put, map[string]any{"paused": true}, 200)
 	bob.call("PUT", put, body, 409)
-	admin.call("PUT", "/api/v1/groups/"+zeroUUID, map[string]any{"targets": "192.0.2.1"}, 400)
+	admin.call("PUT", "/api/v1/groups/"+zeroID, map[string]any{"targets": "192.0.2.1"}, 400)
 
 	p := "/api/v1/groups/" + g.ID
 	admin.call("PATCH", p, map[string]any{"name": "core", "interval": "2s", "visibility": "public"}, 200)
@@ -350,87 +321,48 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	}
 }
 
-// specClient sends requests and checks them and their responses against the spec.
-type specClient struct {
-	t       *testing.T
-	router  routers.Router
-	base    string
-	http    *http.Client
-	bearer  string
-	header  http.Header
-	covered map[string]bool
-}
+// specClient is a test client whose exchanges are checked against the spec.
+type specClient struct{ *client }
 
 func (c *specClient) call(method, path string, body any, want int) []byte {
 	c.t.Helper()
-	var raw []byte
-	switch b := body.(type) {
-	case nil:
-	case string:
-		raw = []byte(b)
-	default:
-		var err error
-		if raw, err = json.Marshal(b); err != nil {
-			c.t.Fatal(err)
-		}
+	status, raw, _ := c.do(method, path, body)
+	if status != want {
+		c.t.Fatalf("%s %s → %d, want %d: %.300s", method, path, status, want, raw)
 	}
-	newRequest := func() *http.Request {
-		req, err := http.NewRequestWithContext(c.t.Context(), method, c.base+path, bytes.NewReader(raw))
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if c.bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+c.bearer)
-		}
-		for k, v := range c.header {
-			req.Header[k] = v
-		}
-		return req
-	}
-	resp, err := c.http.Do(newRequest())
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	got, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	what := fmt.Sprintf("%s %s → %d", method, path, resp.StatusCode)
-	if resp.StatusCode != want {
-		c.t.Fatalf("%s, want %d: %.300s", what, want, got)
-	}
-
-	req := newRequest()
-	route, params, err := c.router.FindRoute(req)
-	if err != nil {
-		c.t.Fatalf("%s: no operation in openapi.yaml: %v", what, err)
-	}
-	c.covered[method+" "+route.Path] = true
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
-	if want < 300 {
-		if err := openapi3filter.ValidateRequest(c.t.Context(), in); err != nil {
-			c.t.Errorf("%s: the server accepted a request the spec does not allow: %v", what, err)
-		}
-	}
-	err = openapi3filter.ValidateResponse(c.t.Context(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
-		Body:    io.NopCloser(bytes.NewReader(got)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	})
-	if err != nil {
-		c.t.Errorf("%s: the response does not match the spec: %v\nbody: %.500s", what, err, got)
-	}
-	return got
+	return raw
 }
 
 func (c *specClient) callJSON(method, path string, body any, want int, out any) {
 	c.t.Helper()
 	if err := json.Unmarshal(c.call(method, path, body, want), out); err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+}
+
+// checkAgainstSpec finds the exchange's operation, marks it covered, and checks the
+// response (and, when the server accepted it, the request) against the spec.
+func checkAgainstSpec(t *testing.T, router routers.Router, covered map[string]bool, req *http.Request, resp *http.Response, got []byte) {
+	t.Helper()
+	what := fmt.Sprintf("%s %s → %d", req.Method, req.URL.Path, resp.StatusCode)
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		t.Fatalf("%s: no operation in openapi.yaml: %v", what, err)
+	}
+	covered[req.Method+" "+route.Path] = true
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
+	if resp.StatusCode < 300 {
+		if err := openapi3filter.ValidateRequest(t.Context(), in); err != nil {
+			t.Errorf("%s: the server accepted a request the spec does not allow: %v", what, err)
+		}
+	}
+	err = openapi3filter.ValidateResponse(t.Context(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+		Body:    io.NopCloser(bytes.NewReader(got)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	})
+	if err != nil {
+		t.Errorf("%s: the response does not match the spec: %v\nbody: %.500s", what, err, got)
 	}
 }
