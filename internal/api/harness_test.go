@@ -36,6 +36,7 @@ type env struct {
 	t        *testing.T
 	srv      *httptest.Server
 	accounts *auth.Service
+	store    *store.Store
 	observe  func(t *testing.T, req *http.Request, resp *http.Response, body []byte)
 }
 
@@ -45,6 +46,9 @@ type options struct {
 	policy groups.TargetPolicy
 	ready  func(context.Context) error
 	origin []string
+	// trusted are the proxies whose X-Forwarded-* headers are believed.
+	trusted []string
+	logs    io.Writer
 }
 
 // eachEnv runs f against a server on SQLite and one on Postgres.
@@ -76,7 +80,7 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 	}
 	h, err := api.NewHandler(api.Deps{
 		Store: st, Accounts: accounts, Limits: limits, Policy: o.policy, Ready: ready,
-		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
+		Logger: logger(o.logs), Registry: prometheus.NewRegistry(), TrustedProxies: o.trusted,
 		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(),
 	})
 	if err != nil {
@@ -84,7 +88,7 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, accounts: accounts}
+	return &env{t: t, srv: srv, accounts: accounts, store: st}
 }
 
 // client is one signed-in (or anonymous) API user with its own cookie jar.
@@ -256,3 +260,10 @@ type addResult struct {
 const zeroID = "00000000-0000-4000-8000-000000000000"
 
 func sqliteDSN(t *testing.T) string { return "sqlite:" + t.TempDir() + "/api.db" }
+
+func logger(w io.Writer) *slog.Logger {
+	if w == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}

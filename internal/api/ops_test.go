@@ -62,3 +62,55 @@ func TestCrossOriginWritesRefused(t *testing.T) {
 	c.header.Set("Sec-Fetch-Site", "same-origin")
 	c.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "same origin"}, 201, nil)
 }
+
+func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
+	var logs strings.Builder
+	e := newEnv(t, sqliteDSN(t), options{logs: &logs})
+	alice := e.user("alice")
+	e.store.Close() // the database goes away under a signed-in user
+	got := alice.mustError("GET", "/api/v1/groups", nil, 500, "internal", "")
+	if got.Error.Message != "internal error" {
+		t.Fatalf("5xx message = %q, want the bare \"internal error\"", got.Error.Message)
+	}
+	if !strings.Contains(logs.String(), "request failed") || !strings.Contains(logs.String(), "database is closed") {
+		t.Fatalf("the cause was not logged:\n%s", logs.String())
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	login := func(e *env, forwardedFor string) (int, bool) {
+		c := e.anon()
+		c.header.Set("X-Forwarded-Proto", "https")
+		c.header.Set("X-Forwarded-For", forwardedFor)
+		status, _, resp := c.do("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "wrong"})
+		if status != 401 {
+			return status, false
+		}
+		status, _, resp = c.do("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": adminPassword})
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "pingdeck_session" {
+				return status, ck.Secure
+			}
+		}
+		return status, false
+	}
+	untrusted := newEnv(t, sqliteDSN(t), options{})
+	if _, secure := login(untrusted, "192.0.2.1"); secure {
+		t.Fatal("an untrusted client's X-Forwarded-Proto made the cookie Secure")
+	}
+	trusted := newEnv(t, sqliteDSN(t), options{trusted: []string{"127.0.0.1", "::1"}})
+	if _, secure := login(trusted, "192.0.2.1"); !secure {
+		t.Fatal("behind a trusted TLS proxy the session cookie must be Secure")
+	}
+	// Behind a trusted proxy, login rate limits apply to the real client address:
+	// exhausting one client's attempts leaves another client's alone.
+	c := trusted.anon()
+	c.header.Set("X-Forwarded-For", "198.51.100.1")
+	for range 5 {
+		c.mustError("POST", "/api/v1/auth/login", map[string]string{"username": "nobody", "password": "x"}, 401, "unauthenticated", "")
+	}
+	c.mustError("POST", "/api/v1/auth/login", map[string]string{"username": "someone", "password": "x"}, 429, "rate_limited", "")
+	other := trusted.anon()
+	other.header.Set("X-Forwarded-For", "198.51.100.2")
+	other.mustError("POST", "/api/v1/auth/login", map[string]string{"username": "someone", "password": "x"}, 401, "unauthenticated", "")
+}
