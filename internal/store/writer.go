@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"pingdeck/internal/ping"
+)
+
+// WriterOptions tune a ResultWriter; zero values pick the defaults.
+type WriterOptions struct {
+	BatchSize  int           // rows per write, default 5000
+	FlushEvery time.Duration // longest a result waits before being written, default 250 ms
+	QueueSize  int           // results waiting to be picked up, default 65536; beyond it Submit drops
+	MaxPending int           // results held while the database is down, default 600,000; beyond it the oldest are dropped
+	Registry   prometheus.Registerer
+	Logger     *slog.Logger
+}
+
+// ResultWriter batches probe results into the database. Submit never blocks the probe
+// path: a full queue drops the result and counts it. When the database fails, results
+// are kept in memory (up to MaxPending, oldest dropped first, counted) and retried with
+// backoff until it answers again.
+type ResultWriter struct {
+	store   resultStore
+	o       WriterOptions
+	in      chan ping.Result
+	metrics writerMetrics
+}
+
+// resultStore is what the writer needs from the database.
+type resultStore interface {
+	WriteResults(ctx context.Context, rs []ping.Result) error
+	EnsurePartitions(ctx context.Context, from, to time.Time) error
+}
+
+var _ resultStore = (*Store)(nil)
+
+type writerMetrics struct {
+	written, batches, writeErrors prometheus.Counter
+	dropped                       *prometheus.CounterVec
+	pending                       prometheus.Gauge
+	batchSeconds                  prometheus.Histogram
+}
+
+// NewResultWriter returns a writer into st; call Run to start it.
+func NewResultWriter(st resultStore, o WriterOptions) *ResultWriter {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 5000
+	}
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = 250 * time.Millisecond
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 65536
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 600_000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	m := writerMetrics{
+		written:      prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_results_written_total", Help: "Probe results written to the database."}),
+		batches:      prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_result_batches_total", Help: "Result batches written."}),
+		writeErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_result_write_errors_total", Help: "Failed result batch writes (retried)."}),
+		dropped:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pingdeck_results_dropped_total", Help: "Probe results dropped before reaching the database, by reason."}, []string{"reason"}),
+		pending:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "pingdeck_results_pending", Help: "Results waiting to be written (queue and retry buffer)."}),
+		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pingdeck_result_batch_seconds", Help: "Time to write one batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+	}
+	if o.Registry != nil {
+		o.Registry.MustRegister(m.written, m.batches, m.writeErrors, m.dropped, m.pending, m.batchSeconds)
+	}
+	return &ResultWriter{store: st, o: o, in: make(chan ping.Result, o.QueueSize), metrics: m}
+}
+
+// Submit hands a result to the writer without waiting; it reports false (and counts
+// the drop) when the queue is full.
+func (w *ResultWriter) Submit(r ping.Result) bool {
+	select {
+	case w.in <- r:
+		return true
+	default:
+		w.metrics.dropped.WithLabelValues("queue_full").Inc()
+		return false
+	}
+}
+
+// Run writes until ctx ends, then writes what it holds (for up to 5 s more) and returns.
+func (w *ResultWriter) Run(ctx context.Context) error {
+	flush := time.NewTicker(w.o.FlushEvery)
+	defer flush.Stop()
+	partitions := time.NewTicker(time.Hour)
+	defer partitions.Stop()
+	w.ensurePartitions(ctx)
+
+	var pending []ping.Result
+	var retryAt time.Time
+	backoff := time.Second
+	write := func(ctx context.Context) {
+		for len(pending) > 0 {
+			n := min(len(pending), w.o.BatchSize)
+			start := time.Now()
+			if err := w.store.WriteResults(ctx, pending[:n]); err != nil {
+				w.metrics.writeErrors.Inc()
+				if ctx.Err() == nil {
+					w.o.Logger.Warn("writing probe results failed; keeping them and retrying", "pending", len(pending), "retry_in", backoff, "err", err)
+				}
+				retryAt, backoff = time.Now().Add(backoff), min(2*backoff, 30*time.Second)
+				return
+			}
+			w.metrics.batchSeconds.Observe(time.Since(start).Seconds())
+			w.metrics.batches.Inc()
+			w.metrics.written.Add(float64(n))
+			pending = pending[n:]
+			backoff = time.Second
+		}
+		if cap(pending) > 4*w.o.BatchSize {
+			pending = nil // release what an outage grew
+		} else {
+			pending = pending[:0]
+		}
+	}
+	for {
+		select {
+		case r := <-w.in:
+			pending = append(pending, r)
+			if over := len(pending) - w.o.MaxPending; over > 0 {
+				pending = pending[over:]
+				w.metrics.dropped.WithLabelValues("database_unavailable").Add(float64(over))
+			}
+			if len(pending) >= w.o.BatchSize && time.Now().After(retryAt) {
+				write(ctx)
+			}
+		case <-flush.C:
+			if time.Now().After(retryAt) {
+				write(ctx)
+			}
+		case <-partitions.C:
+			w.ensurePartitions(ctx)
+		case <-ctx.Done():
+			for drained := false; !drained; {
+				select {
+				case r := <-w.in:
+					pending = append(pending, r)
+				default:
+					drained = true
+				}
+			}
+			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			write(final)
+			if len(pending) > 0 {
+				w.metrics.dropped.WithLabelValues("shutdown").Add(float64(len(pending)))
+				w.o.Logger.Error("probe results lost at shutdown: the database did not take them", "count", len(pending))
+			}
+			return nil
+		}
+		w.metrics.pending.Set(float64(len(pending) + len(w.in)))
+	}
+}
+
+// ensurePartitions keeps Postgres partitions for yesterday through two days ahead.
+func (w *ResultWriter) ensurePartitions(ctx context.Context) {
+	now := time.Now()
+	if err := w.store.EnsurePartitions(ctx, now.Add(-24*time.Hour), now.Add(48*time.Hour)); err != nil && ctx.Err() == nil {
+		w.o.Logger.Warn("creating result partitions failed; will retry", "err", err)
+	}
+}

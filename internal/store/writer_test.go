@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"pingdeck/internal/ping"
+)
+
+func startWriter(t *testing.T, st resultStore, o WriterOptions) (*ResultWriter, func()) {
+	t.Helper()
+	w := NewResultWriter(st, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); w.Run(ctx) }()
+	stop := func() { cancel(); wg.Wait() }
+	t.Cleanup(stop)
+	return w, stop
+}
+
+func waitForRows(t *testing.T, s *Store, want int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var n int64
+		s.db.Table("probe_results").Count(&n)
+		if int(n) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("probe_results has %d rows, want %d", n, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func results(n int, start time.Time) []ping.Result {
+	ids := []string{uuid.NewString(), uuid.NewString(), uuid.NewString()}
+	out := make([]ping.Result, n)
+	for i := range out {
+		out[i] = ping.Result{TargetID: ids[i%3], SentAt: start.Add(time.Duration(i) * time.Millisecond), RTT: time.Millisecond, OK: i%4 != 0}
+	}
+	return out
+}
+
+// TestWriterSurvivesDatabaseOutage makes the results table disappear while results
+// keep coming, then brings it back: every result is stored exactly once.
+func TestWriterSurvivesDatabaseOutage(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
+	eachDB(t, func(t *testing.T, s *Store) {
+		reg := prometheus.NewRegistry()
+		w, stop := startWriter(t, s, WriterOptions{BatchSize: 500, FlushEvery: 20 * time.Millisecond, Registry: reg})
+		all := results(6000, time.Now().UTC())
+		for _, r := range all[:2000] {
+			w.Submit(r)
+		}
+		waitForRows(t, s, 2000)
+
+		if err := s.db.Exec("ALTER TABLE probe_results RENAME TO probe_results_away").Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range all[2000:4000] {
+			if !w.Submit(r) {
+				t.Fatal("Submit dropped a result while the database was down")
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // several failed attempts
+		if testutil.ToFloat64(w.metrics.writeErrors) == 0 {
+			t.Fatal("the outage was not noticed")
+		}
+		if err := s.db.Exec("ALTER TABLE probe_results_away RENAME TO probe_results").Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range all[4000:] {
+			w.Submit(r)
+		}
+		waitForRows(t, s, 6000)
+		stop()
+		if d := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("database_unavailable")); d != 0 {
+			t.Fatalf("dropped %v results", d)
+		}
+	})
+}
+
+// TestWriterFlushesOnShutdown checks that stopping the writer writes what it holds.
+func TestWriterFlushesOnShutdown(t *testing.T) {
+	s := openTest(t, "sqlite:"+t.TempDir()+"/w.db")
+	w, stop := startWriter(t, s, WriterOptions{BatchSize: 100_000, FlushEvery: time.Hour})
+	for _, r := range results(3000, time.Now()) {
+		w.Submit(r)
+	}
+	stop()
+	waitForRows(t, s, 3000)
+}
+
+// failingStore refuses every write.
+type failingStore struct{}
+
+func (failingStore) WriteResults(context.Context, []ping.Result) error { return context.DeadlineExceeded }
+func (failingStore) EnsurePartitions(context.Context, time.Time, time.Time) error {
+	return nil
+}
+
+// TestWriterBoundsMemoryAndCountsDrops: a database that never answers costs at most
+// MaxPending results of memory, and every result dropped is counted.
+func TestWriterBoundsMemoryAndCountsDrops(t *testing.T) {
+	w, stop := startWriter(t, failingStore{}, WriterOptions{BatchSize: 10, FlushEvery: time.Millisecond, QueueSize: 100, MaxPending: 1000})
+	accepted := 0
+	for _, r := range results(5000, time.Now()) {
+		if w.Submit(r) {
+			accepted++
+		}
+		if accepted%50 == 0 {
+			time.Sleep(time.Millisecond) // let the writer drain the queue
+		}
+	}
+	stop()
+	queueFull := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("queue_full"))
+	overflow := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("database_unavailable"))
+	atShutdown := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("shutdown"))
+	if int(queueFull)+accepted != 5000 {
+		t.Fatalf("queue_full drops %v + accepted %d != 5000 submitted", queueFull, accepted)
+	}
+	if atShutdown > 1000 {
+		t.Fatalf("held %v results at shutdown, bound is 1000", atShutdown)
+	}
+	if int(overflow+atShutdown) != accepted {
+		t.Fatalf("accepted %d but counted %v overflow + %v at shutdown", accepted, overflow, atShutdown)
+	}
+}
