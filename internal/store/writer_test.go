@@ -104,7 +104,9 @@ func TestWriterFlushesOnShutdown(t *testing.T) {
 // failingStore refuses every write.
 type failingStore struct{}
 
-func (failingStore) WriteResults(context.Context, []ping.Result) error { return context.DeadlineExceeded }
+func (failingStore) WriteResults(context.Context, []ping.Result) error {
+	return context.DeadlineExceeded
+}
 func (failingStore) EnsurePartitions(context.Context, time.Time, time.Time) error {
 	return nil
 }
