@@ -28,8 +28,10 @@ type app struct {
 	store    *store.Store
 	server   *http.Server
 	serveErr chan error
-	cancel   context.CancelFunc
-	workers  sync.WaitGroup
+	// Background work, stopped in this order: probing, then the writer (which flushes),
+	// then housekeeping.
+	stopProbing, stopWriter, stopHousekeeping context.CancelFunc
+	probing, writing, housekeeping            sync.WaitGroup
 }
 
 const sessionTTL = 14 * 24 * time.Hour
@@ -71,8 +73,16 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	prober := newProber(cfg, st, reg, log)
+	ready := func(ctx context.Context) error {
+		if err := st.Ping(ctx); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		return prober.ready()
+	}
 	handler, err := api.NewHandler(api.Deps{
-		Store: st, Accounts: accounts, Logger: log, Registry: reg, Ready: st.Ping, UI: frontend.Dist(),
+		Store: st, Accounts: accounts, Logger: log, Registry: reg, Ready: ready, UI: frontend.Dist(),
+		TargetsChanged: prober.targetsChanged,
 		Limits:         groups.Limits{MinInterval: cfg.MinInterval, MaxTargetsPerUser: cfg.MaxTargetsPerUser},
 		Policy:         groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets},
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
@@ -81,20 +91,18 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		return nil, err
 	}
 
-	workCtx, cancel := context.WithCancel(context.Background())
-	a := &app{log: log, store: st, cancel: cancel, serveErr: make(chan error, 1),
+	a := &app{log: log, store: st, serveErr: make(chan error, 1),
 		server: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
-	a.workers.Add(1)
-	go func() {
-		defer a.workers.Done()
-		purgeSessions(workCtx, st, log)
-	}()
+	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { purgeSessions(ctx, st, log) })
+	a.stopWriter = a.spawn(&a.writing, prober.runWriter)
+	a.stopProbing = a.spawn(&a.probing, func(ctx context.Context) { prober.runScheduler(ctx, log) })
 	go func() { a.serveErr <- a.server.Serve(ln) }()
 	log.Info("pingdeck listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "db", string(st.Dialect()))
 	return a, nil
 }
 
-// shutdown stops in reverse order of start: HTTP, background work, database.
+// shutdown stops in reverse order of start: HTTP, probing, result writer (flushing),
+// housekeeping, database.
 func (a *app) shutdown() error {
 	a.log.Info("shutting down")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -103,9 +111,25 @@ func (a *app) shutdown() error {
 	if serveErr := <-a.serveErr; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}
-	a.cancel()
-	a.workers.Wait()
+	for _, stage := range []struct {
+		stop context.CancelFunc
+		wg   *sync.WaitGroup
+	}{{a.stopProbing, &a.probing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}} {
+		stage.stop()
+		stage.wg.Wait()
+	}
 	return errors.Join(err, a.store.Close())
+}
+
+// spawn runs f in a goroutine counted by wg, and returns what stops it.
+func (a *app) spawn(wg *sync.WaitGroup, f func(ctx context.Context)) context.CancelFunc {
+	ctx, cancel := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f(ctx)
+	}()
+	return cancel
 }
 
 // purgeSessions deletes expired sessions every hour until ctx ends.

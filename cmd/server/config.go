@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pingdeck/internal/groups"
+	"pingdeck/internal/ping"
 	"pingdeck/internal/store"
 )
 
@@ -31,6 +32,8 @@ type config struct {
 	AllowTargets      []netip.Prefix
 	DenyTargets       []netip.Prefix
 	LogLevel          slog.Level
+	PingEngine        string
+	ICMPMode          ping.Mode
 }
 
 // envName is the environment variable equivalent to a flag: --min-interval → PINGDECK_MIN_INTERVAL.
@@ -96,6 +99,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.RetentionRollup, "retention-rollup", 9600*time.Hour, "how long 1-minute rollups are kept")
 	fs.Var(prefixFlag{&c.AllowTargets}, "allow-targets", "comma-separated CIDRs targets must be in (default all)")
 	fs.Var(prefixFlag{&c.DenyTargets}, "deny-targets", "comma-separated CIDRs targets must not be in (default none)")
+	fs.StringVar(&c.PingEngine, "ping-engine", "auto", "probe engine: auto, probing (pro-bing, portable) or shared (one socket, Linux)")
+	icmpMode := fs.String("icmp-mode", "auto", "ICMP sockets: auto, unprivileged (needs net.ipv4.ping_group_range) or privileged (raw, needs CAP_NET_RAW)")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: pingdeck [flags]\n\nEvery flag can also be set by the environment variable shown.\n\n")
@@ -126,6 +131,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	if envErr != nil {
 		return nil, envErr
 	}
+	c.ICMPMode = ping.Mode(*icmpMode)
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "pingdeck.db")
 	}
@@ -139,6 +145,16 @@ func (c *config) validate() error {
 	}
 	if _, _, err := store.ParseDSN(c.DB); err != nil {
 		bad("db", "%v", err)
+	}
+	switch c.PingEngine {
+	case "auto", "probing", "shared":
+	default:
+		bad("ping-engine", "must be auto, probing or shared, got %q", c.PingEngine)
+	}
+	switch c.ICMPMode {
+	case ping.ModeAuto, ping.ModeUnprivileged, ping.ModePrivileged:
+	default:
+		bad("icmp-mode", "must be auto, unprivileged or privileged, got %q", c.ICMPMode)
 	}
 	if c.DataDir == "" {
 		bad("data-dir", "must not be empty")

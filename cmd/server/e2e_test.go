@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -177,6 +178,31 @@ func (h *httpClient) text(path string) string {
 	return string(raw)
 }
 
+// metricValue sums the samples of one metric in Prometheus text format.
+func metricValue(text, name string) float64 {
+	var sum float64
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "{")) {
+			fields := strings.Fields(rest)
+			v, _ := strconv.ParseFloat(fields[len(fields)-1], 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
+func grepLines(text string, prefixes ...string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(line, p) {
+				out = append(out, line)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 type e2eGroup struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
@@ -195,9 +221,10 @@ type e2eGroup struct {
 func TestFirstRunCreateRestart(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, dsn string) {
 		dataDir := t.TempDir()
-		env := []string{"PINGDECK_DATA_DIR=" + dataDir, "PINGDECK_DB=" + dsn}
-		if strings.HasPrefix(dsn, "sqlite:") {
-			env = []string{"PINGDECK_DATA_DIR=" + dataDir} // the default database
+		// The server really probes what is stored: keep it on loopback.
+		env := []string{"PINGDECK_DATA_DIR=" + dataDir, "PINGDECK_ALLOW_TARGETS=127.0.0.0/8,::1/128"}
+		if !strings.HasPrefix(dsn, "sqlite:") {
+			env = append(env, "PINGDECK_DB="+dsn) // else the default database in the data dir
 		}
 		srv := startServer(t, env, "--listen", "127.0.0.1:0")
 		m := passwordLine.FindStringSubmatch(srv.stdout.String())
@@ -208,11 +235,11 @@ func TestFirstRunCreateRestart(t *testing.T) {
 		c.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": m[1]}, 200, nil)
 		const id = "0b6f7a4e-8f0c-4a53-9d2e-6c1f3b2a9e10"
 		body := map[string]any{"name": "branch office", "interval": "2s",
-			"targets": "192.0.2.1\n2001:db8::7, gw.example.net\n198.51.100.16/28\n10.0.0.1/8\n224.0.0.5"}
+			"targets": "127.0.0.1\n::1, localhost\n127.0.1.16/28\n10.0.0.1/8\n224.0.0.5\n192.0.2.1"}
 		var g e2eGroup
 		c.call("PUT", "/api/v1/groups/"+id, body, 201, &g)
-		if len(g.Targets) != 17 || len(g.Skipped) != 2 {
-			t.Fatalf("created %d targets, skipped %+v; want 17 and 2", len(g.Targets), g.Skipped)
+		if len(g.Targets) != 17 || len(g.Skipped) != 3 {
+			t.Fatalf("created %d targets, skipped %+v; want 17 and 3 (oversized CIDR, multicast, not allowed)", len(g.Targets), g.Skipped)
 		}
 		c.call("PUT", "/api/v1/groups/"+id, body, 200, nil)
 		c.call("GET", "/readyz", nil, 200, nil)
@@ -221,6 +248,14 @@ func TestFirstRunCreateRestart(t *testing.T) {
 			if !strings.Contains(metrics, name) {
 				t.Errorf("/metrics lacks %s", name)
 			}
+		}
+		// The stored targets are probed and the results written.
+		deadline := time.Now().Add(20 * time.Second)
+		for metricValue(c.text("/metrics"), "pingdeck_results_written_total") < 17 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no probe results written within 20s:\n%s", grepLines(c.text("/metrics"), "pingdeck_probe", "pingdeck_result"))
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 		srv.stop()
 		if strings.HasPrefix(dsn, "sqlite:") {
@@ -294,7 +329,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 	}
 	for _, name := range []string{"listen", "data-dir", "db", "admin-password", "migrate", "min-interval",
 		"max-targets-per-user", "allowed-origins", "trusted-proxies", "retention-raw", "retention-rollup",
-		"allow-targets", "deny-targets", "log-level"} {
+		"allow-targets", "deny-targets", "log-level", "ping-engine", "icmp-mode"} {
 		if !strings.Contains(string(out), "--"+name+" ("+envName(name)+")") {
 			t.Errorf("--help does not document --%s with %s", name, envName(name))
 		}

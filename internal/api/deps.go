@@ -49,6 +49,9 @@ type Deps struct {
 	TrustedProxies []string
 	// UI is the built dashboard served at /; nil serves nothing there.
 	UI fs.FS
+	// TargetsChanged, if set, is called after any change to what should be probed
+	// (targets added, paused or removed; groups paused, re-timed or deleted). It must not block.
+	TargetsChanged func()
 	// SessionTTL is the cookie lifetime to advertise (the service enforces it server side).
 	SessionTTL time.Duration
 }

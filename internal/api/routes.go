@@ -60,16 +60,17 @@ func (s *server) routes() (*gin.Engine, error) {
 	authed.POST("/tokens", handleTokenCreate(s))
 	authed.DELETE("/tokens/:token_id", handleTokenDelete(s))
 
-	authed.GET("/groups", handleGroupList(s))
-	authed.POST("/groups", handleGroupCreate(s))
-	authed.GET("/groups/:id", handleGroupGet(s))
-	authed.PUT("/groups/:id", handleGroupPut(s))
-	authed.PATCH("/groups/:id", handleGroupPatch(s))
-	authed.DELETE("/groups/:id", handleGroupDelete(s))
-	authed.POST("/groups/:id/targets", handleTargetsAdd(s))
-	authed.PATCH("/groups/:id/targets/:target_id", handleTargetPatch(s))
-	authed.DELETE("/groups/:id/targets/:target_id", handleTargetDelete(s))
-	authed.POST("/groups/:id/prune", handlePrune(s))
+	grp := authed.Group("/groups", s.notifyTargetsChanged)
+	grp.GET("", handleGroupList(s))
+	grp.POST("", handleGroupCreate(s))
+	grp.GET("/:id", handleGroupGet(s))
+	grp.PUT("/:id", handleGroupPut(s))
+	grp.PATCH("/:id", handleGroupPatch(s))
+	grp.DELETE("/:id", handleGroupDelete(s))
+	grp.POST("/:id/targets", handleTargetsAdd(s))
+	grp.PATCH("/:id/targets/:target_id", handleTargetPatch(s))
+	grp.DELETE("/:id/targets/:target_id", handleTargetDelete(s))
+	grp.POST("/:id/prune", handlePrune(s))
 
 	r.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
@@ -77,6 +78,15 @@ func (s *server) routes() (*gin.Engine, error) {
 	})
 	r.NoRoute(s.noRoute())
 	return r, nil
+}
+
+// notifyTargetsChanged tells the prober after every successful change to groups or
+// targets, so adds, pauses and deletes take effect at once.
+func (s *server) notifyTargetsChanged(c *gin.Context) {
+	c.Next()
+	if c.Request.Method != http.MethodGet && c.Writer.Status() < 300 && s.TargetsChanged != nil {
+		s.TargetsChanged()
+	}
 }
 
 // noRoute answers unknown API paths with a JSON 404 and everything else from the UI.

@@ -28,7 +28,7 @@ type Result struct {
 	SentAt   time.Time
 	RTT      time.Duration
 	OK       bool
-	Err      string // why it failed, when known: "timeout", "send: …", "resolve: …"
+	Err      string // why it failed, when known: "timeout", "send: …", "resolve <host>: …"
 }
 
 // Reasons a probe failed, as reported in Result.Err.

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"pingdeck/internal/groups"
+	"pingdeck/internal/ping"
+	"pingdeck/internal/store"
+)
+
+// prober is the probe path: engine, scheduler and result writer, and whether it runs.
+type prober struct {
+	scheduler *ping.Scheduler
+	writer    *store.ResultWriter
+	running   atomic.Bool
+	failure   error // why probing is off, when it is
+}
+
+// newProber picks the engine (saying which and in what ICMP mode) and wires it to the
+// store. When no ICMP socket can be had, the server still starts; the prober reports
+// what to change and /readyz fails.
+func newProber(cfg *config, st *store.Store, reg prometheus.Registerer, log *slog.Logger) *prober {
+	p := &prober{writer: store.NewResultWriter(st, store.WriterOptions{Registry: reg, Logger: log})}
+	engine, err := newEngine(cfg, ping.NewMetrics(reg))
+	if err != nil {
+		p.failure = err
+		log.Error("probing is OFF", "err", err)
+		return p
+	}
+	log.Info("probe engine ready", "engine", engine.Name(), "icmp_mode", modeOf(engine))
+	resolver := ping.NewResolver(groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets}, nil)
+	p.scheduler = ping.NewScheduler(st, engine, resolver, log, func(r ping.Result) { p.writer.Submit(r) })
+	return p
+}
+
+func newEngine(cfg *config, m *ping.Metrics) (ping.Engine, error) {
+	switch cfg.PingEngine {
+	case "shared":
+		return nil, errors.New("--ping-engine=shared: the shared-socket engine is not in this build yet; use auto or probing")
+	default:
+		return ping.NewProbing(cfg.ICMPMode, m, nil)
+	}
+}
+
+func modeOf(e ping.Engine) ping.Mode {
+	if m, ok := e.(interface{ Mode() ping.Mode }); ok {
+		return m.Mode()
+	}
+	return ""
+}
+
+// targetsChanged tells the scheduler to re-read the stored targets.
+func (p *prober) targetsChanged() {
+	if p.scheduler != nil {
+		p.scheduler.Changed()
+	}
+}
+
+// ready reports why probing is not running, if it is not.
+func (p *prober) ready() error {
+	switch {
+	case p.failure != nil:
+		return p.failure
+	case !p.running.Load():
+		return errors.New("probe engine not running")
+	}
+	return nil
+}
+
+// run writes results and, when an engine is available, probes, until ctx ends.
+func (p *prober) runWriter(ctx context.Context) { p.writer.Run(ctx) }
+
+func (p *prober) runScheduler(ctx context.Context, log *slog.Logger) {
+	if p.scheduler == nil {
+		return
+	}
+	p.running.Store(true)
+	defer p.running.Store(false)
+	if err := p.scheduler.Run(ctx); err != nil && ctx.Err() == nil {
+		log.Error("probing stopped", "err", fmt.Errorf("%w", err))
+	}
+}

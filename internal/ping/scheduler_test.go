@@ -1,0 +1,160 @@
+package ping_test
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/goleak"
+
+	"pingdeck/internal/auth"
+	"pingdeck/internal/groups"
+	"pingdeck/internal/ping"
+	"pingdeck/internal/store"
+)
+
+type sink struct {
+	mu  sync.Mutex
+	got []ping.Result
+}
+
+func (s *sink) add(r ping.Result) { s.mu.Lock(); s.got = append(s.got, r); s.mu.Unlock() }
+
+// count returns how many results target id has reported.
+func (s *sink) count(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.got {
+		if r.TargetID == id {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *sink) last(id string) ping.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.got) - 1; i >= 0; i-- {
+		if s.got[i].TargetID == id {
+			return s.got[i]
+		}
+	}
+	return ping.Result{}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSchedulerFollowsTheStore runs the scheduler over a real store and the pro-bing
+// engine on loopback: stored targets are probed, hostnames resolved (and recorded),
+// unresolvable names fail with a reason, and pausing, adding and deleting take effect
+// as soon as the scheduler is told.
+func TestSchedulerFollowsTheStore(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
+	mode, err := ping.DetectMode(ping.ModeAuto)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), store.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	owner := uuid.NewString()
+	if err := st.CreateUser(ctx, &auth.User{ID: owner, Username: "owner", PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	target := func(addr string) groups.Target {
+		tg := groups.Target{ID: uuid.NewString(), Address: addr, CreatedAt: now}
+		tg.IP, _ = netip.ParseAddr(addr)
+		return tg
+	}
+	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "lo", Visibility: groups.Private,
+		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
+		Targets: []groups.Target{target("127.0.0.1"), target("localhost"), target("no-such-host.invalid")}}
+	if err := st.CreateGroup(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	ip, host, bad := g.Targets[0].ID, g.Targets[1].ID, g.Targets[2].ID
+
+	engine, err := ping.NewProbing(mode, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got sink
+	sched := ping.NewScheduler(st, engine, ping.NewResolver(groups.TargetPolicy{}, nil), nil, got.add)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sched.Run(runCtx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	eventually(t, "answered probes of 127.0.0.1 and localhost", func() bool {
+		return got.last(ip).OK && got.last(host).OK
+	})
+	eventually(t, "a failed probe for the unresolvable name", func() bool { return got.count(bad) >= 2 })
+	if r := got.last(bad); r.OK || !strings.Contains(r.Err, "no-such-host.invalid") {
+		t.Fatalf("unresolvable target result = %+v, want a failure naming the host", r)
+	}
+	targets, _ := st.Targets(ctx, g.ID)
+	if !targets[1].IP.IsValid() || !targets[1].IP.IsLoopback() {
+		t.Fatalf("localhost's resolved address was not recorded: %+v", targets[1])
+	}
+
+	// Pausing a target stops it within an interval of the scheduler being told.
+	if err := st.SetTargetPaused(ctx, g.ID, ip, true); err != nil {
+		t.Fatal(err)
+	}
+	sched.Changed()
+	time.Sleep(300 * time.Millisecond) // one interval for a probe in flight to report
+	paused := got.count(ip)
+	time.Sleep(600 * time.Millisecond)
+	if n := got.count(ip) - paused; n > 0 {
+		t.Fatalf("paused target reported %d more results", n)
+	}
+
+	// Adding a target starts it.
+	added := target("127.0.0.3")
+	if _, err := st.AddTargets(ctx, g.ID, []groups.Target{added}); err != nil {
+		t.Fatal(err)
+	}
+	sched.Changed()
+	eventually(t, "the added target answering", func() bool { return got.last(added.ID).OK })
+
+	// Deleting the group stops everything in it.
+	if err := st.DeleteGroup(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	sched.Changed()
+	time.Sleep(300 * time.Millisecond)
+	before := got.count(added.ID) + got.count(host) + got.count(bad)
+	time.Sleep(600 * time.Millisecond)
+	if n := got.count(added.ID) + got.count(host) + got.count(bad) - before; n > 0 {
+		t.Fatalf("a deleted group's targets reported %d more results", n)
+	}
+}
