@@ -14,10 +14,12 @@ type inflight struct {
 	metrics *Metrics
 	emit    func(Result)
 	pending map[int]time.Time // sequence → send time
+	due     time.Time         // when the next send is scheduled, for the lag metric
 }
 
-func newInflight(t Target, engine string, m *Metrics, emit func(Result)) *inflight {
-	return &inflight{t: t, engine: engine, metrics: m, emit: emit, pending: map[int]time.Time{}}
+// newInflight starts tracking probes whose first send is due at firstDue.
+func newInflight(t Target, engine string, m *Metrics, emit func(Result), firstDue time.Time) *inflight {
+	return &inflight{t: t, engine: engine, metrics: m, emit: emit, pending: map[int]time.Time{}, due: firstDue}
 }
 
 func (f *inflight) sent(seq int, at time.Time) {
@@ -25,7 +27,12 @@ func (f *inflight) sent(seq int, at time.Time) {
 	defer f.mu.Unlock()
 	f.expire(at)
 	f.pending[seq] = at
-	f.count(func(m *Metrics) { m.Sent.WithLabelValues(f.engine).Inc() })
+	lag := at.Sub(f.due)
+	f.due = f.due.Add(f.t.Interval)
+	f.count(func(m *Metrics) {
+		m.Sent.WithLabelValues(f.engine).Inc()
+		m.Lag.WithLabelValues(f.engine).Observe(max(lag, 0).Seconds())
+	})
 }
 
 func (f *inflight) received(seq int, rtt time.Duration) {

@@ -128,10 +128,11 @@ func (p *Probing) currentTargets() []Target {
 // first send of each aligned to the target's phase.
 func (p *Probing) probeTarget(ctx context.Context, t Target, emit func(Result)) {
 	for ctx.Err() == nil {
-		if !sleepUntil(ctx, nextSlot(time.Now(), t.Interval, Phase(t.ID, t.Interval))) {
+		slot := nextSlot(time.Now(), t.Interval, Phase(t.ID, t.Interval))
+		if !sleepUntil(ctx, slot) {
 			return
 		}
-		p.runPinger(ctx, t, emit)
+		p.runPinger(ctx, t, emit, slot)
 	}
 }
 
@@ -158,7 +159,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // runPinger sends up to recycleAfter probes with one Pinger. Every probe yields one
 // Result: a reply within the timeout, or a loss once the deadline has passed (noticed
 // at the next send, or when the Pinger ends).
-func (p *Probing) runPinger(ctx context.Context, t Target, emit func(Result)) {
+func (p *Probing) runPinger(ctx context.Context, t Target, emit func(Result), slot time.Time) {
 	pg := probing.New(t.Addr.String())
 	pg.SetIPAddr(&net.IPAddr{IP: t.Addr.AsSlice()})
 	pg.SetPrivileged(p.privileged)
@@ -167,7 +168,7 @@ func (p *Probing) runPinger(ctx context.Context, t Target, emit func(Result)) {
 	pg.Interval, pg.Count, pg.Size = t.Interval, recycleAfter, max(t.Size, 24)
 	pg.Timeout = time.Duration(recycleAfter-1)*t.Interval + t.Timeout
 
-	tr := newInflight(t, p.Name(), p.metrics, emit)
+	tr := newInflight(t, p.Name(), p.metrics, emit, slot)
 	pg.OnSend = func(pkt *probing.Packet) { tr.sent(pkt.Seq, time.Now()) }
 	pg.OnRecv = func(pkt *probing.Packet) { tr.received(pkt.Seq, pkt.Rtt) }
 	pg.OnSendError = func(pkt *probing.Packet, err error) { tr.sendFailed(time.Now(), err) }
