@@ -83,11 +83,13 @@ type cluster struct {
 }
 
 // Main runs the package's tests with a throwaway PostgreSQL cluster available to
-// PostgresURL, and exits with m.Run's code. Call it from TestMain:
+// PostgresURL, and exits with m.Run's code (or 1 if the cluster could not be stopped).
+// Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { storetest.Main(m) }
 //
-// If PINGDECK_TEST_DATABASE_URL is set, no cluster is started and that server is used.
+// If PINGDECK_TEST_DATABASE_URL is set, no cluster is started and that server is used
+// (it must be PostgreSQL 13 or newer, for DROP DATABASE … WITH (FORCE)).
 // Otherwise initdb/pg_ctl (on PATH, or under /usr/lib/postgresql/*/bin, newest version
 // first) create a cluster in a fresh temp dir that listens only on a unix socket there.
 // The cluster is started lazily, by the first test that asks for a database, and after
@@ -98,9 +100,14 @@ func Main(m *testing.M) {
 	current = e
 
 	// pg_ctl detaches the server into its own session, so ^C would not reach it:
-	// stop it ourselves, then die of the same signal.
+	// stop it ourselves, then die of the same signal. Signals we were started with
+	// ignored (as in a background job) stay ignored.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		if !signal.Ignored(s) {
+			signal.Notify(sigs, s)
+		}
+	}
 	go func() {
 		sig := <-sigs
 		if err := e.teardown(); err != nil {
@@ -145,8 +152,11 @@ func PostgresURL(t testing.TB) string {
 		started = true
 	})
 	e.mu.Lock()
-	admin, base, err, startup, cl := e.admin, e.base, e.err, e.startup, e.cl
+	admin, base, err, startup, cl, closed := e.admin, e.base, e.err, e.startup, e.cl, e.closed
 	e.mu.Unlock()
+	if closed {
+		t.Fatal("storetest: PostgreSQL already stopped: the test binary is exiting")
+	}
 	if err != nil {
 		unavailable(t, err)
 		return ""

@@ -33,7 +33,7 @@ func TestDatabasesAreFreshAndIsolated(t *testing.T) {
 	if urlA == urlB {
 		t.Fatalf("two calls returned the same database: %s", urlA)
 	}
-	if !strings.HasPrefix(urlA, "postgres://") {
+	if !strings.HasPrefix(urlA, "postgres://") && !strings.HasPrefix(urlA, "postgresql://") {
 		t.Errorf("URL %q is not postgres:// form", urlA)
 	}
 	a, b := open(t, urlA), open(t, urlB)
