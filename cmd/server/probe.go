@@ -27,7 +27,7 @@ type prober struct {
 // what to change and /readyz fails.
 func newProber(cfg *config, st *store.Store, reg prometheus.Registerer, log *slog.Logger) *prober {
 	p := &prober{writer: store.NewResultWriter(st, store.WriterOptions{Registry: reg, Logger: log})}
-	engine, err := newEngine(cfg, ping.NewMetrics(reg))
+	engine, err := newEngine(cfg, ping.NewMetrics(reg), log)
 	if err != nil {
 		p.failure = err
 		log.Error("probing is OFF", "err", err)
@@ -39,13 +39,24 @@ func newProber(cfg *config, st *store.Store, reg prometheus.Registerer, log *slo
 	return p
 }
 
-func newEngine(cfg *config, m *ping.Metrics) (ping.Engine, error) {
+// newEngine builds the engine asked for; auto prefers the shared engine (one socket,
+// kernel timestamps) and falls back to pro-bing where it cannot run.
+func newEngine(cfg *config, m *ping.Metrics, log *slog.Logger) (ping.Engine, error) {
 	switch cfg.PingEngine {
+	case "probing":
+		return ping.NewProbing(cfg.ICMPMode, m, log)
 	case "shared":
-		return nil, errors.New("--ping-engine=shared: the shared-socket engine is not in this build yet; use auto or probing")
-	default:
-		return ping.NewProbing(cfg.ICMPMode, m, nil)
+		return ping.NewShared(ping.SharedOptions{Mode: cfg.ICMPMode, Metrics: m, Logger: log})
 	}
+	shared, err := ping.NewShared(ping.SharedOptions{Mode: cfg.ICMPMode, Metrics: m, Logger: log})
+	if err == nil {
+		return shared, nil
+	}
+	if errors.Is(err, ping.ErrNoICMP) {
+		return nil, err // pro-bing would need the same permission
+	}
+	log.Warn("the shared engine is not available here; using pro-bing", "err", err)
+	return ping.NewProbing(cfg.ICMPMode, m, log)
 }
 
 func modeOf(e ping.Engine) ping.Mode {

@@ -1,0 +1,46 @@
+package ping
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// benchConn keeps the last request sent so the benchmark can answer it in place.
+type benchConn struct{ last []byte }
+
+func (c *benchConn) writeTo(msg []byte, _ netip.Addr) error {
+	c.last = append(c.last[:0], msg...)
+	return nil
+}
+func (c *benchConn) readFrom(*sharedPacket) error { return errSharedConnClosed }
+func (c *benchConn) close() error                 { return nil }
+
+// BenchmarkSharedSendMatch is one probe's whole life in the engine's logic: scheduled,
+// stamped, sent, its reply matched and credited, its deadline retired. It must not
+// allocate.
+func BenchmarkSharedSendMatch(b *testing.B) {
+	clk := &fakeClock{t: sharedTestEpoch}
+	conn := &benchConn{last: make([]byte, 0, 128)}
+	core := newSharedCore(clk.now, testCookie, testID, true, NewMetrics(nil))
+	target := testTarget("bench", "198.18.0.1", time.Second, 500*time.Millisecond)
+	core.update([]Target{target})
+	var credited int
+	core.start([2]sharedConn{conn}, [2]error{}, func(r Result) {
+		if r.OK {
+			credited++
+		}
+	})
+	var p sharedPacket
+	b.ReportAllocs()
+	for b.Loop() {
+		clk.t = clk.t.Add(time.Second) // one send due, and the last deadline
+		core.runDue(clk.t)
+		conn.last[0] = sharedICMP4Reply
+		p = sharedPacket{msg: conn.last, from: target.Addr, at: clk.t.Add(time.Millisecond)}
+		core.receive(&p)
+	}
+	if credited != b.N {
+		b.Fatalf("%d of %d probes credited", credited, b.N)
+	}
+}
