@@ -20,3 +20,11 @@ run:
 
 clean:
 	rm -rf bin data
+
+## bench-engine: probing vs shared engine vs fping on loopback, N = 1k…20k at 1 Hz (root; ~4–5 min);
+## markdown table on stdout. Flags via BENCH_ENGINE_ARGS, e.g. BENCH_ENGINE_ARGS="-n 1000 -duration 10s".
+.PHONY: bench-engine
+bench-engine:
+	@command -v fping >/dev/null || { apt-get install -y fping || { apt-get update && apt-get install -y fping; }; } >&2
+	@$(GO) build -o bin/pingbench ./cmd/pingbench
+	@./bin/pingbench $(BENCH_ENGINE_ARGS)
