@@ -227,6 +227,9 @@ func TestFirstRunCreateRestart(t *testing.T) {
 			env = append(env, "PINGDECK_DB="+dsn) // else the default database in the data dir
 		}
 		srv := startServer(t, env, "--listen", "127.0.0.1:0")
+		if log := srv.stderr.String(); !strings.Contains(log, `"msg":"probe engine ready","engine":"shared","icmp_mode":"`) {
+			t.Errorf("the start-up log does not say which engine and ICMP mode were chosen:\n%s", log)
+		}
 		m := passwordLine.FindStringSubmatch(srv.stdout.String())
 		if m == nil {
 			t.Fatalf("first start did not print the admin password; stdout:\n%s", srv.stdout.String())
