@@ -93,7 +93,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 
 	a := &app{log: log, store: st, serveErr: make(chan error, 1),
 		server: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
-	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { purgeSessions(ctx, st, log) })
+	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, log) })
 	a.stopWriter = a.spawn(&a.writing, prober.runWriter)
 	a.stopProbing = a.spawn(&a.probing, func(ctx context.Context) { prober.runScheduler(ctx, log) })
 	go func() { a.serveErr <- a.server.Serve(ln) }()
@@ -132,15 +132,22 @@ func (a *app) spawn(wg *sync.WaitGroup, f func(ctx context.Context)) context.Can
 	return cancel
 }
 
-// purgeSessions deletes expired sessions every hour until ctx ends.
-func purgeSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
+// housekeep deletes expired sessions and raw results older than the retention, at
+// start and every hour until ctx ends.
+func housekeep(ctx context.Context, st *store.Store, retentionRaw time.Duration, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := st.DeleteExpiredSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		now := time.Now()
+		if n, err := st.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
 			log.Warn("purge expired sessions", "err", err)
 		} else if n > 0 {
 			log.Info("purged expired sessions", "count", n)
+		}
+		if n, err := st.DropResultsBefore(ctx, now.Add(-retentionRaw)); err != nil && ctx.Err() == nil {
+			log.Warn("dropping results past --retention-raw", "err", err)
+		} else if n > 0 {
+			log.Info("dropped results past --retention-raw", "partitions_or_rows", n)
 		}
 		select {
 		case <-ctx.Done():
