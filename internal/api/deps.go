@@ -28,6 +28,9 @@ type GroupStore interface {
 	SetTargetPaused(ctx context.Context, groupID, targetID string, paused bool) error
 	DeleteTarget(ctx context.Context, groupID, targetID string) error
 	CountTargetsOwnedBy(ctx context.Context, ownerID string) (int, error)
+	SetTargetsPaused(ctx context.Context, groupID string, targetIDs []string, paused bool) (int64, error)
+	DeleteTargets(ctx context.Context, groupID string, targetIDs []string) (int64, error)
+	ResultStats(ctx context.Context, targetIDs []string, from, to time.Time) (map[string]store.WindowStats, error)
 }
 
 var _ GroupStore = (*store.Store)(nil)

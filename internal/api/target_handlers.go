@@ -194,13 +194,3 @@ func (s *server) loadTarget(c *gin.Context) (groupID, targetID string, err error
 	}
 	return v.Group.ID, targetID, nil
 }
-
-// handlePrune will remove or pause targets that do not answer; it needs stored results.
-func handlePrune(s *server) gin.HandlerFunc {
-	return s.wrap(func(c *gin.Context) error {
-		if _, _, err := s.loadGroup(c, groups.ActionEdit); err != nil {
-			return err
-		}
-		return &groups.Error{Kind: groups.ErrNotImplemented, Message: "prune needs stored probe results, which this version does not keep yet"}
-	})
-}

@@ -137,3 +137,22 @@ func (s *Store) CountTargetsOwnedBy(ctx context.Context, ownerID string) (int, e
 		Joins("JOIN groups g ON g.id = targets.group_id").Where("g.owner_id = ?", ownerID).Count(&n).Error
 	return int(n), translate("count targets", err)
 }
+
+// SetTargetsPaused pauses or resumes several targets of a group at once and reports
+// how many it changed.
+func (s *Store) SetTargetsPaused(ctx context.Context, groupID string, targetIDs []string, paused bool) (int64, error) {
+	if len(targetIDs) == 0 {
+		return 0, nil
+	}
+	res := s.db.WithContext(ctx).Model(&targetRow{}).Where("group_id = ? AND id IN ?", groupID, targetIDs).Update("paused", paused)
+	return res.RowsAffected, translate("pause targets", res.Error)
+}
+
+// DeleteTargets removes several targets of a group at once and reports how many.
+func (s *Store) DeleteTargets(ctx context.Context, groupID string, targetIDs []string) (int64, error) {
+	if len(targetIDs) == 0 {
+		return 0, nil
+	}
+	res := s.db.WithContext(ctx).Where("group_id = ? AND id IN ?", groupID, targetIDs).Delete(&targetRow{})
+	return res.RowsAffected, translate("delete targets", res.Error)
+}
