@@ -23,6 +23,9 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: trusted proxies: %w", err)
 	}
+	if d.Events == nil {
+		d.Events = noEvents{}
+	}
 	s := &server{Deps: d, trusted: trusted}
 	r, err := s.routes()
 	if err != nil {
