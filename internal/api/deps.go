@@ -19,7 +19,7 @@ import (
 type GroupStore interface {
 	CreateGroup(ctx context.Context, g *groups.Group) error
 	GroupFor(ctx context.Context, id, viewerID string) (*store.GroupWithRole, error)
-	GroupsFor(ctx context.Context, viewerID string, all bool) ([]store.GroupWithRole, error)
+	GroupsFor(ctx context.Context, viewer groups.Actor, scope store.GroupScope) ([]store.GroupWithRole, error)
 	UpdateGroup(ctx context.Context, g *groups.Group) error
 	DeleteGroup(ctx context.Context, id string) error
 	AddTargets(ctx context.Context, groupID string, ts []groups.Target) ([]groups.Target, error)
@@ -31,6 +31,7 @@ type GroupStore interface {
 	SetTargetsPaused(ctx context.Context, groupID string, targetIDs []string, paused bool) (int64, error)
 	DeleteTargets(ctx context.Context, groupID string, targetIDs []string) (int64, error)
 	ResultStats(ctx context.Context, targetIDs []string, from, to time.Time) (map[string]store.WindowStats, error)
+	SharingStore
 }
 
 var _ GroupStore = (*store.Store)(nil)

@@ -169,12 +169,13 @@ func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWi
 	return &out, nil
 }
 
-// handleGroupList lists the groups the user can see, each with the user's role.
+// handleGroupList lists the groups in the requested scope (default: all the user can
+// see; dashboard: own and pinned; public; all: every group, for admins), each with the
+// user's role and whether they pinned it.
 func handleGroupList(s *server) gin.HandlerFunc {
 	return s.wrap(func(c *gin.Context) error {
 		u := currentUser(c)
-		all := c.Query("scope") == "all" && u.IsAdmin
-		views, err := s.Store.GroupsFor(c.Request.Context(), u.ID, all)
+		views, err := s.Store.GroupsFor(c.Request.Context(), actorOf(u), store.GroupScope(c.Query("scope")))
 		if err != nil {
 			return err
 		}
@@ -189,12 +190,23 @@ func handleGroupList(s *server) gin.HandlerFunc {
 
 // loadGroup reads the {id} group and checks the user may do action to it.
 func (s *server) loadGroup(c *gin.Context, action groups.Action) (*store.GroupWithRole, groups.Role, error) {
-	id, err := pathUUID(c, "id")
+	return s.loadGroupParam(c, "id", action)
+}
+
+// loadGroupParam reads the group named by the path parameter param and checks the user
+// may do action to it.
+func (s *server) loadGroupParam(c *gin.Context, param string, action groups.Action) (*store.GroupWithRole, groups.Role, error) {
+	id, err := pathUUID(c, param)
 	if err != nil {
 		return nil, groups.RoleNone, err
 	}
-	u := currentUser(c)
-	v, err := s.Store.GroupFor(c.Request.Context(), id, u.ID)
+	return s.authorizeGroup(c.Request.Context(), currentUser(c), id, action)
+}
+
+// authorizeGroup reads group id as u sees it and checks u may do action to it: a group
+// u may not see is not-found, exactly like a missing one (groups.Authorize).
+func (s *server) authorizeGroup(ctx context.Context, u *auth.User, id string, action groups.Action) (*store.GroupWithRole, groups.Role, error) {
+	v, err := s.Store.GroupFor(ctx, id, u.ID)
 	if errors.Is(err, groups.ErrNotFound) {
 		return nil, groups.RoleNone, groups.NotFound("group")
 	}

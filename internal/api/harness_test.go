@@ -37,7 +37,9 @@ type env struct {
 	srv      *httptest.Server
 	accounts *auth.Service
 	store    *store.Store
-	observe  func(t *testing.T, req *http.Request, resp *http.Response, body []byte)
+	// events records the calls the server makes to the live-stream seam.
+	events  *recordedEvents
+	observe func(t *testing.T, req *http.Request, resp *http.Response, body []byte)
 }
 
 // options change the server a test runs against.
@@ -78,17 +80,18 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 	if ready == nil {
 		ready = st.Ping
 	}
+	events := &recordedEvents{}
 	h, err := api.NewHandler(api.Deps{
 		Store: st, Accounts: accounts, Limits: limits, Policy: o.policy, Ready: ready,
 		Logger: logger(o.logs), Registry: prometheus.NewRegistry(), TrustedProxies: o.trusted,
-		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(),
+		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(), Events: events,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, accounts: accounts, store: st}
+	return &env{t: t, srv: srv, accounts: accounts, store: st, events: events}
 }
 
 // client is one signed-in (or anonymous) API user with its own cookie jar.
@@ -240,6 +243,7 @@ type group struct {
 	TimeoutMs   int64     `json:"timeout_ms"`
 	PacketSize  int       `json:"packet_size"`
 	Paused      bool      `json:"paused"`
+	Pinned      bool      `json:"pinned"`
 	TargetCount int       `json:"target_count"`
 	Targets     []target  `json:"targets"`
 	Skipped     []skipped `json:"skipped"`

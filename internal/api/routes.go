@@ -59,6 +59,7 @@ func (s *server) routes() (*gin.Engine, error) {
 	authed.GET("/me", handleMe(s))
 	authed.GET("/users", handleUserList(s))
 	authed.POST("/users", requireAdmin(s), handleUserCreate(s))
+	authed.DELETE("/users/:username", requireAdmin(s), handleUserDelete(s))
 	authed.GET("/tokens", handleTokenList(s))
 	authed.POST("/tokens", handleTokenCreate(s))
 	authed.DELETE("/tokens/:token_id", handleTokenDelete(s))
@@ -74,6 +75,16 @@ func (s *server) routes() (*gin.Engine, error) {
 	grp.PATCH("/:id/targets/:target_id", handleTargetPatch(s))
 	grp.DELETE("/:id/targets/:target_id", handleTargetDelete(s))
 	grp.POST("/:id/prune", handlePrune(s))
+
+	// Sharing changes who sees a group, not what is probed: outside grp's prober refresh.
+	authed.GET("/groups/:id/shares", handleShareList(s))
+	authed.PUT("/groups/:id/shares/:username", handleSharePut(s))
+	authed.DELETE("/groups/:id/shares/:username", handleShareDelete(s))
+	authed.PUT("/me/pins/:group_id", handlePinPut(s))
+	authed.DELETE("/me/pins/:group_id", handlePinDelete(s))
+	authed.GET("/notifications", handleNotificationList(s))
+	authed.POST("/notifications", handleNotificationCreate(s))
+	authed.POST("/notifications/:id/read", handleNotificationRead(s))
 
 	r.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{

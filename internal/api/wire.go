@@ -108,6 +108,7 @@ type groupJSON struct {
 	TimeoutMs   int64                 `json:"timeout_ms"`
 	PacketSize  int                   `json:"packet_size"`
 	Paused      bool                  `json:"paused"`
+	Pinned      bool                  `json:"pinned"`
 	TargetCount int                   `json:"target_count"`
 	CreatedAt   time.Time             `json:"created_at"`
 	UpdatedAt   time.Time             `json:"updated_at"`
@@ -159,5 +160,7 @@ func targetsOut(ts []groups.Target) []targetJSON {
 }
 
 func groupViewOut(v *store.GroupWithRole, role groups.Role) groupJSON {
-	return groupOut(v.Group, role, v.TargetCount)
+	out := groupOut(v.Group, role, v.TargetCount)
+	out.Pinned = v.Pinned
+	return out
 }

@@ -38,6 +38,7 @@ type groupView struct {
 	Row         groupRow `gorm:"embedded"`
 	OwnerName   string
 	ShareRole   *string
+	Pinned      bool
 	TargetCount int
 }
 
@@ -58,21 +59,29 @@ func (v *groupView) toDomain() (*groups.Group, groups.Role) {
 	return g, role
 }
 
-// GroupWithRole is a group as one user sees it: the role a share grants them (if any)
-// and how many targets it has.
+// GroupWithRole is a group as one user sees it: the role a share grants them (if any),
+// whether they pinned it to their dashboard, and how many targets it has.
 type GroupWithRole struct {
 	Group       *groups.Group
 	ShareRole   groups.Role
+	Pinned      bool
 	TargetCount int
 }
 
-// viewQuery selects groups with owner name, the viewer's share role and target count.
+func (v *groupView) withRole() GroupWithRole {
+	g, role := v.toDomain()
+	return GroupWithRole{Group: g, ShareRole: role, Pinned: v.Pinned, TargetCount: v.TargetCount}
+}
+
+// viewQuery selects groups with owner name, the viewer's share role, pin and target count.
+// The share and pin joins are aliased sh and p, which the listing conditions refer to.
 func (s *Store) viewQuery(ctx context.Context, viewerID string) *gorm.DB {
 	return s.db.WithContext(ctx).Table("groups AS g").
-		Select(`g.*, u.username AS owner_name, sh.role AS share_role,
+		Select(`g.*, u.username AS owner_name, sh.role AS share_role, p.user_id IS NOT NULL AS pinned,
 			(SELECT count(*) FROM targets t WHERE t.group_id = g.id) AS target_count`).
 		Joins("JOIN users u ON u.id = g.owner_id").
-		Joins("LEFT JOIN shares sh ON sh.group_id = g.id AND sh.user_id = ?", viewerID)
+		Joins("LEFT JOIN shares sh ON sh.group_id = g.id AND sh.user_id = ?", viewerID).
+		Joins("LEFT JOIN pins p ON p.group_id = g.id AND p.user_id = ?", viewerID)
 }
 
 // CreateGroup stores a new group and its targets in one transaction. An existing ID is
@@ -96,16 +105,39 @@ func (s *Store) GroupFor(ctx context.Context, id, viewerID string) (*GroupWithRo
 	if err != nil {
 		return nil, translate("find group", err)
 	}
-	g, role := v.toDomain()
-	return &GroupWithRole{Group: g, ShareRole: role, TargetCount: v.TargetCount}, nil
+	out := v.withRole()
+	return &out, nil
 }
 
-// GroupsFor lists the groups viewerID owns, has been shared, or that are public
-// (or every group when all is set, for admins), oldest first.
-func (s *Store) GroupsFor(ctx context.Context, viewerID string, all bool) ([]GroupWithRole, error) {
-	q := s.viewQuery(ctx, viewerID)
-	if !all {
-		q = q.Where("g.owner_id = ? OR sh.user_id IS NOT NULL OR g.visibility = ?", viewerID, groups.Public)
+// GroupScope selects which groups a listing returns.
+type GroupScope string
+
+// Scopes of GroupsFor.
+const (
+	// ScopeVisible: the groups the viewer owns, has been shared, or that are public.
+	ScopeVisible GroupScope = ""
+	// ScopeDashboard: the viewer's dashboard, exactly DashboardGroupIDs' set.
+	ScopeDashboard GroupScope = "dashboard"
+	// ScopeAll: every group for an administrator; ScopeVisible for anyone else.
+	ScopeAll GroupScope = "all"
+	// ScopePublic: every public group, the viewer's own included.
+	ScopePublic GroupScope = "public"
+)
+
+// GroupsFor lists the groups in scope for viewer, oldest first. Visibility is decided in
+// the query, so a group the viewer may not see is never read.
+func (s *Store) GroupsFor(ctx context.Context, viewer groups.Actor, scope GroupScope) ([]GroupWithRole, error) {
+	q := s.viewQuery(ctx, viewer.UserID)
+	switch {
+	case scope == ScopeAll && viewer.IsAdmin:
+	case scope == ScopeDashboard:
+		q = q.Where(dashboardCondition, viewer.UserID, viewer.IsAdmin, groups.Public)
+	case scope == ScopePublic:
+		q = q.Where("g.visibility = ?", groups.Public)
+	case scope == ScopeVisible, scope == ScopeAll:
+		q = q.Where("g.owner_id = ? OR sh.user_id IS NOT NULL OR g.visibility = ?", viewer.UserID, groups.Public)
+	default:
+		return nil, groups.Invalid("scope", "must be dashboard, all or public")
 	}
 	var views []groupView
 	if err := q.Order("g.created_at, g.id").Find(&views).Error; err != nil {
@@ -113,8 +145,7 @@ func (s *Store) GroupsFor(ctx context.Context, viewerID string, all bool) ([]Gro
 	}
 	out := make([]GroupWithRole, len(views))
 	for i := range views {
-		g, role := views[i].toDomain()
-		out[i] = GroupWithRole{Group: g, ShareRole: role, TargetCount: views[i].TargetCount}
+		out[i] = views[i].withRole()
 	}
 	return out, nil
 }

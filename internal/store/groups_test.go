@@ -107,7 +107,7 @@ func TestGroupsForVisibility(t *testing.T) {
 		shared := newGroup(t, s, carol.ID, "carol-shared", groups.Private)
 		share(t, s, shared.ID, alice.ID, groups.RoleEditor)
 
-		list, err := s.GroupsFor(ctx, alice.ID, false)
+		list, err := s.GroupsFor(ctx, groups.Actor{UserID: alice.ID}, ScopeVisible)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func TestGroupsForVisibility(t *testing.T) {
 		if seen[shared.ID] != groups.RoleEditor || seen[own.ID] != groups.RoleNone || seen[pub.ID] != groups.RoleNone {
 			t.Fatalf("share roles = %v", seen)
 		}
-		all, err := s.GroupsFor(ctx, alice.ID, true)
+		all, err := s.GroupsFor(ctx, groups.Actor{UserID: alice.ID, IsAdmin: true}, ScopeAll)
 		if err != nil || len(all) != 4 {
 			t.Fatalf("all groups = %d, %v; want 4", len(all), err)
 		}

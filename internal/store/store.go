@@ -166,6 +166,9 @@ func translate(op string, err error) error {
 		return fmt.Errorf("store: %s: %w: %w", op, groups.ErrConflict, err)
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("store: %s: %w", op, groups.ErrNotFound)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		// What the row refers to (a group, a user) was deleted meanwhile.
+		return fmt.Errorf("store: %s: %w: %w", op, groups.ErrNotFound, err)
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }

@@ -4,7 +4,11 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
 	"pingdeck/internal/auth"
+	"pingdeck/internal/groups"
 )
 
 type userRow struct {
@@ -60,4 +64,38 @@ func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
 		users[i] = *rows[i].toDomain()
 	}
 	return users, nil
+}
+
+// DeleteUser removes an account with everything that is theirs: sessions and API tokens
+// (so they stop working on the next request), the groups they own with their targets,
+// their shares, pins and notifications. It returns the IDs of the groups deleted with
+// them. The last administrator cannot be deleted (conflict); concurrent deletions of
+// administrators are serialised so two of them cannot both pass that check.
+func (s *Store) DeleteUser(ctx context.Context, id string) ([]string, error) {
+	var owned []string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		admins := tx.Model(&userRow{}).Where("is_admin")
+		if s.dialect == Postgres { // SQLite's write transactions are exclusive already
+			admins = admins.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var adminIDs []string
+		if err := admins.Pluck("id", &adminIDs).Error; err != nil {
+			return translate("lock administrators", err)
+		}
+		var row userRow
+		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+			return translate("find user", err)
+		}
+		if row.IsAdmin && len(adminIDs) <= 1 {
+			return groups.Conflict("username", "%q is the last administrator; make another user an administrator first", row.Username)
+		}
+		if err := tx.Model(&groupRow{}).Where("owner_id = ?", id).Order("created_at, id").Pluck("id", &owned).Error; err != nil {
+			return translate("list the user's groups", err)
+		}
+		return affectedOne("delete user", tx.Where("id = ?", id).Delete(&userRow{}))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return owned, nil
 }
