@@ -93,7 +93,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 
 	a := &app{log: log, store: st, serveErr: make(chan error, 1),
 		server: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
-	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, log) })
+	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
 	a.stopWriter = a.spawn(&a.writing, prober.runWriter)
 	a.stopProbing = a.spawn(&a.probing, func(ctx context.Context) { prober.runScheduler(ctx, log) })
 	go func() { a.serveErr <- a.server.Serve(ln) }()
@@ -132,9 +132,9 @@ func (a *app) spawn(wg *sync.WaitGroup, f func(ctx context.Context)) context.Can
 	return cancel
 }
 
-// housekeep deletes expired sessions and raw results older than the retention, at
-// start and every hour until ctx ends.
-func housekeep(ctx context.Context, st *store.Store, retentionRaw time.Duration, log *slog.Logger) {
+// housekeep deletes expired sessions, raw results older than --retention-raw and
+// rollups older than --retention-rollup, at start and every hour until ctx ends.
+func housekeep(ctx context.Context, st *store.Store, retentionRaw, retentionRollup time.Duration, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -148,6 +148,11 @@ func housekeep(ctx context.Context, st *store.Store, retentionRaw time.Duration,
 			log.Warn("dropping results past --retention-raw", "err", err)
 		} else if n > 0 {
 			log.Info("dropped results past --retention-raw", "partitions_or_rows", n)
+		}
+		if n, err := st.DropRollupsBefore(ctx, now.Add(-retentionRollup)); err != nil && ctx.Err() == nil {
+			log.Warn("dropping rollups past --retention-rollup", "err", err)
+		} else if n > 0 {
+			log.Info("dropped rollups past --retention-rollup", "partitions_or_rows", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -11,14 +11,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
-	"gorm.io/gorm"
 
 	"pingdeck/internal/ping"
 )
 
-// WriteResults stores a batch of probe results. A result already stored (same target
-// and send time) is skipped, so a batch replayed after an uncertain failure never
-// counts twice. Postgres uses COPY; SQLite one transaction.
+// WriteResults stores a batch of probe results and adds them to the 1-minute rollups
+// in the same transaction. A result already stored (same target and send time) is
+// skipped and not counted again, so a batch replayed after an uncertain failure never
+// counts twice. Postgres uses COPY (falling back to INSERT … ON CONFLICT DO NOTHING
+// RETURNING when part of the batch is stored); SQLite one transaction.
 func (s *Store) WriteResults(ctx context.Context, rs []ping.Result) error {
 	if len(rs) == 0 {
 		return nil
@@ -26,16 +27,13 @@ func (s *Store) WriteResults(ctx context.Context, rs []ping.Result) error {
 	if s.dialect == SQLite {
 		return s.writeResultsSQLite(ctx, rs)
 	}
-	err := s.copyResults(ctx, rs)
+	err := s.writeResultsPostgres(ctx, rs)
 	if pgCode(err) == "23514" { // check_violation: no partition for some send time yet
 		first, last := sendTimeRange(rs)
 		if err := s.EnsurePartitions(ctx, first, last); err != nil {
 			return err
 		}
-		err = s.copyResults(ctx, rs)
-	}
-	if pgCode(err) == "23505" { // unique_violation: part of the batch is already stored
-		return s.insertResultsIgnoringDuplicates(ctx, rs)
+		err = s.writeResultsPostgres(ctx, rs)
 	}
 	return err
 }
@@ -61,19 +59,45 @@ func sendTimeRange(rs []ping.Result) (first, last time.Time) {
 	return first, last
 }
 
-func (s *Store) copyResults(ctx context.Context, rs []ping.Result) error {
+// withPgx runs f on one pooled connection's pgx.Conn (Postgres only), for COPY and
+// array parameters that database/sql cannot express.
+func (s *Store) withPgx(ctx context.Context, f func(*pgx.Conn) error) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
 	}
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("store: copy results: %w", err)
+		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(driverConn any) error {
-		pc := driverConn.(*stdlib.Conn).Conn()
-		_, err := pc.CopyFrom(ctx, pgx.Identifier{"probe_results"}, []string{"target_id", "sent_at", "rtt_us", "ok"},
+	return conn.Raw(func(driverConn any) error { return f(driverConn.(*stdlib.Conn).Conn()) })
+}
+
+// writeResultsPostgres COPYs the batch; when part of it is already stored (a replay),
+// it inserts only the new rows instead. Either way the rows actually inserted, and
+// only those, go into the rollups before the transaction commits.
+func (s *Store) writeResultsPostgres(ctx context.Context, rs []ping.Result) error {
+	return s.withPgx(ctx, func(c *pgx.Conn) error {
+		err := pgWriteBatch(ctx, c, rs, true)
+		if pgCode(err) == "23505" { // unique_violation: part of the batch is already stored
+			err = pgWriteBatch(ctx, c, rs, false)
+		}
+		return err
+	})
+}
+
+// pgWriteBatch writes rs and its rollups in one transaction: by COPY (every row must
+// be new) or by an INSERT that skips stored rows and returns the ones it added.
+func pgWriteBatch(ctx context.Context, c *pgx.Conn, rs []ping.Result, useCopy bool) error {
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store: write results: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var inserted []insertedRow
+	if useCopy {
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"probe_results"}, []string{"target_id", "sent_at", "rtt_us", "ok"},
 			pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
 				r := &rs[i]
 				return []any{r.TargetID, r.SentAt, rttMicros(r), r.OK}, nil
@@ -81,35 +105,66 @@ func (s *Store) copyResults(ctx context.Context, rs []ping.Result) error {
 		if err != nil {
 			return fmt.Errorf("store: copy results: %w", err)
 		}
-		return nil
-	})
-}
-
-// insertResultsIgnoringDuplicates is the slow path for a batch that overlaps stored rows.
-func (s *Store) insertResultsIgnoringDuplicates(ctx context.Context, rs []ping.Result) error {
-	const chunk = 1000 // 4 parameters a row stays under Postgres' 65535 limit
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for start := 0; start < len(rs); start += chunk {
-			part := rs[start:min(start+chunk, len(rs))]
-			var b strings.Builder
-			args := make([]any, 0, 4*len(part))
-			b.WriteString("INSERT INTO probe_results (target_id, sent_at, rtt_us, ok) VALUES ")
-			for i := range part {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString("(?, ?, ?, ?)")
-				args = append(args, part[i].TargetID, part[i].SentAt.UTC(), rttMicros(&part[i]), part[i].OK)
-			}
-			b.WriteString(" ON CONFLICT DO NOTHING")
-			if err := tx.Exec(b.String(), args...).Error; err != nil {
-				return fmt.Errorf("store: insert results: %w", err)
-			}
+		inserted = make([]insertedRow, len(rs))
+		for i := range rs {
+			inserted[i] = insertedRow{target: rs[i].TargetID, sentAt: rs[i].SentAt, rttUs: rttOrLost(&rs[i])}
 		}
-		return nil
-	})
+	} else if inserted, err = pgInsertNew(ctx, tx, rs); err != nil {
+		return err
+	}
+	if len(inserted) > 0 {
+		keys, sums := rollupsOf(inserted)
+		if err := upsertRollupsPostgres(ctx, tx, keys, sums); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("store: write results: %w", err)
+	}
+	return nil
 }
 
+// pgInsertNew inserts the rows of rs not stored yet and returns them.
+func pgInsertNew(ctx context.Context, tx pgx.Tx, rs []ping.Result) ([]insertedRow, error) {
+	n := len(rs)
+	ids, at, rtts, oks := make([]string, n), make([]time.Time, n), make([]*int32, n), make([]bool, n)
+	for i := range rs {
+		ids[i], at[i], oks[i] = rs[i].TargetID, rs[i].SentAt, rs[i].OK
+		if v := rttOrLost(&rs[i]); v >= 0 {
+			us := int32(v)
+			rtts[i] = &us
+		}
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO probe_results (target_id, sent_at, rtt_us, ok)
+		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::bool[])
+		ON CONFLICT DO NOTHING RETURNING target_id::text, sent_at, coalesce(rtt_us, -1)`, ids, at, rtts, oks)
+	if err != nil {
+		return nil, fmt.Errorf("store: insert results: %w", err)
+	}
+	defer rows.Close()
+	var out []insertedRow
+	for rows.Next() {
+		var r insertedRow
+		var rtt int32
+		if err := rows.Scan(&r.target, &r.sentAt, &rtt); err != nil {
+			return nil, fmt.Errorf("store: insert results: %w", err)
+		}
+		r.rttUs = int64(rtt)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: insert results: %w", err)
+	}
+	return out, nil
+}
+
+// sqliteChunk bounds the rows of one multi-row SQLite statement (9 parameters a
+// rollup row stays far below SQLite's 32,766).
+const sqliteChunk = 200
+
+// writeResultsSQLite inserts the batch with multi-row INSERT OR IGNORE … RETURNING,
+// so it learns which rows are new, and merges those into the rollups, all in one
+// transaction. Few large statements: the pure-Go SQLite pays per statement.
 func (s *Store) writeResultsSQLite(ctx context.Context, rs []ping.Result) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -120,15 +175,39 @@ func (s *Store) writeResultsSQLite(ctx context.Context, rs []ping.Result) error 
 		return fmt.Errorf("store: write results: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO probe_results (target_id, sent_at, rtt_us, ok) VALUES (?, ?, ?, ?)")
-	if err != nil {
-		return fmt.Errorf("store: write results: %w", err)
-	}
-	defer stmt.Close()
-	for i := range rs {
-		r := &rs[i]
-		if _, err := stmt.ExecContext(ctx, r.TargetID, r.SentAt.UnixMicro(), rttMicros(r), r.OK); err != nil {
+	inserted := make([]insertedRow, 0, len(rs))
+	for start := 0; start < len(rs); start += sqliteChunk {
+		part := rs[start:min(start+sqliteChunk, len(rs))]
+		args := make([]any, 0, 4*len(part))
+		for i := range part {
+			args = append(args, part[i].TargetID, part[i].SentAt.UnixMicro(), rttMicros(&part[i]), part[i].OK)
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT OR IGNORE INTO probe_results (target_id, sent_at, rtt_us, ok) VALUES `+
+			valueTuples(len(part), 4)+` RETURNING target_id, sent_at, coalesce(rtt_us, -1)`, args...)
+		if err != nil {
 			return fmt.Errorf("store: write results: %w", err)
+		}
+		for rows.Next() {
+			var r insertedRow
+			var at int64
+			if err := rows.Scan(&r.target, &at, &r.rttUs); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: write results: %w", err)
+			}
+			r.sentAt = time.UnixMicro(at)
+			inserted = append(inserted, r)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("store: write results: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: write results: %w", err)
+		}
+	}
+	if len(inserted) > 0 {
+		keys, sums := rollupsOf(inserted)
+		if err := upsertRollupsSQLite(ctx, tx, keys, sums); err != nil {
+			return err
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -137,30 +216,24 @@ func (s *Store) writeResultsSQLite(ctx context.Context, rs []ping.Result) error 
 	return nil
 }
 
+// valueTuples is "(?, …), (?, …)…": rows tuples of width placeholders.
+func valueTuples(rows, width int) string {
+	one := "(" + placeholders(width) + ")"
+	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
+// rttOrLost is the RTT in µs, or -1 for a lost probe.
+func rttOrLost(r *ping.Result) int64 {
+	if !r.OK {
+		return -1
+	}
+	return r.RTT.Microseconds()
+}
+
 // rttMicros is the stored RTT: NULL for a lost probe.
 func rttMicros(r *ping.Result) sql.NullInt64 {
 	if !r.OK {
 		return sql.NullInt64{}
 	}
 	return sql.NullInt64{Int64: r.RTT.Microseconds(), Valid: true}
-}
-
-// EnsurePartitions creates the daily probe_results partitions (UTC) covering from..to
-// on Postgres; on SQLite it does nothing.
-func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) error {
-	if s.dialect != Postgres {
-		return nil
-	}
-	if to.Before(from) {
-		from, to = to, from
-	}
-	for day := from.UTC().Truncate(24 * time.Hour); !day.After(to); day = day.Add(24 * time.Hour) {
-		next := day.Add(24 * time.Hour)
-		stmt := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS probe_results_p%s PARTITION OF probe_results
-			FOR VALUES FROM ('%s') TO ('%s')`, day.Format("20060102"), day.Format(time.RFC3339), next.Format(time.RFC3339))
-		if err := s.db.WithContext(ctx).Exec(stmt).Error; err != nil {
-			return fmt.Errorf("store: create partition for %s: %w", day.Format(time.DateOnly), err)
-		}
-	}
-	return nil
 }

@@ -53,3 +53,41 @@ func (s *Store) deleteResultsBefore(ctx context.Context, cutoff time.Time) (int6
 		}
 	}
 }
+
+// DropRollupsBefore removes 1-minute rollups older than cutoff and reports how many
+// partitions (Postgres: whole months that ended by cutoff) or rows (SQLite) went.
+func (s *Store) DropRollupsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	if s.dialect == SQLite {
+		var total int64
+		for {
+			res := s.db.WithContext(ctx).Exec(`DELETE FROM probe_rollups_1m WHERE (target_id, bucket) IN
+				(SELECT target_id, bucket FROM probe_rollups_1m WHERE bucket < ? LIMIT ?)`, minuteOf(cutoff), retentionBatch)
+			if res.Error != nil {
+				return total, fmt.Errorf("store: delete old rollups: %w", res.Error)
+			}
+			total += res.RowsAffected
+			if res.RowsAffected < retentionBatch {
+				return total, nil
+			}
+		}
+	}
+	var names []string
+	err := s.db.WithContext(ctx).Raw(`SELECT c.relname FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+		WHERE p.relname = 'probe_rollups_1m'`).Scan(&names).Error
+	if err != nil {
+		return 0, translate("list rollup partitions", err)
+	}
+	var dropped int64
+	for _, name := range names {
+		month, err := time.Parse("200601", strings.TrimPrefix(name, "probe_rollups_1m_p"))
+		if err != nil || month.AddDate(0, 1, 0).After(cutoff) {
+			continue // not ours, or still holds rollups to keep
+		}
+		if err := s.db.WithContext(ctx).Exec("DROP TABLE IF EXISTS " + name).Error; err != nil {
+			return dropped, translate("drop rollup partition "+name, err)
+		}
+		dropped++
+	}
+	return dropped, nil
+}

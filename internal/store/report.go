@@ -1,0 +1,195 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+)
+
+// ReportQuery asks for probe statistics of some targets over [From, To): a probe
+// counts in the window where it was sent.
+type ReportQuery struct {
+	TargetIDs []string
+	From, To  time.Time
+	// Step, when positive, also asks for a group-level series of buckets
+	// [From+i·Step, From+(i+1)·Step) ∩ [From, To).
+	Step time.Duration
+	// RawSince is where raw rows are known to be complete (now − --retention-raw).
+	// Whole minutes always come from rollups; the partial minutes at the window's edges
+	// come from raw rows, unless the minute starts before RawSince: then its rollup is
+	// counted whole, because its raw rows may be gone.
+	RawSince time.Time
+}
+
+// Stats are probe counts and RTTs (µs) over a window. The RTT fields mean something
+// only when Received > 0. Min, mean, max and standard deviation (population) are
+// exact; the percentiles are nearest-rank, read from the rollup histograms merged with
+// the raw rows at the edges, within HistogramRelativeError of the exact value.
+type Stats struct {
+	Sent, Received         int64
+	RTTMinUs, RTTMaxUs     float64
+	RTTMeanUs, RTTStddevUs float64
+	RTTP50Us, RTTP95Us     float64
+	RTTP99Us               float64
+}
+
+// Report is the answer to a ReportQuery.
+type Report struct {
+	Targets map[string]Stats // every target asked for; zero Stats when it has no probes
+	Summary Stats            // all targets together: sums, never averages of rates
+	Series  []Stats          // one per Step bucket, all targets together; nil without Step
+}
+
+// span is [lo, hi) in unix µs.
+type span struct{ lo, hi int64 }
+
+func (sp span) has(t int64) bool { return t >= sp.lo && t < sp.hi }
+
+const minuteUs = int64(time.Minute / time.Microsecond)
+
+// windowPlan splits [from, to) into whole minutes read from rollups, [rollLo, rollHi),
+// and the raw spans at the edges.
+type windowPlan struct {
+	rollLo, rollHi int64
+	raw            []span
+}
+
+func planWindow(from, to, rawSince int64) windowPlan {
+	floor := func(t int64) int64 { return t - ((t%minuteUs)+minuteUs)%minuteUs }
+	lo, hi := floor(from+minuteUs-1), floor(to) // first and last whole-minute boundary inside
+	if lo > hi {                                // the window lies inside one minute
+		if m := floor(from); m < rawSince {
+			return windowPlan{rollLo: m, rollHi: m + minuteUs}
+		}
+		return windowPlan{rollLo: lo, rollHi: lo, raw: []span{{from, to}}}
+	}
+	p := windowPlan{rollLo: lo, rollHi: hi}
+	if from < lo {
+		if lo-minuteUs < rawSince {
+			p.rollLo = lo - minuteUs
+		} else {
+			p.raw = append(p.raw, span{from, lo})
+		}
+	}
+	if to > hi {
+		if hi < rawSince {
+			p.rollHi = hi + minuteUs
+		} else {
+			p.raw = append(p.raw, span{hi, to})
+		}
+	}
+	return p
+}
+
+// Report computes per-target, group and (with Step) per-bucket statistics, combining
+// rollups for whole minutes with raw rows at the edges so counts are exact.
+func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
+	from, to := q.From.UnixMicro(), q.To.UnixMicro()
+	plan := planWindow(from, to, q.RawSince.UnixMicro())
+	totals := make(map[string]*agg, len(q.TargetIDs))
+	for _, id := range q.TargetIDs {
+		totals[id] = newAgg()
+	}
+	if len(q.TargetIDs) > 0 && plan.rollHi > plan.rollLo {
+		err := s.forEachRollup(ctx, q.TargetIDs, plan.rollLo, plan.rollHi, false, func(target string, _ int64, a *agg) {
+			if t := totals[target]; t != nil {
+				t.merge(a)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	var series []*agg
+	bucketOf := func(t int64) int { return 0 }
+	rawSpans := plan.raw
+	if q.Step > 0 {
+		step := q.Step.Microseconds()
+		series = make([]*agg, (to-from+step-1)/step)
+		for i := range series {
+			series[i] = newAgg()
+		}
+		bucketOf = func(t int64) int { return int(min(max((t-from)/step, 0), int64(len(series)-1))) }
+		if len(q.TargetIDs) > 0 && plan.rollHi > plan.rollLo {
+			// A minute inside one bucket goes there whole; one split by a bucket
+			// boundary is read raw (unless its raw rows may be gone).
+			rawSince := q.RawSince.UnixMicro()
+			err := s.forEachRollup(ctx, q.TargetIDs, plan.rollLo, plan.rollHi, true, func(_ string, m int64, a *agg) {
+				first, last := bucketOf(max(m, from)), bucketOf(min(m+minuteUs, to)-1)
+				if first == last || m < rawSince {
+					series[first].merge(a)
+					return
+				}
+				rawSpans = append(rawSpans, span{max(m, from), min(m+minuteUs, to)})
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(q.TargetIDs) > 0 && len(rawSpans) > 0 {
+		edges := plan.raw
+		err := s.forEachRaw(ctx, q.TargetIDs, mergeSpans(rawSpans), func(target string, at, rttUs int64) {
+			for _, e := range edges {
+				if e.has(at) {
+					if t := totals[target]; t != nil {
+						t.addProbe(rttUs)
+					}
+					break
+				}
+			}
+			if series != nil {
+				series[bucketOf(at)].addProbe(rttUs)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	out := &Report{Targets: make(map[string]Stats, len(totals))}
+	sum := newAgg()
+	for id, a := range totals {
+		out.Targets[id] = a.stats()
+		sum.merge(a)
+	}
+	out.Summary = sum.stats()
+	if series != nil {
+		out.Series = make([]Stats, len(series))
+		for i, a := range series {
+			out.Series[i] = a.stats()
+		}
+	}
+	return out, nil
+}
+
+// mergeSpans sorts spans and joins those that touch, so the raw query has few ranges.
+func mergeSpans(in []span) []span {
+	sorted := slices.Clone(in)
+	slices.SortFunc(sorted, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
+	var out []span
+	for _, sp := range sorted {
+		if n := len(out); n > 0 && sp.lo <= out[n-1].hi {
+			out[n-1].hi = max(out[n-1].hi, sp.hi)
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// stats turns sums into Stats.
+func (a *agg) stats() Stats {
+	st := Stats{Sent: a.sent, Received: a.received}
+	if a.received == 0 {
+		return st
+	}
+	st.RTTMinUs, st.RTTMaxUs = float64(a.minUs), float64(a.maxUs)
+	st.RTTMeanUs = a.sumUs / float64(a.received)
+	st.RTTStddevUs = a.stddevUs()
+	p := a.hist.percentiles([]float64{0.50, 0.95, 0.99}, st.RTTMinUs, st.RTTMaxUs)
+	st.RTTP50Us, st.RTTP95Us, st.RTTP99Us = p[0], p[1], p[2]
+	return st
+}

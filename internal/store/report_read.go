@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// sqliteIDChunk bounds the IN (…) list of one SQLite query.
+const sqliteIDChunk = 500
+
+// forEachRollup calls f with the rollups of targets in minutes [lo, hi) (unix µs).
+// Postgres sums them in SQL, per target (minute 0) or, with byMinute, per minute over
+// all targets (target ""); SQLite hands over every row, so f must merge either way.
+func (s *Store) forEachRollup(ctx context.Context, targets []string, lo, hi int64, byMinute bool, f func(target string, minute int64, a *agg)) error {
+	if s.dialect == SQLite {
+		return s.sqliteForEachRollup(ctx, targets, lo, hi, f)
+	}
+	key := "target_id::text"
+	if byMinute {
+		key = "bucket"
+	}
+	query := `SELECT ` + key + `, sum(sent), sum(received), sum(rtt_sum_us)::float8, sum(rtt_sumsq)::float8,
+		min(rtt_min_us), max(rtt_max_us), string_agg(hist, ''::bytea)
+		FROM probe_rollups_1m WHERE target_id = ANY($1::uuid[]) AND bucket >= $2 AND bucket < $3 GROUP BY 1`
+	return s.withPgx(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, query, targets, time.UnixMicro(lo).UTC(), time.UnixMicro(hi).UTC())
+		if err != nil {
+			return fmt.Errorf("store: read rollups: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var target string
+			var minute time.Time
+			var k any = &target
+			if byMinute {
+				k = &minute
+			}
+			a, err := scanRollup(rows, k)
+			if err != nil {
+				return fmt.Errorf("store: read rollups: %w", err)
+			}
+			var m int64
+			if byMinute {
+				m = minute.UnixMicro()
+			}
+			f(target, m, a)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: read rollups: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) sqliteForEachRollup(ctx context.Context, targets []string, lo, hi int64, f func(target string, minute int64, a *agg)) error {
+	for start := 0; start < len(targets); start += sqliteIDChunk {
+		ids := targets[start:min(start+sqliteIDChunk, len(targets))]
+		args := append(idArgs(ids), lo, hi)
+		err := s.sqliteQuery(ctx, `SELECT target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist
+			FROM probe_rollups_1m WHERE target_id IN (`+placeholders(len(ids))+`) AND bucket >= ? AND bucket < ?`, args, func(rows *sql.Rows) error {
+			var target string
+			var minute int64
+			a, err := scanRollup(rows, &target, &minute)
+			if err != nil {
+				return err
+			}
+			f(target, minute, a)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: read rollups: %w", err)
+		}
+	}
+	return nil
+}
+
+// forEachRaw calls f with every raw probe of targets sent in one of spans (unix µs,
+// sorted, disjoint); rttUs is -1 for a lost probe.
+func (s *Store) forEachRaw(ctx context.Context, targets []string, spans []span, f func(target string, at, rttUs int64)) error {
+	if s.dialect == SQLite {
+		var cond []string
+		var spanArgs []any
+		for _, sp := range spans {
+			cond = append(cond, "(sent_at >= ? AND sent_at < ?)")
+			spanArgs = append(spanArgs, sp.lo, sp.hi)
+		}
+		for start := 0; start < len(targets); start += sqliteIDChunk {
+			ids := targets[start:min(start+sqliteIDChunk, len(targets))]
+			args := append(idArgs(ids), spanArgs...)
+			err := s.sqliteQuery(ctx, `SELECT target_id, sent_at, coalesce(rtt_us, -1) FROM probe_results
+				WHERE target_id IN (`+placeholders(len(ids))+`) AND (`+strings.Join(cond, " OR ")+`)`, args, func(rows *sql.Rows) error {
+				var target string
+				var at, rtt int64
+				if err := rows.Scan(&target, &at, &rtt); err != nil {
+					return err
+				}
+				f(target, at, rtt)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("store: read results: %w", err)
+			}
+		}
+		return nil
+	}
+	cond := make([]string, len(spans))
+	args := []any{targets}
+	for i, sp := range spans {
+		cond[i] = fmt.Sprintf("(sent_at >= $%d AND sent_at < $%d)", 2*i+2, 2*i+3)
+		args = append(args, time.UnixMicro(sp.lo).UTC(), time.UnixMicro(sp.hi).UTC())
+	}
+	return s.withPgx(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, `SELECT target_id::text, sent_at, coalesce(rtt_us, -1) FROM probe_results
+			WHERE target_id = ANY($1::uuid[]) AND (`+strings.Join(cond, " OR ")+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("store: read results: %w", err)
+		}
+		defer rows.Close()
+		var target string
+		var at time.Time
+		var rtt int32
+		for rows.Next() {
+			if err := rows.Scan(&target, &at, &rtt); err != nil {
+				return fmt.Errorf("store: read results: %w", err)
+			}
+			f(target, at.UnixMicro(), int64(rtt))
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: read results: %w", err)
+		}
+		return nil
+	})
+}
+
+// sqliteQuery runs a query and calls each for every row.
+func (s *Store) sqliteQuery(ctx context.Context, query string, args []any, each func(*sql.Rows) error) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	rows, err := sqlDB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func idArgs(ids []string) []any {
+	out := make([]any, len(ids), len(ids)+2)
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// agg sums probes: one target's minute as stored in probe_rollups_1m, or any merge of
+// such minutes and raw rows.
+type agg struct {
+	sent, received int64
+	sumUs, sumSqUs float64 // over answered probes; exact below 2^53
+	minUs, maxUs   int64   // meaningful when received > 0
+	hist           histogram
+}
+
+func newAgg() *agg { return &agg{hist: histogram{}} }
+
+// addProbe counts one probe; rttUs < 0 means it was lost.
+func (a *agg) addProbe(rttUs int64) {
+	a.sent++
+	if rttUs < 0 {
+		return
+	}
+	if a.received == 0 || rttUs < a.minUs {
+		a.minUs = rttUs
+	}
+	if a.received == 0 || rttUs > a.maxUs {
+		a.maxUs = rttUs
+	}
+	a.received++
+	a.sumUs += float64(rttUs)
+	a.sumSqUs += float64(rttUs) * float64(rttUs)
+	a.hist.add(rttUs)
+}
+
+func (a *agg) merge(o *agg) {
+	if o.received > 0 {
+		if a.received == 0 || o.minUs < a.minUs {
+			a.minUs = o.minUs
+		}
+		if a.received == 0 || o.maxUs > a.maxUs {
+			a.maxUs = o.maxUs
+		}
+	}
+	a.sent += o.sent
+	a.received += o.received
+	a.sumUs += o.sumUs
+	a.sumSqUs += o.sumSqUs
+	a.hist.merge(o.hist)
+}
+
+// setRTTBounds fills min/max from nullable columns.
+func (a *agg) setRTTBounds(lo, hi sql.NullInt64) {
+	a.minUs, a.maxUs = lo.Int64, hi.Int64
+}
+
+// rollupKey names one stored rollup row.
+type rollupKey struct {
+	target string
+	minute int64 // unix µs of the minute's start
+}
+
+// minuteOf is the unix µs of the start of t's minute.
+func minuteOf(t time.Time) int64 { return t.Truncate(time.Minute).UnixMicro() }
+
+// insertedRow is one probe result that made it into probe_results.
+type insertedRow struct {
+	target string
+	sentAt time.Time
+	rttUs  int64 // -1 when lost
+}
+
+// rollupsOf sums inserted rows per target and minute, in key order (a fixed lock
+// order, so concurrent writers cannot deadlock on the upsert).
+func rollupsOf(rows []insertedRow) ([]rollupKey, map[rollupKey]*agg) {
+	m := make(map[rollupKey]*agg)
+	for i := range rows {
+		k := rollupKey{rows[i].target, minuteOf(rows[i].sentAt)}
+		a := m[k]
+		if a == nil {
+			a = newAgg()
+			m[k] = a
+		}
+		a.addProbe(rows[i].rttUs)
+	}
+	keys := make([]rollupKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b rollupKey) int {
+		return cmp.Or(cmp.Compare(a.target, b.target), cmp.Compare(a.minute, b.minute))
+	})
+	return keys, m
+}
+
+const pgUpsertRollups = `INSERT INTO probe_rollups_1m AS r
+	(target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist)
+	SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::bytea[])
+	ON CONFLICT (target_id, bucket) DO UPDATE SET
+		sent = r.sent + excluded.sent,
+		received = r.received + excluded.received,
+		rtt_sum_us = r.rtt_sum_us + excluded.rtt_sum_us,
+		rtt_sumsq = r.rtt_sumsq + excluded.rtt_sumsq,
+		rtt_min_us = least(r.rtt_min_us, excluded.rtt_min_us),
+		rtt_max_us = greatest(r.rtt_max_us, excluded.rtt_max_us),
+		hist = r.hist || excluded.hist`
+
+// upsertRollupsPostgres adds the sums to probe_rollups_1m in one statement.
+func upsertRollupsPostgres(ctx context.Context, tx pgx.Tx, keys []rollupKey, m map[rollupKey]*agg) error {
+	n := len(keys)
+	ids, buckets := make([]string, n), make([]time.Time, n)
+	sent, received := make([]int32, n), make([]int32, n)
+	sums, sumsq := make([]int64, n), make([]int64, n)
+	mins, maxs := make([]*int32, n), make([]*int32, n)
+	hists := make([][]byte, n)
+	for i, k := range keys {
+		a := m[k]
+		ids[i], buckets[i] = k.target, time.UnixMicro(k.minute).UTC()
+		sent[i], received[i] = int32(a.sent), int32(a.received)
+		sums[i], sumsq[i] = int64(a.sumUs), int64(a.sumSqUs)
+		if a.received > 0 {
+			lo, hi := int32(a.minUs), int32(a.maxUs)
+			mins[i], maxs[i] = &lo, &hi
+		}
+		hists[i] = a.hist.encode()
+	}
+	if _, err := tx.Exec(ctx, pgUpsertRollups, ids, buckets, sent, received, sums, sumsq, mins, maxs, hists); err != nil {
+		return fmt.Errorf("store: upsert rollups: %w", err)
+	}
+	return nil
+}
+
+// upsertRollupsSQLite merges the sums into probe_rollups_1m: it reads the existing
+// rows, merges in Go so the stored histogram stays compact, and writes them back, a
+// chunk of keys per statement.
+func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, keys []rollupKey, m map[rollupKey]*agg) error {
+	for start := 0; start < len(keys); start += sqliteChunk {
+		part := keys[start:min(start+sqliteChunk, len(keys))]
+		args := make([]any, 0, 9*len(part))
+		for _, k := range part {
+			args = append(args, k.target, k.minute)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist
+			FROM probe_rollups_1m WHERE (target_id, bucket) IN (VALUES `+valueTuples(len(part), 2)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("store: upsert rollups: %w", err)
+		}
+		for rows.Next() {
+			var k rollupKey
+			old, err := scanRollup(rows, &k.target, &k.minute)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("store: upsert rollups: %w", err)
+			}
+			if a := m[k]; a != nil {
+				a.merge(old)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("store: upsert rollups: %w", err)
+		}
+		args = args[:0]
+		for _, k := range part {
+			a := m[k]
+			var lo, hi sql.NullInt64
+			if a.received > 0 {
+				lo, hi = sql.NullInt64{Int64: a.minUs, Valid: true}, sql.NullInt64{Int64: a.maxUs, Valid: true}
+			}
+			args = append(args, k.target, k.minute, a.sent, a.received, int64(a.sumUs), int64(a.sumSqUs), lo, hi, a.hist.encode())
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO probe_rollups_1m
+			(target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist) VALUES `+valueTuples(len(part), 9), args...); err != nil {
+			return fmt.Errorf("store: upsert rollups: %w", err)
+		}
+	}
+	return nil
+}
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// scanRollup reads sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist.
+func scanRollup(r rowScanner, extra ...any) (*agg, error) {
+	a := newAgg()
+	var sum, sumsq sql.NullFloat64
+	var lo, hi sql.NullInt64
+	var hist []byte
+	dest := append(extra, &a.sent, &a.received, &sum, &sumsq, &lo, &hi, &hist)
+	if err := r.Scan(dest...); err != nil {
+		return nil, err
+	}
+	a.sumUs, a.sumSqUs = sum.Float64, sumsq.Float64
+	a.setRTTBounds(lo, hi)
+	a.hist.decodeInto(hist)
+	return a, nil
+}
+
+// stddevUs is the population standard deviation of the answered probes' RTTs.
+func (a *agg) stddevUs() float64 {
+	if a.received == 0 {
+		return 0
+	}
+	n := float64(a.received)
+	mean := a.sumUs / n
+	return math.Sqrt(max(a.sumSqUs/n-mean*mean, 0))
+}
