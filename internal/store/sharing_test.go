@@ -253,5 +253,26 @@ func TestDeleteUser(t *testing.T) {
 		if _, err := s.DeleteUser(ctx, root.ID); err != nil {
 			t.Fatalf("deleting one of two administrators: %v", err)
 		}
+
+		// Two administrators deleting each other at the same moment: one must remain.
+		third := newUser(t, s, "root3")
+		s.db.Model(&userRow{}).Where("id = ?", third.ID).Update("is_admin", true)
+		errs := make(chan error, 2)
+		for _, id := range []string{other.ID, third.ID} {
+			go func() { _, err := s.DeleteUser(ctx, id); errs <- err }()
+		}
+		var conflicts int
+		for range 2 {
+			if err := <-errs; errors.Is(err, groups.ErrConflict) {
+				conflicts++
+			} else if err != nil {
+				t.Fatalf("concurrent deletion: %v", err)
+			}
+		}
+		var admins int64
+		s.db.Model(&userRow{}).Where("is_admin").Count(&admins)
+		if admins != 1 || conflicts != 1 {
+			t.Fatalf("after two administrators deleted each other: %d administrators left, %d refused; want 1 and 1", admins, conflicts)
+		}
 	})
 }
