@@ -62,7 +62,8 @@ type notificationRequest struct {
 
 // handleNotificationCreate sends another user a "look at this" notification about a
 // group: the sender must be able to see it, and so must the recipient (a link they
-// cannot open would only tell them the group's name).
+// cannot open would only tell them the group's name). Each user may send 30 at once,
+// then one every 2 seconds.
 func handleNotificationCreate(s *server) gin.HandlerFunc {
 	return s.wrap(func(c *gin.Context) error {
 		var req notificationRequest
@@ -102,6 +103,10 @@ func handleNotificationCreate(s *server) gin.HandlerFunc {
 				return groups.Invalid("to", "%s cannot see this group; share it with them first", to.Username)
 			}
 			return err
+		}
+		if wait := s.notifySends.take(u.ID, time.Now()); wait > 0 {
+			return &groups.Error{Kind: groups.ErrRateLimited, Message: "too many notifications sent; try again later",
+				Details: map[string]any{"retry_after_seconds": int(wait.Seconds()) + 1}}
 		}
 		n := &groups.Notification{ID: uuid.NewString(), UserID: to.ID, FromUserID: u.ID, FromUsername: u.Username,
 			Kind: groups.NotifyLook, GroupID: v.Group.ID, GroupName: v.Group.Name, Message: msg, CreatedAt: time.Now().UTC()}

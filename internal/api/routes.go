@@ -15,6 +15,8 @@ import (
 type server struct {
 	Deps
 	trusted []*net.IPNet
+	// notifySends limits how many notifications each user sends.
+	notifySends *sendLimiter
 }
 
 // NewHandler returns pingdeck's HTTP handler.
@@ -26,7 +28,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if d.Events == nil {
 		d.Events = noEvents{}
 	}
-	s := &server{Deps: d, trusted: trusted}
+	s := &server{Deps: d, trusted: trusted, notifySends: newSendLimiter(notifyBurst, notifyRefill, notifyMaxKeys)}
 	r, err := s.routes()
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"pingdeck/internal/api"
 	"pingdeck/internal/groups"
@@ -341,4 +342,46 @@ func TestUserDelete(t *testing.T) {
 		}
 		admin.mustError("DELETE", "/api/v1/users/bob", nil, 404, "not_found", "username")
 	})
+}
+
+func TestNotificationFloodLimited(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), options{})
+	alice, bob, carol := e.user("alice"), e.user("bob"), e.user("carol")
+	var g group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "public card", "visibility": "public"}, 201, &g)
+	look := map[string]any{"to": "bob", "group_id": g.ID, "message": "look"}
+	for range 30 {
+		carol.mustJSON("POST", "/api/v1/notifications", look, 201, nil)
+	}
+	status, raw, resp := carol.do("POST", "/api/v1/notifications", look)
+	if status != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("31st notification in a row: %d %s (Retry-After %q), want 429", status, raw, resp.Header.Get("Retry-After"))
+	}
+	alice.mustJSON("POST", "/api/v1/notifications", look, 201, nil) // others are not held back
+	var list notificationList
+	bob.mustJSON("GET", "/api/v1/notifications", nil, 200, &list)
+	if list.Unread != 31 {
+		t.Fatalf("bob has %d unread, want 31 (the refused one not stored)", list.Unread)
+	}
+}
+
+func TestSendLimiterMemoryIsBounded(t *testing.T) {
+	l := api.NewSendLimiterForTest(2, time.Second, 3)
+	now := time.Now()
+	for i := range 10 {
+		if wait := l.Take(fmt.Sprint("user", i), now); wait != 0 {
+			t.Fatalf("first send of user%d refused", i)
+		}
+		if n := l.Len(); n > 3 {
+			t.Fatalf("%d senders tracked, bound is 3", n)
+		}
+	}
+	l.Take("x", now)
+	l.Take("x", now)
+	if wait := l.Take("x", now); wait <= 0 || wait > time.Second {
+		t.Fatalf("third send in a burst of 2: wait %v, want (0, 1s]", wait)
+	}
+	if wait := l.Take("x", now.Add(time.Second)); wait != 0 {
+		t.Fatalf("a second later: wait %v, want 0", wait)
+	}
 }
