@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -14,7 +16,8 @@ import (
 )
 
 // groupEndpoint is one operation on a group, for the access tests. In path and body,
-// {g} stands for the group's id and {t} for one of its targets.
+// {g} stands for the group's id, {t} for one of its targets, and {from} and {to} for
+// the last two minutes (unix seconds).
 type groupEndpoint struct {
 	method, path string
 	body         any
@@ -40,8 +43,8 @@ var groupEndpoints = []groupEndpoint{
 	{method: "PUT", path: "/api/v1/me/pins/{g}", needs: groups.ActionView},
 	{method: "DELETE", path: "/api/v1/me/pins/{g}", needs: groups.ActionView},
 	{method: "POST", path: "/api/v1/notifications", body: map[string]any{"to": "carol", "group_id": "{g}", "message": "look"}, needs: groups.ActionView},
-	{method: "GET", path: "/api/v1/groups/{g}/report?from=1700000000&range=120s", needs: groups.ActionView, optional: true},
-	{method: "GET", path: "/api/v1/groups/{g}/targets/{t}/samples?from=1700000000&to=1700000120", needs: groups.ActionView, optional: true},
+	{method: "GET", path: "/api/v1/groups/{g}/report?from={from}&range=120s", needs: groups.ActionView, optional: true},
+	{method: "GET", path: "/api/v1/groups/{g}/targets/{t}/samples?from={from}&to={to}", needs: groups.ActionView, optional: true},
 	// PUT /api/v1/groups/{id} is not here: a client-chosen id that is taken answers 409
 	// to everyone (ids are global), which reveals only what the caller already knew.
 }
@@ -50,7 +53,9 @@ func (ep groupEndpoint) name() string { return ep.method + " " + ep.path + fmt.S
 
 // request fills in the group and target ids.
 func (ep groupEndpoint) request(groupID, targetID string) (path string, body any) {
-	r := strings.NewReplacer("{g}", groupID, "{t}", targetID)
+	now := time.Now().Unix()
+	r := strings.NewReplacer("{g}", groupID, "{t}", targetID,
+		"{from}", strconv.FormatInt(now-120, 10), "{to}", strconv.FormatInt(now, 10))
 	path = r.Replace(ep.path)
 	if ep.body != nil {
 		raw, _ := json.Marshal(ep.body)
