@@ -3,8 +3,9 @@ GO ?= go
 
 .PHONY: test vet build run clean
 
-## test: vet, then every test with the race detector (real SQLite, a throwaway Postgres, the real binary)
-test: vet
+## test: vet, the frontend checks (Vitest, dist matches a fresh build, browser tests), then
+## every Go test with the race detector (real SQLite, a throwaway Postgres, the real binary)
+test: vet test-frontend test-ui
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 vet:
@@ -28,3 +29,32 @@ bench-engine:
 	@command -v fping >/dev/null || { apt-get install -y fping || { apt-get update && apt-get install -y fping; }; } >&2
 	@$(GO) build -o bin/pingbench ./cmd/pingbench
 	@./bin/pingbench $(BENCH_ENGINE_ARGS)
+
+## Frontend (frontend/): Node 20 + npm. node_modules is installed with `npm ci` only when it
+## is missing or package-lock.json changed. dist/ is committed (go:embed) and must match a
+## fresh build byte for byte.
+FRONTEND_STAMP := frontend/node_modules/.pingdeck-ci-stamp
+
+$(FRONTEND_STAMP): frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: frontend-deps frontend test-frontend test-ui
+frontend-deps: $(FRONTEND_STAMP)
+
+## frontend: rebuild frontend/dist (commit the result)
+frontend: frontend-deps
+	cd frontend && npm run build
+
+## test-frontend: Vitest, then a fresh build that must equal the committed frontend/dist
+test-frontend: frontend-deps
+	cd frontend && npx vitest run
+	cd frontend && npm run build
+	@git diff --exit-code --stat -- frontend/dist && test -z "$$(git status --porcelain -- frontend/dist)" || \
+		{ echo "frontend/dist differs from a fresh build: run 'make frontend' and commit frontend/dist"; git status --short -- frontend/dist; exit 1; }
+
+## test-ui: browser tests (playwright-core + Debian's /usr/bin/chromium, installed when
+## missing) against the real binary on a free port with a temp data dir
+test-ui: frontend-deps
+	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2
+	cd frontend && node e2e/run.js

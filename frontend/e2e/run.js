@@ -1,0 +1,184 @@
+// Browser tests against the real binary: sign in, paste a group of loopback addresses,
+// watch them go green, pause one, pull a report as CSV, survive a server restart.
+// `node e2e/run.js --screenshots` also writes docs/dashboard.png and docs/report.png.
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildServer, freePort, startServer, launch, REPO } from './lib.js';
+
+const SHOTS = process.argv.includes('--screenshots');
+const PASSWORD = 'e2e-' + Math.random().toString(36).slice(2, 12);
+const T = 15000; // generous waits for a shared, slow box (no timing assertions)
+
+let failures = 0;
+/** @param {string} name @param {() => Promise<void>} fn */
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}\n     ${/** @type {Error} */ (e).stack || e}`);
+    throw e;
+  }
+}
+/** @param {string} name @param {string} why */
+function skip(name, why) {
+  console.log(`skip ${name}: ${why}`);
+}
+/** @param {boolean} cond @param {string} msg */
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+/** Whether a route exists on the server (a JSON 404 "route …" means it does not). @param {import('playwright-core').Page} page @param {string} path */
+async function routeExists(page, path) {
+  return page.evaluate(async (p) => {
+    const r = await fetch(p);
+    if (r.status !== 404) return true;
+    const b = await r.json().catch(() => ({}));
+    return !String(b?.error?.message || '').startsWith('route');
+  }, path);
+}
+
+const { bin, cleanup } = buildServer();
+const dataDir = mkdtempSync(join(tmpdir(), 'pingdeck-ui-data-'));
+const port = await freePort();
+let srv = await startServer({ bin, port, dataDir, password: PASSWORD });
+const browser = await launch();
+const page = await browser.ctx.newPage();
+page.setDefaultTimeout(T);
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+
+try {
+  await step('bad credentials say so', async () => {
+    await page.goto(srv.url + '/');
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+  });
+
+  await step('sign in, session kept across a reload', async () => {
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('No groups yet').waitFor();
+    await page.reload();
+    await page.getByText('No groups yet').waitFor();
+  });
+
+  await step('new group from a pasted list shows what was added and skipped', async () => {
+    await page.getByRole('button', { name: 'New group' }).first().click();
+    const dlg = page.getByRole('dialog');
+    await dlg.getByLabel('Name').fill('loopback');
+    await dlg.getByLabel('Targets').fill('127.0.0.1\n127.0.0.2, 127.0.0.3 # lab\n224.0.0.1\n127.0.0.1');
+    await dlg.getByRole('button', { name: 'Create group' }).click();
+    await dlg.locator('.results').waitFor();
+    const text = (await dlg.locator('.results').textContent()) || '';
+    assert(text.includes('3 added, 2 skipped'), 'results: ' + text);
+    assert(/✕224\.0\.0\.1 skipped: multicast/.test(text) && /✕127\.0\.0\.1 skipped: duplicate/.test(text), 'per-line results: ' + text);
+    await dlg.getByRole('button', { name: 'Done' }).click();
+    await page.locator('.card .row[data-target]').nth(2).waitFor();
+    const n = await page.locator('.card .row[data-target]').count();
+    assert(n === 3, 'expected 3 rows, got ' + n + ': ' + (await page.locator('.card').first().textContent()));
+  });
+
+  const live = await routeExists(page, '/api/v1/ws');
+  if (live) {
+    await step('rows turn green with RTTs', async () => {
+      await page.waitForFunction(() => document.querySelectorAll('.row[data-state=up]').length === 3, null, { timeout: 20000 });
+      const rtts = await page.locator('.row[data-target] .rtt').allTextContents();
+      assert(rtts.every((r) => / ms$/.test(r)), 'RTTs: ' + rtts.join(', '));
+      await page.locator('.conn-live').waitFor();
+    });
+  } else skip('rows turn green with RTTs', 'GET /api/v1/ws is not on this server yet');
+
+  await step('pause a row', async () => {
+    await page.getByRole('button', { name: 'Pause 127.0.0.2' }).click();
+    await page.locator('.row[data-state=paused]').waitFor();
+    await page.getByRole('button', { name: 'Resume 127.0.0.2' }).waitFor();
+  });
+
+  await step('filter box across cards', async () => {
+    await page.getByLabel('Filter targets in all cards').fill('127.0.0.3');
+    await page.waitForFunction(() => document.querySelectorAll('.row[data-target]').length === 1);
+    await page.getByLabel('Filter targets in all cards').fill('');
+    await page.waitForFunction(() => document.querySelectorAll('.row[data-target]').length === 3);
+  });
+
+  await step('dialogs close on Escape and keep focus inside', async () => {
+    await page.getByRole('button', { name: 'Actions for loopback' }).click();
+    await page.getByRole('menuitem', { name: 'Add targets…' }).click();
+    const dlg = page.getByRole('dialog');
+    await dlg.waitFor();
+    for (let i = 0; i < 6; i++) await page.keyboard.press('Tab');
+    assert(await page.evaluate(() => !!document.activeElement?.closest('dialog')), 'focus left the dialog');
+    await page.keyboard.press('Escape');
+    await dlg.waitFor({ state: 'detached' });
+  });
+
+  if (SHOTS && live) {
+    await page.waitForTimeout(8000); // some sparkline history
+    mkdirSync(join(REPO, 'docs'), { recursive: true });
+    await page.screenshot({ path: join(REPO, 'docs/dashboard.png') });
+  }
+
+  const reports = await routeExists(page, '/api/v1/groups/00000000-0000-0000-0000-000000000000/report');
+  if (reports) {
+    await step('report page and CSV download', async () => {
+      await page.getByRole('button', { name: 'Actions for loopback' }).click();
+      await page.getByRole('menuitem', { name: 'Report…' }).click();
+      await page.locator('table.stats tbody tr').nth(2).waitFor();
+      assert(/#\/report\/[^?]+\?from=\d+&range=120/.test(page.url()), 'no permalink in ' + page.url());
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+      const path = await dl.path();
+      const csv = (await import('node:fs')).readFileSync(path, 'utf8');
+      assert(csv.startsWith('target_id,address,ip,sent,received,success_rate'), 'CSV: ' + csv.slice(0, 200));
+      assert(csv.trim().split('\n').length === 4, 'CSV rows: ' + csv);
+      // the permalink reopens the same window
+      const url = page.url();
+      await page.goto('about:blank');
+      await page.goto(url);
+      await page.locator('table.stats tbody tr').nth(2).waitFor();
+      assert(page.url() === url, 'permalink moved: ' + page.url());
+      if (SHOTS) await page.screenshot({ path: join(REPO, 'docs/report.png'), fullPage: true });
+      await page.getByRole('link', { name: '← Dashboard' }).click();
+      await page.locator('.card').waitFor();
+    });
+  } else skip('report page and CSV download', 'the report endpoint is not on this server yet');
+
+  if (live) {
+    await step('reconnects after the server restarts', async () => {
+      await srv.stop();
+      await page.locator('.conn-reconnecting, .conn-offline').first().waitFor();
+      srv = await startServer({ bin, port, dataDir, password: PASSWORD });
+      await page.locator('.conn-live').waitFor({ timeout: 40000 });
+      // rows keep updating after the restart
+      const before = await page.locator('.row[data-target]').first().getAttribute('data-state');
+      assert(before !== null, 'rows gone after restart');
+      await page.waitForFunction(() => document.querySelectorAll('.row[data-state=up]').length >= 2, null, { timeout: 20000 });
+    });
+  } else skip('reconnects after the server restarts', 'GET /api/v1/ws is not on this server yet');
+
+  await step('sign out', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+  assert(!pageErrors.length, 'page errors: ' + pageErrors.join('\n'));
+} catch {
+  if (!failures) failures++;
+  console.log('--- server log (tail) ---\n' + srv.log().split('\n').slice(-30).join('\n'));
+  if (pageErrors.length) console.log('--- page errors ---\n' + pageErrors.join('\n'));
+} finally {
+  await browser.close();
+  await srv.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  cleanup();
+}
+if (failures) {
+  console.log(`e2e: ${failures} failed`);
+  process.exit(1);
+}
+console.log('e2e: all passed');

@@ -1,0 +1,112 @@
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { html } from '../html.js';
+import { api } from '../api.js';
+import { collapsed, toggleCollapsed, dialog, flashError, canEdit, canOwn, focusGroup } from '../state.js';
+import { sortRows, rowMatches } from '../sort.js';
+import { TargetRow } from './TargetRow.js';
+import { GroupMenu } from './GroupMenu.js';
+
+/** Height a row takes before it is rendered (keeps the scrollbar honest for lazy cards). */
+const ROW_PX = 30;
+
+/**
+ * Whether the element has come near the viewport once (then stays true): rows of cards far
+ * below are not built until scrolled to.
+ * @param {import('preact').RefObject<Element>} ref
+ */
+function useNearOnce(ref) {
+  const [near, setNear] = useState(typeof IntersectionObserver !== 'function');
+  useEffect(() => {
+    if (near || !ref.current) return;
+    const io = new IntersectionObserver(
+      (es) => {
+        if (es.some((e) => e.isIntersecting)) {
+          setNear(true);
+          io.disconnect();
+        }
+      },
+      { rootMargin: '800px 0px' },
+    );
+    io.observe(ref.current);
+    return () => io.disconnect();
+  }, [near]);
+  return near;
+}
+
+const SORTS = /** @type {const} */ ([
+  ['address', 'Address'],
+  ['rtt', 'RTT'],
+  ['loss', 'Loss 1m'],
+]);
+
+/**
+ * One group's card.
+ * @param {{g: import('../live/model.js').GroupModel, words: string[], index: number, count: number, onMove: (id: string, d: number) => void, onDrop: (from: string, to: string) => void}} p
+ */
+export function GroupCard({ g, words, index, count, onMove, onDrop }) {
+  const meta = g.meta.value;
+  const targets = g.targets.value;
+  const loaded = g.loaded.value;
+  const isCollapsed = collapsed.value.has(g.id);
+  const [sort, setSort] = useState(/** @type {import('../sort.js').SortKey} */ ('address'));
+  const [over, setOver] = useState(false);
+  /** @type {import('preact').RefObject<HTMLElement>} */
+  const ref = useRef(null);
+  const near = useNearOnce(ref);
+  const rows = useMemo(
+    () => sortRows(targets.filter((t) => rowMatches(t, meta.name, words)), sort),
+    [targets, words, sort, meta.name],
+  );
+  const focused = focusGroup.value === g.id;
+  useEffect(() => {
+    if (focused && ref.current) ref.current.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  }, [focused]);
+  if (words.length && !rows.length) return null;
+  const edit = canEdit(meta);
+  const bodyId = 'card-body-' + g.id;
+  const togglePause = async () => {
+    try {
+      g.update(await api('PATCH', '/api/v1/groups/' + g.id, { paused: !meta.paused }));
+    } catch (e) {
+      flashError(e);
+    }
+  };
+  const shared = meta.role === 'viewer' || meta.role === 'editor';
+  return html`<section ref=${ref} class=${'card' + (focused ? ' focus' : '') + (over ? ' dragover' : '') + (meta.paused ? ' paused' : '')}
+      aria-label=${'Group ' + meta.name} data-group=${g.id}
+      onDragOver=${(/** @type {DragEvent} */ e) => { if (e.dataTransfer?.types.includes('text/x-pingdeck-group')) { e.preventDefault(); setOver(true); } }}
+      onDragLeave=${() => setOver(false)}
+      onDrop=${(/** @type {DragEvent} */ e) => { setOver(false); const from = e.dataTransfer?.getData('text/x-pingdeck-group'); if (from && from !== g.id) onDrop(from, g.id); }}>
+    <header class="card-head">
+      <span class="grip" draggable="true" title="Drag to reorder" aria-hidden="true"
+        onDragStart=${(/** @type {DragEvent} */ e) => { e.dataTransfer?.setData('text/x-pingdeck-group', g.id); if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move'; }}>⋮⋮</span>
+      <button type="button" class="icon collapse" aria-expanded=${!isCollapsed} aria-controls=${bodyId}
+        aria-label=${(isCollapsed ? 'Expand ' : 'Collapse ') + meta.name} onClick=${() => toggleCollapsed(g.id)}>${isCollapsed ? '▸' : '▾'}</button>
+      <h2 class="card-title">${meta.name}</h2>
+      <span class="owner" title="Owner">${meta.owner?.username}</span>
+      <span class=${'badge ' + meta.visibility}>${meta.visibility}</span>
+      ${shared && html`<span class="badge shared" title=${'Shared with you as ' + meta.role}>${meta.role}</span>`}
+      ${meta.paused && html`<span class="badge pausedb">paused</span>`}
+      <span class="count" title="Targets">${loaded ? targets.length : meta.target_count} targets</span>
+      <span class="success" title="Success rate over the last minute">✓ <b>${g.successText}</b></span>
+      <span class="spacer"></span>
+      ${edit && html`<button type="button" class="btn small" onClick=${togglePause} aria-pressed=${!!meta.paused}>${meta.paused ? 'Resume' : 'Pause'}</button>`}
+      ${canOwn(meta) && html`<button type="button" class="btn small" onClick=${() => (dialog.value = { kind: 'share', g })}>Share</button>`}
+      <${GroupMenu} g=${g} index=${index} count=${count} onMove=${onMove} />
+    </header>
+    ${!isCollapsed && html`<div class="card-body" id=${bodyId} role="table" aria-label=${meta.name + ' targets'}>
+      <div class="row head" role="row">
+        <span role="columnheader"></span>
+        ${SORTS.map(([k, label]) => html`<span role="columnheader" class=${k === 'address' ? 'addr' : 'num'}
+            aria-sort=${sort === k ? (k === 'address' ? 'ascending' : 'descending') : 'none'}>
+          <button type="button" class=${'sort' + (sort === k ? ' on' : '')} onClick=${() => setSort(k)}>${label}${sort === k ? (k === 'address' ? ' ↑' : ' ↓') : ''}</button></span>`)}
+        <span role="columnheader" class="sparkcell">last ${60} probes</span>
+        <span role="columnheader" class="acts"></span>
+      </div>
+      ${near && loaded
+        ? rows.map((t) => html`<${TargetRow} key=${t.id} t=${t} g=${g} canEdit=${edit} />`)
+        : html`<div class="placeholder" style=${'height:' + ROW_PX * (meta.target_count || 1) + 'px'}>${loaded || !near ? '' : 'Loading…'}</div>`}
+      ${loaded && !targets.length && html`<p class="empty">No targets yet. ${edit && html`<button type="button" class="link" onClick=${() => (dialog.value = { kind: 'add', g })}>Add targets</button>`}</p>`}
+    </div>`}
+  </section>`;
+}

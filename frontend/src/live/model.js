@@ -1,0 +1,279 @@
+// The dashboard's live data: groups and targets as signals, fed by REST loads, socket
+// snapshots and result batches. Pure (no DOM, no network) so it is tested directly.
+import { signal, computed, batch } from '@preact/signals';
+import { fmtRtt, fmtFrac } from '../format.js';
+
+/** @typedef {{at:number, ok:boolean, rtt_ms:number|null, err?:string}} Sample */
+/** @typedef {{g:string, t:string, at:number, ok:boolean, rtt_ms:number|null, err?:string}} ResultItem */
+
+/** Samples a sparkline shows. */
+export const SPARK_SAMPLES = 60;
+/** The "last minute" of loss and success rates. */
+export const WINDOW_MS = 60000;
+/** At most this many samples are kept per target (a minute at 100 ms intervals). */
+const MAX_SAMPLES = 600;
+
+/** One target row: fields the row shows are signals so only its own text nodes change. */
+export class TargetModel {
+  /**
+   * @param {string} groupId
+   * @param {any} t target JSON (REST) or live target (snapshot)
+   */
+  constructor(groupId, t) {
+    this.groupId = groupId;
+    this.id = /** @type {string} */ (t.id);
+    this.address = signal(/** @type {string} */ (t.address));
+    this.ip = signal(/** @type {string|null} */ (t.ip ?? null));
+    this.paused = signal(!!t.paused);
+    /** @type {import('@preact/signals').Signal<'up'|'down'|'unknown'|'paused'>} */
+    this.state = signal(t.paused ? 'paused' : 'unknown');
+    /** last sample's RTT, null when lost or none */
+    this.rtt = signal(/** @type {number|null} */ (null));
+    /** loss over the last minute, 0..1, null with no samples */
+    this.loss = signal(/** @type {number|null} */ (null));
+    /** @type {Sample[]} oldest first */
+    this.samples = [];
+    /** bumped whenever samples change (sparklines compare it to what they drew) */
+    this.version = 0;
+    this.ok1m = 0;
+    this.n1m = 0;
+    /** @type {Set<(s: Sample) => void> | null} per-probe listeners (target detail page) */
+    this.listeners = null;
+    this.dot = computed(() => 'dot dot-' + this.state.value);
+    this.rttText = computed(() => (this.state.value === 'down' ? 'timeout' : fmtRtt(this.rtt.value)));
+    this.lossText = computed(() => fmtFrac(this.loss.value));
+    this.pauseLabel = computed(() => (this.paused.value ? 'Resume ' : 'Pause ') + this.address.value);
+    this.pauseIcon = computed(() => (this.paused.value ? '▶' : '❚❚'));
+    this.ipText = computed(() => {
+      const ip = this.ip.value;
+      return ip && ip !== this.address.value ? ip : '';
+    });
+    this.update(t);
+  }
+
+  /**
+   * Applies target JSON: REST fields, and the live ones when present (snapshot).
+   * @param {any} t
+   */
+  update(t) {
+    this.address.value = t.address;
+    if ('ip' in t) this.ip.value = t.ip ?? null;
+    if ('paused' in t) this.paused.value = !!t.paused;
+    if (Array.isArray(t.recent)) {
+      /** @type {Sample[]} */
+      const recent = t.recent.map((/** @type {any} */ s) => ({ at: s.at, ok: s.ok, rtt_ms: s.rtt_ms ?? null }));
+      if (t.last && (!recent.length || recent[recent.length - 1].at < t.last.at)) recent.push(t.last);
+      // keep newer samples we already have (a snapshot can lag a result batch)
+      const lastAt = recent.length ? recent[recent.length - 1].at : -Infinity;
+      for (const s of this.samples) if (s.at > lastAt) recent.push(s);
+      this.samples = recent.slice(-MAX_SAMPLES);
+      this.version++;
+      this.recount();
+      const last = this.samples[this.samples.length - 1];
+      this.rtt.value = last && last.ok ? last.rtt_ms : null;
+      if (t.loss_1m != null && this.n1m < 2) this.loss.value = t.loss_1m;
+    }
+    if (t.state) this.state.value = t.state;
+    else if (this.paused.value) this.state.value = 'paused';
+    else if (this.state.value === 'paused') this.state.value = 'unknown';
+  }
+
+  /**
+   * Adds one probe result. Returns false for a duplicate or older one (replays are idempotent).
+   * @param {Sample} s
+   */
+  push(s) {
+    const n = this.samples.length;
+    if (n && s.at <= this.samples[n - 1].at) return false;
+    this.samples.push(s);
+    if (this.samples.length > MAX_SAMPLES) this.samples.splice(0, this.samples.length - MAX_SAMPLES);
+    else if (this.samples.length > SPARK_SAMPLES && this.samples[0].at <= s.at - WINDOW_MS) {
+      let cut = 0;
+      while (cut < this.samples.length - SPARK_SAMPLES && this.samples[cut].at <= s.at - WINDOW_MS) cut++;
+      this.samples.splice(0, cut);
+    }
+    this.version++;
+    this.recount();
+    this.rtt.value = s.ok ? s.rtt_ms : null;
+    if (!this.paused.value) this.state.value = s.ok ? 'up' : 'down';
+    if (this.listeners) for (const fn of this.listeners) fn(s);
+    return true;
+  }
+
+  /** Recomputes the last-minute counters from the samples. */
+  recount() {
+    const n = this.samples.length;
+    let ok = 0;
+    let total = 0;
+    if (n) {
+      const from = this.samples[n - 1].at - WINDOW_MS;
+      for (let i = n - 1; i >= 0 && this.samples[i].at > from; i--) {
+        total++;
+        if (this.samples[i].ok) ok++;
+      }
+    }
+    this.ok1m = ok;
+    this.n1m = total;
+    this.loss.value = total ? 1 - ok / total : null;
+  }
+}
+
+/** One card. `meta` is the group JSON without targets; `targets` changes only when the target set does. */
+export class GroupModel {
+  /** @param {any} g group JSON */
+  constructor(g) {
+    this.id = /** @type {string} */ (g.id);
+    this.meta = signal(/** @type {any} */ ({}));
+    /** @type {import('@preact/signals').Signal<TargetModel[]>} */
+    this.targets = signal([]);
+    /** @type {Map<string, TargetModel>} */
+    this.byId = new Map();
+    /** success rate of the last minute over all targets, 0..1 */
+    this.success = signal(/** @type {number|null} */ (null));
+    /** whether the target list has been loaded (REST detail or snapshot) */
+    this.loaded = signal(false);
+    this.successText = computed(() => fmtFrac(this.success.value, 1));
+    this.update(g);
+  }
+
+  /** @param {any} g group JSON, with or without targets */
+  update(g) {
+    const { targets, skipped, ...meta } = g;
+    const prev = this.meta.peek();
+    this.meta.value = { ...prev, ...meta };
+    if (Array.isArray(targets)) {
+      const seen = new Set();
+      let changed = targets.length !== this.targets.peek().length;
+      const list = targets.map((/** @type {any} */ t, /** @type {number} */ i) => {
+        seen.add(t.id);
+        let m = this.byId.get(t.id);
+        if (m) m.update(t);
+        else {
+          m = new TargetModel(this.id, t);
+          this.byId.set(t.id, m);
+          changed = true;
+        }
+        if (this.targets.peek()[i] !== m) changed = true;
+        return m;
+      });
+      for (const id of [...this.byId.keys()]) if (!seen.has(id)) this.byId.delete(id);
+      if (changed) this.targets.value = list;
+      this.loaded.value = true;
+      this.recount();
+    } else if (meta.paused !== undefined && prev.paused !== meta.paused) {
+      for (const t of this.targets.peek()) if (meta.paused) t.state.value = 'paused';
+    }
+  }
+
+  /** @param {string} id */
+  removeTarget(id) {
+    if (!this.byId.delete(id)) return;
+    this.targets.value = this.targets.peek().filter((t) => t.id !== id);
+    this.recount();
+  }
+
+  /** Recomputes the card's success rate from its targets' counters. */
+  recount() {
+    let ok = 0;
+    let n = 0;
+    for (const t of this.targets.peek()) {
+      ok += t.ok1m;
+      n += t.n1m;
+    }
+    this.success.value = n ? ok / n : null;
+  }
+}
+
+/** All cards of the page, keyed by group id. */
+export class Deck {
+  constructor() {
+    /** @type {import('@preact/signals').Signal<GroupModel[]>} in server order */
+    this.groups = signal([]);
+    /** @type {Map<string, GroupModel>} */
+    this.byId = new Map();
+  }
+
+  /**
+   * Replaces the card list with the groups of a list answer (keeping live data of known ones).
+   * @param {any[]} list
+   */
+  setList(list) {
+    batch(() => {
+      const keep = new Set();
+      const out = list.map((g) => {
+        keep.add(g.id);
+        const m = this.byId.get(g.id);
+        if (m) {
+          m.update(g);
+          return m;
+        }
+        const n = new GroupModel(g);
+        this.byId.set(g.id, n);
+        return n;
+      });
+      for (const id of [...this.byId.keys()]) if (!keep.has(id)) this.byId.delete(id);
+      this.groups.value = out;
+    });
+  }
+
+  /**
+   * Adds or updates one group (snapshot, group_updated, a REST answer).
+   * @param {any} g
+   * @param {boolean} [add] add it when unknown (false: ignore groups not on the page)
+   */
+  upsert(g, add = true) {
+    batch(() => {
+      const m = this.byId.get(g.id);
+      if (m) m.update(g);
+      else if (add) {
+        const n = new GroupModel(g);
+        this.byId.set(g.id, n);
+        this.groups.value = [...this.groups.peek(), n];
+      }
+    });
+  }
+
+  /** @param {string} id */
+  remove(id) {
+    if (!this.byId.delete(id)) return;
+    this.groups.value = this.groups.peek().filter((g) => g.id !== id);
+  }
+
+  /**
+   * Applies a batch of results in one signal batch. Returns the targets that got samples.
+   * @param {ResultItem[]} items
+   * @returns {TargetModel[]}
+   */
+  applyResults(items) {
+    /** @type {TargetModel[]} */
+    const touched = [];
+    /** @type {Set<GroupModel>} */
+    const groups = new Set();
+    batch(() => {
+      for (const it of items) {
+        const g = this.byId.get(it.g);
+        const t = g && g.byId.get(it.t);
+        if (!g || !t) continue;
+        /** @type {Sample} */
+        const s = { at: it.at, ok: it.ok, rtt_ms: it.rtt_ms ?? null };
+        if (it.err) s.err = it.err;
+        if (t.push(s)) {
+          touched.push(t);
+          groups.add(g);
+        }
+      }
+      for (const g of groups) g.recount();
+    });
+    return touched;
+  }
+
+  /**
+   * Finds a target anywhere on the deck.
+   * @param {string} gid
+   * @param {string} tid
+   */
+  target(gid, tid) {
+    const g = this.byId.get(gid);
+    return g ? g.byId.get(tid) : undefined;
+  }
+}

@@ -1,0 +1,125 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { html } from '../html.js';
+import { api, enc } from '../api.js';
+import { deck } from '../state.js';
+import { go, reportHash } from '../router.js';
+import { fmtFrac, fmtRtt } from '../format.js';
+import { Chart } from '../components/Chart.js';
+
+const LOG_LINES = 500;
+
+/**
+ * One line of the live log, like terminal ping.
+ * @param {import('../live/model.js').Sample} s @param {number} seq @param {string} ip @param {number} bytes
+ */
+export function pingLine(s, seq, ip, bytes) {
+  const t = new Date(s.at).toLocaleTimeString(undefined, { hour12: false });
+  if (s.ok) return `${t}  ${bytes} bytes from ${ip}: icmp_seq=${seq} time=${s.rtt_ms != null ? s.rtt_ms.toFixed(3) : '?'} ms`;
+  return `${t}  ${s.err === 'timeout' || !s.err ? 'Request timeout' : s.err} for icmp_seq ${seq}`;
+}
+
+/**
+ * Chart columns from samples: time, RTT (null when lost), loss marker (100 when lost).
+ * @param {{at: number|string, ok: boolean, rtt_ms: number|null}[]} samples
+ * @returns {[number[], (number|null)[], (number|null)[]]}
+ */
+export function sampleColumns(samples) {
+  /** @type {[number[], (number|null)[], (number|null)[]]} */
+  const c = [[], [], []];
+  for (const s of samples) {
+    c[0].push((typeof s.at === 'number' ? s.at : Date.parse(s.at)) / 1000);
+    c[1].push(s.ok ? s.rtt_ms : null);
+    c[2].push(s.ok ? 0 : 100);
+  }
+  return c;
+}
+
+/** Live per-probe log and the last hour of one target. @param {{gid: string, tid: string}} p */
+export function Target({ gid, tid }) {
+  deck.groups.value; // re-render when cards load
+  const g = deck.byId.get(gid);
+  if (g) g.targets.value;
+  const t = g && g.byId.get(tid);
+  const [lines, setLines] = useState(/** @type {string[]} */ ([]));
+  const [hist, setHist] = useState(/** @type {any[]|null} */ (null));
+  const [err, setErr] = useState('');
+  const live = useRef(/** @type {any[]} */ ([]));
+  const [tick, setTick] = useState(0);
+  const logRef = useRef(/** @type {HTMLElement|null} */ (null));
+  useEffect(() => {
+    if (!t) return;
+    let seq = 0;
+    const bytes = (g?.meta.peek().packet_size ?? 56) + 8;
+    /** @type {string[]} */
+    let buf = t.samples.slice(-20).map((s) => pingLine(s, ++seq, t.ip.peek() || t.address.peek(), bytes));
+    setLines(buf);
+    /** @param {import('../live/model.js').Sample} s */
+    const fn = (s) => {
+      buf = [...buf.slice(-(LOG_LINES - 1)), pingLine(s, ++seq, t.ip.peek() || t.address.peek(), bytes)];
+      setLines(buf);
+      live.current.push(s);
+    };
+    if (!t.listeners) t.listeners = new Set();
+    t.listeners.add(fn);
+    const timer = setInterval(() => setTick((x) => x + 1), 2000);
+    return () => {
+      t.listeners?.delete(fn);
+      clearInterval(timer);
+    };
+  }, [t]);
+  useEffect(() => {
+    const el = logRef.current;
+    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
+  }, [lines]);
+  useEffect(() => {
+    let gone = false;
+    (async () => {
+      const to = new Date();
+      const from = new Date(to.getTime() - 3600e3);
+      /** @type {any[]} */
+      let all = [];
+      let cursor = '';
+      for (let page = 0; page < 5; page++) {
+        const r = await api('GET', `/api/v1/groups/${enc(gid)}/targets/${enc(tid)}/samples?from=${enc(from.toISOString())}&to=${enc(to.toISOString())}&limit=10000${cursor ? '&cursor=' + enc(cursor) : ''}`);
+        all = all.concat(r.samples || []);
+        if (!r.next) break;
+        cursor = r.next;
+      }
+      if (!gone) setHist(all);
+    })().catch((e) => !gone && (setHist([]), setErr('History: ' + e.message)));
+    return () => {
+      gone = true;
+    };
+  }, [gid, tid]);
+  // history plus what arrived live since, refreshed every 2 s
+  const data = useRef(/** @type {any} */ (null));
+  const lastTick = useRef(-1);
+  if (hist && lastTick.current !== tick) {
+    lastTick.current = tick;
+    const lastAt = hist.length ? Date.parse(hist[hist.length - 1].at) : 0;
+    data.current = sampleColumns([...hist, ...live.current.filter((s) => s.at > lastAt)]);
+  }
+  if (!g) return html`<main class="detail" id="main"><p class="muted">Loading…</p></main>`;
+  if (!t) return html`<main class="detail" id="main"><p class="err">This target is not in “${g.meta.peek().name}” any more.</p></main>`;
+  const now = Math.floor(Date.now() / 1000);
+  return html`<main class="detail" id="main">
+    <h1><span class=${t.dot}></span> ${t.address} <small class="ip">${t.ipText}</small></h1>
+    <p class="facts">
+      <span>in <b>${g.meta.value.name}</b></span>
+      <span>last <b>${t.rttText}</b></span>
+      <span>loss 1m <b>${t.lossText}</b></span>
+      <span>every ${g.meta.value.interval}</span>
+      <button type="button" class="btn small" onClick=${() => go(reportHash(gid, now - 3600, 3600))}>Group report, last hour</button>
+    </p>
+    <section aria-label="Last hour">
+      <h2>Last hour</h2>
+      ${hist ? html`<${Chart} data=${data.current} height=${220} label=${'RTT and losses of ' + t.address.peek() + ' over the last hour'}
+        series=${[{ label: 'RTT', color: '#2b7de9', points: true }, { label: 'lost', color: '#d93025', loss: true }]} />` : html`<p class="muted">Loading…</p>`}
+      <p class="err">${err}</p>
+    </section>
+    <section aria-label="Live log">
+      <h2>Live <span class="muted small">${t.samples.length ? fmtFrac(t.loss.peek()) + ' loss, last ' + fmtRtt(t.rtt.peek()) : ''}</span></h2>
+      <pre class="log" ref=${logRef} tabindex="0" aria-live="off">${lines.join('\n') || 'waiting for probes…'}</pre>
+    </section>
+  </main>`;
+}
