@@ -58,3 +58,11 @@ test-frontend: frontend-deps
 test-ui: frontend-deps
 	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2
 	cd frontend && node e2e/run.js
+
+## bench-ui: the dashboard with 50 cards × 100 live rows at 1 Hz in Chromium, fed by a fake
+## API/WebSocket server (frontend/bench/bench.js); markdown table on stdout (~1 min).
+## Flags via BENCH_UI_ARGS, e.g. BENCH_UI_ARGS="--cards 20 --rows 50 --seconds 10".
+.PHONY: bench-ui
+bench-ui: frontend-deps
+	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2
+	@cd frontend && node bench/bench.js $(BENCH_UI_ARGS)
