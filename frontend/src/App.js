@@ -10,6 +10,7 @@ import { TopBar } from './components/TopBar.js';
 import { NewGroupDialog, AddTargetsDialog, PruneDialog } from './components/AddDialogs.js';
 import { RenameDialog, IntervalDialog, DeleteDialog } from './components/GroupDialogs.js';
 import { ShareDialog } from './components/ShareDialog.js';
+import { BrowseDialog } from './components/BrowseDialog.js';
 
 const DIALOGS = {
   new: NewGroupDialog,
@@ -19,6 +20,7 @@ const DIALOGS = {
   interval: IntervalDialog,
   delete: DeleteDialog,
   share: ShareDialog,
+  browse: BrowseDialog,
 };
 
 /** Signed in: the top bar, the page of the route, the open dialog, the toast. */

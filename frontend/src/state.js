@@ -122,6 +122,7 @@ export async function reloadGroups() {
       res = await api('GET', '/api/v1/groups');
     }
     deck.setList(res.groups || []);
+    live.follow(deck.groups.peek().map((g) => g.id));
     loadError.value = null;
     loadTargets();
   } catch (e) {

@@ -41,7 +41,7 @@ export function NewGroupDialog() {
       const items = splitTargetInput(text);
       const g = await api('POST', '/api/v1/groups', { name: name.trim(), targets: text, interval });
       deck.upsert({ ...g, targets: g.targets || [] });
-      live.subscribe([g.id]);
+      live.follow([g.id]);
       setDone({ items, added: g.targets || [], skipped: g.skipped || [] });
     } catch (x) {
       setErr(/** @type {Error} */ (x).message);

@@ -1,7 +1,18 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { dialog, canEdit, canOwn } from '../state.js';
+import { dialog, canEdit, canOwn, deck, flashError } from '../state.js';
+import { api } from '../api.js';
 import { go, reportHash } from '../router.js';
+
+/** Takes a shared or public card off my dashboard. @param {import('../live/model.js').GroupModel} g */
+async function unpin(g) {
+  try {
+    await api('DELETE', '/api/v1/me/pins/' + g.id);
+    deck.remove(g.id);
+  } catch (e) {
+    flashError(e);
+  }
+}
 
 /**
  * The card's "⋯" menu: a button that opens a list of buttons. Arrow keys move, Escape closes.
@@ -53,6 +64,7 @@ export function GroupMenu({ g, index, count, onMove }) {
     ['Move up', () => onMove(g.id, -1), index > 0],
     ['Move down', () => onMove(g.id, 1), index < count - 1],
     ['Delete…', () => (dialog.value = { kind: 'delete', g }), canOwn(m)],
+    ['Remove from my dashboard', () => unpin(g), m.role !== 'owner'],
   ].filter((x) => x[2]);
   return html`<div class="menu" ref=${ref} onKeyDown=${onKey}>
     <button type="button" class="icon menu-btn" aria-haspopup="menu" aria-expanded=${open}

@@ -25,7 +25,8 @@ export function TopBar() {
       : html`<a class="btn small" href="#/">← Dashboard</a>`}
     <span class="spacer"></span>
     <${ConnIndicator} />
-    ${onDash && html`<button type="button" class="primary small" onClick=${() => (dialog.value = { kind: 'new' })}>New group</button>`}
+    ${onDash && html`<button type="button" class="btn small" title="Cards shared with you or public" onClick=${() => (dialog.value = { kind: 'browse' })}>Add shared…</button>
+      <button type="button" class="primary small" onClick=${() => (dialog.value = { kind: 'new' })}>New group</button>`}
     <${Bell} />
     <span class="user" title="Signed in">${me.value?.display_name || me.value?.username}</span>
     <button type="button" class="btn small" onClick=${() => logout()}>Sign out</button>

@@ -160,7 +160,17 @@ export class LiveSocket {
   }
 
   /**
+   * Makes sure cards just added to the page are followed: nothing to do while the server
+   * follows the dashboard for us (it pushes their snapshots), a subscribe once we left it.
+   * @param {string[]} ids
+   */
+  follow(ids) {
+    if (this.subs.size) this.subscribe(ids);
+  }
+
+  /**
    * Follows these groups as well as the dashboard's (a card opened from a notification).
+   * The server then stops following the dashboard, so the page subscribes every card it adds.
    * @param {string[]} ids
    */
   subscribe(ids) {
