@@ -162,7 +162,41 @@ try {
     });
   } else skip('reconnects after the server restarts', 'GET /api/v1/ws is not on this server yet');
 
+  const sharing = await routeExists(page, '/api/v1/notifications');
+  if (sharing) {
+    await step('share with a user, who opens it from the bell and adds it to their dashboard', async () => {
+      const made = await page.evaluate(async () => {
+        const r = await fetch('/api/v1/users', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'bob', password: 'bob-password-1' }) });
+        return r.status;
+      });
+      assert(made === 201, 'create bob: ' + made);
+      await page.locator('.card').first().getByRole('button', { name: 'Share' }).click();
+      const dlg = page.getByRole('dialog');
+      await dlg.getByLabel('User', { exact: true }).fill('bob');
+      await dlg.getByRole('button', { name: 'Share', exact: true }).click();
+      await dlg.locator('.shares li', { hasText: 'bob' }).waitFor();
+      await dlg.getByLabel(/^Public/).check();
+      await page.locator('.card .badge.public').waitFor();
+      await dlg.getByLabel(/^Public/).uncheck();
+      await page.locator('.card .badge.private').waitFor();
+      await dlg.getByRole('button', { name: 'Done' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Username').fill('bob');
+      await page.getByLabel('Password').fill('bob-password-1');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Notifications, 1 unread' }).click();
+      await page.locator('.note', { hasText: 'loopback' }).click();
+      await page.getByRole('button', { name: 'Add to my dashboard' }).click();
+      await page.locator('.card .badge.shared', { hasText: 'viewer' }).waitFor();
+      await page.getByRole('button', { name: 'Notifications' }).waitFor();
+      await page.reload();
+      await page.locator('.card', { hasText: 'loopback' }).waitFor(); // pinned: still there
+      await page.getByRole('button', { name: 'Sign out' }).click();
+    });
+  } else skip('sharing', 'the sharing API is not on this server yet');
+
   await step('sign out', async () => {
+    if (await page.getByRole('button', { name: 'Sign in' }).count()) return;
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
   });
