@@ -28,6 +28,9 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 // buildBinary compiles the real server once per test binary run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv(e2eBinaryEnv); bin != "" {
+		return bin // a child in a simulator's namespace, given its parent's build
+	}
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "pingdeck-e2e-")
 		if err != nil {

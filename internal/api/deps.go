@@ -31,6 +31,8 @@ type GroupStore interface {
 	SetTargetsPaused(ctx context.Context, groupID string, targetIDs []string, paused bool) (int64, error)
 	DeleteTargets(ctx context.Context, groupID string, targetIDs []string) (int64, error)
 	ResultStats(ctx context.Context, targetIDs []string, from, to time.Time) (map[string]store.WindowStats, error)
+	Report(ctx context.Context, q store.ReportQuery) (*store.Report, error)
+	Samples(ctx context.Context, targetID string, from, to time.Time, limit int) ([]store.Sample, error)
 	SharingStore
 }
 
@@ -60,6 +62,10 @@ type Deps struct {
 	SessionTTL time.Duration
 	// Events receives changes for the live stream; nil means none.
 	Events Events
+	// RetentionRaw and RetentionRollup are how long raw results and rollups are kept
+	// (--retention-raw, --retention-rollup): reports trust raw rows back to RetentionRaw
+	// and refuse windows reaching past RetentionRollup. Zero means 168h and 9600h.
+	RetentionRaw, RetentionRollup time.Duration
 }
 
 // Events receives the changes the live stream must push to open dashboards. The HTTP

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"pingdeck/internal/api"
+	"pingdeck/internal/ping"
 )
 
 // loadOpenAPI parses the embedded spec, the bytes the server serves.
@@ -297,6 +299,24 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin.call("POST", p+"/prune", map[string]any{"action": "pause"}, 200)
 	admin.call("POST", p+"/prune", map[string]any{"action": "explode"}, 400)
 	bob.call("POST", p+"/prune", map[string]any{"action": "pause"}, 403)
+	var full struct{ Targets []struct{ ID string } }
+	admin.callJSON("GET", p, nil, 200, &full)
+	probed := full.Targets[0].ID
+	var results []ping.Result
+	for i := range 90 {
+		results = append(results, ping.Result{TargetID: probed, SentAt: time.Now().Add(-time.Duration(90-i) * time.Second), OK: i%3 != 0, RTT: 12 * time.Millisecond})
+	}
+	if err := e.store.WriteResults(t.Context(), results); err != nil {
+		t.Fatal(err)
+	}
+	admin.call("GET", p+"/report?range=120s", nil, 200)
+	bob.call("GET", p+"/report?time_range=1h&step=10m&format=json", nil, 200) // public: a viewer may
+	admin.call("GET", p+"/report?range=120s&format=csv", nil, 200)
+	admin.call("GET", p+"/report?range=0", nil, 400)
+	admin.call("GET", p+"/report?range=120s&from=2999-01-01T00:00:00Z", nil, 400)
+	admin.call("GET", p+"/targets/"+probed+"/samples?limit=10", nil, 200)
+	admin.call("GET", p+"/targets/"+probed+"/samples?limit=0", nil, 400)
+	admin.call("GET", p+"/targets/"+zeroID+"/samples", nil, 404)
 
 	// Sharing, pins and notifications (the group is public now).
 	admin.call("GET", p+"/shares", nil, 200)

@@ -77,6 +77,8 @@ func (s *server) routes() (*gin.Engine, error) {
 	grp.PATCH("/:id/targets/:target_id", handleTargetPatch(s))
 	grp.DELETE("/:id/targets/:target_id", handleTargetDelete(s))
 	grp.POST("/:id/prune", handlePrune(s))
+	grp.GET("/:id/report", handleReport(s))
+	grp.GET("/:id/targets/:target_id/samples", handleSamples(s))
 
 	// Sharing changes who sees a group, not what is probed: outside grp's prober refresh.
 	authed.GET("/groups/:id/shares", handleShareList(s))

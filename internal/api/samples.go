@@ -1,0 +1,115 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"pingdeck/internal/groups"
+)
+
+// Samples paging limits.
+const (
+	defaultSamplesLimit = 1000
+	maxSamplesLimit     = 10000
+	defaultSamplesSpan  = time.Hour
+)
+
+type sampleJSON struct {
+	At    string   `json:"at"`
+	OK    bool     `json:"ok"`
+	RTTMs *float64 `json:"rtt_ms"`
+}
+
+type samplesJSON struct {
+	Samples []sampleJSON `json:"samples"`
+	Next    *string      `json:"next"`
+}
+
+// handleSamples pages through one target's raw results in [from, to), oldest first,
+// for a detail chart. next, when not null, is the cursor of the following page.
+func handleSamples(s *server) gin.HandlerFunc {
+	return s.wrap(func(c *gin.Context) error {
+		v, _, err := s.loadGroup(c, groups.ActionView)
+		if err != nil {
+			return err
+		}
+		targetID, err := pathUUID(c, "target_id")
+		if err != nil {
+			return err
+		}
+		ctx := c.Request.Context()
+		if _, err := s.Store.Target(ctx, v.Group.ID, targetID); errors.Is(err, groups.ErrNotFound) {
+			return groups.NotFound("target")
+		} else if err != nil {
+			return err
+		}
+		from, to, limit, err := parseSamplesQuery(c, time.Now())
+		if err != nil {
+			return err
+		}
+		rows, err := s.Store.Samples(ctx, targetID, from, to, limit+1)
+		if err != nil {
+			return err
+		}
+		out := samplesJSON{Samples: make([]sampleJSON, 0, min(len(rows), limit))}
+		if len(rows) > limit {
+			rows = rows[:limit]
+			next := strconv.FormatInt(rows[limit-1].SentAt.UnixMicro(), 10)
+			out.Next = &next
+		}
+		for _, r := range rows {
+			smp := sampleJSON{At: r.SentAt.UTC().Format(time.RFC3339Nano), OK: r.OK}
+			if r.OK {
+				ms := float64(r.RTTUs) / 1000
+				smp.RTTMs = &ms
+			}
+			out.Samples = append(out.Samples, smp)
+		}
+		c.JSON(http.StatusOK, out)
+		return nil
+	})
+}
+
+// parseSamplesQuery reads from (default to − 1 h), to (default now), limit and the
+// cursor (the send time, unix µs, of the last sample already seen).
+func parseSamplesQuery(c *gin.Context, now time.Time) (from, to time.Time, limit int, err error) {
+	to = now
+	if raw := c.Query("to"); raw != "" {
+		var ok bool
+		if to, ok = parseInstant(raw); !ok {
+			return from, to, 0, groups.Invalid("to", "must be RFC 3339 or unix seconds; got %q", raw)
+		}
+	}
+	from = to.Add(-defaultSamplesSpan)
+	if raw := c.Query("from"); raw != "" {
+		var ok bool
+		if from, ok = parseInstant(raw); !ok {
+			return from, to, 0, groups.Invalid("from", "must be RFC 3339 or unix seconds; got %q", raw)
+		}
+	}
+	if !to.After(from) {
+		return from, to, 0, groups.Invalid("to", "must be after from")
+	}
+	limit = defaultSamplesLimit
+	if raw := c.Query("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > maxSamplesLimit {
+			return from, to, 0, groups.Invalid("limit", "must be a whole number from 1 to %d", maxSamplesLimit)
+		}
+		limit = n
+	}
+	if raw := c.Query("cursor"); raw != "" {
+		us, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return from, to, 0, groups.Invalid("cursor", "must be the next value of a previous answer")
+		}
+		if after := time.UnixMicro(us + 1); after.After(from) {
+			from = after
+		}
+	}
+	return from, to, limit, nil
+}
