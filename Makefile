@@ -66,3 +66,12 @@ test-ui: frontend-deps
 bench-ui: frontend-deps
 	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2
 	@cd frontend && node bench/bench.js $(BENCH_UI_ARGS)
+
+## bench-report: seed a day of 1 Hz results for 1,100 targets (rollups for all of it, raw rows for the
+## last 90 min) in a throwaway Postgres (or PINGDECK_BENCH_DATABASE_URL), time the ResultWriter against
+## a plain COPY and reports through the HTTP API; markdown tables on stdout (~10 min).
+## Flags via BENCH_REPORT_ARGS, e.g. BENCH_REPORT_ARGS="-hours 2 -raw-minutes 10".
+.PHONY: bench-report
+bench-report:
+	@$(GO) build -o bin/reportbench ./cmd/reportbench
+	@./bin/reportbench $(BENCH_REPORT_ARGS)

@@ -62,11 +62,10 @@ func (s *server) parseReportWindow(c *gin.Context, now time.Time) (*reportWindow
 			return nil, groups.Invalid("from", "must be RFC 3339 (2026-11-22T10:00:00Z) or unix seconds; got %q", rawFrom)
 		}
 	}
-	switch {
-	case w.from.After(now):
+	// A window older than the retention is not an error: it holds no probes any more,
+	// which the answer says (sent 0, rates null).
+	if w.from.After(now) {
 		return nil, groups.Invalid("from", "is in the future")
-	case w.from.Before(now.Add(-s.retentionRollup())):
-		return nil, groups.Invalid("from", "is older than the rollup retention (%s)", s.retentionRollup())
 	}
 	w.from = w.from.UTC().Truncate(time.Microsecond)
 	w.to = w.from.Add(span.Truncate(time.Microsecond))

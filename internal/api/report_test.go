@@ -168,7 +168,6 @@ func TestReportRejectsBadWindows(t *testing.T) {
 		alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "private", "targets": "192.0.2.1"}, 201, &g)
 		p := "/api/v1/groups/" + g.ID + "/report?"
 		future := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
-		ancient := strconv.FormatInt(time.Now().Add(-9700*time.Hour).Unix(), 10)
 		for _, bad := range []struct{ query, field string }{
 			{"", "range"},
 			{"range=0", "range"},
@@ -179,7 +178,6 @@ func TestReportRejectsBadWindows(t *testing.T) {
 			{"range=120s&from=" + future, "from"},
 			{"range=120s&from=yesterday", "from"},
 			{"range=120s&floor_time=2026-13-01T00:00:00Z", "from"},
-			{"range=120s&from=" + ancient, "from"},
 			{"range=120s&step=0", "step"},
 			{"range=120s&step=-1s", "step"},
 			{"range=120s&step=soon", "step"},

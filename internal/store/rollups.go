@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"pingdeck/internal/ping"
 )
 
 // agg sums probes: one target's minute as stored in probe_rollups_1m, or any merge of
@@ -138,36 +140,24 @@ func upsertRollupsPostgres(ctx context.Context, tx pgx.Tx, keys []rollupKey, m m
 	return nil
 }
 
-// upsertRollupsSQLite merges the sums into probe_rollups_1m: it reads the existing
-// rows, merges in Go so the stored histogram stays compact, and writes them back, a
-// chunk of keys per statement.
+// sqliteUpsertRollups adds rows' sums to probe_rollups_1m, like pgUpsertRollups;
+// the VALUES tuples follow it.
+const sqliteUpsertRollups = `INSERT INTO probe_rollups_1m
+	(target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist) VALUES %s
+	ON CONFLICT (target_id, bucket) DO UPDATE SET
+		sent = sent + excluded.sent,
+		received = received + excluded.received,
+		rtt_sum_us = rtt_sum_us + excluded.rtt_sum_us,
+		rtt_sumsq = rtt_sumsq + excluded.rtt_sumsq,
+		rtt_min_us = coalesce(min(rtt_min_us, excluded.rtt_min_us), rtt_min_us, excluded.rtt_min_us),
+		rtt_max_us = coalesce(max(rtt_max_us, excluded.rtt_max_us), rtt_max_us, excluded.rtt_max_us),
+		hist = CAST(hist || excluded.hist AS BLOB)`
+
+// upsertRollupsSQLite adds the sums to probe_rollups_1m, sqliteChunk rows a statement.
 func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, keys []rollupKey, m map[rollupKey]*agg) error {
 	for start := 0; start < len(keys); start += sqliteChunk {
 		part := keys[start:min(start+sqliteChunk, len(keys))]
 		args := make([]any, 0, 9*len(part))
-		for _, k := range part {
-			args = append(args, k.target, k.minute)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist
-			FROM probe_rollups_1m WHERE (target_id, bucket) IN (VALUES `+valueTuples(len(part), 2)+`)`, args...)
-		if err != nil {
-			return fmt.Errorf("store: upsert rollups: %w", err)
-		}
-		for rows.Next() {
-			var k rollupKey
-			old, err := scanRollup(rows, &k.target, &k.minute)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("store: upsert rollups: %w", err)
-			}
-			if a := m[k]; a != nil {
-				a.merge(old)
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("store: upsert rollups: %w", err)
-		}
-		args = args[:0]
 		for _, k := range part {
 			a := m[k]
 			var lo, hi sql.NullInt64
@@ -176,8 +166,7 @@ func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, keys []rollupKey, m ma
 			}
 			args = append(args, k.target, k.minute, a.sent, a.received, int64(a.sumUs), int64(a.sumSqUs), lo, hi, a.hist.encode())
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO probe_rollups_1m
-			(target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist) VALUES `+valueTuples(len(part), 9), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqliteUpsertRollups, valueTuples(len(part), 9)), args...); err != nil {
 			return fmt.Errorf("store: upsert rollups: %w", err)
 		}
 	}
@@ -211,4 +200,56 @@ func (a *agg) stddevUs() float64 {
 	n := float64(a.received)
 	mean := a.sumUs / n
 	return math.Sqrt(max(a.sumSqUs/n-mean*mean, 0))
+}
+
+// AddRollups adds results to the 1-minute rollups without storing them as raw rows:
+// for importing history whose raw rows are gone or kept elsewhere, and for seeding
+// benchmarks. Unlike WriteResults it cannot tell a replay, so each result must be
+// given once.
+func (s *Store) AddRollups(ctx context.Context, rs []ping.Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	rows := make([]insertedRow, len(rs))
+	for i := range rs {
+		rows[i] = insertedRow{target: rs[i].TargetID, sentAt: rs[i].SentAt, rttUs: rttOrLost(&rs[i])}
+	}
+	keys, sums := rollupsOf(rows)
+	if s.dialect == SQLite {
+		sqlDB, err := s.db.DB()
+		if err != nil {
+			return err
+		}
+		tx, err := sqlDB.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("store: add rollups: %w", err)
+		}
+		defer tx.Rollback()
+		if err := upsertRollupsSQLite(ctx, tx, keys, sums); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	write := func() error {
+		return s.withPgx(ctx, func(c *pgx.Conn) error {
+			tx, err := c.Begin(ctx)
+			if err != nil {
+				return fmt.Errorf("store: add rollups: %w", err)
+			}
+			defer tx.Rollback(ctx)
+			if err := upsertRollupsPostgres(ctx, tx, keys, sums); err != nil {
+				return err
+			}
+			return tx.Commit(ctx)
+		})
+	}
+	err := write()
+	if pgCode(err) == "23514" { // no partition yet
+		first, last := sendTimeRange(rs)
+		if err := s.EnsurePartitions(ctx, first, last); err != nil {
+			return err
+		}
+		err = write()
+	}
+	return err
 }
