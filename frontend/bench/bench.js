@@ -58,7 +58,11 @@ const server = createServer((req, res) => {
   if (p === '/api/v1/groups') return json({ groups: Array.from({ length: CARDS }, (_, i) => groupMeta(i)) });
   if (p === '/api/v1/notifications') return json({ notifications: [], unread: 0 });
   const m = /^\/api\/v1\/groups\/([^/]+)$/.exec(p);
-  if (m) return json(liveGroup(Number(m[1].slice(-12)), Date.now()));
+  if (m) {
+    // the REST shape: targets without live fields (those come with the socket's snapshot)
+    const i = Number(m[1].slice(-12));
+    return json({ ...groupMeta(i), targets: Array.from({ length: ROWS }, (_, j) => ({ id: tid(i, j), address: addr(i, j), ip: addr(i, j), kind: 'ip', paused: false, created_at: '2026-01-01T00:00:00Z' })) });
+  }
   const file = join(DIST, p === '/' ? 'index.html' : p.slice(1));
   if (!file.startsWith(DIST) || !existsSync(file)) {
     res.writeHead(404);
@@ -69,10 +73,11 @@ const server = createServer((req, res) => {
 });
 const wss = new WebSocketServer({ server, path: '/api/v1/ws' });
 let seq = 0;
+// snapshots are encoded once, before the browser starts, so the page is not waiting on this script
+const snapshots = Array.from({ length: CARDS }, (_, i) => JSON.stringify({ type: 'snapshot', group: liveGroup(i, Date.now()) }));
 wss.on('connection', (ws) => {
-  const now = Date.now();
   ws.send(JSON.stringify({ type: 'hello', user, server_time: new Date().toISOString(), resume_token: 'bench', seq }));
-  for (let i = 0; i < CARDS; i++) ws.send(JSON.stringify({ type: 'snapshot', group: liveGroup(i, now) }));
+  for (const s of snapshots) ws.send(s);
   let phase = 0;
   const timer = setInterval(() => {
     // a quarter of the targets per 250 ms tick: every target once a second
@@ -90,6 +95,7 @@ const port = await freePort();
 await new Promise((r) => server.listen(port, '127.0.0.1', () => r(null)));
 const base = `http://127.0.0.1:${port}`;
 
+if (process.env.BENCH_UI_SERVE_ONLY) { console.log(base); await new Promise(() => {}); }
 const browser = await launch({ viewport: { width: 1280, height: 800 } });
 const page = await browser.ctx.newPage();
 const cdp = await browser.ctx.newCDPSession(page);
@@ -101,16 +107,8 @@ await page.addInitScript(() => {
       for (const e of l.getEntries()) /** @type {any} */ (window).__longFrames.push({ t: e.startTime, d: e.duration });
     }).observe({ type: 'long-animation-frame', buffered: true });
   } catch {
-    /* no LoAF: fall back to rAF gaps below */
+    /* no LoAF in this browser: long frames are not counted */
   }
-  /** @type {any} */ (window).__gaps = [];
-  let last = 0;
-  const tick = (/** @type {number} */ t) => {
-    if (last) /** @type {any} */ (window).__gaps.push(t - last);
-    last = t;
-    requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
 });
 await page.goto(base + '/');
 // first render: navigation start → the first screen of cards has live rows drawn
@@ -134,16 +132,32 @@ const metric = async () => {
 };
 await page.evaluate(() => {
   /** @type {any} */ (window).__longFrames = [];
-  /** @type {any} */ (window).__gaps = [];
 });
+const profile = process.env.BENCH_UI_PROFILE;
+if (profile) {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.start');
+}
 const m0 = await metric();
 const t0 = Date.now();
 await page.waitForTimeout(SECONDS * 1000);
 const m1 = await metric();
 const wall = (Date.now() - t0) / 1000;
-const { longFrames, gaps, rows, drawn } = await page.evaluate(() => ({
+if (profile) {
+  const { profile: prof } = await cdp.send('Profiler.stop');
+  /** @type {Map<string, number>} */
+  const self = new Map();
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const dt = prof.timeDeltas || [];
+  (prof.samples || []).forEach((id, i) => {
+    const n = byId.get(id);
+    const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
+    self.set(k, (self.get(k) || 0) + (dt[i] || 0) / 1000);
+  });
+  console.log([...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${v.toFixed(0).padStart(7)} ms  ${k}`).join('\n'));
+}
+const { longFrames, rows, drawn } = await page.evaluate(() => ({
   longFrames: /** @type {any} */ (window).__longFrames,
-  gaps: /** @type {number[]} */ (/** @type {any} */ (window).__gaps),
   rows: document.querySelectorAll('.row[data-target]').length,
   drawn: document.querySelectorAll('.row[data-state=up],.row[data-state=down]').length,
 }));
@@ -153,11 +167,10 @@ wss.close();
 
 const busy = ((m1.TaskDuration - m0.TaskDuration) / wall) * 100;
 const script = ((m1.ScriptDuration - m0.ScriptDuration) / wall) * 100;
+const style = ((m1.RecalcStyleDuration - m0.RecalcStyleDuration) / wall) * 100;
+const layout = ((m1.LayoutDuration - m0.LayoutDuration) / wall) * 100;
 const long = longFrames.filter((/** @type {any} */ f) => f.d > 50);
 const maxFrame = Math.max(0, ...longFrames.map((/** @type {any} */ f) => f.d));
-gaps.sort((a, b) => a - b);
-const p99gap = gaps.length ? gaps[Math.floor(gaps.length * 0.99)] : 0;
-const maxGap = gaps.length ? gaps[gaps.length - 1] : 0;
 let gz = 0;
 let raw = 0;
 for (const f of readdirSync(join(DIST, 'assets'))) {
@@ -172,9 +185,8 @@ console.log(`\n${CARDS} cards × ${ROWS} rows, every row updated at 1 Hz (${(CAR
 console.log('| metric | measured | target | met |');
 console.log('|---|---|---|---|');
 console.log(`| first render (navigation → first screen of live rows) | ${firstRender.toFixed(0)} ms | < 1000 ms | ${ok(firstRender < 1000)} |`);
-console.log(`| main thread busy (CDP TaskDuration / wall) | ${busy.toFixed(1)} % (script ${script.toFixed(1)} %) | < 15 % | ${ok(busy < 15)} |`);
+console.log(`| main thread busy (CDP TaskDuration / wall) | ${busy.toFixed(1)} % (script ${script.toFixed(1)}, style ${style.toFixed(1)}, layout ${layout.toFixed(1)} %) | < 15 % | ${ok(busy < 15)} |`);
 console.log(`| frames > 50 ms (long animation frames) | ${long.length} (longest ${maxFrame.toFixed(0)} ms) | 0 | ${ok(long.length === 0)} |`);
-console.log(`| rAF gap p99 / max | ${p99gap.toFixed(1)} / ${maxGap.toFixed(1)} ms | | |`);
 console.log(`| JS + CSS gzipped (all of dist/assets) | ${kb(gz)} (${kb(raw)} raw) | < 100 KB | ${ok(gz < 100 * 1024)} |`);
 console.log(`| cards rendered | ${cards} | ${CARDS} | ${ok(cards === CARDS)} |`);
 process.exit(0);

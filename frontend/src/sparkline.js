@@ -144,7 +144,7 @@ export class SparkRegistry {
    */
   draw(canvas, entry) {
     entry.drawn = entry.t.version;
-    drawSparkline(canvas, entry.t.samples);
+    drawSparkline(canvas, entry.t.recent());
   }
 
   /**

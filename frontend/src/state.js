@@ -77,11 +77,13 @@ setUnauthenticatedHandler(() => {
   if (me.peek()) signedOut();
 });
 
-/** Checks the session cookie at start-up. */
+/** Checks the session cookie at start-up, opening the socket at the same time (it fails harmlessly when signed out). */
 export async function checkSession() {
+  live.start();
   try {
     me.value = await api('GET', '/api/v1/me');
   } catch (e) {
+    live.stop();
     me.value = null;
     if (!(e instanceof ApiError) || e.status !== 401) loadError.value = 'cannot reach the server: ' + /** @type {Error} */ (e).message;
   }
@@ -124,12 +126,22 @@ export async function reloadGroups() {
     deck.setList(res.groups || []);
     live.follow(deck.groups.peek().map((g) => g.id));
     loadError.value = null;
-    loadTargets();
+    loadTargetsSoon();
   } catch (e) {
     loadError.value = /** @type {Error} */ (e).message;
   } finally {
     loading.value = false;
   }
+}
+
+/**
+ * Fills cards the socket has not: at once when it is down, else after giving its
+ * snapshots a moment (each card's snapshot carries its targets and recent samples).
+ */
+function loadTargetsSoon(waited = 0) {
+  const s = live.state.peek();
+  if (s === 'reconnecting' || s === 'offline' || waited >= 4000) loadTargets();
+  else setTimeout(() => loadTargetsSoon(waited + 500), 500);
 }
 
 /** Fetches the targets of cards no snapshot has filled yet, a few at a time. */

@@ -53,10 +53,11 @@ describe('live socket', () => {
     ws.recv({ type: 'hello', user: { id: 'u' }, resume_token: 'r1', seq: 10 });
     expect(live.state.value).toBe('live');
     ws.recv(snapshot);
+    expect(deck.groups.value.length).toBe(0); // snapshots apply in the frame
     ws.recv({ type: 'results', seq: 11, items: [{ g: 'g', t: 't', at: 1000, ok: true, rtt_ms: 0.05 }] });
     ws.recv({ type: 'results', seq: 12, items: [{ g: 'g', t: 't', at: 2000, ok: true, rtt_ms: 0.06 }] });
-    expect(frames.length).toBe(1); // one frame scheduled for both
-    expect(deck.target('g', 't').samples.length).toBe(0);
+    expect(frames.length).toBe(1); // one frame scheduled for all three
+    expect(deck.target('g', 't')).toBeUndefined();
     runFrames();
     expect(batches.length).toBe(1);
     expect(deck.target('g', 't').samples.length).toBe(2);
@@ -114,6 +115,7 @@ describe('live socket', () => {
     ws.recv({ type: 'hello', resume_token: 'r', seq: 0 });
     ws.recv(snapshot);
     ws.recv({ type: 'snapshot', group: { ...snapshot.group, id: 'h' } });
+    live.flush();
     expect(deck.groups.value.length).toBe(2);
     ws.recv({ type: 'group_deleted', id: 'g' });
     ws.recv({ type: 'access_revoked', id: 'h' });
@@ -121,6 +123,25 @@ describe('live socket', () => {
     ws.close(4401);
     expect(ended).toHaveBeenCalled();
     expect(FakeWS.all.length).toBe(1);
+  });
+
+  it('applies snapshots a few per frame, holding results until the snapshots before them are in', () => {
+    const { deck, live, frames, runFrames } = setup();
+    live.start();
+    const ws = FakeWS.all[0];
+    ws.open();
+    ws.recv({ type: 'hello', resume_token: 'r', seq: 0 });
+    const big = (id) => ({ type: 'snapshot', group: { id, name: id, targets: Array.from({ length: 1500 }, (_, j) => ({ id: id + j, address: '10.0.0.' + j, ip: null, paused: false, state: 'up', last: null, loss_1m: 0, recent: Array.from({ length: 20 }, (_, k) => ({ at: k, ok: true, rtt_ms: 1 })) })) } });
+    for (let i = 0; i < 8; i++) ws.recv(big('g' + i));
+    ws.recv({ type: 'results', seq: 1, items: [{ g: 'g7', t: 'g70', at: 100, ok: false, rtt_ms: null }] });
+    let rounds = 0;
+    while (frames.length && rounds < 100) {
+      runFrames();
+      rounds++;
+    }
+    expect(rounds).toBeGreaterThan(1); // spread over frames
+    expect(deck.groups.value.length).toBe(8);
+    expect(deck.target('g7', 'g70').state.value).toBe('down'); // the result after its snapshot was not lost
   });
 
   it('re-sends extra subscriptions after a reconnect', () => {

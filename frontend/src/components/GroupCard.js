@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
 import { collapsed, toggleCollapsed, dialog, flashError, canEdit, canOwn, focusGroup } from '../state.js';
@@ -16,6 +16,10 @@ const ROW_PX = 30;
  */
 function useNearOnce(ref) {
   const [near, setNear] = useState(typeof IntersectionObserver !== 'function');
+  useLayoutEffect(() => {
+    // the first screen builds its rows before the first paint
+    if (!near && ref.current && ref.current.getBoundingClientRect().top < innerHeight + 800) setNear(true);
+  }, []);
   useEffect(() => {
     if (near || !ref.current) return;
     const io = new IntersectionObserver(

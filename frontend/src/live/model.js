@@ -37,6 +37,8 @@ export class TargetModel {
     this.version = 0;
     this.ok1m = 0;
     this.n1m = 0;
+    /** index of the first sample inside the last minute */
+    this.win = 0;
     /** @type {Set<(s: Sample) => void> | null} per-probe listeners (target detail page) */
     this.listeners = null;
     this.dot = computed(() => 'dot dot-' + this.state.value);
@@ -83,38 +85,60 @@ export class TargetModel {
    * @param {Sample} s
    */
   push(s) {
-    const n = this.samples.length;
-    if (n && s.at <= this.samples[n - 1].at) return false;
-    this.samples.push(s);
-    if (this.samples.length > MAX_SAMPLES) this.samples.splice(0, this.samples.length - MAX_SAMPLES);
-    else if (this.samples.length > SPARK_SAMPLES && this.samples[0].at <= s.at - WINDOW_MS) {
-      let cut = 0;
-      while (cut < this.samples.length - SPARK_SAMPLES && this.samples[cut].at <= s.at - WINDOW_MS) cut++;
-      this.samples.splice(0, cut);
+    const list = this.samples;
+    const n = list.length;
+    if (n && s.at <= list[n - 1].at) return false;
+    list.push(s);
+    this.n1m++;
+    if (s.ok) this.ok1m++;
+    // slide the last-minute window (counters kept incrementally: no rescans per result)
+    const from = s.at - WINDOW_MS;
+    while (this.win < list.length && list[this.win].at <= from) {
+      this.n1m--;
+      if (list[this.win].ok) this.ok1m--;
+      this.win++;
     }
+    // drop what neither the window nor the sparkline needs, in chunks (no shift per result)
+    let cut = Math.min(this.win, list.length - SPARK_SAMPLES);
+    if (list.length - cut > MAX_SAMPLES) cut = list.length - MAX_SAMPLES;
+    if (cut >= 64 || list.length > MAX_SAMPLES + 64) this.dropOldest(cut);
     this.version++;
-    this.recount();
+    this.loss.value = this.n1m ? 1 - this.ok1m / this.n1m : null;
     this.rtt.value = s.ok ? s.rtt_ms : null;
     if (!this.paused.value) this.state.value = s.ok ? 'up' : 'down';
     if (this.listeners) for (const fn of this.listeners) fn(s);
     return true;
   }
 
-  /** Recomputes the last-minute counters from the samples. */
-  recount() {
-    const n = this.samples.length;
-    let ok = 0;
-    let total = 0;
-    if (n) {
-      const from = this.samples[n - 1].at - WINDOW_MS;
-      for (let i = n - 1; i >= 0 && this.samples[i].at > from; i--) {
-        total++;
-        if (this.samples[i].ok) ok++;
-      }
+  /** @param {number} cut samples to drop from the start */
+  dropOldest(cut) {
+    for (let i = this.win; i < cut; i++) {
+      this.n1m--;
+      if (this.samples[i].ok) this.ok1m--;
     }
+    this.samples.splice(0, cut);
+    this.win = Math.max(0, this.win - cut);
+  }
+
+  /** Recomputes the last-minute counters from the samples (after a snapshot). */
+  recount() {
+    const list = this.samples;
+    const n = list.length;
+    let ok = 0;
+    let i = n - 1;
+    if (n) {
+      const from = list[n - 1].at - WINDOW_MS;
+      for (; i >= 0 && list[i].at > from; i--) if (list[i].ok) ok++;
+    }
+    this.win = i + 1;
     this.ok1m = ok;
-    this.n1m = total;
-    this.loss.value = total ? 1 - ok / total : null;
+    this.n1m = n - this.win;
+    this.loss.value = this.n1m ? 1 - ok / this.n1m : null;
+  }
+
+  /** Samples the sparkline shows: the last SPARK_SAMPLES. */
+  recent() {
+    return this.samples.length > SPARK_SAMPLES ? this.samples.slice(-SPARK_SAMPLES) : this.samples;
   }
 }
 

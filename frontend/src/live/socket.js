@@ -10,6 +10,8 @@ const OFFLINE_AFTER = 4;
 /** Client keepalive: a ping every 20 s; no frame for 50 s means the connection is dead. */
 const PING_MS = 20000;
 const DEAD_MS = 50000;
+/** Time per frame spent applying snapshots while a dashboard loads. */
+const SNAPSHOT_BUDGET_MS = 12;
 
 /**
  * @typedef {object} LiveOptions
@@ -41,6 +43,8 @@ export class LiveSocket {
     this.stopped = true;
     /** @type {import('./model.js').ResultItem[][]} */
     this.queue = [];
+    /** @type {any[]} snapshot and group_updated messages not applied yet (kept in order) */
+    this.pending = [];
     this.scheduled = false;
     /** @type {Set<string>} groups we asked for beyond the default dashboard */
     this.subs = new Set();
@@ -64,6 +68,8 @@ export class LiveSocket {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
+    this.pending = [];
+    this.queue = [];
     if (this.ws) {
       this.ws.onclose = null;
       this.ws.close(1000);
@@ -196,10 +202,15 @@ export class LiveSocket {
         break;
       case 'snapshot':
       case 'group_updated':
-        if (msg.group) this.deck.upsert(msg.group, msg.type === 'snapshot');
+        // applied in frames, a few per frame, so the first cards paint while the rest arrive
+        if (msg.group) {
+          this.pending.push(msg);
+          this.schedule();
+        }
         break;
       case 'group_deleted':
       case 'access_revoked':
+        this.applyPending();
         this.deck.remove(msg.id);
         break;
       case 'results':
@@ -220,6 +231,11 @@ export class LiveSocket {
   /** @param {import('./model.js').ResultItem[]} items */
   enqueue(items) {
     this.queue.push(items);
+    this.schedule();
+  }
+
+  /** Asks for one flush on the next frame. */
+  schedule() {
     if (this.scheduled) return;
     this.scheduled = true;
     const schedule =
@@ -229,9 +245,32 @@ export class LiveSocket {
     schedule(this.flush);
   }
 
-  /** Applies every queued batch in one signal batch. */
+  /**
+   * Applies queued snapshots/updates: all of them, or (budgetMs given) as many as fit.
+   * @param {number} [budgetMs]
+   * @returns {boolean} whether any are left
+   */
+  applyPending(budgetMs) {
+    const t0 = performance.now();
+    let i = 0;
+    batch(() => {
+      while (i < this.pending.length) {
+        const m = this.pending[i++];
+        this.deck.upsert(m.group, m.type === 'snapshot');
+        if (budgetMs !== undefined && performance.now() - t0 > budgetMs) break;
+      }
+    });
+    this.pending.splice(0, i);
+    return this.pending.length > 0;
+  }
+
+  /** Applies queued snapshots (within a frame budget) and every queued result batch in one signal batch. */
   flush() {
     this.scheduled = false;
+    if (this.pending.length && this.applyPending(SNAPSHOT_BUDGET_MS)) {
+      this.schedule(); // results wait until every snapshot before them is applied
+      return;
+    }
     const q = this.queue;
     this.queue = [];
     if (!q.length) return;
