@@ -75,3 +75,10 @@ bench-ui: frontend-deps
 bench-report:
 	@$(GO) build -o bin/reportbench ./cmd/reportbench
 	@./bin/reportbench $(BENCH_REPORT_ARGS)
+
+## screenshots: docs/dashboard.png, docs/dashboard-phone.png and docs/report.png from the
+## real binary probing loopback addresses (~2 min; needs the live stream and reports)
+.PHONY: screenshots
+screenshots: frontend-deps
+	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2
+	cd frontend && node e2e/screenshots.js

@@ -1,12 +1,10 @@
 // Browser tests against the real binary: sign in, paste a group of loopback addresses,
 // watch them go green, pause one, pull a report as CSV, survive a server restart.
-// `node e2e/run.js --screenshots` also writes docs/dashboard.png and docs/report.png.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildServer, freePort, startServer, launch, REPO } from './lib.js';
+import { buildServer, freePort, startServer, launch } from './lib.js';
 
-const SHOTS = process.argv.includes('--screenshots');
 const PASSWORD = 'e2e-' + Math.random().toString(36).slice(2, 12);
 const T = 15000; // generous waits for a shared, slow box (no timing assertions)
 
@@ -119,12 +117,6 @@ try {
     await dlg.waitFor({ state: 'detached' });
   });
 
-  if (SHOTS && live) {
-    await page.waitForTimeout(8000); // some sparkline history
-    mkdirSync(join(REPO, 'docs'), { recursive: true });
-    await page.screenshot({ path: join(REPO, 'docs/dashboard.png') });
-  }
-
   const reports = await routeExists(page, '/api/v1/groups/00000000-0000-0000-0000-000000000000/report');
   if (reports) {
     await step('report page and CSV download', async () => {
@@ -134,7 +126,7 @@ try {
       assert(/#\/report\/[^?]+\?from=\d+&range=120/.test(page.url()), 'no permalink in ' + page.url());
       const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
       const path = await dl.path();
-      const csv = (await import('node:fs')).readFileSync(path, 'utf8');
+      const csv = readFileSync(path, 'utf8');
       assert(csv.startsWith('target_id,address,ip,sent,received,success_rate'), 'CSV: ' + csv.slice(0, 200));
       assert(csv.trim().split('\n').length === 4, 'CSV rows: ' + csv);
       // the permalink reopens the same window
@@ -143,7 +135,6 @@ try {
       await page.goto(url);
       await page.locator('table.stats tbody tr').nth(2).waitFor();
       assert(page.url() === url, 'permalink moved: ' + page.url());
-      if (SHOTS) await page.screenshot({ path: join(REPO, 'docs/report.png'), fullPage: true });
       await page.getByRole('link', { name: '← Dashboard' }).click();
       await page.locator('.card').waitFor();
     });

@@ -42,7 +42,10 @@ export class TargetModel {
     /** @type {Set<(s: Sample) => void> | null} per-probe listeners (target detail page) */
     this.listeners = null;
     this.dot = computed(() => 'dot dot-' + this.state.value);
-    this.rttText = computed(() => (this.state.value === 'down' ? 'timeout' : fmtRtt(this.rtt.value)));
+    this.rttText = computed(() => {
+      const st = this.state.value;
+      return st === 'down' ? 'timeout' : st === 'paused' ? 'paused' : fmtRtt(this.rtt.value);
+    });
     this.lossText = computed(() => fmtFrac(this.loss.value));
     this.pauseLabel = computed(() => (this.paused.value ? 'Resume ' : 'Pause ') + this.address.value);
     this.pauseIcon = computed(() => (this.paused.value ? '▶' : '❚❚'));
