@@ -27,14 +27,18 @@ export function Chart({ data, series, height = 260, label }) {
     loadUPlot().then((UPlot) => {
       if (gone || !ref.current) return;
       const width = ref.current.clientWidth || 600;
+      // canvas cannot use CSS variables: resolve the theme's colours now
+      const cs = getComputedStyle(document.documentElement);
+      const fg2 = cs.getPropertyValue('--fg2').trim() || '#5b6470';
+      const grid = cs.getPropertyValue('--grid').trim() || '#0000000f';
       const opts = {
         width,
         height,
         scales: { x: { time: true }, ms: { auto: true, range: (/** @type {any} */ _u, /** @type {number} */ _min, /** @type {number} */ max) => [0, max > 0 ? max * 1.1 : 1] }, pct: { range: [0, 100] } },
         axes: [
-          { stroke: 'var(--fg2)', grid: { stroke: 'var(--grid)' } },
-          { scale: 'ms', label: 'RTT ms', stroke: 'var(--fg2)', grid: { stroke: 'var(--grid)' } },
-          { scale: 'pct', side: 1, label: 'loss %', stroke: 'var(--fg2)', grid: { show: false } },
+          { stroke: fg2, grid: { stroke: grid }, ticks: { stroke: grid } },
+          { scale: 'ms', label: 'RTT ms', stroke: fg2, grid: { stroke: grid }, ticks: { stroke: grid } },
+          { scale: 'pct', side: 1, label: 'loss %', stroke: fg2, grid: { show: false }, ticks: { stroke: grid } },
         ],
         series: [
           {},

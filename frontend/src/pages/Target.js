@@ -86,7 +86,11 @@ export function Target({ gid, tid }) {
         cursor = r.next;
       }
       if (!gone) setHist(all);
-    })().catch((e) => !gone && (setHist([]), setErr('History: ' + e.message)));
+    })().catch((e) => {
+      if (gone) return;
+      setHist([]);
+      setErr(e.status === 404 && String(e.message).startsWith('route') ? 'This server keeps no history for the chart yet; showing live probes only.' : 'History: ' + e.message);
+    });
     return () => {
       gone = true;
     };
@@ -115,7 +119,7 @@ export function Target({ gid, tid }) {
       <h2>Last hour</h2>
       ${hist ? html`<${Chart} data=${data.current} height=${220} label=${'RTT and losses of ' + t.address.peek() + ' over the last hour'}
         series=${[{ label: 'RTT', color: '#2b7de9', points: true }, { label: 'lost', color: '#d93025', loss: true }]} />` : html`<p class="muted">Loading…</p>`}
-      <p class="err">${err}</p>
+      <p class="muted">${err}</p>
     </section>
     <section aria-label="Live log">
       <h2>Live <span class="muted small">${t.samples.length ? fmtFrac(t.loss.peek()) + ' loss, last ' + fmtRtt(t.rtt.peek()) : ''}</span></h2>
