@@ -86,6 +86,15 @@ export function ensureChromium() {
 }
 
 /**
+ * Launches Chromium headless as a Browser (Playwright gives it a fresh temporary profile),
+ * for callers that need browser-level CDP (the bench reads renderer CPU time).
+ */
+export async function launchBrowser() {
+  ensureChromium();
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+/**
  * Launches Chromium headless with a fresh profile.
  * @param {{viewport?: {width:number,height:number}, colorScheme?: 'light'|'dark'}} [o]
  */
