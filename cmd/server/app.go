@@ -19,6 +19,7 @@ import (
 	"pingdeck/internal/api"
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
+	"pingdeck/internal/live"
 	"pingdeck/internal/store"
 )
 
@@ -28,11 +29,15 @@ type app struct {
 	store    *store.Store
 	server   *http.Server
 	serveErr chan error
-	// Background work, stopped in this order: probing, then the writer (which flushes),
-	// then housekeeping.
-	stopProbing, stopWriter, stopHousekeeping context.CancelFunc
-	probing, writing, housekeeping            sync.WaitGroup
+	hub      *live.Hub
+	// Background work, stopped in this order: probing, then the live hub, then the
+	// writer (which flushes), then housekeeping.
+	stopProbing, stopHub, stopWriter, stopHousekeeping context.CancelFunc
+	probing, hubbing, writing, housekeeping            sync.WaitGroup
 }
+
+// The live hub is what the HTTP layer reports changes to.
+var _ api.Events = (*live.Hub)(nil)
 
 const sessionTTL = 14 * 24 * time.Hour
 
@@ -73,7 +78,11 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	prober := newProber(cfg, st, reg, log)
+	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, EncodeGroup: api.LiveGroupJSON, Registry: reg, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	prober := newProber(cfg, st, reg, log, hub.Publish)
 	ready := func(ctx context.Context) error {
 		if err := st.Ping(ctx); err != nil {
 			return fmt.Errorf("database: %w", err)
@@ -87,23 +96,26 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		Policy:         groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets},
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
+		Events: hub, Live: hub,
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	a := &app{log: log, store: st, serveErr: make(chan error, 1),
+	a := &app{log: log, store: st, hub: hub, serveErr: make(chan error, 1),
 		server: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
 	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
 	a.stopWriter = a.spawn(&a.writing, prober.runWriter)
+	a.stopHub = a.spawn(&a.hubbing, hub.Run)
 	a.stopProbing = a.spawn(&a.probing, func(ctx context.Context) { prober.runScheduler(ctx, log) })
 	go func() { a.serveErr <- a.server.Serve(ln) }()
 	log.Info("pingdeck listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "db", string(st.Dialect()))
 	return a, nil
 }
 
-// shutdown stops in reverse order of start: HTTP, probing, result writer (flushing),
-// housekeeping, database.
+// shutdown stops in reverse order of start: HTTP, live sockets (closed with 1001 —
+// http.Server.Shutdown does not track hijacked connections), probing, the hub, result
+// writer (flushing), housekeeping, database.
 func (a *app) shutdown() error {
 	a.log.Info("shutting down")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -112,10 +124,13 @@ func (a *app) shutdown() error {
 	if serveErr := <-a.serveErr; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}
+	if hubErr := a.hub.Shutdown(ctx); hubErr != nil {
+		err = errors.Join(err, fmt.Errorf("closing live sockets: %w", hubErr))
+	}
 	for _, stage := range []struct {
 		stop context.CancelFunc
 		wg   *sync.WaitGroup
-	}{{a.stopProbing, &a.probing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}} {
+	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}} {
 		stage.stop()
 		stage.wg.Wait()
 	}

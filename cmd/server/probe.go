@@ -23,9 +23,9 @@ type prober struct {
 }
 
 // newProber picks the engine (saying which and in what ICMP mode) and wires it to the
-// store. When no ICMP socket can be had, the server still starts; the prober reports
+// store and the live stream. When no ICMP socket can be had, the server still starts; the prober reports
 // what to change and /readyz fails.
-func newProber(cfg *config, st *store.Store, reg prometheus.Registerer, log *slog.Logger) *prober {
+func newProber(cfg *config, st *store.Store, reg prometheus.Registerer, log *slog.Logger, live func(ping.Result)) *prober {
 	p := &prober{writer: store.NewResultWriter(st, store.WriterOptions{Registry: reg, Logger: log})}
 	engine, err := newEngine(cfg, ping.NewMetrics(reg), log)
 	if err != nil {
@@ -35,7 +35,7 @@ func newProber(cfg *config, st *store.Store, reg prometheus.Registerer, log *slo
 	}
 	log.Info("probe engine ready", "engine", engine.Name(), "icmp_mode", modeOf(engine))
 	resolver := ping.NewResolver(groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets}, nil)
-	p.scheduler = ping.NewScheduler(st, engine, resolver, log, func(r ping.Result) { p.writer.Submit(r) })
+	p.scheduler = ping.NewScheduler(st, engine, resolver, log, func(r ping.Result) { p.writer.Submit(r) }, live)
 	return p
 }
 

@@ -38,6 +38,7 @@ func handleLogin(s *server) gin.HandlerFunc {
 			if err := s.Accounts.Logout(ctx, old); err != nil {
 				return err
 			}
+			s.Events.CredentialRevoked(auth.SessionID(old))
 		}
 		s.setSessionCookie(c, token, s.SessionTTL)
 		c.JSON(http.StatusOK, gin.H{"user": userOut(u)})
@@ -59,6 +60,7 @@ func handleLogout(s *server) gin.HandlerFunc {
 			if err := s.Accounts.Logout(c.Request.Context(), token); err != nil {
 				return err
 			}
+			s.Events.CredentialRevoked(auth.SessionID(token))
 		}
 		s.setSessionCookie(c, "", -time.Second)
 		c.Status(http.StatusNoContent)
@@ -166,6 +168,7 @@ func handleTokenDelete(s *server) gin.HandlerFunc {
 		if err := s.Accounts.RevokeToken(c.Request.Context(), currentUser(c).ID, id); err != nil {
 			return err
 		}
+		s.Events.CredentialRevoked(id)
 		c.Status(http.StatusNoContent)
 		return nil
 	})

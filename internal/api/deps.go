@@ -6,12 +6,14 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
+	"pingdeck/internal/live"
 	"pingdeck/internal/store"
 )
 
@@ -66,6 +68,14 @@ type Deps struct {
 	// (--retention-raw, --retention-rollup): reports trust raw rows back to RetentionRaw
 	// and refuse windows reaching past RetentionRollup. Zero means 168h and 9600h.
 	RetentionRaw, RetentionRollup time.Duration
+	// Live serves the WebSocket stream at GET /api/v1/ws; nil answers 404 there.
+	Live LiveStream
+}
+
+// LiveStream takes over an authenticated WebSocket request whose Origin was checked.
+// live.Hub implements it.
+type LiveStream interface {
+	ServeWS(w http.ResponseWriter, r *http.Request, v live.Viewer)
 }
 
 // Events receives the changes the live stream must push to open dashboards. The HTTP

@@ -59,10 +59,12 @@ func handleGroupCreate(s *server) gin.HandlerFunc {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		out, err := s.createGroup(c.Request.Context(), currentUser(c), uuid.NewString(), &req)
+		u := currentUser(c)
+		out, err := s.createGroup(c.Request.Context(), u, uuid.NewString(), &req)
 		if err != nil {
 			return err
 		}
+		s.Events.DashboardChanged(u.ID)
 		c.JSON(http.StatusCreated, out)
 		return nil
 	})
@@ -85,6 +87,7 @@ func handleGroupPut(s *server) gin.HandlerFunc {
 		if errors.Is(err, groups.ErrNotFound) {
 			out, createErr := s.createGroup(ctx, u, id, &req)
 			if createErr == nil {
+				s.Events.DashboardChanged(u.ID)
 				c.JSON(http.StatusCreated, out)
 				return nil
 			}
@@ -145,19 +148,25 @@ func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWi
 	if err := g.Validate(limits); err != nil {
 		return nil, err
 	}
+	changed := false
 	if !g.SameSettings(&before) || g.Paused != before.Paused {
 		g.UpdatedAt = time.Now().UTC()
 		if err := s.Store.UpdateGroup(ctx, g); err != nil {
 			return nil, err
 		}
+		changed = true
 	}
 	var skipped []groups.SkippedInput
 	if len(req.Targets) > 0 {
-		var err error
-		if _, skipped, err = s.addTargets(ctx, g, req.Targets); err != nil {
+		added, sk, err := s.addTargets(ctx, g, req.Targets)
+		if err != nil {
 			return nil, err
 		}
-		skipped = withoutReason(skipped, reasonAlreadyInGroup)
+		skipped = withoutReason(sk, reasonAlreadyInGroup)
+		changed = changed || len(added) > 0
+	}
+	if changed {
+		s.groupChanged(g.ID, g.Visibility != before.Visibility)
 	}
 	targets, err := s.Store.Targets(ctx, g.ID)
 	if err != nil {
@@ -248,6 +257,7 @@ func handleGroupPatch(s *server) gin.HandlerFunc {
 			return err
 		}
 		limits := patch.Limits(v.Group, s.Limits)
+		visibility := v.Group.Visibility
 		patch.Apply(v.Group)
 		if err := v.Group.Validate(limits); err != nil {
 			return err
@@ -256,6 +266,7 @@ func handleGroupPatch(s *server) gin.HandlerFunc {
 		if err := s.Store.UpdateGroup(c.Request.Context(), v.Group); err != nil {
 			return err
 		}
+		s.groupChanged(v.Group.ID, v.Group.Visibility != visibility)
 		c.JSON(http.StatusOK, groupViewOut(v, role))
 		return nil
 	})
@@ -271,7 +282,19 @@ func handleGroupDelete(s *server) gin.HandlerFunc {
 		if err := s.Store.DeleteGroup(c.Request.Context(), v.Group.ID); err != nil {
 			return err
 		}
+		s.Events.GroupDeleted(v.Group.ID)
 		c.Status(http.StatusNoContent)
 		return nil
 	})
+}
+
+// groupChanged tells the live stream a group's settings changed. When who may see it
+// changed too, followers' access is checked first (AccessChanged also refreshes those
+// who keep it), so nobody who lost the group is sent its new settings.
+func (s *server) groupChanged(id string, visibilityChanged bool) {
+	if visibilityChanged {
+		s.Events.AccessChanged(id)
+		return
+	}
+	s.Events.GroupChanged(id)
 }

@@ -20,6 +20,7 @@ import (
 	"pingdeck/internal/api"
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
+	"pingdeck/internal/live"
 	"pingdeck/internal/store"
 	"pingdeck/internal/store/storetest"
 )
@@ -40,6 +41,8 @@ type env struct {
 	// events records the calls the server makes to the live-stream seam.
 	events  *recordedEvents
 	observe func(t *testing.T, req *http.Request, resp *http.Response, body []byte)
+	// hub is the live stream, when options.live asked for one.
+	hub *live.Hub
 }
 
 // options change the server a test runs against.
@@ -51,6 +54,8 @@ type options struct {
 	// trusted are the proxies whose X-Forwarded-* headers are believed.
 	trusted []string
 	logs    io.Writer
+	// live, if set, runs a live hub with these options (Store and the like are filled in).
+	live *live.Options
 }
 
 // eachEnv runs f against a server on SQLite and one on Postgres.
@@ -81,17 +86,46 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 		ready = st.Ping
 	}
 	events := &recordedEvents{}
-	h, err := api.NewHandler(api.Deps{
+	deps := api.Deps{
 		Store: st, Accounts: accounts, Limits: limits, Policy: o.policy, Ready: ready,
 		Logger: logger(o.logs), Registry: prometheus.NewRegistry(), TrustedProxies: o.trusted,
 		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(), Events: events,
-	})
+	}
+	var hub *live.Hub
+	if o.live != nil {
+		hub = startHub(t, *o.live, st, accounts, deps.Registry, deps.Logger)
+		deps.Events, deps.Live = teeEvents{events, hub}, hub
+	}
+	h, err := api.NewHandler(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, accounts: accounts, store: st, events: events}
+	return &env{t: t, srv: srv, accounts: accounts, store: st, events: events, hub: hub}
+}
+
+// startHub runs a live hub until the test ends, then closes its sockets and stops it.
+func startHub(t *testing.T, o live.Options, st *store.Store, accounts *auth.Service, reg *prometheus.Registry, log *slog.Logger) *live.Hub {
+	t.Helper()
+	o.Store, o.Credentials, o.EncodeGroup, o.Registry, o.Logger = st, accounts, api.LiveGroupJSON, reg, log
+	hub, err := live.NewHub(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); hub.Run(ctx) }()
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer scancel()
+		if err := hub.Shutdown(sctx); err != nil {
+			t.Errorf("hub shutdown: %v", err)
+		}
+		cancel()
+		<-done
+	})
+	return hub
 }
 
 // client is one signed-in (or anonymous) API user with its own cookie jar.

@@ -17,6 +17,7 @@ import (
 const (
 	sessionCookie = "pingdeck_session"
 	userKey       = "pingdeck.user"
+	credentialKey = "pingdeck.credential"
 )
 
 // wrap turns a handler that returns an error into a gin handler that reports it.
@@ -28,37 +29,43 @@ func (s *server) wrap(h func(c *gin.Context) error) gin.HandlerFunc {
 	}
 }
 
-// requireUser authenticates by bearer token or session cookie and stores the user in
-// the context; without either it answers 401.
+// requireUser authenticates by bearer token or session cookie and stores the user and
+// the credential in the context; without either it answers 401.
 func requireUser(s *server) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		u, err := authenticate(c, s)
+		u, cred, err := authenticate(c, s)
 		if err != nil {
 			writeError(c, s.Logger, err)
 			return
 		}
 		c.Set(userKey, u)
+		c.Set(credentialKey, cred)
 		c.Next()
 	}
 }
 
-func authenticate(c *gin.Context, s *server) (*auth.User, error) {
+func authenticate(c *gin.Context, s *server) (*auth.User, auth.Credential, error) {
 	if h := c.GetHeader("Authorization"); h != "" {
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || token == "" {
-			return nil, &groups.Error{Kind: groups.ErrUnauthenticated, Message: `Authorization header must be "Bearer <token>"`}
+			return nil, auth.Credential{}, &groups.Error{Kind: groups.ErrUnauthenticated, Message: `Authorization header must be "Bearer <token>"`}
 		}
-		return s.Accounts.TokenUser(c.Request.Context(), token)
+		return s.Accounts.AuthenticateToken(c.Request.Context(), token)
 	}
 	if cookie, err := c.Cookie(sessionCookie); err == nil && cookie != "" {
-		return s.Accounts.SessionUser(c.Request.Context(), cookie)
+		return s.Accounts.AuthenticateSession(c.Request.Context(), cookie)
 	}
-	return nil, &groups.Error{Kind: groups.ErrUnauthenticated, Message: "sign in or send an API token (Authorization: Bearer …)"}
+	return nil, auth.Credential{}, &groups.Error{Kind: groups.ErrUnauthenticated, Message: "sign in or send an API token (Authorization: Bearer …)"}
 }
 
 // currentUser is the user requireUser authenticated.
 func currentUser(c *gin.Context) *auth.User {
 	return c.MustGet(userKey).(*auth.User)
+}
+
+// currentCredential is the session or API token requireUser authenticated with.
+func currentCredential(c *gin.Context) auth.Credential {
+	return c.MustGet(credentialKey).(auth.Credential)
 }
 
 func actorOf(u *auth.User) groups.Actor {

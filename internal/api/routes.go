@@ -65,6 +65,7 @@ func (s *server) routes() (*gin.Engine, error) {
 	authed.GET("/tokens", handleTokenList(s))
 	authed.POST("/tokens", handleTokenCreate(s))
 	authed.DELETE("/tokens/:token_id", handleTokenDelete(s))
+	authed.GET("/ws", handleWebSocket(s))
 
 	grp := authed.Group("/groups", s.notifyTargetsChanged)
 	grp.GET("", handleGroupList(s))

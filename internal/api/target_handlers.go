@@ -121,6 +121,9 @@ func handleTargetsAdd(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if len(added) > 0 {
+			s.Events.GroupChanged(v.Group.ID)
+		}
 		out := targetsAdded{Added: targetsOut(added), Skipped: skipped}
 		if out.Skipped == nil {
 			out.Skipped = []groups.SkippedInput{}
@@ -152,6 +155,7 @@ func handleTargetPatch(s *server) gin.HandlerFunc {
 		if err := s.Store.SetTargetPaused(ctx, groupID, targetID, *req.Paused); err != nil {
 			return err
 		}
+		s.Events.GroupChanged(groupID)
 		t, err := s.Store.Target(ctx, groupID, targetID)
 		if err != nil {
 			return err
@@ -171,6 +175,7 @@ func handleTargetDelete(s *server) gin.HandlerFunc {
 		if err := s.Store.DeleteTarget(c.Request.Context(), groupID, targetID); err != nil {
 			return err
 		}
+		s.Events.GroupChanged(groupID)
 		c.Status(http.StatusNoContent)
 		return nil
 	})

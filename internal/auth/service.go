@@ -180,39 +180,14 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 // SessionUser returns the user signed in with a session cookie token, extending the
 // session's idle lifetime at most once a minute.
 func (s *Service) SessionUser(ctx context.Context, token string) (*User, error) {
-	now := s.now()
-	sess, u, err := s.store.SessionUser(ctx, hashSecret(token), now)
-	if err != nil {
-		return nil, unauthenticated(err, "session expired or signed out")
-	}
-	if now.Sub(sess.LastSeenAt) > time.Minute {
-		if err := s.store.TouchSession(ctx, sess.ID, now.UTC(), now.Add(s.ttl).UTC()); err != nil {
-			return nil, err
-		}
-	}
-	return u, nil
+	u, _, err := s.AuthenticateSession(ctx, token)
+	return u, err
 }
 
 // TokenUser returns the user an API token belongs to.
 func (s *Service) TokenUser(ctx context.Context, token string) (*User, error) {
-	now := s.now()
-	t, u, err := s.store.TokenUser(ctx, hashSecret(token), now)
-	if err != nil {
-		return nil, unauthenticated(err, "invalid, revoked or expired API token")
-	}
-	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
-		if err := s.store.TouchToken(ctx, t.ID, now.UTC()); err != nil {
-			return nil, err
-		}
-	}
-	return u, nil
-}
-
-func unauthenticated(err error, msg string) error {
-	if errors.Is(err, groups.ErrNotFound) {
-		return &groups.Error{Kind: groups.ErrUnauthenticated, Message: msg}
-	}
-	return err
+	u, _, err := s.AuthenticateToken(ctx, token)
+	return u, err
 }
 
 // CreateToken makes a named API token for user and returns it in plain text, once.

@@ -1,0 +1,513 @@
+package api_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"pingdeck/internal/live"
+)
+
+func liveOptions() options { return options{live: &live.Options{}} }
+
+func TestLiveRefusesUnauthenticatedAndForeignOrigins(t *testing.T) {
+	o := liveOptions()
+	o.origin = []string{"https://dash.example.net"}
+	e := newEnv(t, sqliteDSN(t), o)
+	alice := e.user("alice")
+
+	_, resp, err := e.dialWS(e.anon(), "", nil)
+	if err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("anonymous dial: err %v, resp %+v; want 401 before any upgrade", err, resp)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `"code":"unauthenticated"`) {
+		t.Errorf("401 body is not the JSON error: %s", body)
+	}
+
+	for _, tc := range []struct {
+		origin string
+		want   int
+	}{
+		{"https://evil.example", 403},
+		{"null", 403},
+		{"https://dash.example.net", 101},
+		{e.srv.URL, 101}, // the server's own origin
+		{"", 101},        // not a browser
+	} {
+		h := http.Header{}
+		if tc.origin != "" {
+			h.Set("Origin", tc.origin)
+		}
+		w, resp, err := e.dialWS(alice, "", h)
+		if resp == nil || resp.StatusCode != tc.want {
+			t.Errorf("Origin %q: %v %+v, want %d", tc.origin, err, resp, tc.want)
+			continue
+		}
+		if tc.want == 101 {
+			if m := w.next(); m.Type != "hello" {
+				t.Errorf("Origin %q: first message %s, want hello", tc.origin, m.raw)
+			}
+		}
+	}
+	// A plain GET is not a handshake.
+	alice.mustError("GET", "/api/v1/ws", nil, 400, "invalid", "")
+}
+
+func TestLiveHelloAndSnapshot(t *testing.T) {
+	eachEnv(t, liveOptions(), func(t *testing.T, e *env) {
+		alice := e.user("alice")
+		var g group
+		alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "edge", "targets": "192.0.2.1\n192.0.2.2\nrouter.example.net"}, 201, &g)
+		up, down := g.Targets[0].ID, g.Targets[1].ID
+
+		first := e.mustWS(alice, "")
+		hello := first.next()
+		if hello.Type != "hello" || hello.User == nil || hello.User.Username != "alice" || hello.ResumeToken == "" {
+			t.Fatalf("hello = %s", hello.raw)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, hello.ServerTime); err != nil {
+			t.Errorf("server_time %q: %v", hello.ServerTime, err)
+		}
+		snap := first.next()
+		if snap.Type != "snapshot" || snap.Group == nil || snap.Group.ID != g.ID || snap.Group.Name != "edge" ||
+			snap.Group.Role != "owner" || snap.Group.Owner.Username != "alice" || len(snap.Group.Targets) != 3 {
+			t.Fatalf("snapshot = %s", snap.raw)
+		}
+		for _, tg := range snap.Group.Targets {
+			if tg.State != "unknown" || tg.Last != nil || tg.Loss != nil || len(tg.Recent) != 0 {
+				t.Errorf("target before any result: %+v", tg)
+			}
+		}
+		if tg := snap.Group.Targets[2]; tg.Address != "router.example.net" || tg.IP != nil {
+			t.Errorf("unresolved hostname target: %+v", tg)
+		}
+
+		// Three rounds: the first target answers, the second never does.
+		start := time.Now().Add(-3 * time.Second).Truncate(time.Second)
+		for i := range 3 {
+			at := start.Add(time.Duration(i) * time.Second)
+			publish(e.hub, g.ID, []string{up}, at, true)
+			publish(e.hub, g.ID, []string{down}, at, false)
+		}
+		var got []wsItem
+		for len(got) < 6 {
+			m := first.until("results")
+			got = append(got, m.Items...)
+		}
+		if it := got[0]; it.G != g.ID || it.T != up || !it.OK || it.RTT == nil || *it.RTT != 1.5 || it.At != start.UnixMilli() || it.Err != "" {
+			t.Errorf("first item = %+v", it)
+		}
+		if it := got[1]; it.T != down || it.OK || it.RTT != nil || it.Err != "timeout" {
+			t.Errorf("lost probe item = %+v", it)
+		}
+
+		second := e.mustWS(alice, "")
+		second.until("hello")
+		snap = second.until("snapshot")
+		byID := map[string]wsTarget{}
+		for _, tg := range snap.Group.Targets {
+			byID[tg.ID] = tg
+		}
+		u, d := byID[up], byID[down]
+		if u.State != "up" || u.Last == nil || !u.Last.OK || *u.Last.RTT != 1.5 || u.Loss == nil || *u.Loss != 0 || len(u.Recent) != 3 {
+			t.Errorf("answering target in snapshot: %+v", u)
+		}
+		if d.State != "down" || d.Loss == nil || *d.Loss != 1 || len(d.Recent) != 3 || d.Recent[0].At != start.UnixMilli() || d.Recent[2].At != start.Add(2*time.Second).UnixMilli() {
+			t.Errorf("silent target in snapshot: %+v", d)
+		}
+	})
+}
+
+// collect reads results until want items of the given group have arrived, returning
+// every item read.
+func (w *ws) collect(groupID string, want int) []wsItem {
+	w.t.Helper()
+	var all []wsItem
+	n := 0
+	for n < want {
+		m := w.until("results")
+		for _, it := range m.Items {
+			all = append(all, it)
+			if it.G == groupID {
+				n++
+			}
+		}
+	}
+	return all
+}
+
+func TestLiveResultsOnlyForSubscribedVisibleGroups(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	alice, bob := e.user("alice"), e.user("bob")
+	var private, public, bobs group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "private", "targets": "192.0.2.1"}, 201, &private)
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "public", "visibility": "public", "targets": "192.0.2.2"}, 201, &public)
+	bob.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "bob's", "targets": "192.0.2.3"}, 201, &bobs)
+
+	aw, bw := e.mustWS(alice, ""), e.mustWS(bob, "")
+	aw.until("hello")
+	if a, b := aw.until("snapshot").Group.ID, aw.until("snapshot").Group.ID; a != private.ID || b != public.ID {
+		t.Fatalf("alice's dashboard snapshots: %s, %s", a, b)
+	}
+	bw.until("hello")
+	if id := bw.until("snapshot").Group.ID; id != bobs.ID {
+		t.Fatalf("bob's dashboard snapshot: %s", id)
+	}
+	// Bob may follow the public group, but alice's private one does not exist for him.
+	bw.send(map[string]any{"type": "subscribe", "groups": []string{private.ID, public.ID}})
+	if m := bw.next(); m.Type != "error" || m.Code != "not_found" || m.ID != private.ID {
+		t.Fatalf("subscribing to another's private group: %s", m.raw)
+	}
+	if m := bw.until("snapshot"); m.Group.ID != public.ID || m.Group.Role != "viewer" {
+		t.Fatalf("subscribing to a public group: %s", m.raw)
+	}
+
+	now := time.Now()
+	for i := range 3 {
+		at := now.Add(time.Duration(i) * time.Second)
+		publish(e.hub, private.ID, ids(private), at, true)
+		publish(e.hub, public.ID, ids(public), at, true)
+		publish(e.hub, bobs.ID, ids(bobs), at, true)
+	}
+	seen := func(items []wsItem) map[string]int {
+		out := map[string]int{}
+		for _, it := range items {
+			out[it.G]++
+		}
+		return out
+	}
+	a := seen(aw.collect(private.ID, 3))
+	if a[bobs.ID] != 0 || a[private.ID] != 3 {
+		t.Errorf("alice received %v; want her groups only", a)
+	}
+	b := seen(bw.collect(public.ID, 3))
+	if b[private.ID] != 0 || b[public.ID] != 3 {
+		t.Errorf("bob received %v; want his and the public group only", b)
+	}
+	// Unsubscribed: no more results for that group.
+	bw.send(map[string]any{"type": "unsubscribe", "groups": []string{public.ID}})
+	bw.send(map[string]any{"type": "ping"})
+	if m := bw.until("pong"); m.Type != "pong" {
+		t.Fatal(m.raw)
+	}
+	publish(e.hub, public.ID, ids(public), now.Add(5*time.Second), true)
+	publish(e.hub, bobs.ID, ids(bobs), now.Add(5*time.Second), true)
+	if b := seen(bw.collect(bobs.ID, 1)); b[public.ID] != 0 {
+		t.Errorf("after unsubscribe bob still receives the public group: %v", b)
+	}
+}
+
+func TestLiveAPIChangesReachOpenSockets(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	alice, bob := e.user("alice"), e.user("bob")
+	var g group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "edge", "visibility": "public", "targets": "192.0.2.1"}, 201, &g)
+	w := e.mustWS(alice, "")
+	w.until("hello")
+	w.until("snapshot")
+
+	var added addResult
+	alice.mustJSON("POST", "/api/v1/groups/"+g.ID+"/targets", map[string]any{"targets": "192.0.2.2"}, 200, &added)
+	if m := w.until("group_updated"); len(m.Group.Targets) != 2 || m.Group.Targets[1].Address != "192.0.2.2" || m.Group.TargetCount != 2 {
+		t.Fatalf("after adding a target: %s", m.raw)
+	}
+	alice.mustJSON("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"name": "core", "paused": true}, 200, nil)
+	if m := w.until("group_updated"); m.Group.Name != "core" || !m.Group.Paused || m.Group.Targets[0].State != "paused" {
+		t.Fatalf("after rename and pause: %s", m.raw)
+	}
+	alice.mustJSON("PATCH", "/api/v1/groups/"+g.ID+"/targets/"+added.Added[0].ID, map[string]any{"paused": true}, 200, nil)
+	if m := w.until("group_updated"); !m.Group.Targets[1].Paused {
+		t.Fatalf("after pausing a target: %s", m.raw)
+	}
+	alice.mustJSON("DELETE", "/api/v1/groups/"+g.ID+"/targets/"+added.Added[0].ID, nil, 204, nil)
+	if m := w.until("group_updated"); len(m.Group.Targets) != 1 {
+		t.Fatalf("after deleting a target: %s", m.raw)
+	}
+
+	// A new group joins the dashboard of every socket following it.
+	var second group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "second", "targets": "192.0.2.9"}, 201, &second)
+	if m := w.until("snapshot"); m.Group.ID != second.ID {
+		t.Fatalf("new group: %s", m.raw)
+	}
+	publish(e.hub, second.ID, ids(second), time.Now(), true)
+	if items := w.collect(second.ID, 1); items[len(items)-1].G != second.ID {
+		t.Fatalf("results of the new group: %+v", items)
+	}
+
+	// Bob follows the public group and his own; making it private revokes his access.
+	var bobs group
+	bob.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "bob's", "targets": "192.0.2.3"}, 201, &bobs)
+	bw := e.mustWS(bob, "")
+	bw.until("hello")
+	bw.until("snapshot")
+	bw.send(map[string]any{"type": "subscribe", "groups": []string{g.ID}})
+	bw.until("snapshot")
+	only := e.mustWS(bob, "")
+	only.until("hello")
+	only.until("snapshot")
+	only.send(map[string]any{"type": "unsubscribe", "groups": []string{bobs.ID}})
+	only.send(map[string]any{"type": "subscribe", "groups": []string{g.ID}})
+	only.until("snapshot")
+	alice.mustJSON("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"visibility": "private"}, 200, nil)
+	if m := bw.until("access_revoked"); m.ID != g.ID {
+		t.Fatalf("access_revoked = %s", m.raw)
+	}
+	if code := only.closeCode(); code != live.CloseAccessRevoked {
+		t.Fatalf("a socket left with no visible group closed with %d, want 4403", code)
+	}
+	if m := w.until("group_updated"); m.Group.Visibility != "private" || m.Group.Role != "owner" {
+		t.Fatalf("the owner after the visibility change: %s", m.raw)
+	}
+
+	// Deleting a group tells its followers.
+	alice.mustJSON("DELETE", "/api/v1/groups/"+g.ID, nil, 204, nil)
+	if m := w.until("group_deleted"); m.ID != g.ID {
+		t.Fatalf("group_deleted = %s", m.raw)
+	}
+
+	// Signing out and revoking a token close the sockets opened with them, and only those.
+	var tok struct{ ID, Token string }
+	alice.mustJSON("POST", "/api/v1/tokens", map[string]any{"name": "wall"}, 201, &tok)
+	byToken := e.mustWS(&client{t: t, http: &http.Client{}, bearer: tok.Token}, "")
+	byToken.until("hello")
+	alice.mustJSON("DELETE", "/api/v1/tokens/"+tok.ID, nil, 204, nil)
+	if code := byToken.closeCode(); code != live.CloseUnauthenticated {
+		t.Fatalf("socket of a revoked token closed with %d, want 4401", code)
+	}
+	alice.mustJSON("POST", "/api/v1/auth/logout", nil, 204, nil)
+	if code := w.closeCode(); code != live.CloseUnauthenticated {
+		t.Fatalf("socket of a signed-out session closed with %d, want 4401", code)
+	}
+	bw.send(map[string]any{"type": "ping"})
+	if m := bw.until("pong"); m.Type != "pong" {
+		t.Fatal("bob's socket went with alice's session")
+	}
+}
+
+func TestLiveNotificationsReachTheRecipient(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	alice, bob := e.user("alice"), e.user("bob")
+	aw, bw := e.mustWS(alice, ""), e.mustWS(bob, "")
+	aw.until("hello")
+	bw.until("hello")
+	var bobUser struct{ ID string }
+	bob.mustJSON("GET", "/api/v1/me", nil, 200, &bobUser)
+	e.hub.Notify(groupsNotification(bobUser.ID))
+	if m := bw.until("notification"); m.Notification == nil || m.Notification.Kind != "look" || m.Notification.From != "alice" {
+		t.Fatalf("notification = %s", m.raw)
+	}
+	aw.send(map[string]any{"type": "ping"})
+	if m := aw.next(); m.Type != "pong" {
+		t.Fatalf("alice got %s, want nothing before her pong", m.raw)
+	}
+}
+
+func TestLiveResumeFillsTheGapExactly(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	alice := e.user("alice")
+	var g group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "edge", "targets": "192.0.2.1\n192.0.2.2"}, 201, &g)
+	// An observer stays connected throughout and sees every tick.
+	observer := e.mustWS(alice, "")
+	observer.until("hello")
+	observer.until("snapshot")
+	w := e.mustWS(alice, "")
+	hello := w.until("hello")
+	w.until("snapshot")
+
+	base := time.Now().Truncate(time.Second)
+	round := func(i int) { publish(e.hub, g.ID, ids(g), base.Add(time.Duration(i)*time.Second), i%3 != 0) }
+	round(0)
+	last := w.until("results")
+	observer.until("results")
+	w.conn.Close() // the network goes away
+
+	type tick struct {
+		seq   uint64
+		items string
+	}
+	var missed []tick
+	for i := 1; i <= 4; i++ {
+		round(i)
+		m := observer.until("results")
+		items, _ := json.Marshal(m.Items)
+		missed = append(missed, tick{m.Seq, string(items)})
+	}
+
+	for _, form := range []string{"query", "message"} {
+		t.Run(form, func(t *testing.T) {
+			var back *ws
+			if form == "query" {
+				back = e.mustWS(alice, "?resume="+hello.ResumeToken+"&since="+uitoa(last.Seq))
+				back.t = t
+				back.until("hello")
+			} else {
+				back = e.mustWS(alice, "")
+				back.t = t
+				back.until("hello")
+				back.until("snapshot")
+				back.send(map[string]any{"type": "resume", "token": hello.ResumeToken, "since": last.Seq})
+			}
+			for _, want := range missed {
+				m := back.next()
+				items, _ := json.Marshal(m.Items)
+				if m.Type != "results" || m.Seq != want.seq || string(items) != want.items {
+					t.Fatalf("replayed %s\nwant seq %d items %s", m.raw, want.seq, want.items)
+				}
+			}
+			// …then the stream goes on live.
+			round(10)
+			if m := back.next(); m.Type != "results" || m.Seq <= missed[len(missed)-1].seq || len(m.Items) != 2 {
+				t.Fatalf("after the replay: %s", m.raw)
+			}
+			observer.until("results")
+		})
+	}
+
+	// A token from another server start gets fresh snapshots instead.
+	other := e.mustWS(alice, "?resume=stale&since="+uitoa(last.Seq))
+	other.until("hello")
+	if m := other.next(); m.Type != "snapshot" || len(m.Group.Targets[0].Recent) == 0 {
+		t.Fatalf("resume with an unknown token: %s", m.raw)
+	}
+}
+
+func TestLiveClientThatNeverReadsIsDropped(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	alice := e.user("alice")
+	var g group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "big", "targets": "192.0.2.1"}, 201, &g)
+	good := e.mustWS(alice, "")
+	good.until("hello")
+	good.until("snapshot")
+	// The frozen client takes its hello and snapshot, then never reads again; a small
+	// receive buffer lets the server find out sooner.
+	frozen, _, err := e.dialWSWith(alice, "", nil, smallReceiveBuffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frozen.until("hello")
+	frozen.until("snapshot")
+
+	// Many synthetic targets make every tick big.
+	targets := make([]string, 3000)
+	for i := range targets {
+		targets[i] = "00000000-0000-4000-8000-" + strings.Repeat("0", 12-len(itoa(i))) + itoa(i)
+	}
+	stop := make(chan struct{})
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				publish(e.hub, g.ID, targets, now, true)
+			}
+		}
+	}()
+	defer func() { close(stop); <-pubDone }()
+
+	// The good client reads every tick, in order, without a gap, until the frozen one is
+	// gone.
+	admin := e.login("admin")
+	deadline := time.Now().Add(2 * time.Minute)
+	var prev uint64
+	for metricValue(admin, "pingdeck_live_slow_disconnects_total") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the frozen client was not dropped within 2 minutes")
+		}
+		m := good.until("results")
+		if prev != 0 && m.Seq != prev+1 {
+			t.Fatalf("the good client missed ticks: seq %d after %d", m.Seq, prev)
+		}
+		prev = m.Seq
+	}
+	for range 3 {
+		if m := good.until("results"); m.Seq != prev+1 {
+			t.Fatalf("the good client missed ticks after the drop: seq %d after %d", m.Seq, prev)
+		} else {
+			prev = m.Seq
+		}
+	}
+	// The frozen client's connection is over: reading drains what was buffered, then ends.
+	_ = frozen.conn.SetReadDeadline(time.Now().Add(wsWait))
+	for {
+		if _, _, err := frozen.conn.ReadMessage(); err != nil {
+			if ce, ok := err.(*websocket.CloseError); ok && ce.Code != live.CloseTooSlow && ce.Code != websocket.CloseAbnormalClosure {
+				t.Fatalf("frozen client closed with %d, want 4429 (or a cut connection)", ce.Code)
+			}
+			break
+		}
+	}
+}
+
+func TestLiveFrameTooBigIsClosedWith1009(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	w := e.mustWS(e.user("alice"), "")
+	w.until("hello")
+	// The write may fail part way: the server stops reading at the frame's header.
+	_ = w.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","pad":"`+strings.Repeat("x", 1<<20)+`"}`))
+	if code := w.closeCode(); code != websocket.CloseMessageTooBig {
+		t.Fatalf("1 MB frame: closed with %d, want 1009", code)
+	}
+}
+
+func TestLiveBadMessagesGetErrors(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	w := e.mustWS(e.user("alice"), "")
+	w.until("hello")
+	for _, msg := range []string{`not json`, `{"type":"dance"}`, `{"type":"resume"}`} {
+		if err := w.conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		if m := w.next(); m.Type != "error" || m.Code != "invalid" || m.Message == "" {
+			t.Errorf("%s → %s, want an invalid error", msg, m.raw)
+		}
+	}
+	w.send(map[string]any{"type": "subscribe", "groups": []string{"not-a-uuid", zeroID}})
+	for range 2 {
+		if m := w.next(); m.Type != "error" || m.Code != "not_found" || m.ID == "" {
+			t.Errorf("subscribe to nothing → %s", m.raw)
+		}
+	}
+}
+
+func TestLiveShutdownClosesWith1001(t *testing.T) {
+	// Registered first, so it runs after the server, hub and database are gone: every
+	// socket goroutine, the hub's own and the database's have ended.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	alice := e.user("alice")
+	a, b := e.mustWS(alice, ""), e.mustWS(alice, "")
+	a.until("hello")
+	b.until("hello")
+	done := make(chan error, 1)
+	go func() { done <- e.hub.Shutdown(t.Context()) }()
+	for _, w := range []*ws{a, b} {
+		if code := w.closeCode(); code != websocket.CloseGoingAway {
+			t.Fatalf("closed with %d at shutdown, want 1001", code)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// No new socket once shut down.
+	if w, _, err := e.dialWS(alice, "", nil); err == nil {
+		if code := w.closeCode(); code != websocket.CloseGoingAway {
+			t.Fatalf("a socket opened after shutdown closed with %d, want 1001", code)
+		}
+	}
+}

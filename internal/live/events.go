@@ -1,0 +1,371 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"pingdeck/internal/auth"
+	"pingdeck/internal/groups"
+)
+
+// The HTTP layer's change notifications (api.Events). Those that need the database
+// are queued for the hub's event goroutine; the rest act at once. None blocks.
+
+// GroupChanged sends every follower a fresh group_updated.
+func (h *Hub) GroupChanged(groupID string) { h.events.push(event{kind: evGroupChanged, id: groupID}) }
+
+// AccessChanged checks every follower's role again; those who lost the group get
+// access_revoked, or 4403 when no group they follow remains; the others get a fresh
+// group_updated (the group's visibility or their role changed).
+func (h *Hub) AccessChanged(groupID string) { h.events.push(event{kind: evAccessChanged, id: groupID}) }
+
+// DashboardChanged makes the user's sockets that follow their dashboard follow it as
+// it now is.
+func (h *Hub) DashboardChanged(userID string) {
+	h.events.push(event{kind: evDashboardChanged, id: userID})
+}
+
+// GroupDeleted tells the group's followers it is gone and unsubscribes them.
+func (h *Hub) GroupDeleted(groupID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := h.groups[groupID]
+	if g == nil {
+		return
+	}
+	msg := message(kindControl, controlMessage(idMessage{Type: "group_deleted", ID: groupID}))
+	for c := range g.subs {
+		delete(c.subs, groupID)
+		c.send(msg)
+	}
+	delete(h.groups, groupID)
+}
+
+// CredentialRevoked closes, with 4401, the sockets opened with that session or token.
+func (h *Hub) CredentialRevoked(credentialID string) {
+	h.closeWhere(func(c *client) bool { return c.viewer.Credential.ID == credentialID }, "signed out or API token revoked")
+}
+
+// UserDeleted closes every socket of the user with 4401.
+func (h *Hub) UserDeleted(userID string) {
+	h.closeWhere(func(c *client) bool { return c.viewer.UserID == userID }, "account deleted")
+}
+
+func (h *Hub) closeWhere(match func(*client) bool, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		if match(c) {
+			c.kick(CloseUnauthenticated, reason)
+		}
+	}
+}
+
+// Notify pushes a notification to the recipient's open sockets.
+func (h *Hub) Notify(n groups.Notification) {
+	msg := message(kindControl, controlMessage(notificationOf(n)))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.byUser[n.UserID] {
+		c.send(msg)
+	}
+}
+
+type eventKind int
+
+const (
+	evGroupChanged eventKind = iota
+	evAccessChanged
+	evDashboardChanged
+)
+
+type event struct {
+	kind eventKind
+	id   string
+}
+
+// eventQueue holds changes for the event goroutine in order, each at most once: a
+// change already waiting is not queued twice. Past max waiting changes, new ones are
+// dropped and logged (the stream then shows stale settings until the next change).
+type eventQueue struct {
+	mu      sync.Mutex
+	items   []event
+	waiting map[event]bool
+	max     int
+	dropped int
+	wake    chan struct{}
+}
+
+func newEventQueue(max int) *eventQueue {
+	return &eventQueue{waiting: map[event]bool{}, max: max, wake: make(chan struct{}, 1)}
+}
+
+func (q *eventQueue) push(e event) {
+	q.mu.Lock()
+	switch {
+	case q.waiting[e]:
+	case len(q.items) >= q.max:
+		q.dropped++
+	default:
+		q.waiting[e] = true
+		q.items = append(q.items, e)
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pop takes the oldest change and how many were dropped since the last pop.
+func (q *eventQueue) pop() (event, int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	dropped := q.dropped
+	q.dropped = 0
+	if len(q.items) == 0 {
+		return event{}, dropped, false
+	}
+	e := q.items[0]
+	q.items[0] = event{}
+	q.items = q.items[1:]
+	delete(q.waiting, e)
+	return e, dropped, true
+}
+
+// runEvents applies queued changes and checks credentials again every RecheckEvery.
+func (h *Hub) runEvents(ctx context.Context) {
+	recheck := time.NewTicker(h.opt.RecheckEvery)
+	defer recheck.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.events.wake:
+			for ctx.Err() == nil {
+				e, dropped, ok := h.events.pop()
+				if dropped > 0 {
+					h.log.Warn("live: change notifications dropped; open dashboards may show stale settings", "count", dropped)
+				}
+				if !ok {
+					break
+				}
+				h.apply(ctx, e)
+			}
+		case <-recheck.C:
+			h.recheckCredentials(ctx)
+		}
+	}
+}
+
+func (h *Hub) apply(ctx context.Context, e event) {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	var err error
+	switch e.kind {
+	case evGroupChanged:
+		err = h.applyGroupChanged(ctx, e.id)
+	case evAccessChanged:
+		err = h.applyAccessChanged(ctx, e.id)
+	case evDashboardChanged:
+		err = h.applyDashboardChanged(ctx, e.id)
+	}
+	if err != nil && ctx.Err() == nil {
+		h.log.Warn("live: applying a change", "kind", e.kind, "id", e.id, "err", err)
+	}
+}
+
+// followers lists a group's followers; without any, the group's settings are
+// forgotten so the next follower loads them fresh.
+func (h *Hub) followers(id string) []*client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := h.groups[id]
+	if g == nil {
+		return nil
+	}
+	if len(g.subs) == 0 {
+		g.setMeta(nil)
+		return nil
+	}
+	out := make([]*client, 0, len(g.subs))
+	for c := range g.subs {
+		out = append(out, c)
+	}
+	return out
+}
+
+// loadMeta reads a group's settings and targets; a deleted group is reported to its
+// followers as deleted.
+func (h *Hub) loadMeta(ctx context.Context, id string) (*groups.Group, error) {
+	gv, err := h.opt.Store.GroupFor(ctx, id, "")
+	if err == nil {
+		gv.Group.Targets, err = h.opt.Store.Targets(ctx, id)
+	}
+	if errors.Is(err, groups.ErrNotFound) {
+		h.GroupDeleted(id)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return gv.Group, nil
+}
+
+func (h *Hub) applyGroupChanged(ctx context.Context, id string) error {
+	if len(h.followers(id)) == 0 {
+		return nil
+	}
+	meta, err := h.loadMeta(ctx, id)
+	if meta == nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := h.groups[id]
+	if g == nil {
+		return nil
+	}
+	g.setMeta(meta)
+	for c := range g.subs {
+		c.send(h.groupMessage(g, c.subs[id], updatedPrefix, kindControl))
+	}
+	return nil
+}
+
+func (h *Hub) applyAccessChanged(ctx context.Context, id string) error {
+	fs := h.followers(id)
+	if len(fs) == 0 {
+		return nil
+	}
+	meta, err := h.loadMeta(ctx, id)
+	if meta == nil {
+		return err
+	}
+	roles := make(map[*client]groups.Role, len(fs))
+	byUser := map[string]groups.Role{}
+	for _, c := range fs {
+		role, known := byUser[c.viewer.UserID]
+		if !known {
+			gv, err := h.opt.Store.GroupFor(ctx, id, c.viewer.UserID)
+			switch {
+			case errors.Is(err, groups.ErrNotFound):
+				role = groups.RoleNone
+			case err != nil:
+				return err
+			default:
+				role = groups.RoleFor(c.viewer.actor(), gv.Group, gv.ShareRole)
+			}
+			byUser[c.viewer.UserID] = role
+		}
+		roles[c] = role
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := h.groups[id]
+	if g == nil {
+		return nil
+	}
+	g.setMeta(meta)
+	revoked := message(kindControl, controlMessage(idMessage{Type: "access_revoked", ID: id}))
+	for c, role := range roles {
+		_, following := c.subs[id]
+		switch {
+		case !following:
+		case role == groups.RoleNone:
+			h.drop(c, id)
+			if len(c.subs) == 0 {
+				c.kick(CloseAccessRevoked, "access revoked")
+			} else {
+				c.send(revoked)
+			}
+		default:
+			c.subs[id] = role
+			c.send(h.groupMessage(g, role, updatedPrefix, kindControl))
+		}
+	}
+	return nil
+}
+
+func (h *Hub) applyDashboardChanged(ctx context.Context, userID string) error {
+	h.mu.Lock()
+	var cs []*client
+	for c := range h.byUser[userID] {
+		if c.dashboard {
+			cs = append(cs, c)
+		}
+	}
+	h.mu.Unlock()
+	if len(cs) == 0 {
+		return nil
+	}
+	v := cs[0].viewer
+	ids, err := h.opt.Store.DashboardGroupIDs(ctx, userID, v.IsAdmin)
+	if err != nil {
+		return err
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	h.mu.Lock()
+	var fresh []string
+	for _, id := range ids {
+		for _, c := range cs {
+			if _, ok := c.subs[id]; !ok {
+				fresh = append(fresh, id)
+				break
+			}
+		}
+	}
+	h.mu.Unlock()
+	grants, _, err := h.resolve(ctx, &v, fresh)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range cs {
+		if !c.dashboard || c.subs == nil {
+			continue
+		}
+		for id := range c.subs {
+			if !want[id] {
+				h.drop(c, id)
+			}
+		}
+		var add []grant
+		for _, gr := range grants {
+			if _, ok := c.subs[gr.id]; !ok {
+				add = append(add, gr)
+			}
+		}
+		h.follow(c, add, true)
+	}
+	return nil
+}
+
+// recheckCredentials closes with 4401 the sockets whose session or token has ended
+// (expired, signed out elsewhere, user deleted), one lookup per distinct credential.
+// A failure to look up (database down) closes nothing.
+func (h *Hub) recheckCredentials(ctx context.Context) {
+	h.mu.Lock()
+	creds := map[string]auth.Credential{}
+	for c := range h.clients {
+		creds[c.viewer.Credential.ID] = c.viewer.Credential
+	}
+	h.mu.Unlock()
+	for id, cred := range creds {
+		if ctx.Err() != nil {
+			return
+		}
+		cctx, cancel := context.WithTimeout(ctx, dbTimeout)
+		_, err := h.opt.Credentials.Recheck(cctx, cred)
+		cancel()
+		if errors.Is(err, groups.ErrUnauthenticated) {
+			h.CredentialRevoked(id)
+		}
+	}
+}

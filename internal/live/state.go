@@ -1,0 +1,195 @@
+package live
+
+import (
+	"time"
+
+	"pingdeck/internal/groups"
+)
+
+// recentSamples is how many results per target a snapshot carries (the sparkline).
+const recentSamples = 60
+
+// sample is one probe result as the live stream keeps it.
+type sample struct {
+	at    int64 // unix ms the probe was sent
+	rttUS int32 // round trip in µs, when ok
+	ok    bool
+}
+
+// lossBucket counts one second's probes, for loss over the last minute.
+type lossBucket struct {
+	sec        uint32 // unix seconds
+	sent, recv uint16
+}
+
+// targetState is what the hub knows of one target's recent results.
+type targetState struct {
+	id      string
+	quoted  []byte // id as a JSON string
+	recent  [recentSamples]sample
+	n, next int // samples held, index of the next write
+	buckets [60]lossBucket
+}
+
+func newTargetState(id string) *targetState {
+	return &targetState{id: id, quoted: appendString(nil, id)}
+}
+
+func (t *targetState) record(s sample) {
+	t.recent[t.next] = s
+	t.next = (t.next + 1) % recentSamples
+	t.n = min(t.n+1, recentSamples)
+	sec := uint32(s.at / 1000)
+	b := &t.buckets[sec%60]
+	switch {
+	case b.sec == sec:
+	case b.sec > sec:
+		return // older than the minute the buckets cover
+	default:
+		*b = lossBucket{sec: sec}
+	}
+	b.sent++
+	if s.ok {
+		b.recv++
+	}
+}
+
+// last is the most recent sample, if any.
+func (t *targetState) last() (sample, bool) {
+	if t == nil || t.n == 0 {
+		return sample{}, false
+	}
+	return t.recent[(t.next+recentSamples-1)%recentSamples], true
+}
+
+// loss1m is the share of probes sent in the minute before now that were lost.
+func (t *targetState) loss1m(now time.Time) (float64, bool) {
+	if t == nil {
+		return 0, false
+	}
+	nowSec := uint32(now.Unix())
+	var sent, recv int
+	for _, b := range t.buckets {
+		if b.sent > 0 && b.sec+60 > nowSec && b.sec <= nowSec {
+			sent += int(b.sent)
+			recv += int(b.recv)
+		}
+	}
+	if sent == 0 {
+		return 0, false
+	}
+	return 1 - float64(recv)/float64(sent), true
+}
+
+// liveItem is one result in a tick: the target, the sample and why it failed.
+type liveItem struct {
+	target *targetState
+	sample
+	err string
+}
+
+// tickEntry is one group's items of one tick, kept for resume.
+type tickEntry struct {
+	seq   uint64
+	items []liveItem
+}
+
+// groupState is everything the hub keeps per group: its settings and targets (loaded
+// when someone follows it), per-target state, the ring of recent ticks and its
+// followers. The hub's mutex guards it.
+type groupState struct {
+	id      string
+	quoted  []byte
+	meta    *groups.Group // with Targets; nil until needed
+	metaVer uint64
+	targets map[string]*targetState
+	ring    []tickEntry // ascending seq
+	pending []liveItem  // this tick's items, while a tick is cut
+	subs    map[*client]struct{}
+
+	headers   map[groups.Role][]byte // encoded group object per role, for metaVer
+	snapSeq   uint64                 // the seq and metaVer snapTargets was built at
+	snapVer   uint64
+	snapBuilt bool
+	snapTgts  []byte
+}
+
+func newGroupState(id string) *groupState {
+	return &groupState{id: id, quoted: appendString(nil, id), targets: map[string]*targetState{}, subs: map[*client]struct{}{}}
+}
+
+func (g *groupState) target(id string) *targetState {
+	t := g.targets[id]
+	if t == nil {
+		t = newTargetState(id)
+		g.targets[id] = t
+	}
+	return t
+}
+
+// setMeta installs fresh settings and targets (nil forgets them until next needed) and
+// drops the state of targets the group no longer has.
+func (g *groupState) setMeta(m *groups.Group) {
+	g.meta = m
+	g.metaVer++
+	g.headers = nil
+	g.snapBuilt = false
+	if m == nil {
+		return
+	}
+	keep := make(map[string]bool, len(m.Targets))
+	for _, t := range m.Targets {
+		keep[t.ID] = true
+	}
+	for id := range g.targets {
+		if !keep[id] {
+			delete(g.targets, id)
+		}
+	}
+}
+
+// push records a tick's items and forgets ticks at or before oldest.
+func (g *groupState) push(e tickEntry, oldest uint64) {
+	g.ring = append(g.ring, e)
+	g.prune(oldest)
+}
+
+func (g *groupState) prune(oldest uint64) {
+	i := 0
+	for i < len(g.ring) && g.ring[i].seq <= oldest {
+		i++
+	}
+	if i > 0 {
+		clear(g.ring[:i])
+		g.ring = g.ring[i:]
+	}
+}
+
+// after returns the kept ticks with seq > since.
+func (g *groupState) after(since uint64) []tickEntry {
+	lo, hi := 0, len(g.ring)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if g.ring[mid].seq <= since {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return g.ring[lo:]
+}
+
+// stateOf is a target's card state.
+func (g *groupState) stateOf(t *groups.Target, ts *targetState) string {
+	if t.Paused || (g.meta != nil && g.meta.Paused) {
+		return "paused"
+	}
+	s, ok := ts.last()
+	switch {
+	case !ok:
+		return "unknown"
+	case s.ok:
+		return "up"
+	}
+	return "down"
+}
