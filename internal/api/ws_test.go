@@ -398,7 +398,7 @@ func TestLiveClientThatNeverReadsIsDropped(t *testing.T) {
 	frozen.until("snapshot")
 
 	// Many synthetic targets make every tick big.
-	targets := make([]string, 3000)
+	targets := make([]string, 1000)
 	for i := range targets {
 		targets[i] = "00000000-0000-4000-8000-" + strings.Repeat("0", 12-len(itoa(i))) + itoa(i)
 	}
@@ -406,7 +406,7 @@ func TestLiveClientThatNeverReadsIsDropped(t *testing.T) {
 	pubDone := make(chan struct{})
 	go func() {
 		defer close(pubDone)
-		tick := time.NewTicker(100 * time.Millisecond)
+		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
