@@ -7,7 +7,7 @@ import (
 )
 
 // EnsurePartitions creates the Postgres partitions covering from..to: daily ones
-// (UTC) of probe_results and monthly ones of probe_rollups_1m. On SQLite it does nothing.
+// (UTC) of probe_results and monthly ones of the rollup tables. On SQLite it does nothing.
 func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) error {
 	if s.dialect != Postgres {
 		return nil
@@ -25,10 +25,12 @@ func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) error 
 	}
 	for month := monthOf(from); !month.After(to); month = month.AddDate(0, 1, 0) {
 		next := month.AddDate(0, 1, 0)
-		stmt := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS probe_rollups_1m_p%s PARTITION OF probe_rollups_1m
-			FOR VALUES FROM ('%s') TO ('%s')`, month.Format("200601"), month.Format(time.RFC3339), next.Format(time.RFC3339))
-		if err := s.db.WithContext(ctx).Exec(stmt).Error; err != nil {
-			return fmt.Errorf("store: create rollup partition for %s: %w", month.Format("2006-01"), err)
+		for _, lvl := range rollupTables {
+			stmt := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s_p%s PARTITION OF %s
+				FOR VALUES FROM ('%s') TO ('%s')`, lvl.name, month.Format("200601"), lvl.name, month.Format(time.RFC3339), next.Format(time.RFC3339))
+			if err := s.db.WithContext(ctx).Exec(stmt).Error; err != nil {
+				return fmt.Errorf("store: create %s partition for %s: %w", lvl.name, month.Format("2006-01"), err)
+			}
 		}
 	}
 	return nil

@@ -46,7 +46,14 @@ type span struct{ lo, hi int64 }
 
 func (sp span) has(t int64) bool { return t >= sp.lo && t < sp.hi }
 
-const minuteUs = int64(time.Minute / time.Microsecond)
+const (
+	minuteUs = int64(time.Minute / time.Microsecond)
+	hourUs   = int64(time.Hour / time.Microsecond)
+)
+
+// floorTo and ceilTo round unix µs down and up to a multiple of unit.
+func floorTo(t, unit int64) int64 { return t - ((t%unit)+unit)%unit }
+func ceilTo(t, unit int64) int64  { return floorTo(t+unit-1, unit) }
 
 // windowPlan splits [from, to) into whole minutes read from rollups, [rollLo, rollHi),
 // and the raw spans at the edges.
@@ -56,7 +63,7 @@ type windowPlan struct {
 }
 
 func planWindow(from, to, rawSince int64) windowPlan {
-	floor := func(t int64) int64 { return t - ((t%minuteUs)+minuteUs)%minuteUs }
+	floor := func(t int64) int64 { return floorTo(t, minuteUs) }
 	lo, hi := floor(from+minuteUs-1), floor(to) // first and last whole-minute boundary inside
 	if lo > hi {                                // the window lies inside one minute
 		if m := floor(from); m < rawSince {
@@ -83,22 +90,42 @@ func planWindow(from, to, rawSince int64) windowPlan {
 }
 
 // Report computes per-target, group and (with Step) per-bucket statistics, combining
-// rollups for whole minutes with raw rows at the edges so counts are exact.
+// hourly and minute rollups for whole hours and minutes with raw rows at the edges, so
+// counts are exact.
 func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 	from, to := q.From.UnixMicro(), q.To.UnixMicro()
-	plan := planWindow(from, to, q.RawSince.UnixMicro())
+	rawSince := q.RawSince.UnixMicro()
+	plan := planWindow(from, to, rawSince)
 	totals := make(map[string]*agg, len(q.TargetIDs))
 	for _, id := range q.TargetIDs {
 		totals[id] = newAgg()
 	}
-	if len(q.TargetIDs) > 0 && plan.rollHi > plan.rollLo {
-		err := s.forEachRollup(ctx, q.TargetIDs, plan.rollLo, plan.rollHi, false, func(target string, _ int64, a *agg) {
-			if t := totals[target]; t != nil {
-				t.merge(a)
-			}
-		})
-		if err != nil {
+	if len(q.TargetIDs) == 0 {
+		plan = windowPlan{}
+	}
+	// Whole hours inside the whole minutes come from the hourly rollups.
+	hourLo, hourHi := ceilTo(plan.rollLo, hourUs), floorTo(plan.rollHi, hourUs)
+	minuteSpans := []span{{plan.rollLo, plan.rollHi}}
+	if hourLo >= hourHi {
+		hourLo, hourHi = 0, 0
+	} else {
+		minuteSpans = []span{{plan.rollLo, hourLo}, {hourHi, plan.rollHi}}
+	}
+	addTotal := func(target string, _ int64, a *agg) {
+		if t := totals[target]; t != nil {
+			t.merge(a)
+		}
+	}
+	if hourHi > hourLo {
+		if err := s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, hourLo, hourHi, false, addTotal); err != nil {
 			return nil, err
+		}
+	}
+	for _, sp := range minuteSpans {
+		if sp.hi > sp.lo {
+			if err := s.forEachRollup(ctx, "probe_rollups_1m", q.TargetIDs, sp.lo, sp.hi, false, addTotal); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -112,11 +139,28 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 			series[i] = newAgg()
 		}
 		bucketOf = func(t int64) int { return int(min(max((t-from)/step, 0), int64(len(series)-1))) }
-		if len(q.TargetIDs) > 0 && plan.rollHi > plan.rollLo {
-			// A minute inside one bucket goes there whole; one split by a bucket
-			// boundary is read raw (unless its raw rows may be gone).
-			rawSince := q.RawSince.UnixMicro()
-			err := s.forEachRollup(ctx, q.TargetIDs, plan.rollLo, plan.rollHi, true, func(_ string, m int64, a *agg) {
+		// An hour inside one series bucket goes there whole; one split by a bucket
+		// boundary is read by the minute. A minute inside one bucket goes there whole;
+		// one split is read raw (unless its raw rows may be gone).
+		seriesMinutes := minuteSpans
+		if hourHi > hourLo {
+			seriesMinutes = slices.Clone(minuteSpans)
+			err := s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, hourLo, hourHi, true, func(_ string, h int64, a *agg) {
+				if first, last := bucketOf(max(h, from)), bucketOf(min(h+hourUs, to)-1); first == last {
+					series[first].merge(a)
+					return
+				}
+				seriesMinutes = append(seriesMinutes, span{h, h + hourUs})
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		for _, sp := range mergeSpans(seriesMinutes) {
+			if sp.hi <= sp.lo {
+				continue
+			}
+			err := s.forEachRollup(ctx, "probe_rollups_1m", q.TargetIDs, sp.lo, sp.hi, true, func(_ string, m int64, a *agg) {
 				first, last := bucketOf(max(m, from)), bucketOf(min(m+minuteUs, to)-1)
 				if first == last || m < rawSince {
 					series[first].merge(a)

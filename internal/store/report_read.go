@@ -13,12 +13,13 @@ import (
 // sqliteIDChunk bounds the IN (…) list of one SQLite query.
 const sqliteIDChunk = 500
 
-// forEachRollup calls f with the rollups of targets in minutes [lo, hi) (unix µs).
-// Postgres sums them in SQL, per target (minute 0) or, with byMinute, per minute over
-// all targets (target ""); SQLite hands over every row, so f must merge either way.
-func (s *Store) forEachRollup(ctx context.Context, targets []string, lo, hi int64, byMinute bool, f func(target string, minute int64, a *agg)) error {
+// forEachRollup calls f with the rollups in table of targets in buckets [lo, hi)
+// (unix µs). Postgres sums them in SQL, per target (bucket 0) or, with byMinute, per
+// bucket over all targets (target ""); SQLite hands over every row, so f must merge
+// either way.
+func (s *Store) forEachRollup(ctx context.Context, table string, targets []string, lo, hi int64, byMinute bool, f func(target string, minute int64, a *agg)) error {
 	if s.dialect == SQLite {
-		return s.sqliteForEachRollup(ctx, targets, lo, hi, f)
+		return s.sqliteForEachRollup(ctx, table, targets, lo, hi, f)
 	}
 	key := "target_id::text"
 	if byMinute {
@@ -26,7 +27,7 @@ func (s *Store) forEachRollup(ctx context.Context, targets []string, lo, hi int6
 	}
 	query := `SELECT ` + key + `, sum(sent), sum(received), sum(rtt_sum_us)::float8, sum(rtt_sumsq)::float8,
 		min(rtt_min_us), max(rtt_max_us), string_agg(hist, ''::bytea)
-		FROM probe_rollups_1m WHERE target_id = ANY($1::uuid[]) AND bucket >= $2 AND bucket < $3 GROUP BY 1`
+		FROM ` + table + ` WHERE target_id = ANY($1::uuid[]) AND bucket >= $2 AND bucket < $3 GROUP BY 1`
 	return s.withPgx(ctx, func(c *pgx.Conn) error {
 		rows, err := c.Query(ctx, query, targets, time.UnixMicro(lo).UTC(), time.UnixMicro(hi).UTC())
 		if err != nil {
@@ -57,12 +58,12 @@ func (s *Store) forEachRollup(ctx context.Context, targets []string, lo, hi int6
 	})
 }
 
-func (s *Store) sqliteForEachRollup(ctx context.Context, targets []string, lo, hi int64, f func(target string, minute int64, a *agg)) error {
+func (s *Store) sqliteForEachRollup(ctx context.Context, table string, targets []string, lo, hi int64, f func(target string, minute int64, a *agg)) error {
 	for start := 0; start < len(targets); start += sqliteIDChunk {
 		ids := targets[start:min(start+sqliteIDChunk, len(targets))]
 		args := append(idArgs(ids), lo, hi)
 		err := s.sqliteQuery(ctx, `SELECT target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist
-			FROM probe_rollups_1m WHERE target_id IN (`+placeholders(len(ids))+`) AND bucket >= ? AND bucket < ?`, args, func(rows *sql.Rows) error {
+			FROM `+table+` WHERE target_id IN (`+placeholders(len(ids))+`) AND bucket >= ? AND bucket < ?`, args, func(rows *sql.Rows) error {
 			var target string
 			var minute int64
 			a, err := scanRollup(rows, &target, &minute)

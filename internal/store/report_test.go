@@ -125,12 +125,12 @@ func TestReportRollupsPlusRawEqualRawOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		for range 30 {
-			from := base.Add(time.Duration(rng.Int64N(int64(170 * time.Minute)))).Truncate(time.Millisecond)
+		for range 40 {
+			from := base.Add(time.Duration(rng.Int64N(int64(120 * time.Minute)))).Truncate(time.Millisecond)
 			if rng.IntN(3) == 0 {
 				from = from.Truncate(time.Minute)
 			}
-			rangeD := time.Duration(1+rng.Int64N(int64(90*time.Minute))).Truncate(time.Millisecond) + time.Second
+			rangeD := time.Duration(1+rng.Int64N(int64(150*time.Minute))).Truncate(time.Millisecond) + time.Second
 			step := []time.Duration{0, time.Minute, (rangeD / 13).Truncate(time.Millisecond) + time.Millisecond, 10 * time.Minute}[rng.IntN(4)]
 			to := from.Add(rangeD)
 			r := mustReport(t, s, ReportQuery{TargetIDs: ids, From: from, To: to, Step: step})
@@ -255,6 +255,11 @@ func TestOldWindowAnswersFromRollups(t *testing.T) {
 		}
 		if len(r.Series) != 2 || r.Series[0].Sent != 60 || r.Series[1].Sent != 60 {
 			t.Fatalf("series %+v, want two minutes of 60", r.Series)
+		}
+		// Two whole hours (from the hourly rollups) with an hourly series.
+		q2 := ReportQuery{TargetIDs: []string{id}, From: from.Add(-time.Hour), To: from.Add(time.Hour), Step: time.Hour, RawSince: rawSince}
+		if r := mustReport(t, s, q2); r.Targets[id].Sent != 7200 || r.Targets[id].Received != 5400 || len(r.Series) != 2 || r.Series[1].Sent != 3600 {
+			t.Fatalf("30-day-old 2 h: %+v, series %+v; want 7200 sent, 5400 received, 3600 an hour", r.Targets[id], r.Series)
 		}
 		// An unaligned old window counts its edge minutes whole.
 		q.From, q.To = from.Add(30*time.Second), from.Add(90*time.Second)

@@ -113,8 +113,7 @@ func pgWriteBatch(ctx context.Context, c *pgx.Conn, rs []ping.Result, useCopy bo
 		return err
 	}
 	if len(inserted) > 0 {
-		keys, sums := rollupsOf(inserted)
-		if err := upsertRollupsPostgres(ctx, tx, keys, sums); err != nil {
+		if err := upsertAllPostgres(ctx, tx, inserted); err != nil {
 			return err
 		}
 	}
@@ -194,8 +193,7 @@ func (s *Store) writeResultsSQLite(ctx context.Context, rs []ping.Result) error 
 		}
 	}
 	if len(inserted) > 0 {
-		keys, sums := rollupsOf(inserted)
-		if err := upsertRollupsSQLite(ctx, tx, keys, sums); err != nil {
+		if err := upsertAllSQLite(ctx, tx, inserted); err != nil {
 			return err
 		}
 	}

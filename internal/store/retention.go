@@ -54,14 +54,27 @@ func (s *Store) deleteResultsBefore(ctx context.Context, cutoff time.Time) (int6
 	}
 }
 
-// DropRollupsBefore removes 1-minute rollups older than cutoff and reports how many
-// partitions (Postgres: whole months that ended by cutoff) or rows (SQLite) went.
+// DropRollupsBefore removes rollups (every level) older than cutoff and reports how
+// many partitions (Postgres: whole months that ended by cutoff) or rows (SQLite) went.
 func (s *Store) DropRollupsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	var total int64
+	for _, lvl := range rollupTables {
+		n, err := s.dropRollupsBefore(ctx, lvl.name, lvl.bucket, cutoff)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (s *Store) dropRollupsBefore(ctx context.Context, table string, bucket time.Duration, cutoff time.Time) (int64, error) {
 	if s.dialect == SQLite {
 		var total int64
 		for {
-			res := s.db.WithContext(ctx).Exec(`DELETE FROM probe_rollups_1m WHERE (target_id, bucket) IN
-				(SELECT target_id, bucket FROM probe_rollups_1m WHERE bucket < ? LIMIT ?)`, minuteOf(cutoff), retentionBatch)
+			// Only buckets that ended by cutoff.
+			res := s.db.WithContext(ctx).Exec(`DELETE FROM `+table+` WHERE (target_id, bucket) IN
+				(SELECT target_id, bucket FROM `+table+` WHERE bucket <= ? LIMIT ?)`, cutoff.Add(-bucket).UnixMicro(), retentionBatch)
 			if res.Error != nil {
 				return total, fmt.Errorf("store: delete old rollups: %w", res.Error)
 			}
@@ -74,13 +87,13 @@ func (s *Store) DropRollupsBefore(ctx context.Context, cutoff time.Time) (int64,
 	var names []string
 	err := s.db.WithContext(ctx).Raw(`SELECT c.relname FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-		WHERE p.relname = 'probe_rollups_1m'`).Scan(&names).Error
+		WHERE p.relname = ?`, table).Scan(&names).Error
 	if err != nil {
 		return 0, translate("list rollup partitions", err)
 	}
 	var dropped int64
 	for _, name := range names {
-		month, err := time.Parse("200601", strings.TrimPrefix(name, "probe_rollups_1m_p"))
+		month, err := time.Parse("200601", strings.TrimPrefix(name, table+"_p"))
 		if err != nil || month.AddDate(0, 1, 0).After(cutoff) {
 			continue // not ours, or still holds rollups to keep
 		}

@@ -67,7 +67,7 @@ func (a *agg) setRTTBounds(lo, hi sql.NullInt64) {
 // rollupKey names one stored rollup row.
 type rollupKey struct {
 	target string
-	minute int64 // unix µs of the minute's start
+	minute int64 // unix µs of the bucket's start (a minute, or an hour)
 }
 
 // minuteOf is the unix µs of the start of t's minute.
@@ -80,30 +80,68 @@ type insertedRow struct {
 	rttUs  int64 // -1 when lost
 }
 
-// rollupsOf sums inserted rows per target and minute, in key order (a fixed lock
-// order, so concurrent writers cannot deadlock on the upsert).
-func rollupsOf(rows []insertedRow) ([]rollupKey, map[rollupKey]*agg) {
-	m := make(map[rollupKey]*agg)
-	for i := range rows {
-		k := rollupKey{rows[i].target, minuteOf(rows[i].sentAt)}
-		a := m[k]
-		if a == nil {
-			a = newAgg()
-			m[k] = a
-		}
-		a.addProbe(rows[i].rttUs)
-	}
-	keys := make([]rollupKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b rollupKey) int {
-		return cmp.Or(cmp.Compare(a.target, b.target), cmp.Compare(a.minute, b.minute))
-	})
-	return keys, m
+// rollupTables are the rollup levels: each sums the probes of one target over a
+// bucket of that length (UTC-aligned).
+var rollupTables = []struct {
+	name   string
+	bucket time.Duration
+}{{"probe_rollups_1m", time.Minute}, {"probe_rollups_1h", time.Hour}}
+
+// rollupBatch is one level's sums of a batch, keys in order (a fixed lock order, so
+// concurrent writers cannot deadlock on the upsert).
+type rollupBatch struct {
+	table string
+	keys  []rollupKey
+	sums  map[rollupKey]*agg
 }
 
-const pgUpsertRollups = `INSERT INTO probe_rollups_1m AS r
+// rollupsOf sums inserted rows per target and bucket, for every rollup level.
+func rollupsOf(rows []insertedRow) []rollupBatch {
+	out := make([]rollupBatch, len(rollupTables))
+	for i, lvl := range rollupTables {
+		m := make(map[rollupKey]*agg)
+		for j := range rows {
+			k := rollupKey{rows[j].target, rows[j].sentAt.Truncate(lvl.bucket).UnixMicro()}
+			a := m[k]
+			if a == nil {
+				a = newAgg()
+				m[k] = a
+			}
+			a.addProbe(rows[j].rttUs)
+		}
+		keys := make([]rollupKey, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b rollupKey) int {
+			return cmp.Or(cmp.Compare(a.target, b.target), cmp.Compare(a.minute, b.minute))
+		})
+		out[i] = rollupBatch{table: lvl.name, keys: keys, sums: m}
+	}
+	return out
+}
+
+// upsertAllPostgres adds rows to every rollup level.
+func upsertAllPostgres(ctx context.Context, tx pgx.Tx, rows []insertedRow) error {
+	for _, b := range rollupsOf(rows) {
+		if err := upsertRollupsPostgres(ctx, tx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upsertAllSQLite adds rows to every rollup level.
+func upsertAllSQLite(ctx context.Context, tx *sql.Tx, rows []insertedRow) error {
+	for _, b := range rollupsOf(rows) {
+		if err := upsertRollupsSQLite(ctx, tx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const pgUpsertRollups = `INSERT INTO %s AS r
 	(target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist)
 	SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::bytea[])
 	ON CONFLICT (target_id, bucket) DO UPDATE SET
@@ -115,8 +153,9 @@ const pgUpsertRollups = `INSERT INTO probe_rollups_1m AS r
 		rtt_max_us = greatest(r.rtt_max_us, excluded.rtt_max_us),
 		hist = r.hist || excluded.hist`
 
-// upsertRollupsPostgres adds the sums to probe_rollups_1m in one statement.
-func upsertRollupsPostgres(ctx context.Context, tx pgx.Tx, keys []rollupKey, m map[rollupKey]*agg) error {
+// upsertRollupsPostgres adds one level's sums to its table in one statement.
+func upsertRollupsPostgres(ctx context.Context, tx pgx.Tx, b rollupBatch) error {
+	keys, m := b.keys, b.sums
 	n := len(keys)
 	ids, buckets := make([]string, n), make([]time.Time, n)
 	sent, received := make([]int32, n), make([]int32, n)
@@ -134,7 +173,7 @@ func upsertRollupsPostgres(ctx context.Context, tx pgx.Tx, keys []rollupKey, m m
 		}
 		hists[i] = a.hist.encode()
 	}
-	if _, err := tx.Exec(ctx, pgUpsertRollups, ids, buckets, sent, received, sums, sumsq, mins, maxs, hists); err != nil {
+	if _, err := tx.Exec(ctx, fmt.Sprintf(pgUpsertRollups, b.table), ids, buckets, sent, received, sums, sumsq, mins, maxs, hists); err != nil {
 		return fmt.Errorf("store: upsert rollups: %w", err)
 	}
 	return nil
@@ -142,7 +181,7 @@ func upsertRollupsPostgres(ctx context.Context, tx pgx.Tx, keys []rollupKey, m m
 
 // sqliteUpsertRollups adds rows' sums to probe_rollups_1m, like pgUpsertRollups;
 // the VALUES tuples follow it.
-const sqliteUpsertRollups = `INSERT INTO probe_rollups_1m
+const sqliteUpsertRollups = `INSERT INTO %s
 	(target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist) VALUES %s
 	ON CONFLICT (target_id, bucket) DO UPDATE SET
 		sent = sent + excluded.sent,
@@ -153,8 +192,9 @@ const sqliteUpsertRollups = `INSERT INTO probe_rollups_1m
 		rtt_max_us = coalesce(max(rtt_max_us, excluded.rtt_max_us), rtt_max_us, excluded.rtt_max_us),
 		hist = CAST(hist || excluded.hist AS BLOB)`
 
-// upsertRollupsSQLite adds the sums to probe_rollups_1m, sqliteChunk rows a statement.
-func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, keys []rollupKey, m map[rollupKey]*agg) error {
+// upsertRollupsSQLite adds one level's sums to its table, sqliteChunk rows a statement.
+func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, b rollupBatch) error {
+	keys, m := b.keys, b.sums
 	for start := 0; start < len(keys); start += sqliteChunk {
 		part := keys[start:min(start+sqliteChunk, len(keys))]
 		args := make([]any, 0, 9*len(part))
@@ -166,7 +206,7 @@ func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, keys []rollupKey, m ma
 			}
 			args = append(args, k.target, k.minute, a.sent, a.received, int64(a.sumUs), int64(a.sumSqUs), lo, hi, a.hist.encode())
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqliteUpsertRollups, valueTuples(len(part), 9)), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqliteUpsertRollups, b.table, valueTuples(len(part), 9)), args...); err != nil {
 			return fmt.Errorf("store: upsert rollups: %w", err)
 		}
 	}
@@ -214,7 +254,6 @@ func (s *Store) AddRollups(ctx context.Context, rs []ping.Result) error {
 	for i := range rs {
 		rows[i] = insertedRow{target: rs[i].TargetID, sentAt: rs[i].SentAt, rttUs: rttOrLost(&rs[i])}
 	}
-	keys, sums := rollupsOf(rows)
 	if s.dialect == SQLite {
 		sqlDB, err := s.db.DB()
 		if err != nil {
@@ -225,7 +264,7 @@ func (s *Store) AddRollups(ctx context.Context, rs []ping.Result) error {
 			return fmt.Errorf("store: add rollups: %w", err)
 		}
 		defer tx.Rollback()
-		if err := upsertRollupsSQLite(ctx, tx, keys, sums); err != nil {
+		if err := upsertAllSQLite(ctx, tx, rows); err != nil {
 			return err
 		}
 		return tx.Commit()
@@ -237,7 +276,7 @@ func (s *Store) AddRollups(ctx context.Context, rs []ping.Result) error {
 				return fmt.Errorf("store: add rollups: %w", err)
 			}
 			defer tx.Rollback(ctx)
-			if err := upsertRollupsPostgres(ctx, tx, keys, sums); err != nil {
+			if err := upsertAllPostgres(ctx, tx, rows); err != nil {
 				return err
 			}
 			return tx.Commit(ctx)
