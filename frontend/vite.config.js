@@ -19,5 +19,7 @@ export default defineConfig({
   test: {
     environment: 'happy-dom',
     include: ['test/**/*.test.js'],
+    // Generous: the tests count frames, not milliseconds, and the CI box is a noisy two-core machine.
+    testTimeout: 30_000,
   },
 });
