@@ -98,7 +98,8 @@ export function GroupCard({ g, words, index, count, onMove, onDrop }) {
       ${canOwn(meta) && html`<button type="button" class="btn small" onClick=${() => (dialog.value = { kind: 'share', g })}>Share</button>`}
       <${GroupMenu} g=${g} index=${index} count=${count} onMove=${onMove} />
     </header>
-    ${!isCollapsed && html`<div class="card-body" id=${bodyId} role="table" aria-label=${meta.name + ' targets'}>
+    ${!isCollapsed && html`<div class="card-body" id=${bodyId} role="table" aria-label=${meta.name + ' targets'}
+        style=${'contain-intrinsic-size: auto ' + (ROW_PX * ((loaded ? rows.length : meta.target_count) || 1) + 26) + 'px'}>
       <div class="row head" role="row">
         <span role="columnheader"></span>
         ${SORTS.map(([k, label]) => html`<span role="columnheader" class=${k === 'address' ? 'addr' : 'num'}
