@@ -91,6 +91,13 @@ try {
       assert(rtts.every((r) => / ms$/.test(r)), 'RTTs: ' + rtts.join(', '));
       await page.locator('.conn-live').waitFor();
     });
+    await step('target detail: live per-probe log and the last hour', async () => {
+      await page.getByRole('button', { name: '127.0.0.1', exact: true }).click();
+      await page.locator('pre.log', { hasText: 'bytes from 127.0.0.1: icmp_seq=' }).waitFor();
+      await page.locator('.detail .chart canvas').first().waitFor();
+      await page.getByRole('link', { name: '← Dashboard' }).click();
+      await page.locator('.card').waitFor();
+    });
   } else skip('rows turn green with RTTs', 'GET /api/v1/ws is not on this server yet');
 
   await step('pause a row', async () => {
@@ -166,6 +173,11 @@ try {
       await dlg.getByLabel('User', { exact: true }).fill('bob');
       await dlg.getByRole('button', { name: 'Share', exact: true }).click();
       await dlg.locator('.shares li', { hasText: 'bob' }).waitFor();
+      await dlg.getByText('Ask someone to look…').click();
+      await dlg.getByLabel('To', { exact: true }).fill('bob');
+      await dlg.getByLabel('Message').fill('127.0.0.2 looks slow');
+      await dlg.getByRole('button', { name: 'Send' }).click();
+      await dlg.getByText('Sent to bob.').waitFor();
       await dlg.getByLabel(/^Public/).check();
       await page.locator('.card .badge.public').waitFor();
       await dlg.getByLabel(/^Public/).uncheck();
@@ -175,8 +187,9 @@ try {
       await page.getByLabel('Username').fill('bob');
       await page.getByLabel('Password').fill('bob-password-1');
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('button', { name: 'Notifications, 1 unread' }).click();
-      await page.locator('.note', { hasText: 'loopback' }).click();
+      await page.getByRole('button', { name: 'Notifications, 2 unread' }).click();
+      await page.locator('.note', { hasText: '127.0.0.2 looks slow' }).waitFor();
+      await page.locator('.note', { hasText: 'shared' }).click();
       await page.getByRole('button', { name: 'Add to my dashboard' }).click();
       await page.locator('.card .badge.shared', { hasText: 'viewer' }).waitFor();
       await page.getByRole('button', { name: 'Notifications' }).waitFor();

@@ -6,6 +6,33 @@ import { Dialog } from './Dialog.js';
 
 const close = () => (dialog.value = null);
 
+/** "Look at this card": a notification to one user, with a message. @param {{g: import('../live/model.js').GroupModel, users: any[]}} p */
+function AskToLook({ g, users }) {
+  const [to, setTo] = useState('');
+  const [msg, setMsg] = useState('');
+  const [note, setNote] = useState('');
+  /** @param {Event} e */
+  const send = async (e) => {
+    e.preventDefault();
+    setNote('');
+    try {
+      await api('POST', '/api/v1/notifications', { to: to.trim(), group_id: g.id, message: msg.trim() });
+      setNote(`Sent to ${to.trim()}.`);
+      setMsg('');
+    } catch (x) {
+      setNote(/** @type {any} */ (x).status === 404 ? `No user named “${to.trim()}” who can see this card.` : /** @type {Error} */ (x).message);
+    }
+  };
+  return html`<details class="ask"><summary>Ask someone to look…</summary>
+    <form class="share-add" onSubmit=${send}>
+      <label>To<input list="share-users" required value=${to} onInput=${(/** @type {any} */ e) => setTo(e.currentTarget.value)} /></label>
+      <label>Message<input value=${msg} maxlength="500" placeholder="10.0.0.7 drops since 09:40" onInput=${(/** @type {any} */ e) => setMsg(e.currentTarget.value)} /></label>
+      <button type="submit" class="btn">Send</button>
+    </form>
+    <p class="muted small" role="status">${note}</p>
+  </details>`;
+}
+
 /** Public toggle, shares by name with a role, and the list of shares. @param {{g: import('../live/model.js').GroupModel}} p */
 export function ShareDialog({ g }) {
   const m = g.meta.value;
@@ -74,6 +101,7 @@ export function ShareDialog({ g }) {
       <button type="submit" class="primary" disabled=${unsupported}>Share</button>
     </form>
     <p class="err" role="alert">${err}${unsupported ? 'Sharing with named users is not available on this server yet.' : ''}</p>
+    <${AskToLook} g=${g} users=${others} />
     <h3>Shared with</h3>
     ${shares === null ? html`<p class="muted">Loading…</p>` : !shares.length ? html`<p class="muted">Nobody yet.</p>` : html`<ul class="shares">
       ${shares.map((s) => html`<li><span><b>${s.username}</b> ${s.display_name && s.display_name !== s.username ? html`<span class="muted">${s.display_name}</span>` : ''}</span>
