@@ -193,6 +193,7 @@ try {
       await page.reload();
       await page.locator('.card', { hasText: 'loopback' }).waitFor(); // pinned: still there
       await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
     });
   }
 
