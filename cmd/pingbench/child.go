@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -110,6 +113,13 @@ func runChild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fail(err)
 	}
 	eng.Update(targets)
+	if dir := os.Getenv(profileDirEnv); dir != "" {
+		stopProfile, err := startCPUProfile(dir, cfg)
+		if err != nil {
+			return fail(err)
+		}
+		defer stopProfile()
+	}
 
 	start := time.Now()
 	win := window{Start: start.Add(cfg.Warmup), End: start.Add(cfg.Warmup + cfg.Duration)}
@@ -153,6 +163,22 @@ func runChild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("child: engine %s: run: %w", cfg.Engine, err)
 	}
 	return nil
+}
+
+// profileDirEnv names a directory; when set, each engine child writes a CPU profile
+// of its whole run there as <engine>-<N>.pprof (for `go tool pprof`).
+const profileDirEnv = "PINGBENCH_CPUPROFILE_DIR"
+
+func startCPUProfile(dir string, cfg cellConfig) (stop func(), err error) {
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", cfg.Engine, cfg.N)))
+	if err != nil {
+		return nil, fmt.Errorf("child: CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("child: CPU profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // raiseFileLimit lifts RLIMIT_NOFILE to at least n (the probing engine holds one

@@ -62,6 +62,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := loopbackUp(); err != nil {
 			return err
 		}
+		if cfg.Mode == ping.ModeUnprivileged {
+			if err := allowPingSockets(); err != nil {
+				return err
+			}
+		}
 	}
 	b, err := newBench(cfg, stderr)
 	if err != nil {

@@ -72,3 +72,16 @@ func loopbackUp() error {
 	}
 	return nil
 }
+
+// allowPingSockets lets every group open datagram ICMP ("ping") sockets in the
+// benchmark's namespace (net.ipv4.ping_group_range is per namespace; the host's
+// stays as it is), so that -mode unprivileged can be measured as root. Under the
+// default -mode auto the namespace keeps the kernel's default (none allowed), so the
+// engines take raw sockets, as fping does as root.
+func allowPingSockets() error {
+	const key = "/proc/sys/net/ipv4/ping_group_range"
+	if err := os.WriteFile(key, []byte("0 2147483647"), 0); err != nil {
+		return fmt.Errorf("netns: allow ping sockets: %w", err)
+	}
+	return nil
+}

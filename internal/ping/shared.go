@@ -22,9 +22,12 @@ type SharedOptions struct {
 }
 
 // Shared is the engine that scales (Linux only): one ICMP socket per address family
-// carries every target's probes, sends are paced by one scheduling goroutine at each
-// target's phase, replies are matched by source address, sequence and payload, and
-// RTTs come from kernel receive timestamps. It does not allocate per probe.
+// carries every target's probes, and one goroutine does all the work in ticks of about
+// a millisecond: it reads every reply waiting (in batches), then expires the deadlines
+// and sends the probes that have come due, then sleeps. Replies are matched by source
+// address, sequence and payload, and RTTs come from kernel receive timestamps, so
+// reading a reply a little later than it came changes nothing. It does not allocate
+// per probe, and it wakes about once a tick however many targets it probes.
 type Shared struct {
 	mode Mode
 	log  *slog.Logger
@@ -40,9 +43,10 @@ type Shared struct {
 
 var _ Engine = (*Shared)(nil)
 
-// sharedSchedulingSlack lets one wake-up send the probes due in the next moment too,
-// rather than sleeping for microseconds between them.
-const sharedSchedulingSlack = 200 * time.Microsecond
+// sharedTick is the engine's pacing: it wakes at most this often, and while probes are
+// in flight at least this often, to read replies. Sends are up to a tick late against
+// their phase (the send lag metric shows by how much); RTTs are unaffected.
+const sharedTick = time.Millisecond
 
 func newShared(opts SharedOptions, mode Mode, id uint16, open func(v6 bool) (sharedConn, error)) *Shared {
 	log := opts.Logger
@@ -72,13 +76,7 @@ func (s *Shared) Run(ctx context.Context, emit func(Result)) error {
 	defer s.release()
 
 	s.core.start(conns, connErr, emit)
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		if c != nil {
-			wg.Go(func() { s.readLoop(ctx, c) })
-		}
-	}
-	s.schedule(ctx)
+	s.loop(ctx, conns)
 	for _, c := range conns {
 		if c != nil {
 			if err := c.close(); err != nil {
@@ -86,7 +84,6 @@ func (s *Shared) Run(ctx context.Context, emit func(Result)) error {
 			}
 		}
 	}
-	wg.Wait()
 	s.core.stop()
 	st := &s.core.stats
 	s.log.Debug("ping: shared: stopped", "sent", st.Sent.Load(), "received", st.Received.Load(),
@@ -122,42 +119,115 @@ func (s *Shared) release() {
 	s.mu.Unlock()
 }
 
-// schedule sends probes and expires deadlines on time until ctx ends, sleeping on
-// one reused timer in between.
-func (s *Shared) schedule(ctx context.Context) {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		wait := time.Minute
-		if next, ok := s.core.runDue(time.Now().Add(sharedSchedulingSlack)); ok {
-			wait = time.Until(next) - sharedSchedulingSlack/2
+// loop runs the engine's ticks until ctx ends: read what arrived, then expire and
+// send what is due, then sleep until the next event, at least a tick, and while
+// probes are in flight at most a tick.
+func (s *Shared) loop(ctx context.Context, conns [2]sharedConn) {
+	sl, err := newSharedSleeper()
+	if err != nil {
+		s.log.Warn("ping: shared: pacing with runtime timers instead", "err", err)
+		sl = newSharedTimerSleeper()
+	}
+	wake := sl.wake
+	s.core.wakeHook.Store(&wake)
+	stopAfter := context.AfterFunc(ctx, sl.wake)
+	defer func() {
+		stopAfter()
+		s.core.wakeHook.Store(nil)
+		if err := sl.close(); err != nil {
+			s.log.Warn("ping: shared: close sleeper", "err", err)
 		}
-		timer.Reset(max(wait, 0))
-		select {
-		case <-ctx.Done():
+	}()
+	r := sharedReader{log: s.log}
+	for ctx.Err() == nil {
+		// The time is read before the sockets: every reply that came before a
+		// deadline this tick expires is read first, so none is taken for lost.
+		now := time.Now()
+		if inFlight, maxMsg := s.core.readState(); inFlight {
+			for _, c := range conns {
+				if c != nil {
+					r.drain(s.core, c, maxMsg, now)
+				}
+			}
+		}
+		next, ok := s.core.runDue(now)
+		sleep := sharedTick
+		if inFlight, _ := s.core.readState(); !inFlight {
+			sleep = time.Minute
+			if ok {
+				sleep = max(next.Sub(now), sharedTick)
+			}
+		}
+		sl.sleep(time.Until(now.Add(sleep)))
+	}
+}
+
+// sharedSleeper is how the engine's goroutine waits between ticks.
+type sharedSleeper interface {
+	sleep(d time.Duration) // returns after d, or sooner once wake is called
+	wake()                 // from any goroutine, even after close
+	close() error
+}
+
+// sharedTimerSleeper waits on a runtime timer: the portable sleeper.
+type sharedTimerSleeper struct {
+	timer *time.Timer
+	ch    chan struct{} // one pending wake-up; more are merged into it
+}
+
+func newSharedTimerSleeper() *sharedTimerSleeper {
+	return &sharedTimerSleeper{timer: time.NewTimer(time.Hour), ch: make(chan struct{}, 1)}
+}
+
+func (s *sharedTimerSleeper) sleep(d time.Duration) {
+	s.timer.Reset(d)
+	select {
+	case <-s.timer.C:
+	case <-s.ch:
+	}
+}
+
+func (s *sharedTimerSleeper) wake() {
+	select {
+	case s.ch <- struct{}{}:
+	default:
+	}
+}
+
+func (s *sharedTimerSleeper) close() error { s.timer.Stop(); return nil }
+
+// sharedReader reads batches of replies and hands them to the matcher.
+type sharedReader struct {
+	log     *slog.Logger
+	batch   [sharedBatch]sharedPacket
+	errAt   time.Time // when a receive error was last logged
+	errSeen uint64    // receive errors since
+}
+
+// drain reads every message waiting on c (a bounded number of batches per tick, so a
+// flood cannot stall the sends).
+func (r *sharedReader) drain(core *sharedCore, c sharedConn, maxMsg int, now time.Time) {
+	for range 64 {
+		n, err := c.readBatch(r.batch[:], maxMsg)
+		if err != nil {
+			r.failed(err, now)
 			return
-		case <-timer.C:
-		case <-s.core.wake:
+		}
+		for i := range n {
+			core.receive(&r.batch[i])
+		}
+		if n < len(r.batch) {
+			return
 		}
 	}
 }
 
-// readLoop hands every message from c to the matcher until c is closed.
-func (s *Shared) readLoop(ctx context.Context, c sharedConn) {
-	var p sharedPacket
-	for {
-		err := c.readFrom(&p)
-		if err == nil {
-			s.core.receive(&p)
-			continue
-		}
-		if errors.Is(err, errSharedConnClosed) || ctx.Err() != nil {
-			return
-		}
-		s.log.Warn("ping: shared: receive", "err", err)
-		select { // do not spin on an error that repeats
-		case <-ctx.Done():
-		case <-time.After(10 * time.Millisecond):
-		}
+// failed logs a receive error, at most once a second with the count since.
+func (r *sharedReader) failed(err error, now time.Time) {
+	r.errSeen++
+	if now.Sub(r.errAt) < time.Second {
+		return
 	}
+	r.log.Warn("ping: shared: receive", "err", err, "errors", r.errSeen)
+	r.errAt, r.errSeen = now, 0
 }

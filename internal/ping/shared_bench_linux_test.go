@@ -40,17 +40,20 @@ func BenchmarkSharedSendMatchLoopback(b *testing.B) {
 	// The engine's clock moves one interval per round, so exactly one probe is due.
 	// The reply's kernel timestamp is read and converted as always, then replaced by
 	// that clock's time, which is the one the probe was stamped with.
-	var p sharedPacket
+	var ps [sharedBatch]sharedPacket
 	b.ReportAllocs()
 	for b.Loop() {
 		clk.t = clk.t.Add(time.Second)
 		core.runDue(clk.t)
 		for want := core.stats.Received.Load() + 1; core.stats.Received.Load() < want; {
-			if err := conn.readFrom(&p); err != nil {
+			n, err := conn.readBatch(ps[:], 128)
+			if err != nil {
 				b.Fatalf("receive: %v (stats %v)", err, statsOf(&core.stats))
 			}
-			p.at = clk.t.Add(10 * time.Microsecond)
-			core.receive(&p)
+			for i := range n {
+				ps[i].at = clk.t.Add(10 * time.Microsecond)
+				core.receive(&ps[i])
+			}
 		}
 	}
 }

@@ -7,14 +7,17 @@ import (
 )
 
 // benchConn keeps the last request sent so the benchmark can answer it in place.
-type benchConn struct{ last []byte }
+type benchConn struct {
+	last    []byte
+	lastDst netip.Addr
+}
 
-func (c *benchConn) writeTo(msg []byte, _ netip.Addr) error {
-	c.last = append(c.last[:0], msg...)
+func (c *benchConn) writeTo(msg []byte, dst netip.Addr) error {
+	c.last, c.lastDst = append(c.last[:0], msg...), dst
 	return nil
 }
-func (c *benchConn) readFrom(*sharedPacket) error { return errSharedConnClosed }
-func (c *benchConn) close() error                 { return nil }
+func (c *benchConn) readBatch([]sharedPacket, int) (int, error) { return 0, nil }
+func (c *benchConn) close() error                               { return nil }
 
 // BenchmarkSharedSendMatch is one probe's whole life in the engine's logic: scheduled,
 // stamped, sent, its reply matched and credited, its deadline retired. It must not

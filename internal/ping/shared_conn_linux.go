@@ -14,10 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sharedSocket is one ICMP socket of the shared engine, driven through the runtime's
-// poller with sendto/recvmsg syscalls on buffers made once, so that sending and
-// receiving allocate nothing. Sends come from one goroutine and receives from
-// another; each side has its own fields.
+// sharedSocket is one ICMP socket of the shared engine. Its descriptor stays in
+// blocking mode, so the runtime's poller does not watch it (it would wake for every
+// arriving reply); every call passes MSG_DONTWAIT instead. Sends are sendto, receives
+// are batches of recvmmsg, on buffers made once, so neither allocates. Sends and
+// receives come from the engine's one goroutine.
 type sharedSocket struct {
 	file   *os.File
 	rc     syscall.RawConn
@@ -30,22 +31,34 @@ type sharedSocket struct {
 	dst4    unix.RawSockaddrInet4
 	dst6    unix.RawSockaddrInet6
 	sendErr error
-	sendFn  func(fd uintptr) bool
+	sendFn  func(fd uintptr)
 
-	// receive side
-	buf     []byte
-	oob     []byte
-	name    unix.RawSockaddrAny
-	iov     unix.Iovec
-	msg     unix.Msghdr
+	// receive side: one header, name, buffer and control buffer per batch entry
+	hdrs    []unix.Mmsghdr
+	names   []unix.RawSockaddrAny
+	iovs    []unix.Iovec
+	buf     []byte // sharedBatch slices of bufLen bytes
+	bufLen  int
+	oob     []byte // sharedBatch slices of sharedOOBLen bytes
+	batch   int    // entries offered to the kernel this call
 	n       int
 	recvErr error
-	recvFn  func(fd uintptr) bool
+	recvFn  func(fd uintptr)
 }
 
 // sharedRcvBuf is the receive buffer asked for: room for a burst of replies from
 // thousands of targets.
 const sharedRcvBuf = 4 << 20
+
+// sharedBatch is how many messages one recvmmsg can return, and sharedOOBLen the
+// control buffer of each (room for a timestamp and more).
+const (
+	sharedBatch  = 64
+	sharedOOBLen = 64
+)
+
+// sharedIPv4HeaderMax is the longest IPv4 header a raw socket hands over.
+const sharedIPv4HeaderMax = 60
 
 // openSharedSocket opens the ICMP socket of one family: a datagram ("ping") socket,
 // or a raw one whose BPF filter passes only echo replies carrying id.
@@ -58,7 +71,7 @@ func openSharedSocket(v6, raw bool, id uint16) (sharedConn, error) {
 	if raw {
 		typ, kind = unix.SOCK_RAW, "raw"
 	}
-	fd, err := unix.Socket(domain, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+	fd, err := unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
 	if err != nil {
 		return nil, fmt.Errorf("open %s socket: %w", kind, err)
 	}
@@ -69,20 +82,39 @@ func openSharedSocket(v6, raw bool, id uint16) (sharedConn, error) {
 	c := &sharedSocket{
 		file:  os.NewFile(uintptr(fd), fmt.Sprintf("icmp-%s-v6=%t", kind, v6)),
 		ipHdr: raw && !v6,
-		buf:   make([]byte, 1<<16),
-		oob:   make([]byte, 128),
+		hdrs:  make([]unix.Mmsghdr, sharedBatch),
+		names: make([]unix.RawSockaddrAny, sharedBatch),
+		iovs:  make([]unix.Iovec, sharedBatch),
+		oob:   make([]byte, sharedBatch*sharedOOBLen),
 	}
 	if c.rc, err = c.file.SyscallConn(); err != nil {
 		c.file.Close()
-		return nil, fmt.Errorf("poll %s socket: %w", kind, err)
+		return nil, fmt.Errorf("%s socket: %w", kind, err)
 	}
 	c.dst4.Family, c.dst6.Family = unix.AF_INET, unix.AF_INET6
-	c.iov.Base = &c.buf[0]
-	c.msg.Name = (*byte)(unsafe.Pointer(&c.name))
-	c.msg.Iov, c.msg.Iovlen = &c.iov, 1
-	c.msg.Control = &c.oob[0]
+	c.grow(2048)
+	for i := range c.hdrs {
+		h := &c.hdrs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&c.names[i]))
+		h.Iov, h.Iovlen = &c.iovs[i], 1
+		h.Control = &c.oob[i*sharedOOBLen]
+	}
 	c.sendFn, c.recvFn = c.sendOnce, c.recvOnce
 	return c, nil
+}
+
+// grow makes every receive buffer hold at least n bytes (rarely: when a target with a
+// larger payload arrives).
+func (c *sharedSocket) grow(n int) {
+	if n <= c.bufLen {
+		return
+	}
+	c.bufLen = n
+	c.buf = make([]byte, sharedBatch*n)
+	for i := range c.iovs {
+		c.iovs[i].Base = &c.buf[i*n]
+		c.iovs[i].SetLen(n)
+	}
 }
 
 func setupSharedSocket(fd int, v6, raw bool, id uint16) error {
@@ -127,97 +159,117 @@ func (c *sharedSocket) writeTo(msg []byte, dst netip.Addr) error {
 	} else {
 		c.dst4.Addr = dst.As4()
 	}
-	if err := c.rc.Write(c.sendFn); err != nil {
+	if err := c.rc.Control(c.sendFn); err != nil {
 		return err
 	}
 	return c.sendErr
 }
 
-// sendOnce is the poller callback for one sendto; false means "wait until writable".
-func (c *sharedSocket) sendOnce(fd uintptr) bool {
+// sharedSendWait bounds how long a send waits for room in a full socket buffer.
+const sharedSendWait = 5 // ms
+
+// sendOnce is one sendto; a full socket buffer is waited on briefly, once.
+func (c *sharedSocket) sendOnce(fd uintptr) {
 	addr, alen := unsafe.Pointer(&c.dst4), uintptr(unix.SizeofSockaddrInet4)
 	if c.sendV6 {
 		addr, alen = unsafe.Pointer(&c.dst6), uintptr(unix.SizeofSockaddrInet6)
 	}
+	waited := false
 	for {
 		_, _, e := unix.Syscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&c.sendMsg[0])),
-			uintptr(len(c.sendMsg)), 0, uintptr(addr), alen)
-		switch e {
-		case 0:
+			uintptr(len(c.sendMsg)), unix.MSG_DONTWAIT, uintptr(addr), alen)
+		switch {
+		case e == 0:
 			c.sendErr = nil
-			return true
-		case unix.EINTR:
+			return
+		case e == unix.EINTR:
 			continue
-		case unix.EAGAIN:
-			return false
+		case e == unix.EAGAIN && !waited:
+			waited = true
+			pfd := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+			_, _ = unix.Poll(pfd[:], sharedSendWait)
+			continue
 		default:
 			c.sendErr = e
-			return true
+			return
 		}
 	}
 }
 
-func (c *sharedSocket) readFrom(p *sharedPacket) error {
-	for {
-		if err := c.rc.Read(c.recvFn); err != nil {
-			if c.closed.Load() {
-				return errSharedConnClosed
-			}
-			return err
+func (c *sharedSocket) readBatch(ps []sharedPacket, maxMsg int) (int, error) {
+	if c.ipHdr {
+		maxMsg += sharedIPv4HeaderMax
+	}
+	c.grow(maxMsg)
+	c.batch = min(len(ps), len(c.hdrs))
+	if err := c.rc.Control(c.recvFn); err != nil {
+		if c.closed.Load() {
+			return 0, errSharedConnClosed
 		}
-		if c.recvErr != nil {
-			return c.recvErr
-		}
-		data := c.buf[:c.n]
+		return 0, err
+	}
+	if c.recvErr != nil {
+		return 0, c.recvErr
+	}
+	now := time.Now()
+	n := 0
+	for i := range c.n {
+		h := &c.hdrs[i]
+		data := c.buf[i*c.bufLen : i*c.bufLen+min(int(h.Len), c.bufLen)]
 		if c.ipHdr {
 			if len(data) < 20 || len(data) < int(data[0]&0x0f)*4 {
 				continue // not a whole IPv4 header: not ours
 			}
 			data = data[int(data[0]&0x0f)*4:]
 		}
-		p.msg, p.from, p.at = data, c.source(), c.arrival()
-		return nil
+		oob := c.oob[i*sharedOOBLen : i*sharedOOBLen+min(int(h.Hdr.Controllen), sharedOOBLen)]
+		ps[n] = sharedPacket{msg: data, from: sharedSource(&c.names[i]), at: sharedArrival(oob, now)}
+		n++
 	}
+	return n, nil
 }
 
-// recvOnce is the poller callback for one recvmsg; false means "wait until readable".
-func (c *sharedSocket) recvOnce(fd uintptr) bool {
+// recvOnce is one recvmmsg for up to c.batch messages, without waiting.
+func (c *sharedSocket) recvOnce(fd uintptr) {
+	for i := range c.batch {
+		h := &c.hdrs[i].Hdr
+		h.Namelen = unix.SizeofSockaddrAny
+		h.SetControllen(sharedOOBLen)
+		h.Flags = 0
+		c.hdrs[i].Len = 0
+	}
 	for {
-		c.msg.Namelen = unix.SizeofSockaddrAny
-		c.msg.SetControllen(len(c.oob))
-		c.msg.Flags = 0
-		c.iov.SetLen(len(c.buf))
-		n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), 0)
+		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.hdrs[0])), uintptr(c.batch),
+			unix.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case 0:
 			c.n, c.recvErr = int(n), nil
-			return true
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return false
+			c.n, c.recvErr = 0, nil
 		default:
-			c.recvErr = e
-			return true
+			c.n, c.recvErr = 0, e
 		}
+		return
 	}
 }
 
-func (c *sharedSocket) source() netip.Addr {
-	switch c.name.Addr.Family {
+func sharedSource(name *unix.RawSockaddrAny) netip.Addr {
+	switch name.Addr.Family {
 	case unix.AF_INET:
-		return netip.AddrFrom4((*unix.RawSockaddrInet4)(unsafe.Pointer(&c.name)).Addr)
+		return netip.AddrFrom4((*unix.RawSockaddrInet4)(unsafe.Pointer(name)).Addr)
 	case unix.AF_INET6:
-		return netip.AddrFrom16((*unix.RawSockaddrInet6)(unsafe.Pointer(&c.name)).Addr)
+		return netip.AddrFrom16((*unix.RawSockaddrInet6)(unsafe.Pointer(name)).Addr)
 	}
 	return netip.Addr{}
 }
 
-// arrival is when the kernel received the message (SO_TIMESTAMPNS), carried over to
-// the monotonic clock so RTTs do not jump with the wall clock; now if there is none.
-func (c *sharedSocket) arrival() time.Time {
-	now := time.Now()
-	oob := c.oob[:min(int(c.msg.Controllen), len(c.oob))]
+// sharedArrival is when the kernel received a message, from its SO_TIMESTAMPNS
+// control message in oob, carried over to the monotonic clock of now (read once per
+// batch, after the messages were received) so RTTs do not jump with the wall clock;
+// now itself if there is no stamp.
+func sharedArrival(oob []byte, now time.Time) time.Time {
 	for len(oob) >= unix.CmsgLen(0) {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
 		if int(h.Len) < unix.CmsgLen(0) || int(h.Len) > len(oob) {

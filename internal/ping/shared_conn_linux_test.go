@@ -83,12 +83,21 @@ func readOne(c sharedConn, d time.Duration, want func(sharedPacket) bool) <-chan
 	go func() {
 		defer close(done)
 		defer close(out)
-		var p sharedPacket
-		for c.readFrom(&p) == nil {
-			if want(p) {
-				p.msg = append([]byte(nil), p.msg...)
-				out <- p
+		var ps [4]sharedPacket
+		for {
+			n, err := c.readBatch(ps[:], 1500)
+			if err != nil {
 				return
+			}
+			for _, p := range ps[:n] {
+				if want(p) {
+					p.msg = append([]byte(nil), p.msg...)
+					out <- p
+					return
+				}
+			}
+			if n == 0 {
+				time.Sleep(time.Millisecond) // readBatch does not wait
 			}
 		}
 	}()

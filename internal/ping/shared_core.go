@@ -16,9 +16,11 @@ type sharedConn interface {
 	// writeTo sends one echo request. It is called from one goroutine at a time and
 	// returns the kernel's refusal as is, so a Result can say "send: <errno text>".
 	writeTo(msg []byte, dst netip.Addr) error
-	// readFrom waits for the next ICMP message and fills p; p.msg stays valid until
-	// the next call. After close it returns errSharedConnClosed.
-	readFrom(p *sharedPacket) error
+	// readBatch fills ps with the ICMP messages waiting, without waiting for more, and
+	// says how many (0: none waiting). maxMsg is the largest message the engine may
+	// expect (longer ones may be cut short). Each p.msg stays valid until the next
+	// call. After close it returns errSharedConnClosed.
+	readBatch(ps []sharedPacket, maxMsg int) (int, error)
 	close() error
 }
 
@@ -100,7 +102,8 @@ type sharedCore struct {
 	checkID bool   // raw sockets: replies must carry id (datagram sockets: the kernel sets it)
 	metrics *sharedMetrics
 	stats   sharedStats
-	wake    chan struct{} // the schedule changed: the scheduling goroutine looks again
+	// wakeHook, while Run runs, wakes its goroutine to look at a changed schedule.
+	wakeHook atomic.Pointer[func()]
 	// observe, when set (tests), sees the source of every credited reply.
 	observe func(targetID string, from netip.Addr)
 
@@ -114,15 +117,20 @@ type sharedCore struct {
 	slots   []sharedSlot
 	byID    map[string]int32
 	free    []int32
-	events  sharedHeap
-	icmpSeq uint16
+	events  sharedHeap      // the next send of every target
+	dls     sharedDeadlines // the deadline of every probe sent
+	// inFlight counts probes sent and not yet answered, lost or failed: while there
+	// are any, the engine reads its sockets every tick.
+	inFlight int
+	maxMsg   int // the longest echo reply the targets can bring, ICMP header included
+	icmpSeq  uint16
 
 	sendBuf []byte // owned by the goroutine in runDue
 }
 
 func newSharedCore(now func() time.Time, cookie uint32, id uint16, checkID bool, m *Metrics) *sharedCore {
 	return &sharedCore{now: now, cookie: cookie, id: id, checkID: checkID, metrics: newSharedMetrics(m),
-		wake: make(chan struct{}, 1), byID: map[string]int32{},
+		byID:    map[string]int32{},
 		sendBuf: make([]byte, sharedEchoHeaderLen+sharedPayloadMax)}
 }
 
@@ -164,9 +172,8 @@ func (c *sharedCore) update(targets []Target) {
 }
 
 func (c *sharedCore) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default: // a look is already due
+	if wake := c.wakeHook.Load(); wake != nil {
+		(*wake)()
 	}
 }
 
@@ -195,6 +202,16 @@ func (c *sharedCore) applyLocked(now time.Time) {
 			return s.active && s.gen == e.gen
 		})
 	}
+	inFlightMax := make(map[int64]int, 4) // by timeout: how many probes can be waiting
+	c.maxMsg = sharedEchoHeaderLen + sharedPayloadMin
+	for _, t := range c.desired {
+		inFlightMax[int64(t.Timeout)] += int(t.Timeout/t.Interval) + 2
+		c.maxMsg = max(c.maxMsg, sharedEchoHeaderLen+t.Size)
+	}
+	c.dls.prune(func(timeout int64) bool { return inFlightMax[timeout] > 0 })
+	for timeout, n := range inFlightMax {
+		c.dls.reserve(timeout, n+n/4) // and stale deadlines of targets just removed
+	}
 	if c.metrics != nil {
 		c.metrics.targets.Set(float64(len(c.byID)))
 	}
@@ -219,7 +236,7 @@ func (c *sharedCore) addLocked(t Target, now time.Time) {
 		s.ring = make([]sharedProbe, n)
 	}
 	c.byID[t.ID] = idx
-	c.events.push(sharedEvent{at: c.offset(sharedFirstSend(now, t)), slot: idx, gen: s.gen, kind: sharedSendEvent})
+	c.events.push(sharedEvent{at: c.offset(sharedFirstSend(now, t)), slot: idx, gen: s.gen})
 }
 
 func (c *sharedCore) removeLocked(idx int32) {
@@ -227,6 +244,7 @@ func (c *sharedCore) removeLocked(idx int32) {
 	for i := range s.ring {
 		if s.ring[i].state == sharedProbePending {
 			c.stats.Abandoned.Add(1)
+			c.inFlight--
 		}
 	}
 	delete(c.byID, s.target.ID)
@@ -246,6 +264,20 @@ func sharedFirstSend(now time.Time, t Target) time.Time {
 
 func (c *sharedCore) offset(t time.Time) int64 { return int64(t.Sub(c.epoch)) }
 
+// settleLocked ends a pending probe's wait: answered, lost or failed.
+func (c *sharedCore) settleLocked(p *sharedProbe, state sharedProbeState) {
+	p.state = state
+	c.inFlight--
+}
+
+// readState is what the receiving side needs to know each tick: whether replies are
+// expected (probes in flight) and how long they can be.
+func (c *sharedCore) readState() (inFlight bool, maxMsg int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inFlight > 0, c.maxMsg
+}
+
 // start begins probing the desired targets through conns (nil for a family that is
 // unavailable, with the reason in connErr), reporting to emit.
 func (c *sharedCore) start(conns [2]sharedConn, connErr [2]error, emit func(Result)) {
@@ -264,6 +296,8 @@ func (c *sharedCore) stop() {
 	}
 	c.running, c.conns, c.emit = false, [2]sharedConn{}, nil
 	c.slots, c.free, c.events = c.slots[:0], c.free[:0], c.events[:0]
+	c.dls.reset()
+	c.inFlight = 0
 	if c.metrics != nil {
 		c.metrics.targets.Set(0)
 	}

@@ -52,13 +52,17 @@ func (f *fakeSharedConn) writeTo(msg []byte, dst netip.Addr) error {
 	return nil
 }
 
-func (f *fakeSharedConn) readFrom(p *sharedPacket) error {
-	select {
-	case <-f.done:
-		return errSharedConnClosed
-	case *p = <-f.inbox:
-		return nil
+func (f *fakeSharedConn) readBatch(ps []sharedPacket, _ int) (int, error) {
+	for n := range ps {
+		select {
+		case <-f.done:
+			return n, errSharedConnClosed
+		case ps[n] = <-f.inbox:
+		default:
+			return n, nil
+		}
 	}
+	return len(ps), nil
 }
 
 func (f *fakeSharedConn) close() error {

@@ -1,23 +1,14 @@
 package ping
 
-// sharedEventKind says what happens when a scheduled event is due.
-type sharedEventKind uint8
-
-const (
-	sharedSendEvent     sharedEventKind = iota // send the slot's next probe
-	sharedDeadlineEvent                        // the probe seq is lost unless answered
-)
-
-// sharedEvent is one entry of the shared engine's schedule. It holds no pointers, so
-// the schedule is one flat slice the garbage collector need not scan. An event whose
-// gen no longer matches its slot's is stale (the target was removed or changed) and is
-// dropped when it comes up.
+// sharedEvent is one target's next send in the shared engine's schedule (deadlines
+// have their own queues, shared_deadline.go). It holds no pointers, so the schedule is
+// one flat slice the garbage collector need not scan. An event whose gen no longer
+// matches its slot's is stale (the target was removed or changed) and is dropped when
+// it comes up.
 type sharedEvent struct {
 	at   int64 // nanoseconds since the core's epoch
-	seq  uint32
 	gen  uint32
 	slot int32
-	kind sharedEventKind
 }
 
 // sharedHeap is a binary min-heap of events ordered by time. It is written out rather
@@ -27,9 +18,6 @@ type sharedHeap []sharedEvent
 func (h sharedHeap) less(i, j int) bool {
 	if h[i].at != h[j].at {
 		return h[i].at < h[j].at
-	}
-	if h[i].kind != h[j].kind {
-		return h[i].kind > h[j].kind // deadlines first: a probe due now is not lost to a send
 	}
 	return h[i].slot < h[j].slot
 }

@@ -87,9 +87,9 @@ func (c *sharedCore) matchLocked(p *sharedPacket, e sharedEcho, st sharedStamp) 
 	}
 	rtt := max(p.at.Sub(probe.sentAt), 0)
 	if rtt > t.Timeout {
-		probe.state = sharedProbeLost
+		c.settleLocked(probe, sharedProbeLost)
 		return Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: probe.sentAt, Err: ErrTimeout}, sharedReplyTooLate
 	}
-	probe.state = sharedProbeAnswered
+	c.settleLocked(probe, sharedProbeAnswered)
 	return Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: probe.sentAt, RTT: rtt, OK: true}, sharedReplyCredited
 }

@@ -9,3 +9,5 @@ import "errors"
 func NewShared(opts SharedOptions) (*Shared, error) {
 	return nil, errors.New("ping: shared: the shared-socket engine needs Linux; use --ping-engine=probing")
 }
+
+func newSharedSleeper() (sharedSleeper, error) { return newSharedTimerSleeper(), nil }

@@ -20,35 +20,48 @@ type sharedOutgoing struct {
 	scheduled time.Time
 }
 
-// runDue sends every probe and expires every deadline scheduled up to until, then
-// returns when the next event is due (ok false: nothing is scheduled). One goroutine
-// at a time may call it: it owns the send buffer. The lock is held per event, never
-// across a send or an emit.
+// runDue sends every probe and expires every deadline scheduled up to until, in time
+// order (a deadline before a send due at the same moment), then returns when the next
+// event is due (ok false: nothing is scheduled). One goroutine at a time may call it:
+// it owns the send buffer. The lock is held per event, never across a send or an emit.
 func (c *sharedCore) runDue(until time.Time) (next time.Time, ok bool) {
 	for {
 		c.mu.Lock()
-		if !c.running || len(c.events) == 0 {
+		if !c.running {
 			c.mu.Unlock()
 			return time.Time{}, false
 		}
-		if c.events[0].at > c.offset(until) {
-			next = c.epoch.Add(time.Duration(c.events[0].at))
-			c.mu.Unlock()
-			return next, true
+		limit := c.offset(until)
+		q := c.dls.earliest()
+		var dl sharedDeadline
+		if q != nil {
+			dl, _ = q.peek()
 		}
-		ev := c.events.pop()
-		s := &c.slots[ev.slot]
-		if !s.active || s.gen != ev.gen {
-			c.mu.Unlock() // stale: the target was removed or changed
-			continue
-		}
-		if ev.kind == sharedDeadlineEvent {
-			r, lost := c.expireLocked(s, ev.seq)
+		sendDue := len(c.events) > 0 && c.events[0].at <= limit && (q == nil || c.events[0].at < dl.at)
+		if q != nil && dl.at <= limit && !sendDue {
+			q.pop()
+			r, lost := c.expireLocked(dl)
 			emit := c.emit
 			c.mu.Unlock()
 			if lost {
 				c.reportLost(emit, r)
 			}
+			continue
+		}
+		if !sendDue {
+			switch {
+			case len(c.events) > 0 && (q == nil || c.events[0].at < dl.at):
+				next, ok = c.epoch.Add(time.Duration(c.events[0].at)), true
+			case q != nil:
+				next, ok = c.epoch.Add(time.Duration(dl.at)), true
+			}
+			c.mu.Unlock()
+			return next, ok
+		}
+		ev := c.events.pop()
+		s := &c.slots[ev.slot]
+		if !s.active || s.gen != ev.gen {
+			c.mu.Unlock() // stale: the target was removed or changed
 			continue
 		}
 		out, early, evicted := c.prepareLocked(s, ev)
@@ -61,13 +74,17 @@ func (c *sharedCore) runDue(until time.Time) (next time.Time, ok bool) {
 	}
 }
 
-// expireLocked reports probe seq of s lost if it is still waiting.
-func (c *sharedCore) expireLocked(s *sharedSlot, seq uint32) (Result, bool) {
-	p := &s.ring[seq%uint32(len(s.ring))]
-	if p.seq != seq || p.state != sharedProbePending {
+// expireLocked reports the probe of dl lost if it is still waiting.
+func (c *sharedCore) expireLocked(dl sharedDeadline) (Result, bool) {
+	s := &c.slots[dl.slot]
+	if !s.active || s.gen != dl.gen {
+		return Result{}, false // the target was removed or changed
+	}
+	p := &s.ring[dl.seq%uint32(len(s.ring))]
+	if p.seq != dl.seq || p.state != sharedProbePending {
 		return Result{}, false // answered, failed, or already reported
 	}
-	p.state = sharedProbeLost
+	c.settleLocked(p, sharedProbeLost)
 	return Result{TargetID: s.target.ID, GroupID: s.target.GroupID, SentAt: p.sentAt, Err: ErrTimeout}, true
 }
 
@@ -83,19 +100,20 @@ func (c *sharedCore) prepareLocked(s *sharedSlot, ev sharedEvent) (out sharedOut
 	if next <= nowOff { // fell behind by more than an interval: skip the missed slots
 		next += (nowOff - next + interval) / interval * interval
 	}
-	c.events.push(sharedEvent{at: next, slot: ev.slot, gen: ev.gen, kind: sharedSendEvent})
+	c.events.push(sharedEvent{at: next, slot: ev.slot, gen: ev.gen})
 
 	seq := s.seq
 	s.seq++
 	p := &s.ring[seq%uint32(len(s.ring))]
 	if p.state == sharedProbePending {
-		p.state = sharedProbeLost
+		c.settleLocked(p, sharedProbeLost)
 		early, evicted = Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: p.sentAt, Err: ErrTimeout}, true
 	}
 	c.icmpSeq++
 	sentAt := c.now() // as late as possible: the send follows
 	*p = sharedProbe{sentAt: sentAt, sentNs: sentAt.UnixNano(), seq: seq, icmpSeq: c.icmpSeq, state: sharedProbePending}
-	c.events.push(sharedEvent{at: c.offset(sentAt) + int64(t.Timeout), slot: ev.slot, gen: ev.gen, seq: seq, kind: sharedDeadlineEvent})
+	c.inFlight++
+	c.dls.push(int64(t.Timeout), sharedDeadline{at: c.offset(sentAt) + int64(t.Timeout), slot: ev.slot, gen: ev.gen, seq: seq})
 
 	out = sharedOutgoing{dst: t.Addr, slot: ev.slot, gen: ev.gen, seq: seq, sentAt: sentAt,
 		scheduled: c.epoch.Add(time.Duration(ev.at))}
@@ -138,7 +156,7 @@ func (c *sharedCore) transmit(emit func(Result), out *sharedOutgoing) {
 	if s := &c.slots[out.slot]; s.active && s.gen == out.gen {
 		p := &s.ring[out.seq%uint32(len(s.ring))]
 		if failed = p.seq == out.seq && p.state == sharedProbePending; failed {
-			p.state = sharedProbeFailed
+			c.settleLocked(p, sharedProbeFailed)
 			r = Result{TargetID: s.target.ID, GroupID: s.target.GroupID, SentAt: out.sentAt, Err: "send: " + err.Error()}
 		}
 	}
