@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"pingdeck/internal/ping"
+	"pingdeck/internal/ping/pingtest"
 	"pingdeck/internal/store"
 	"pingdeck/internal/store/storetest"
 )
@@ -82,6 +85,124 @@ func TestProbedResultsAreStored(t *testing.T) {
 			if sent != int64(3*n) || received != sent {
 				t.Fatalf("%d targets over 3 s: %d results stored (%d answered), want %d, all answered; %d targets off",
 					n, sent, received, 3*n, off)
+			}
+		})
+	}
+}
+
+// TestStoredResultsAgainstSimulator is the probe engine's "done when": the real server,
+// run in a network namespace that reaches both its own loopback and the ping
+// simulator, probes a group of 1,016 loopback targets and a group of simulated ones
+// (20 ms delay, 25 % loss, silent) on each engine; afterwards the database holds one
+// result per target per interval, and the simulated delay and loss read back from it.
+func TestStoredResultsAgainstSimulator(t *testing.T) {
+	sim := pingtest.Start(t, pingtest.Options{})
+	type simTarget struct {
+		addr     string
+		behavior pingtest.Behavior
+	}
+	var simulated []simTarget
+	for i := 1; i <= 4; i++ {
+		simulated = append(simulated,
+			simTarget{fmt.Sprintf("198.18.0.%d", i), pingtest.Behavior{Delay: 20 * time.Millisecond}},
+			simTarget{fmt.Sprintf("198.18.1.%d", i), pingtest.Behavior{Loss: 0.25}},
+			simTarget{fmt.Sprintf("198.18.2.%d", i), pingtest.Behavior{Silent: true}})
+	}
+	for _, st := range simulated {
+		sim.Set(netip.MustParseAddr(st.addr), st.behavior)
+	}
+	loopback := []string{"127.3.0.0/24", "127.3.1.0/24", "127.3.2.0/24", "127.3.3.0/24"}
+
+	for _, engine := range []string{"probing", "shared"} {
+		t.Run(engine, func(t *testing.T) {
+			peer := sim.NewPeer(t) // a fresh one per server
+			dataDir := t.TempDir()
+			srv := startServerIn(t, buildPlainBinary(t), []string{"ip", "netns", "exec", peer.Name()},
+				[]string{"PINGDECK_DATA_DIR=" + dataDir, "PINGDECK_ADMIN_PASSWORD=admin-password",
+					"PINGDECK_ALLOW_TARGETS=127.0.0.0/8,198.18.0.0/15"},
+				"--listen", "127.0.0.1:0", "--ping-engine", engine, "--icmp-mode", "unprivileged")
+			c := srv.clientVia(peer.DialContext)
+			c.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
+			var lo, simGroup e2eGroup
+			c.call("POST", "/api/v1/groups", map[string]any{"name": "loopback", "interval": "1s",
+				"targets": strings.Join(loopback, "\n")}, 201, &lo)
+			addrs := make([]string, len(simulated))
+			for i, st := range simulated {
+				addrs[i] = st.addr
+			}
+			c.call("POST", "/api/v1/groups", map[string]any{"name": "simulated", "interval": "1s",
+				"targets": strings.Join(addrs, "\n")}, 201, &simGroup)
+			if len(lo.Targets) != 1016 || len(simGroup.Targets) != len(simulated) {
+				t.Fatalf("created %d loopback and %d simulated targets, want 1016 and %d",
+					len(lo.Targets), len(simGroup.Targets), len(simulated))
+			}
+			start := time.Now()
+			time.Sleep(10 * time.Second)
+			srv.stop()
+
+			st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dataDir, "pingdeck.db"), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			// Per target, a 4 s window well inside the run whose edges fall half an
+			// interval from its sends: exactly four probes, whatever the send jitter.
+			// Four consecutive probes of a 25 %-loss target lose exactly one.
+			const probes = 4
+			base := start.Add(4 * time.Second).Truncate(time.Second)
+			statsOf := func(id string) store.WindowStats {
+				t.Helper()
+				from := base.Add(ping.Phase(id, time.Second) - 500*time.Millisecond)
+				stats, err := st.ResultStats(context.Background(), []string{id}, from, from.Add(probes*time.Second))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return stats[id]
+			}
+			loTargets, err := st.Targets(context.Background(), lo.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var off []string
+			for _, tg := range loTargets {
+				if s := statsOf(tg.ID); s.Sent != probes || s.Received != probes {
+					off = append(off, fmt.Sprintf("%s: %d stored, %d answered", tg.Address, s.Sent, s.Received))
+				}
+			}
+			if len(off) > 0 {
+				t.Errorf("%d of %d loopback targets do not have %d answered results in %d s: %s",
+					len(off), len(loTargets), probes, probes, strings.Join(off[:min(len(off), 10)], "; "))
+			}
+
+			simTargets, err := st.Targets(context.Background(), simGroup.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			behavior := map[string]pingtest.Behavior{}
+			for _, s := range simulated {
+				behavior[s.addr] = s.behavior
+			}
+			for _, tg := range simTargets {
+				s, b := statsOf(tg.ID), behavior[tg.Address]
+				want := int64(probes)
+				switch {
+				case b.Silent:
+					want = 0
+				case b.Loss > 0:
+					want = probes * 3 / 4
+				}
+				if s.Sent != probes || s.Received != want {
+					t.Errorf("%s (%+v): %d results stored, %d answered; want %d, %d answered",
+						tg.Address, b, s.Sent, s.Received, probes, want)
+				}
+				// Replies are never early; on a loaded machine some are late, so the
+				// fastest of the window is the one compared.
+				if b.Delay > 0 && s.Received > 0 {
+					if fastest := time.Duration(*s.RTTMinUs) * time.Microsecond; fastest < b.Delay || fastest > b.Delay+10*time.Millisecond {
+						t.Errorf("%s: fastest stored RTT %v (mean %.0f µs), want %v and a little more",
+							tg.Address, fastest, *s.RTTMeanUs, b.Delay)
+					}
+				}
 			}
 		})
 	}

@@ -74,8 +74,10 @@ func TestNamespaceLifecycle(t *testing.T) {
 
 // TestChildProbe pings from a child process started with `ip netns exec`.
 func TestChildProbe(t *testing.T) {
-	if addr := os.Getenv(childEnv); addr != "" {
-		childProbe(t, addr)
+	if addrs := os.Getenv(childEnv); addrs != "" {
+		for addr := range strings.SplitSeq(addrs, ",") {
+			childProbe(t, addr)
+		}
 		return
 	}
 	s := pingtest.Start(t, pingtest.Options{})
@@ -89,6 +91,31 @@ func TestChildProbe(t *testing.T) {
 	}
 	if rx, tx := s.Stats(); rx != 1 || tx != 1 {
 		t.Errorf("Stats = %d received, %d answered; want 1, 1", rx, tx)
+	}
+}
+
+// TestPeerProbe pings from a child process in a peer namespace: the simulated address
+// answers through the veth pair with its delay, and the peer's own loopback answers
+// as any host's does.
+func TestPeerProbe(t *testing.T) {
+	s := pingtest.Start(t, pingtest.Options{})
+	s.Set(netip.MustParseAddr("198.18.3.3"), pingtest.Behavior{Delay: 5 * time.Millisecond})
+	p := s.NewPeer(t)
+	cmd := exec.Command("ip", "netns", "exec", p.Name(), os.Args[0], "-test.run=^TestChildProbe$", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"=198.18.3.3,127.0.0.1", "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Count(string(out), "child got reply") != 2 {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	// The child can read the reply before the responder has counted it as sent.
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		rx, tx := s.Stats()
+		if rx == 1 && tx == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Stats = %d received, %d answered; want 1, 1 (127.0.0.1 is the peer's own)", rx, tx)
+		}
 	}
 }
 
