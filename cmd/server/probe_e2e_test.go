@@ -83,8 +83,8 @@ func TestProbedResultsAreStored(t *testing.T) {
 				}
 			}
 			if sent != int64(3*n) || received != sent {
-				t.Fatalf("%d targets over 3 s: %d results stored (%d answered), want %d, all answered; %d targets off",
-					n, sent, received, 3*n, off)
+				t.Fatalf("%d targets over 3 s: %d results stored (%d answered), want %d, all answered; %d targets off\nserver log:\n%s",
+					n, sent, received, 3*n, off, srv.stderr)
 			}
 		})
 	}
@@ -122,6 +122,7 @@ func TestStoredResultsAgainstSimulator(t *testing.T) {
 					"PINGDECK_ALLOW_TARGETS=127.0.0.0/8,198.18.0.0/15"},
 				"--listen", "127.0.0.1:0", "--ping-engine", engine, "--icmp-mode", "unprivileged")
 			c := srv.clientVia(peer.DialContext)
+			defer c.c.CloseIdleConnections() // lets the peer namespace go with the server
 			c.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
 			var lo, simGroup e2eGroup
 			c.call("POST", "/api/v1/groups", map[string]any{"name": "loopback", "interval": "1s",

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -90,6 +92,11 @@ func (w *ResultWriter) Submit(r ping.Result) bool {
 }
 
 // Run writes until ctx ends, then writes what it holds (for up to 5 s more) and returns.
+//
+// Writes run on a goroutine of their own, one batch at a time, so the queue keeps
+// being emptied into memory while the database is slow: a write that hangs holds one
+// batch, and what comes meanwhile waits in pending under MaxPending, exactly as
+// during an outage, instead of filling the queue and being dropped at Submit.
 func (w *ResultWriter) Run(ctx context.Context) error {
 	flush := time.NewTicker(w.o.FlushEvery)
 	defer flush.Stop()
@@ -97,48 +104,82 @@ func (w *ResultWriter) Run(ctx context.Context) error {
 	defer partitions.Stop()
 	w.ensurePartitions(ctx)
 
-	var pending []ping.Result
+	batches := make(chan []ping.Result) // to the writing goroutine, one at a time
+	outcomes := make(chan error, 1)     // its answer for the batch it took
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for batch := range batches {
+			start := time.Now()
+			err := w.store.WriteResults(ctx, batch)
+			if err == nil {
+				w.metrics.batchSeconds.Observe(time.Since(start).Seconds())
+			}
+			outcomes <- err
+		}
+	})
+	abandoned := false // a write hung through shutdown: do not wait for it
+	defer func() {
+		close(batches)
+		if !abandoned {
+			wg.Wait()
+		}
+	}()
+
+	var pending, inflight []ping.Result // inflight: the batch being written, a copy
+	spare := make([]ping.Result, 0, w.o.BatchSize)
+	writing := false
 	var retryAt time.Time
 	backoff := time.Second
-	write := func(ctx context.Context) {
-		for len(pending) > 0 {
-			n := min(len(pending), w.o.BatchSize)
-			start := time.Now()
-			if err := w.store.WriteResults(ctx, pending[:n]); err != nil {
-				w.metrics.writeErrors.Inc()
-				if ctx.Err() == nil {
-					w.o.Logger.Warn("writing probe results failed; keeping them and retrying", "pending", len(pending), "retry_in", backoff, "err", err)
-				}
-				retryAt, backoff = time.Now().Add(backoff), min(2*backoff, 30*time.Second)
-				return
-			}
-			w.metrics.batchSeconds.Observe(time.Since(start).Seconds())
-			w.metrics.batches.Inc()
-			w.metrics.written.Add(float64(n))
-			pending = pending[n:]
-			backoff = time.Second
+	// startWrite hands the oldest pending results to the writing goroutine, unless a
+	// write is under way or waiting out a failure. Only full batches go, unless flush.
+	startWrite := func(flushing bool) {
+		if writing || len(pending) == 0 || (!flushing && len(pending) < w.o.BatchSize) || time.Now().Before(retryAt) {
+			return
 		}
-		if cap(pending) > 4*w.o.BatchSize {
+		n := min(len(pending), w.o.BatchSize)
+		inflight = append(spare[:0], pending[:n]...)
+		pending = pending[n:]
+		if len(pending) == 0 && cap(pending) > 4*w.o.BatchSize {
 			pending = nil // release what an outage grew
-		} else {
-			pending = pending[:0]
 		}
+		writing = true
+		batches <- inflight
 	}
+	finished := func(err error) {
+		writing = false
+		if err != nil {
+			w.metrics.writeErrors.Inc()
+			if ctx.Err() == nil {
+				w.o.Logger.Warn("writing probe results failed; keeping them and retrying",
+					"pending", len(pending)+len(inflight), "retry_in", backoff, "err", err)
+			}
+			pending = append(slices.Clone(inflight), pending...) // oldest first, as before
+			spare, inflight = inflight[:0], nil
+			retryAt, backoff = time.Now().Add(backoff), min(2*backoff, 30*time.Second)
+			return
+		}
+		w.metrics.batches.Inc()
+		w.metrics.written.Add(float64(len(inflight)))
+		spare, inflight = inflight, nil
+		backoff = time.Second
+	}
+	held := func() int { return len(pending) + len(inflight) }
+
 	for {
 		select {
 		case r := <-w.in:
 			pending = append(pending, r)
-			if over := len(pending) - w.o.MaxPending; over > 0 {
+			if over := held() - w.o.MaxPending; over > 0 {
+				over = min(over, len(pending))
 				pending = pending[over:]
 				w.metrics.dropped.WithLabelValues("database_unavailable").Add(float64(over))
 			}
-			if len(pending) >= w.o.BatchSize && time.Now().After(retryAt) {
-				write(ctx)
-			}
+			startWrite(false)
+		case err := <-outcomes:
+			finished(err)
+			startWrite(false)
 		case <-flush.C:
-			if time.Now().After(retryAt) {
-				write(ctx)
-			}
+			startWrite(true)
 		case <-partitions.C:
 			w.ensurePartitions(ctx)
 		case <-ctx.Done():
@@ -152,14 +193,40 @@ func (w *ResultWriter) Run(ctx context.Context) error {
 			}
 			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			write(final)
+			if writing { // cancelled with ctx: its rows come back unless it got through
+				select {
+				case err := <-outcomes:
+					finished(err)
+				case <-final.Done():
+					abandoned = true
+					w.metrics.dropped.WithLabelValues("shutdown").Add(float64(len(inflight)))
+					w.o.Logger.Error("probe results lost at shutdown: a write to the database did not return", "count", len(inflight))
+					return nil
+				}
+			}
+			w.writeAll(final, &pending)
 			if len(pending) > 0 {
 				w.metrics.dropped.WithLabelValues("shutdown").Add(float64(len(pending)))
 				w.o.Logger.Error("probe results lost at shutdown: the database did not take them", "count", len(pending))
 			}
 			return nil
 		}
-		w.metrics.pending.Set(float64(len(pending) + len(w.in)))
+		w.metrics.pending.Set(float64(held() + len(w.in)))
+	}
+}
+
+// writeAll writes *pending in batches, in this goroutine, until done or a failure;
+// what was not written stays in *pending.
+func (w *ResultWriter) writeAll(ctx context.Context, pending *[]ping.Result) {
+	for len(*pending) > 0 {
+		n := min(len(*pending), w.o.BatchSize)
+		if err := w.store.WriteResults(ctx, (*pending)[:n]); err != nil {
+			w.metrics.writeErrors.Inc()
+			return
+		}
+		w.metrics.batches.Inc()
+		w.metrics.written.Add(float64(n))
+		*pending = (*pending)[n:]
 	}
 }
 

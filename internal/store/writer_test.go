@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -136,5 +137,84 @@ func TestWriterBoundsMemoryAndCountsDrops(t *testing.T) {
 	}
 	if int(overflow+atShutdown) != accepted {
 		t.Fatalf("accepted %d but counted %v overflow + %v at shutdown", accepted, overflow, atShutdown)
+	}
+}
+
+// blockingStore is a database that takes writes only once released: until then every
+// write hangs (as on a locked table or a stalled network), unless its context ends.
+type blockingStore struct {
+	release chan struct{}
+	mu      sync.Mutex
+	rows    []ping.Result
+}
+
+func newBlockingStore() *blockingStore { return &blockingStore{release: make(chan struct{})} }
+
+func (b *blockingStore) WriteResults(ctx context.Context, rs []ping.Result) error {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rows = append(b.rows, rs...)
+	return nil
+}
+func (b *blockingStore) EnsurePartitions(context.Context, time.Time, time.Time) error { return nil }
+
+func (b *blockingStore) written() []ping.Result {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.rows)
+}
+
+// waitFor polls cond for up to 15 s (a bound on a stuck writer, not a timing check).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+	}
+}
+
+// TestWriterKeepsTakingResultsWhileTheDatabaseHangs: while a write hangs, the writer
+// keeps emptying its queue into memory, so Submit keeps succeeding; the memory bound
+// then drops the oldest results, counted; once the database answers, everything held
+// is written.
+func TestWriterKeepsTakingResultsWhileTheDatabaseHangs(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		maxPending int
+	}{{"within the memory bound", 10_000}, {"beyond it", 3000}} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := newBlockingStore()
+			w, stop := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: time.Millisecond,
+				QueueSize: 100, MaxPending: tc.maxPending})
+			all := results(5000, time.Now())
+			for i := 0; i < len(all); i += 50 { // half a queue at a time, then wait until it is taken
+				for _, r := range all[i : i+50] {
+					if !w.Submit(r) {
+						t.Fatalf("Submit refused result %d with the queue not full: the writer stopped taking results", i)
+					}
+				}
+				waitFor(t, "the writer to take its queue while a write hangs", func() bool { return len(w.in) == 0 })
+			}
+			overflow := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("database_unavailable"))
+			if want := float64(max(len(all)-tc.maxPending, 0)); overflow != want {
+				t.Errorf("dropped %v results for the memory bound, want %v", overflow, want)
+			}
+			close(db.release)
+			waitFor(t, "the held results to be written", func() bool { return len(db.written())+int(overflow) == len(all) })
+			stop()
+			got := db.written()
+			if len(got) == 0 || got[len(got)-1] != all[len(all)-1] {
+				t.Errorf("the newest result was not kept")
+			}
+			if q := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("queue_full")); q != 0 {
+				t.Errorf("%v results dropped at Submit", q)
+			}
+		})
 	}
 }

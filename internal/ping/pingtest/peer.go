@@ -19,18 +19,41 @@ type Peer struct {
 	ns *namespace
 }
 
-// Addresses of the veth pair: link-local, inside the two namespaces only.
-var (
-	peerSimSide4  = netip.MustParsePrefix("169.254.198.1/30")
-	peerPeerSide4 = netip.MustParsePrefix("169.254.198.2/30")
-	peerSimSide6  = netip.MustParsePrefix("fd00:ffff:198::1/126")
-	peerPeerSide6 = netip.MustParsePrefix("fd00:ffff:198::2/126")
-)
+// maxPeers bounds the peers of one simulator: each gets its own /30 of 169.254.198.0/24.
+const maxPeers = 64
+
+// peerLink is the veth pair of peer number i: its interface names and addresses
+// (link-local IPv4 and a unique-local IPv6 /126, inside the two namespaces only). A
+// peer's pair can outlive it for a while (until every socket in its namespace is
+// closed), so each peer gets names and addresses of its own.
+type peerLink struct {
+	simDev, peerDev string
+	simSide4, peer4 netip.Prefix
+	simSide6, peer6 netip.Prefix
+}
+
+func newPeerLink(i int) peerLink {
+	return peerLink{
+		simDev:   fmt.Sprintf("pdsim%d", i),
+		peerDev:  fmt.Sprintf("pdpeer%d", i),
+		simSide4: netip.PrefixFrom(netip.AddrFrom4([4]byte{169, 254, 198, byte(4*i + 1)}), 30),
+		peer4:    netip.PrefixFrom(netip.AddrFrom4([4]byte{169, 254, 198, byte(4*i + 2)}), 30),
+		simSide6: netip.PrefixFrom(netip.AddrFrom16([16]byte{0: 0xfd, 2: 0xff, 3: 0xff, 4: 0x01, 5: 0x98, 15: byte(4*i + 1)}), 126),
+		peer6:    netip.PrefixFrom(netip.AddrFrom16([16]byte{0: 0xfd, 2: 0xff, 3: 0xff, 4: 0x01, 5: 0x98, 15: byte(4*i + 2)}), 126),
+	}
+}
 
 // NewPeer creates the peer namespace and its link to the simulator, and registers
 // their removal with t.Cleanup (before the simulator's own teardown).
 func (s *Sim) NewPeer(t testing.TB) *Peer {
 	t.Helper()
+	s.mu.Lock()
+	i := s.peers
+	s.peers++
+	s.mu.Unlock()
+	if i >= maxPeers {
+		t.Fatalf("pingtest: more than %d peers of one simulator", maxPeers)
+	}
 	ns, err := newNamespace()
 	if err != nil {
 		t.Fatalf("pingtest: peer: %v", err)
@@ -41,7 +64,7 @@ func (s *Sim) NewPeer(t testing.TB) *Peer {
 			t.Errorf("pingtest: teardown of peer %s: %v", ns.name, err)
 		}
 	})
-	if err := p.link(s); err != nil {
+	if err := p.link(s, newPeerLink(i)); err != nil {
 		t.Fatalf("pingtest: peer %s: %v", ns.name, err)
 	}
 	return p
@@ -49,22 +72,22 @@ func (s *Sim) NewPeer(t testing.TB) *Peer {
 
 // link makes the veth pair, one end in each namespace (it never exists in the
 // host's), addresses it and routes the simulated ranges over it.
-func (p *Peer) link(s *Sim) error {
+func (p *Peer) link(s *Sim, l peerLink) error {
 	if err := ipBatch(s.ns.name, []string{
-		"link add pdsim type veth peer name pdpeer netns " + p.ns.name,
-		"address add " + peerSimSide4.String() + " dev pdsim",
-		"address add " + peerSimSide6.String() + " dev pdsim nodad",
-		"link set pdsim up",
+		"link add " + l.simDev + " type veth peer name " + l.peerDev + " netns " + p.ns.name,
+		"address add " + l.simSide4.String() + " dev " + l.simDev,
+		"address add " + l.simSide6.String() + " dev " + l.simDev + " nodad",
+		"link set " + l.simDev + " up",
 	}); err != nil {
 		return err
 	}
 	if err := ipBatch(p.ns.name, []string{
 		"link set lo up",
-		"address add " + peerPeerSide4.String() + " dev pdpeer",
-		"address add " + peerPeerSide6.String() + " dev pdpeer nodad",
-		"link set pdpeer up",
-		"route add " + s.opts.Prefix4.String() + " via " + peerSimSide4.Addr().String(),
-		"route add " + s.opts.Prefix6.String() + " via " + peerSimSide6.Addr().String(),
+		"address add " + l.peer4.String() + " dev " + l.peerDev,
+		"address add " + l.peer6.String() + " dev " + l.peerDev + " nodad",
+		"link set " + l.peerDev + " up",
+		"route add " + s.opts.Prefix4.String() + " via " + l.simSide4.Addr().String(),
+		"route add " + s.opts.Prefix6.String() + " via " + l.simSide6.Addr().String(),
 	}); err != nil {
 		return err
 	}

@@ -106,6 +106,7 @@ type Sim struct {
 	behavior map[netip.Addr]Behavior
 	seen     map[netip.Addr]uint64 // requests since the address's behaviour was set
 	rng      *rand.Rand
+	peers    int // peers made so far (NewPeer)
 }
 
 // Start creates the namespace, routes and responder, and registers their teardown
