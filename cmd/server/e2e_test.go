@@ -269,7 +269,12 @@ func TestFirstRunCreateRestart(t *testing.T) {
 		if log := srv.stderr.String(); !strings.Contains(log, `"msg":"probe engine ready","engine":"shared","icmp_mode":"`) {
 			t.Errorf("the start-up log does not say which engine and ICMP mode were chosen:\n%s", log)
 		}
-		m := passwordLine.FindStringSubmatch(srv.stdout.String())
+		// stdout and stderr are copied by separate goroutines: the password can land
+		// just after the "listening" line that startServer waited for.
+		var m []string
+		for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			m = passwordLine.FindStringSubmatch(srv.stdout.String())
+		}
 		if m == nil {
 			t.Fatalf("first start did not print the admin password; stdout:\n%s", srv.stdout.String())
 		}
