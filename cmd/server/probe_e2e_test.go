@@ -147,9 +147,17 @@ func TestStoredResultsAgainstSimulator(t *testing.T) {
 			}
 			defer st.Close()
 			// Per target, a 4 s window well inside the run whose edges fall half an
-			// interval from its sends: exactly four probes, whatever the send jitter.
-			// Four consecutive probes of a 25 %-loss target lose exactly one.
+			// interval from its sends: exactly four probes. The shared engine keeps
+			// every send within a tick of its phase; pro-bing paces each target on a
+			// timer goroutine of its own, which on a loaded machine can slip a send
+			// past the window's edge into the next window: one more or one less.
+			// k consecutive probes of a 25 %-loss target lose ⌊k/4⌋ or ⌈k/4⌉.
 			const probes = 4
+			slip := int64(0)
+			if engine == "probing" {
+				slip = 1
+			}
+			near := func(n int64) bool { return n >= probes-slip && n <= probes+slip }
 			base := start.Add(4 * time.Second).Truncate(time.Second)
 			statsOf := func(id string) store.WindowStats {
 				t.Helper()
@@ -166,7 +174,7 @@ func TestStoredResultsAgainstSimulator(t *testing.T) {
 			}
 			var off []string
 			for _, tg := range loTargets {
-				if s := statsOf(tg.ID); s.Sent != probes || s.Received != probes {
+				if s := statsOf(tg.ID); !near(s.Sent) || s.Received != s.Sent {
 					off = append(off, fmt.Sprintf("%s: %d stored, %d answered", tg.Address, s.Sent, s.Received))
 				}
 			}
@@ -186,16 +194,19 @@ func TestStoredResultsAgainstSimulator(t *testing.T) {
 			fastest := time.Hour // of the delayed targets' stored RTTs
 			for _, tg := range simTargets {
 				s, b := statsOf(tg.ID), behavior[tg.Address]
-				want := int64(probes)
+				lost := s.Sent - s.Received
+				var lossOK bool
 				switch {
 				case b.Silent:
-					want = 0
+					lossOK = lost == s.Sent
 				case b.Loss > 0:
-					want = probes * 3 / 4
+					lossOK = lost == s.Sent/4 || lost == (s.Sent+3)/4
+				default:
+					lossOK = lost == 0
 				}
-				if s.Sent != probes || s.Received != want {
-					t.Errorf("%s (%+v): %d results stored, %d answered; want %d, %d answered",
-						tg.Address, b, s.Sent, s.Received, probes, want)
+				if !near(s.Sent) || !lossOK {
+					t.Errorf("%s (%+v): %d results stored, %d answered; want %d (±%d), with the behaviour's loss",
+						tg.Address, b, s.Sent, s.Received, probes, slip)
 				}
 				if b.Delay > 0 && s.Received > 0 {
 					low := time.Duration(*s.RTTMinUs) * time.Microsecond
