@@ -143,16 +143,15 @@ func (s *Shared) loop(ctx context.Context, conns [2]sharedConn) {
 		// The time is read before the sockets: every reply that came before a
 		// deadline this tick expires is read first, so none is taken for lost.
 		now := time.Now()
-		if inFlight, maxMsg := s.core.readState(); inFlight {
-			for _, c := range conns {
-				if c != nil {
-					r.drain(s.core, c, maxMsg, now)
-				}
+		inFlight, maxMsg := s.core.readState()
+		for fam, c := range conns {
+			if c != nil && inFlight[fam] {
+				r.drain(s.core, c, maxMsg, now)
 			}
 		}
 		next, ok := s.core.runDue(now)
 		sleep := sharedTick
-		if inFlight, _ := s.core.readState(); !inFlight {
+		if inFlight, _ := s.core.readState(); inFlight == [2]bool{} {
 			sleep = time.Minute
 			if ok {
 				sleep = max(next.Sub(now), sharedTick)

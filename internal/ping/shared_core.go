@@ -119,9 +119,9 @@ type sharedCore struct {
 	free    []int32
 	events  sharedHeap      // the next send of every target
 	dls     sharedDeadlines // the deadline of every probe sent
-	// inFlight counts probes sent and not yet answered, lost or failed: while there
-	// are any, the engine reads its sockets every tick.
-	inFlight int
+	// inFlight counts probes sent and not yet answered, lost or failed, per address
+	// family: while there are any, the engine reads that family's socket every tick.
+	inFlight [2]int
 	maxMsg   int // the longest echo reply the targets can bring, ICMP header included
 	icmpSeq  uint16
 
@@ -244,7 +244,7 @@ func (c *sharedCore) removeLocked(idx int32) {
 	for i := range s.ring {
 		if s.ring[i].state == sharedProbePending {
 			c.stats.Abandoned.Add(1)
-			c.inFlight--
+			c.inFlight[sharedFamily(s.target.Addr)]--
 		}
 	}
 	delete(c.byID, s.target.ID)
@@ -264,18 +264,27 @@ func sharedFirstSend(now time.Time, t Target) time.Time {
 
 func (c *sharedCore) offset(t time.Time) int64 { return int64(t.Sub(c.epoch)) }
 
-// settleLocked ends a pending probe's wait: answered, lost or failed.
-func (c *sharedCore) settleLocked(p *sharedProbe, state sharedProbeState) {
+// settleLocked ends the wait of s's pending probe p: answered, lost or failed.
+func (c *sharedCore) settleLocked(s *sharedSlot, p *sharedProbe, state sharedProbeState) {
 	p.state = state
-	c.inFlight--
+	c.inFlight[sharedFamily(s.target.Addr)]--
 }
 
-// readState is what the receiving side needs to know each tick: whether replies are
-// expected (probes in flight) and how long they can be.
-func (c *sharedCore) readState() (inFlight bool, maxMsg int) {
+// sharedFamily is the index of a's address family in the engine's sockets: 0 for
+// IPv4, 1 for IPv6.
+func sharedFamily(a netip.Addr) int {
+	if a.Is6() {
+		return 1
+	}
+	return 0
+}
+
+// readState is what the receiving side needs to know each tick: for which address
+// family replies are expected (probes in flight), and how long they can be.
+func (c *sharedCore) readState() (inFlight [2]bool, maxMsg int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.inFlight > 0, c.maxMsg
+	return [2]bool{c.inFlight[0] > 0, c.inFlight[1] > 0}, c.maxMsg
 }
 
 // start begins probing the desired targets through conns (nil for a family that is
@@ -297,7 +306,7 @@ func (c *sharedCore) stop() {
 	c.running, c.conns, c.emit = false, [2]sharedConn{}, nil
 	c.slots, c.free, c.events = c.slots[:0], c.free[:0], c.events[:0]
 	c.dls.reset()
-	c.inFlight = 0
+	c.inFlight = [2]int{}
 	if c.metrics != nil {
 		c.metrics.targets.Set(0)
 	}

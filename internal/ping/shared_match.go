@@ -87,9 +87,9 @@ func (c *sharedCore) matchLocked(p *sharedPacket, e sharedEcho, st sharedStamp) 
 	}
 	rtt := max(p.at.Sub(probe.sentAt), 0)
 	if rtt > t.Timeout {
-		c.settleLocked(probe, sharedProbeLost)
+		c.settleLocked(s, probe, sharedProbeLost)
 		return Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: probe.sentAt, Err: ErrTimeout}, sharedReplyTooLate
 	}
-	c.settleLocked(probe, sharedProbeAnswered)
+	c.settleLocked(s, probe, sharedProbeAnswered)
 	return Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: probe.sentAt, RTT: rtt, OK: true}, sharedReplyCredited
 }

@@ -84,7 +84,7 @@ func (c *sharedCore) expireLocked(dl sharedDeadline) (Result, bool) {
 	if p.seq != dl.seq || p.state != sharedProbePending {
 		return Result{}, false // answered, failed, or already reported
 	}
-	c.settleLocked(p, sharedProbeLost)
+	c.settleLocked(s, p, sharedProbeLost)
 	return Result{TargetID: s.target.ID, GroupID: s.target.GroupID, SentAt: p.sentAt, Err: ErrTimeout}, true
 }
 
@@ -106,13 +106,13 @@ func (c *sharedCore) prepareLocked(s *sharedSlot, ev sharedEvent) (out sharedOut
 	s.seq++
 	p := &s.ring[seq%uint32(len(s.ring))]
 	if p.state == sharedProbePending {
-		c.settleLocked(p, sharedProbeLost)
+		c.settleLocked(s, p, sharedProbeLost)
 		early, evicted = Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: p.sentAt, Err: ErrTimeout}, true
 	}
 	c.icmpSeq++
 	sentAt := c.now() // as late as possible: the send follows
 	*p = sharedProbe{sentAt: sentAt, sentNs: sentAt.UnixNano(), seq: seq, icmpSeq: c.icmpSeq, state: sharedProbePending}
-	c.inFlight++
+	c.inFlight[sharedFamily(t.Addr)]++
 	c.dls.push(int64(t.Timeout), sharedDeadline{at: c.offset(sentAt) + int64(t.Timeout), slot: ev.slot, gen: ev.gen, seq: seq})
 
 	out = sharedOutgoing{dst: t.Addr, slot: ev.slot, gen: ev.gen, seq: seq, sentAt: sentAt,
@@ -156,7 +156,7 @@ func (c *sharedCore) transmit(emit func(Result), out *sharedOutgoing) {
 	if s := &c.slots[out.slot]; s.active && s.gen == out.gen {
 		p := &s.ring[out.seq%uint32(len(s.ring))]
 		if failed = p.seq == out.seq && p.state == sharedProbePending; failed {
-			c.settleLocked(p, sharedProbeFailed)
+			c.settleLocked(s, p, sharedProbeFailed)
 			r = Result{TargetID: s.target.ID, GroupID: s.target.GroupID, SentAt: out.sentAt, Err: "send: " + err.Error()}
 		}
 	}
