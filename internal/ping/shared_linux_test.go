@@ -65,17 +65,21 @@ func checkAllAnswered(t *testing.T, s *Shared, targets []Target, d time.Duration
 			if lost <= 5 {
 				t.Errorf("probe not answered: %+v", r)
 			}
-		case r.RTT <= 0 || r.RTT >= 5*time.Millisecond:
+		// Loopback answers in microseconds; tens of milliseconds is the thread
+		// losing its CPU between stamping and sending on a loaded machine.
+		case r.RTT <= 0 || r.RTT >= 50*time.Millisecond:
 			slow++
 			if slow <= 5 {
-				t.Errorf("RTT %v on loopback, want (0, 5ms): %+v", r.RTT, r)
+				t.Errorf("RTT %v on loopback, want (0, 50ms): %+v", r.RTT, r)
 			}
 		}
 	}
+	// ±1 for where the run's edges fall; one or two fewer when a stall of the
+	// process (a loaded machine) makes a target skip a send rather than burst.
 	perTarget := int(d / targets[0].Interval)
 	for _, tg := range targets {
-		if n := len(log.byTarget()[tg.ID]); n < perTarget-1 || n > perTarget+1 {
-			t.Errorf("%s: %d results in %v at %v, want %d±1", tg.ID, n, d, tg.Interval, perTarget)
+		if n := len(log.byTarget()[tg.ID]); n < perTarget-3 || n > perTarget+1 {
+			t.Errorf("%s: %d results in %v at %v, want %d (-3, +1)", tg.ID, n, d, tg.Interval, perTarget)
 			break
 		}
 	}
