@@ -120,8 +120,9 @@ func (s *Shared) release() {
 }
 
 // loop runs the engine's ticks until ctx ends: read what arrived, then expire and
-// send what is due, then sleep until the next event, at least a tick, and while
-// probes are in flight at most a tick.
+// send what is due (in steps of at most sharedMaxSendsPerRun, reading in between),
+// then sleep until the next event, at least a tick, and while probes are in flight
+// at most a tick.
 func (s *Shared) loop(ctx context.Context, conns [2]sharedConn) {
 	sl, err := newSharedSleeper()
 	if err != nil {
@@ -150,6 +151,9 @@ func (s *Shared) loop(ctx context.Context, conns [2]sharedConn) {
 			}
 		}
 		next, ok := s.core.runDue(now)
+		if ok && !next.After(now) {
+			continue // more is due already: read, then go on
+		}
 		sleep := sharedTick
 		if inFlight, _ := s.core.readState(); inFlight == [2]bool{} {
 			sleep = time.Minute

@@ -25,11 +25,17 @@ type sharedOutgoing struct {
 // event is due (ok false: nothing is scheduled). One goroutine at a time may call it:
 // it owns the send buffer. The lock is held per event, never across a send or an emit.
 func (c *sharedCore) runDue(until time.Time) (next time.Time, ok bool) {
-	for {
+	for sends := 0; ; {
 		c.mu.Lock()
 		if !c.running {
 			c.mu.Unlock()
 			return time.Time{}, false
+		}
+		if sends == sharedMaxSendsPerRun && len(c.events) > 0 {
+			// Far behind: let the caller read the replies waiting before the rest.
+			next = c.epoch.Add(time.Duration(c.events[0].at))
+			c.mu.Unlock()
+			return next, true
 		}
 		limit := c.offset(until)
 		q := c.dls.earliest()
@@ -64,6 +70,7 @@ func (c *sharedCore) runDue(until time.Time) (next time.Time, ok bool) {
 			c.mu.Unlock() // stale: the target was removed or changed
 			continue
 		}
+		sends++
 		out, early, evicted := c.prepareLocked(s, ev)
 		emit := c.emit
 		c.mu.Unlock()
@@ -73,6 +80,12 @@ func (c *sharedCore) runDue(until time.Time) (next time.Time, ok bool) {
 		c.transmit(emit, &out)
 	}
 }
+
+// sharedMaxSendsPerRun bounds the sends of one runDue (twelve ticks' worth at 20,000
+// targets a second): an engine that fell behind, on a saturated machine, catches up in
+// steps with its sockets read in between, so that replies do not overflow the receive
+// buffer and probes answered in time are not taken for lost.
+const sharedMaxSendsPerRun = 256
 
 // expireLocked reports the probe of dl lost if it is still waiting.
 func (c *sharedCore) expireLocked(dl sharedDeadline) (Result, bool) {
