@@ -82,3 +82,11 @@ bench-report:
 screenshots: frontend-deps
 	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2
 	cd frontend && node e2e/screenshots.js
+
+## bench-live: 1,000 and 5,000 WebSocket clients on loopback, each following 10 groups × 50
+## targets at 1 Hz of synthetic results (~2 min); markdown table on stdout.
+## Flags via BENCH_LIVE_ARGS, e.g. BENCH_LIVE_ARGS="-n 500 -duration 10s".
+.PHONY: bench-live
+bench-live:
+	@$(GO) build -o bin/livebench ./cmd/livebench
+	@./bin/livebench $(BENCH_LIVE_ARGS)

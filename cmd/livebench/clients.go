@@ -1,0 +1,203 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"pingdeck/internal/live/livetest"
+)
+
+const clientsRole = "-clients-role"
+
+// clientReport is what the clients process measured.
+type clientReport struct {
+	P50ms, P99ms int
+	Items        int64
+	Messages     int64
+	Closed       int // sockets the server closed during the run
+}
+
+// latencyHist counts publish → receive latencies in 1 ms buckets, sharded to keep
+// thousands of readers off one cache line.
+type latencyHist struct {
+	shards [64][maxLatencyMs + 1]atomic.Int64
+}
+
+const maxLatencyMs = 10000
+
+func (h *latencyHist) add(shard int, ms int64) {
+	h.shards[shard%64][max(0, min(ms, maxLatencyMs))].Add(1)
+}
+
+func (h *latencyHist) quantiles(qs ...float64) ([]int, int64) {
+	var counts [maxLatencyMs + 1]int64
+	var total int64
+	for s := range h.shards {
+		for i := range counts {
+			v := h.shards[s][i].Load()
+			counts[i] += v
+			total += v
+		}
+	}
+	out := make([]int, len(qs))
+	for qi, q := range qs {
+		want := int64(q * float64(total))
+		var run int64
+		for i, c := range counts {
+			run += c
+			if run > want {
+				out[qi] = i
+				break
+			}
+		}
+	}
+	return out, total
+}
+
+// runClients is the clients process: n sockets, each subscribing to its share of the
+// pool, reading every message and timing every item from its "at" to its arrival.
+func runClients(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("clients", flag.ContinueOnError)
+	addr := fs.String("addr", "", "")
+	token := fs.String("token", "", "")
+	groupList := fs.String("groups", "", "")
+	perClient := fs.Int("per-client", 10, "")
+	n := fs.Int("n", 1000, "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	raiseFileLimit()
+	pool := strings.Split(*groupList, ",")
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+*token)
+
+	var (
+		hist      latencyHist
+		measuring atomic.Bool
+		messages  atomic.Int64
+		closed    atomic.Int64
+		wg        sync.WaitGroup
+	)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	conns := make([]*livetest.Conn, 0, *n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		wg.Wait()
+	}()
+
+	// Connect with bounded concurrency; each socket subscribes once hello arrived.
+	sem := make(chan struct{}, 32)
+	var mu sync.Mutex
+	var dialErr error
+	var dials sync.WaitGroup
+	for i := range *n {
+		sem <- struct{}{}
+		dials.Add(1)
+		go func() {
+			defer dials.Done()
+			defer func() { <-sem }()
+			c, _, err := livetest.Dial(ctx, "ws://"+*addr+"/api/v1/ws", h, livetest.Options{ReadBufferSize: 16 << 10})
+			if err == nil {
+				if _, err = c.Read(time.Now().Add(time.Minute)); err == nil { // hello
+					groups := make([]string, *perClient)
+					for j := range groups {
+						groups[j] = pool[(i+j*7)%len(pool)]
+					}
+					err = c.WriteJSON(map[string]any{"type": "subscribe", "groups": groups})
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				dialErr = errors.Join(dialErr, err)
+				return
+			}
+			conns = append(conns, c)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				readLoop(readCtx, c, i, &hist, &measuring, &messages, &closed)
+			}()
+		}()
+	}
+	dials.Wait()
+	if dialErr != nil {
+		return fmt.Errorf("clients: %w", dialErr)
+	}
+	fmt.Fprintln(stdout, "connected")
+
+	in := bufio.NewScanner(stdin)
+	for in.Scan() {
+		switch in.Text() {
+		case "measure":
+			measuring.Store(true)
+		case "stop":
+			measuring.Store(false)
+			q, total := hist.quantiles(0.5, 0.99)
+			out, _ := json.Marshal(clientReport{P50ms: q[0], P99ms: q[1], Items: total, Messages: messages.Load(),
+				Closed: int(closed.Load())})
+			fmt.Fprintf(stdout, "report %s\n", out)
+			return nil
+		}
+	}
+	return errors.New("clients: no stop")
+}
+
+var (
+	resultsPrefix = []byte(`{"type":"results","seq":`)
+	atKey         = []byte(`"at":`)
+)
+
+// readLoop reads one socket until it ends, timing the items of results messages.
+func readLoop(ctx context.Context, c *livetest.Conn, shard int, hist *latencyHist, measuring *atomic.Bool, messages, closed *atomic.Int64) {
+	buf := make([]byte, 0, 32<<10)
+	for ctx.Err() == nil {
+		data, err := c.ReadInto(buf, time.Now().Add(2*time.Minute))
+		if err != nil {
+			var ce *livetest.CloseError
+			if errors.As(err, &ce) && ce.Code != 1001 && ctx.Err() == nil {
+				closed.Add(1)
+			}
+			return
+		}
+		buf = data[:0]
+		now := time.Now().UnixMilli()
+		rest, ok := bytes.CutPrefix(data, resultsPrefix)
+		if !ok {
+			continue
+		}
+		if !measuring.Load() {
+			continue
+		}
+		messages.Add(1)
+		for {
+			i := bytes.Index(rest, atKey)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(atKey):]
+			j := bytes.IndexByte(rest, ',')
+			at, err := strconv.ParseInt(string(rest[:j]), 10, 64)
+			if err == nil {
+				hist.add(shard, now-at)
+			}
+		}
+	}
+}

@@ -1,0 +1,248 @@
+//go:build linux
+
+// Command livebench measures the live stream: for each client count N it starts a
+// pingdeck server (API + live hub on SQLite, no probing) in one process and N
+// WebSocket clients in another, on loopback. Every client follows 10 public groups of
+// 50 targets, picked from a pool so that clients' messages differ; the server process
+// publishes synthetic results for every pool target at 1 Hz into the hub, as the
+// scheduler would. It prints a markdown table: server CPU (% of one core), server RSS
+// per client, latency from publish to client receive, and HTTP API latency
+// (GET /api/v1/me) idle and while the clients are connected.
+//
+//	go build -o bin/livebench ./cmd/livebench && ./bin/livebench -n 1000,5000
+//
+// Every run is bounded: about 50 s per N with the default durations.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "livebench:", err)
+		os.Exit(1)
+	}
+}
+
+// config is one benchmark run's settings.
+type config struct {
+	Clients         []int
+	GroupsPerClient int
+	TargetsPerGroup int
+	Pool            int // groups in the pool clients pick from
+	Warmup          time.Duration
+	Measure         time.Duration
+	Idle            time.Duration
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 1 {
+		switch args[1] {
+		case serverRole:
+			return runServer(ctx, args[2:], os.Stdin, stdout, stderr)
+		case clientsRole:
+			return runClients(ctx, args[2:], os.Stdin, stdout, stderr)
+		}
+	}
+	fs := flag.NewFlagSet("livebench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	counts := fs.String("n", "1000,5000", "comma-separated client counts")
+	cfg := config{}
+	fs.IntVar(&cfg.GroupsPerClient, "groups", 10, "groups each client follows")
+	fs.IntVar(&cfg.TargetsPerGroup, "targets", 50, "targets per group")
+	fs.IntVar(&cfg.Pool, "pool", 40, "groups in the pool clients pick from")
+	fs.DurationVar(&cfg.Warmup, "warmup", 5*time.Second, "results streamed before measuring")
+	fs.DurationVar(&cfg.Measure, "duration", 20*time.Second, "measurement window")
+	fs.DurationVar(&cfg.Idle, "idle", 5*time.Second, "HTTP latency measured with no clients")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	for _, s := range strings.Split(*counts, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-n: %q is not a client count", s)
+		}
+		cfg.Clients = append(cfg.Clients, n)
+	}
+	if cfg.GroupsPerClient > cfg.Pool {
+		return errors.New("-groups must not exceed -pool")
+	}
+	raiseFileLimit()
+	loadBefore := loadAverage()
+	var rows []row
+	for _, n := range cfg.Clients {
+		fmt.Fprintf(stderr, "livebench: %d clients…\n", n)
+		r, err := runOne(ctx, args[0], cfg, n, stderr)
+		if err != nil {
+			return fmt.Errorf("%d clients: %w", n, err)
+		}
+		rows = append(rows, r)
+	}
+	writeTable(stdout, cfg, rows)
+	fmt.Fprintf(stdout, "\n%d CPUs; load average (1 min) %s before, %s after; server and clients share the machine.\n",
+		runtime.NumCPU(), loadBefore, loadAverage())
+	return nil
+}
+
+// loadAverage is the 1-minute load average, which says how much the machine was shared.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+// row is one line of the table.
+type row struct {
+	N      int
+	Server serverReport
+	Client clientReport
+}
+
+// child is a running role process talking line by line over stdin/stdout.
+type child struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func startChild(ctx context.Context, self string, stderr io.Writer, args ...string) (*child, error) {
+	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Stderr = stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	return &child{cmd: cmd, in: in, out: sc}, nil
+}
+
+// expect reads lines until one starts with prefix and returns the rest.
+func (c *child) expect(prefix string) (string, error) {
+	for c.out.Scan() {
+		if rest, ok := strings.CutPrefix(c.out.Text(), prefix); ok {
+			return strings.TrimSpace(rest), nil
+		}
+	}
+	return "", fmt.Errorf("%s exited before saying %q", c.cmd.Args[1], prefix)
+}
+
+func (c *child) say(line string) error {
+	_, err := io.WriteString(c.in, line+"\n")
+	return err
+}
+
+func (c *child) stop() {
+	c.in.Close()
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// runOne runs the server and the clients for n clients: idle measurement, connect,
+// warm-up, measurement.
+func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Writer) (row, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	srv, err := startChild(ctx, self, stderr, serverRole,
+		"-pool", strconv.Itoa(cfg.Pool), "-targets", strconv.Itoa(cfg.TargetsPerGroup),
+		"-warmup", cfg.Warmup.String(), "-duration", cfg.Measure.String(), "-idle", cfg.Idle.String(), "-n", strconv.Itoa(n))
+	if err != nil {
+		return row{}, err
+	}
+	defer srv.stop()
+	ready, err := srv.expect("ready ")
+	if err != nil {
+		return row{}, err
+	}
+	addr, rest, _ := strings.Cut(ready, " ")
+	token, groupIDs, _ := strings.Cut(rest, " ")
+	cl, err := startChild(ctx, self, stderr, clientsRole, "-addr", addr, "-token", token, "-groups", groupIDs,
+		"-per-client", strconv.Itoa(cfg.GroupsPerClient), "-n", strconv.Itoa(n))
+	if err != nil {
+		return row{}, err
+	}
+	defer cl.stop()
+	if _, err := cl.expect("connected"); err != nil {
+		return row{}, err
+	}
+	if err := srv.say("start"); err != nil {
+		return row{}, err
+	}
+	if _, err := srv.expect("measuring"); err != nil {
+		return row{}, err
+	}
+	if err := cl.say("measure"); err != nil {
+		return row{}, err
+	}
+	var r row
+	r.N = n
+	line, err := srv.expect("report ")
+	if err != nil {
+		return row{}, err
+	}
+	if err := json.Unmarshal([]byte(line), &r.Server); err != nil {
+		return row{}, err
+	}
+	if err := cl.say("stop"); err != nil {
+		return row{}, err
+	}
+	line, err = cl.expect("report ")
+	if err != nil {
+		return row{}, err
+	}
+	if err := json.Unmarshal([]byte(line), &r.Client); err != nil {
+		return row{}, err
+	}
+	return r, nil
+}
+
+func writeTable(w io.Writer, cfg config, rows []row) {
+	fmt.Fprintf(w, "Each client follows %d groups × %d targets at 1 Hz (pool of %d groups); %s warm-up, %s measured.\n\n",
+		cfg.GroupsPerClient, cfg.TargetsPerGroup, cfg.Pool, cfg.Warmup, cfg.Measure)
+	fmt.Fprintln(w, "| clients | server CPU % of one core | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … connected | 4429 closes / other closes / dropped | heap / stacks MB connected |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rows {
+		s, c := r.Server, r.Client
+		fmt.Fprintf(w, "| %d | %.1f | %.1f → %.1f | %.1f | %d / %d | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %d / %d / %d | %.1f / %.1f |\n",
+			r.N, s.CPUPercent, s.RSSIdleMB, s.RSSConnectedMB, (s.RSSConnectedMB-s.RSSIdleMB)*1024/float64(r.N),
+			c.P50ms, c.P99ms, s.MessagesPerSec, s.MBPerSec, s.HTTPIdle.P50, s.HTTPIdle.P99, s.HTTPBusy.P50, s.HTTPBusy.P99,
+			s.Slow, c.Closed, s.Dropped, s.HeapMB, s.StackMB)
+	}
+}

@@ -1,0 +1,311 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+
+	"pingdeck/internal/api"
+	"pingdeck/internal/auth"
+	"pingdeck/internal/groups"
+	"pingdeck/internal/live"
+	"pingdeck/internal/ping"
+	"pingdeck/internal/store"
+)
+
+const serverRole = "-server-role"
+
+// serverReport is what the server process measured.
+type serverReport struct {
+	CPUPercent     float64
+	RSSIdleMB      float64
+	RSSConnectedMB float64
+	MessagesPerSec float64
+	MBPerSec       float64
+	HeapIdleMB     float64 // Go heap in use, idle
+	HeapMB         float64 // … connected
+	StackIdleMB    float64 // goroutine stacks, idle
+	StackMB        float64 // … connected
+	HTTPIdle       latency
+	HTTPBusy       latency
+	Slow, Dropped  int64
+}
+
+type latency struct{ P50, P99 float64 }
+
+// runServer is the server process: the real API and hub over a fresh SQLite database,
+// public groups of synthetic targets, and a publisher standing in for the scheduler.
+func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	pool := fs.Int("pool", 40, "")
+	perGroup := fs.Int("targets", 50, "")
+	warmup := fs.Duration("warmup", 5*time.Second, "")
+	measure := fs.Duration("duration", 20*time.Second, "")
+	idle := fs.Duration("idle", 5*time.Second, "")
+	n := fs.Int("n", 1000, "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	raiseFileLimit()
+	dir, err := os.MkdirTemp("", "livebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := store.Open(ctx, "sqlite:"+dir+"/bench.db", store.Options{Migrate: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	accounts := auth.NewService(st, auth.Options{BcryptCost: bcrypt.MinCost})
+	owner, err := accounts.CreateUser(ctx, auth.NewUser{Username: "owner", Password: "owner-password"})
+	if err != nil {
+		return err
+	}
+	viewer, err := accounts.CreateUser(ctx, auth.NewUser{Username: "viewer", Password: "viewer-password"})
+	if err != nil {
+		return err
+	}
+	token, _, err := accounts.CreateToken(ctx, viewer.ID, "bench", 0)
+	if err != nil {
+		return err
+	}
+	var groupIDs []string
+	var targets []ping.Result // one per target, reused as a template
+	now := time.Now().UTC()
+	for gi := range *pool {
+		g := &groups.Group{ID: uuid.NewString(), OwnerID: owner.ID, Name: fmt.Sprintf("pool %d", gi), Visibility: groups.Public,
+			Interval: time.Second, Timeout: time.Second, PacketSize: 56, CreatedAt: now.Add(time.Duration(gi) * time.Millisecond), UpdatedAt: now}
+		for ti := range *perGroup {
+			ip := netip.AddrFrom4([4]byte{198, 18, byte(gi), byte(ti + 1)})
+			g.Targets = append(g.Targets, groups.Target{ID: uuid.NewString(), Address: ip.String(), IP: ip, CreatedAt: now})
+			targets = append(targets, ping.Result{GroupID: g.ID, TargetID: g.Targets[ti].ID})
+		}
+		if err := st.CreateGroup(ctx, g); err != nil {
+			return err
+		}
+		groupIDs = append(groupIDs, g.ID)
+	}
+
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, EncodeGroup: api.LiveGroupJSON, Registry: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	handler, err := api.NewHandler(api.Deps{Store: st, Accounts: accounts, Logger: log, Registry: reg,
+		Ready: st.Ping, Events: hub, Live: hub, SessionTTL: time.Hour,
+		Limits: groups.Limits{MinInterval: 200 * time.Millisecond, MaxTargetsPerUser: 1 << 20}})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	hubCtx, stopHub := context.WithCancel(ctx)
+	var hubDone sync.WaitGroup
+	hubDone.Add(1)
+	go func() { defer hubDone.Done(); hub.Run(hubCtx) }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		_ = hub.Shutdown(sctx)
+		stopHub()
+		hubDone.Wait()
+	}()
+	base := "http://" + ln.Addr().String()
+
+	// Idle: no clients, no results.
+	var r serverReport
+	r.HTTPIdle = probeHTTP(ctx, base, token, *idle)
+	r.RSSIdleMB = rssMB()
+	r.HeapIdleMB, r.StackIdleMB = heapMB()
+	fmt.Fprintf(stdout, "ready %s %s %s\n", ln.Addr(), token, strings.Join(groupIDs, ","))
+
+	in := bufio.NewScanner(stdin)
+	if !in.Scan() || in.Text() != "start" {
+		return fmt.Errorf("server: no start")
+	}
+	pubCtx, stopPub := context.WithCancel(ctx)
+	var pubDone sync.WaitGroup
+	pubDone.Add(1)
+	go func() { defer pubDone.Done(); publish(pubCtx, hub, targets) }()
+	defer func() { stopPub(); pubDone.Wait() }()
+	select {
+	case <-time.After(*warmup):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+
+	fmt.Fprintln(stdout, "measuring")
+	before := gather(reg)
+	cpu0, t0 := cpuTime(), time.Now()
+	r.HTTPBusy = probeHTTP(ctx, base, token, *measure)
+	cpu1, t1 := cpuTime(), time.Now()
+	after := gather(reg)
+	r.RSSConnectedMB = rssMB()
+	r.HeapMB, r.StackMB = heapMB()
+	if p := os.Getenv("LIVEBENCH_HEAPPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+	secs := t1.Sub(t0).Seconds()
+	r.CPUPercent = 100 * (cpu1 - cpu0).Seconds() / secs
+	r.MessagesPerSec = (after["pingdeck_live_messages_sent_total"] - before["pingdeck_live_messages_sent_total"]) / secs
+	r.MBPerSec = (after["pingdeck_live_bytes_sent_total"] - before["pingdeck_live_bytes_sent_total"]) / secs / 1e6
+	r.Slow = int64(after["pingdeck_live_slow_disconnects_total"])
+	r.Dropped = int64(after["pingdeck_live_publish_dropped_total"])
+	if clients := after["pingdeck_live_clients"]; int(clients) != *n {
+		fmt.Fprintf(stderr, "livebench: %v of %d clients connected at the end\n", clients, *n)
+	}
+	out, _ := json.Marshal(r)
+	fmt.Fprintf(stdout, "report %s\n", out)
+	for in.Scan() { // keep serving until the clients have reported
+	}
+	return nil
+}
+
+// publish hands the hub one result per target per second, each target at its own
+// phase within the second, as the scheduler would; 1 % are lost.
+func publish(ctx context.Context, hub *live.Hub, targets []ping.Result) {
+	const slots = 100
+	bySlot := make([][]ping.Result, slots)
+	for i, t := range targets {
+		s := int(ping.Phase(t.TargetID, time.Second) / (time.Second / slots))
+		bySlot[s] = append(bySlot[s], targets[i])
+	}
+	tick := time.NewTicker(time.Second / slots)
+	defer tick.Stop()
+	slot := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		for _, r := range bySlot[slot] {
+			r.SentAt = now
+			if rand.IntN(100) == 0 {
+				r.Err = ping.ErrTimeout
+			} else {
+				r.OK, r.RTT = true, time.Duration(1000+rand.IntN(20000))*time.Microsecond
+			}
+			hub.Publish(r)
+		}
+		slot = (slot + 1) % slots
+	}
+}
+
+// probeHTTP calls GET /api/v1/me 20 times a second for d and returns the latencies.
+func probeHTTP(ctx context.Context, base, token string, d time.Duration) latency {
+	client := &http.Client{Timeout: 10 * time.Second}
+	var ms []float64
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	end := time.Now().Add(d)
+	for time.Now().Before(end) && ctx.Err() == nil {
+		<-tick.C
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
+	}
+	slices.Sort(ms)
+	return latency{P50: quantile(ms, 0.5), P99: quantile(ms, 0.99)}
+}
+
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
+}
+
+// gather sums each metric family's samples.
+func gather(reg *prometheus.Registry) map[string]float64 {
+	out := map[string]float64{}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				out[mf.GetName()] += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				out[mf.GetName()] += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+// cpuTime is this process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rssMB is this process's resident set, from /proc/self/status.
+func rssMB() float64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(rest), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// heapMB is the Go heap and stack memory in use.
+func heapMB() (heap, stack float64) {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapInuse) / (1 << 20), float64(m.StackInuse) / (1 << 20)
+}
+
+// raiseFileLimit lifts the open-files soft limit to the hard limit: thousands of
+// sockets on each side.
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
