@@ -61,10 +61,7 @@ func handlePrune(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		ids := make([]string, len(targets))
-		for i, t := range targets {
-			ids[i] = t.ID
-		}
+		ids := groups.TargetIDs(targets)
 		now := time.Now()
 		stats, err := s.Store.ResultStats(ctx, ids, now.Add(-window), now)
 		if err != nil {

@@ -71,10 +71,7 @@ func handleReport(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		ids := make([]string, len(targets))
-		for i, t := range targets {
-			ids[i] = t.ID
-		}
+		ids := groups.TargetIDs(targets)
 		rep, err := s.Store.Report(ctx, store.ReportQuery{TargetIDs: ids, From: w.from, To: w.to, Step: w.step, RawSince: now.Add(-s.retentionRaw())})
 		if err != nil {
 			return err

@@ -162,3 +162,12 @@ func (g *Group) SameSettings(o *Group) bool {
 	return g.Name == o.Name && g.Visibility == o.Visibility && g.Interval == o.Interval &&
 		g.Timeout == o.Timeout && g.PacketSize == o.PacketSize
 }
+
+// TargetIDs returns the IDs of ts, in order.
+func TargetIDs(ts []Target) []string {
+	ids := make([]string, len(ts))
+	for i := range ts {
+		ids[i] = ts[i].ID
+	}
+	return ids
+}
