@@ -53,24 +53,24 @@ func (b *bench) scenarios() []*scenario {
 
 // timeReports asks each report once to warm up, then o.runs times.
 func (b *bench) timeReports(ctx context.Context) ([]*scenario, error) {
-	all := b.scenarios()
-	for _, sc := range all {
+	var done []*scenario
+	for _, sc := range b.scenarios() {
 		for i := range b.o.runs + 1 {
 			start := time.Now()
 			status, raw, err := b.call(ctx, "GET", sc.path(), nil)
 			took := time.Since(start)
 			if err != nil {
-				return nil, err
+				return done, err
 			}
 			if status != http.StatusOK {
-				return nil, fmt.Errorf("%s: %d %s", sc.path(), status, raw)
+				return done, fmt.Errorf("%s: %d %s", sc.path(), status, raw)
 			}
 			if i == 0 {
 				var r struct {
 					Summary struct{ Sent int64 } `json:"summary"`
 				}
 				if err := json.Unmarshal(raw, &r); err != nil {
-					return nil, err
+					return done, err
 				}
 				sc.sent = r.Summary.Sent
 				continue
@@ -78,8 +78,9 @@ func (b *bench) timeReports(ctx context.Context) ([]*scenario, error) {
 			sc.timing = append(sc.timing, took)
 		}
 		b.logf("%-32s %4d targets: p50 %s", sc.name, len(sc.g.Targets), median(sc.timing))
+		done = append(done, sc)
 	}
-	return all, nil
+	return done, nil
 }
 
 func median(ds []time.Duration) time.Duration {

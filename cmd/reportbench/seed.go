@@ -86,6 +86,7 @@ func (b *bench) seed(ctx context.Context) error {
 		return err
 	}
 	b.ingest = append(b.ingest, ingestResult{"plain COPY into probe_results (no rollups), batches of 5,000", len(rs), took})
+	b.logf("plain COPY: %.0f rows/s", float64(len(rs))/took.Seconds())
 	if err := b.st.AddRollups(ctx, rs); err != nil {
 		return err
 	}
@@ -96,7 +97,8 @@ func (b *bench) seed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.ingest = append(b.ingest, ingestResult{"ResultWriter (COPY + rollups, one transaction a batch of 5,000)", len(rs), took})
+	b.ingest = append(b.ingest, ingestResult{"ResultWriter (COPY + minute and hour rollups, one transaction a batch of 5,000)", len(rs), took})
+	b.logf("ResultWriter: %.0f rows/s", float64(len(rs))/took.Seconds())
 
 	if _, err := b.pg.Exec(ctx, "ANALYZE"); err != nil {
 		return err
