@@ -22,6 +22,10 @@ run:
 clean:
 	rm -rf bin data
 
+## bench: every benchmark, one after another (root; tens of minutes); each prints its table
+.PHONY: bench
+bench: bench-engine bench-live bench-report bench-ui
+
 ## bench-engine: probing vs shared engine vs fping on loopback, N = 1k…20k at 1 Hz (root; ~4–5 min);
 ## markdown table on stdout. Flags via BENCH_ENGINE_ARGS, e.g. BENCH_ENGINE_ARGS="-n 1000 -duration 10s".
 .PHONY: bench-engine
