@@ -10,26 +10,13 @@ import (
 	"github.com/google/uuid"
 
 	"pingdeck/internal/groups"
+	"pingdeck/internal/live"
 )
 
 // notificationListLimit bounds a notification listing: the newest this many.
 const notificationListLimit = 100
 
-type notificationJSON struct {
-	ID        string     `json:"id"`
-	Kind      string     `json:"kind"`
-	From      string     `json:"from"`
-	GroupID   string     `json:"group_id"`
-	GroupName string     `json:"group_name"`
-	Message   string     `json:"message"`
-	CreatedAt time.Time  `json:"created_at"`
-	ReadAt    *time.Time `json:"read_at"`
-}
-
-func notificationOut(n *groups.Notification) notificationJSON {
-	return notificationJSON{ID: n.ID, Kind: n.Kind, From: n.FromUsername, GroupID: n.GroupID, GroupName: n.GroupName,
-		Message: n.Message, CreatedAt: n.CreatedAt, ReadAt: n.ReadAt}
-}
+func notificationOut(n *groups.Notification) live.Notification { return live.NotificationOf(n) }
 
 // handleNotificationList returns the user's newest notifications and the unread count.
 func handleNotificationList(s *server) gin.HandlerFunc {
@@ -45,7 +32,7 @@ func handleNotificationList(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]notificationJSON, len(list))
+		out := make([]live.Notification, len(list))
 		for i := range list {
 			out[i] = notificationOut(&list[i])
 		}

@@ -185,7 +185,9 @@ type errorMessage struct {
 	ID      string `json:"id,omitempty"`
 }
 
-type notificationJSON struct {
+// Notification is a notification on the wire, the same on the REST API and the stream
+// (PROTOCOL.md NOTIFICATION), so the two can never drift apart.
+type Notification struct {
 	ID        string     `json:"id"`
 	Kind      string     `json:"kind"`
 	From      string     `json:"from"`
@@ -196,14 +198,17 @@ type notificationJSON struct {
 	ReadAt    *time.Time `json:"read_at"`
 }
 
+// NotificationOf is n as it goes on the wire.
+func NotificationOf(n *groups.Notification) Notification {
+	return Notification{ID: n.ID, Kind: n.Kind, From: n.FromUsername, GroupID: n.GroupID, GroupName: n.GroupName,
+		Message: n.Message, CreatedAt: n.CreatedAt.UTC(), ReadAt: n.ReadAt}
+}
+
 type notificationMessage struct {
-	Type         string           `json:"type"`
-	Notification notificationJSON `json:"notification"`
+	Type         string       `json:"type"`
+	Notification Notification `json:"notification"`
 }
 
 func notificationOf(n groups.Notification) notificationMessage {
-	return notificationMessage{Type: "notification", Notification: notificationJSON{
-		ID: n.ID, Kind: n.Kind, From: n.FromUsername, GroupID: n.GroupID, GroupName: n.GroupName,
-		Message: n.Message, CreatedAt: n.CreatedAt.UTC(), ReadAt: n.ReadAt,
-	}}
+	return notificationMessage{Type: "notification", Notification: NotificationOf(&n)}
 }
