@@ -28,7 +28,8 @@ type clientReport struct {
 	P50ms, P99ms int
 	Items        int64
 	Messages     int64
-	Closed       int // sockets the server closed during the run
+	Closed       int     // sockets the server closed during the run
+	CPUPercent   float64 // this process's CPU while measuring, % of one core
 }
 
 // latencyHist counts publish → receive latencies in 1 ms buckets, sharded to keep
@@ -144,15 +145,21 @@ func runClients(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fmt.Fprintln(stdout, "connected")
 
 	in := bufio.NewScanner(stdin)
+	var cpu0 time.Duration
+	var t0 time.Time
 	for in.Scan() {
 		switch in.Text() {
 		case "measure":
 			measuring.Store(true)
+			cpu0, t0 = cpuTime(), time.Now()
+			stopProfile := startCPUProfile("LIVEBENCH_CLIENT_CPUPROFILE")
+			defer stopProfile()
 		case "stop":
 			measuring.Store(false)
+			cpuPct := 100 * (cpuTime() - cpu0).Seconds() / time.Since(t0).Seconds()
 			q, total := hist.quantiles(0.5, 0.99)
 			out, _ := json.Marshal(clientReport{P50ms: q[0], P99ms: q[1], Items: total, Messages: messages.Load(),
-				Closed: int(closed.Load())})
+				Closed: int(closed.Load()), CPUPercent: cpuPct})
 			fmt.Fprintf(stdout, "report %s\n", out)
 			return nil
 		}

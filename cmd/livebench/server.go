@@ -164,11 +164,13 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 
 	fmt.Fprintln(stdout, "measuring")
+	stopProfile := startCPUProfile("LIVEBENCH_CPUPROFILE")
 	before := gather(reg)
 	cpu0, t0 := cpuTime(), time.Now()
 	r.HTTPBusy = probeHTTP(ctx, base, token, *measure)
 	cpu1, t1 := cpuTime(), time.Now()
 	after := gather(reg)
+	stopProfile()
 	r.RSSConnectedMB = rssMB()
 	r.HeapMB, r.StackMB = heapMB()
 	if p := os.Getenv("LIVEBENCH_HEAPPROFILE"); p != "" {
@@ -308,4 +310,22 @@ func raiseFileLimit() {
 		l.Cur = l.Max
 		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+}
+
+// startCPUProfile writes a CPU profile to the file named by the environment variable
+// env, if set, until the returned function is called.
+func startCPUProfile(env string) func() {
+	p := os.Getenv(env)
+	if p == "" {
+		return func() {}
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		return func() {}
+	}
+	if pprof.StartCPUProfile(f) != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
