@@ -28,39 +28,51 @@ func (v *Viewer) actor() groups.Actor { return groups.Actor{UserID: v.UserID, Is
 type outbound struct {
 	parts   [][]byte
 	kind    msgKind
-	tick    time.Time // for results: when the tick was cut
+	tick    time.Time // for results: when the tick was flushed
 	counted bool      // a live results message, bounded by MaxQueuedTicks
+	pooled  bool      // parts goes back to the hub's pool once written
 }
 
 func message(kind msgKind, b []byte) outbound { return outbound{parts: [][]byte{b}, kind: kind} }
 
-// client is one WebSocket. Its reader handles what the browser sends; its writer is the
-// only goroutine that writes messages. Between them and the hub sits a bounded queue.
+// subscription is one group a client follows.
+type subscription struct {
+	g    *groupState
+	role groups.Role
+	from uint64 // the client has the group's results up to this seq (in a snapshot)
+}
+
+// client is one WebSocket. Its reader handles what the browser sends. Writing needs
+// no goroutine of its own while there is nothing to write: whoever queues a message
+// to an idle client starts a drain, the only goroutine writing at a time, which ends
+// when the queue is empty. Thousands of idle sockets thus hold one goroutine each.
 type client struct {
 	hub    *Hub
 	conn   *websocket.Conn
 	viewer Viewer
 
 	// Guarded by hub.mu.
-	subs      map[string]groups.Role // followed groups and the viewer's role in each
-	dashboard bool                   // following the dashboard (no subscribe sent yet)
-	started   bool                   // hello sent
-	parts     [][]byte               // the tick being cut
+	subs      map[string]*subscription // followed groups
+	dashboard bool                     // following the dashboard (no subscribe sent yet)
+	started   bool                     // hello sent; in a flush slot
+	slot, at  int                      // flush slot and index in it
+	sent      uint64                   // results up to this seq are queued
+	ping      time.Time                // last ping queued
 
 	qmu     sync.Mutex
 	queue   []outbound
-	ticks   int // counted messages queued or being written
+	ticks   int  // counted messages queued or being written
+	writing bool // a drain is running (or the socket is finished)
 	closing bool
 	code    int
 	reason  string
 
-	wake       chan struct{} // cap 1: the queue has something or closing was set
 	readerDone chan struct{}
 }
 
 func newClient(h *Hub, conn *websocket.Conn, v Viewer) *client {
-	return &client{hub: h, conn: conn, viewer: v, subs: map[string]groups.Role{}, dashboard: true,
-		wake: make(chan struct{}, 1), readerDone: make(chan struct{})}
+	return &client{hub: h, conn: conn, viewer: v, subs: map[string]*subscription{}, dashboard: true,
+		readerDone: make(chan struct{})}
 }
 
 // send queues a message without blocking. A client with MaxQueuedTicks results
@@ -69,11 +81,13 @@ func (c *client) send(o outbound) {
 	c.qmu.Lock()
 	if c.closing {
 		c.qmu.Unlock()
+		c.recycle(&o)
 		return
 	}
 	if o.counted {
 		if c.ticks >= c.hub.opt.MaxQueuedTicks {
 			c.qmu.Unlock()
+			c.recycle(&o)
 			c.hub.m.slow.Inc()
 			c.kick(CloseTooSlow, "too slow: the connection cannot keep up with the stream")
 			return
@@ -81,15 +95,18 @@ func (c *client) send(o outbound) {
 		c.ticks++
 	}
 	c.queue = append(c.queue, o)
+	c.startDrain()
 	c.qmu.Unlock()
-	c.signal()
 }
 
-func (c *client) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+// startDrain starts the writer unless one runs. c.qmu is held.
+func (c *client) startDrain() {
+	if c.writing {
+		return
 	}
+	c.writing = true
+	c.hub.clientsWG.Add(1)
+	go c.drain()
 }
 
 // kick makes the writer close the socket with code, dropping what is queued. A writer
@@ -101,29 +118,36 @@ func (c *client) kick(code int, reason string) {
 		return
 	}
 	c.closing, c.code, c.reason = true, code, reason
+	for i := range c.queue {
+		c.recycle(&c.queue[i])
+	}
 	clear(c.queue)
 	c.queue = nil
+	c.startDrain()
 	c.qmu.Unlock()
-	c.signal()
 	if code == CloseTooSlow || code == websocket.CloseGoingAway {
 		_ = c.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
 	}
 }
 
-// take swaps the queue out for the writer.
-func (c *client) take(spare []outbound) (batch []outbound, closing bool, code int, reason string) {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	batch, c.queue = c.queue, spare[:0]
-	return batch, c.closing, c.code, c.reason
+func (c *client) recycle(o *outbound) {
+	if o.pooled {
+		c.hub.putParts(o.parts)
+		o.parts, o.pooled = nil, false
+	}
 }
 
-func (c *client) written(o *outbound) {
-	if o.counted {
-		c.qmu.Lock()
-		c.ticks--
-		c.qmu.Unlock()
+// finish ends writing for good when the reader is done: no drain starts after this,
+// and one still running fails on the closed connection.
+func (c *client) finish() {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.closing, c.writing = true, true
+	for i := range c.queue {
+		c.recycle(&c.queue[i])
 	}
+	clear(c.queue)
+	c.queue = nil
 }
 
 func (c *client) isClosing() bool {
@@ -132,38 +156,50 @@ func (c *client) isClosing() bool {
 	return c.closing
 }
 
-// writePump writes queued messages and pings until the socket closes.
-func (c *client) writePump() {
-	h := c.hub
-	defer h.clientsWG.Done()
-	defer c.conn.Close()
-	ping := time.NewTicker(h.opt.PingPeriod)
-	defer ping.Stop()
-	var spare []outbound
+// drain writes queued messages until the queue is empty; it closes the socket when the
+// client is kicked or a write fails.
+func (c *client) drain() {
+	defer c.hub.clientsWG.Done()
+	var batch []outbound
 	for {
-		select {
-		case <-c.wake:
-		case <-ping.C:
-			if c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.opt.WriteWait)) != nil {
-				return
-			}
-			continue
-		case <-c.readerDone:
-			return
-		}
-		batch, closing, code, reason := c.take(spare)
-		if closing {
+		c.qmu.Lock()
+		if c.closing {
+			code, reason := c.code, c.reason
+			c.qmu.Unlock() // writing stays set: no writer after this one
 			c.closeWith(code, reason)
+			c.conn.Close()
 			return
 		}
+		if len(c.queue) == 0 {
+			if cap(c.queue) == 0 {
+				c.queue = batch[:0] // keep one slice for the next messages
+			}
+			c.writing = false
+			c.qmu.Unlock()
+			return
+		}
+		batch, c.queue = c.queue, nil
+		c.qmu.Unlock()
 		for i := range batch {
-			if err := c.write(&batch[i]); err != nil {
+			err := c.write(&batch[i])
+			c.recycle(&batch[i])
+			if err != nil {
+				c.qmu.Lock()
+				for j := i + 1; j < len(batch); j++ {
+					c.recycle(&batch[j])
+				}
+				c.closing = true // no more writes; the reader's end closes the socket
+				c.qmu.Unlock()
+				c.conn.Close()
 				return
 			}
-			c.written(&batch[i])
+			if batch[i].counted {
+				c.qmu.Lock()
+				c.ticks--
+				c.qmu.Unlock()
+			}
 			batch[i] = outbound{}
 		}
-		spare = batch
 	}
 }
 
@@ -180,32 +216,39 @@ func (c *client) closeWith(code int, reason string) {
 	}
 }
 
-// write assembles one message in a pooled buffer and writes it as one frame.
+// write writes one message as one frame (a long one in fragments) straight from its
+// parts into the connection's pooled write buffer.
 func (c *client) write(o *outbound) error {
 	h := c.hub
-	data := o.parts[0]
-	var buf *[]byte
-	if len(o.parts) > 1 {
-		buf, _ = h.bufs.Get().(*[]byte)
-		if buf == nil {
-			buf = new([]byte)
-		}
-		b := (*buf)[:0]
-		for _, p := range o.parts {
-			b = append(b, p...)
-		}
-		data, *buf = b, b
+	deadline := time.Now().Add(h.opt.WriteWait)
+	if o.kind == kindPing {
+		return c.conn.WriteControl(websocket.PingMessage, nil, deadline)
 	}
-	_ = c.conn.SetWriteDeadline(time.Now().Add(h.opt.WriteWait))
-	err := c.conn.WriteMessage(websocket.TextMessage, data)
-	if buf != nil && cap(*buf) <= maxPooledWriteBytes {
-		h.bufs.Put(buf)
+	_ = c.conn.SetWriteDeadline(deadline)
+	n := 0
+	var err error
+	if len(o.parts) == 1 {
+		n = len(o.parts[0])
+		err = c.conn.WriteMessage(websocket.TextMessage, o.parts[0])
+	} else {
+		var w io.WriteCloser
+		if w, err = c.conn.NextWriter(websocket.TextMessage); err == nil {
+			for _, p := range o.parts {
+				if _, err = w.Write(p); err != nil {
+					break
+				}
+				n += len(p)
+			}
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
+		}
 	}
 	if err != nil {
 		return err
 	}
 	h.m.messages[o.kind].Inc()
-	h.m.bytes.Add(float64(len(data)))
+	h.m.bytes.Add(float64(n))
 	if o.kind == kindResults {
 		h.m.delivery.Observe(time.Since(o.tick).Seconds())
 	}
@@ -218,6 +261,8 @@ func (c *client) readPump(r resumeRequest) {
 	h := c.hub
 	defer h.clientsWG.Done()
 	defer close(c.readerDone)
+	defer c.conn.Close()
+	defer c.finish()
 	defer h.unregister(c)
 	c.conn.SetReadLimit(maxMessageBytes)
 	extend := func() { _ = c.conn.SetReadDeadline(time.Now().Add(h.opt.PongWait)) }

@@ -12,7 +12,6 @@ import (
 
 // Fixed pieces of the wire format.
 var (
-	comma          = []byte(",")
 	resultsSuffix  = []byte("]}")
 	snapshotPrefix = []byte(`{"type":"snapshot","group":`)
 	updatedPrefix  = []byte(`{"type":"group_updated","group":`)
@@ -57,14 +56,13 @@ func appendItem(b, group []byte, it *liveItem) []byte {
 	return append(b, '}')
 }
 
-// encodeItems writes a group's items of one tick, comma-separated: the fragment every
-// follower's results message for that tick splices in.
+// encodeItems writes a group's items of one tick, each after a comma: the fragment
+// every follower's results message splices in (the first one in a message without
+// its comma).
 func encodeItems(g *groupState, items []liveItem) []byte {
 	b := make([]byte, 0, len(items)*(100+len(g.quoted)))
 	for i := range items {
-		if i > 0 {
-			b = append(b, ',')
-		}
+		b = append(b, ',')
 		b = appendItem(b, g.quoted, &items[i])
 	}
 	return b

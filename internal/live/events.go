@@ -230,7 +230,9 @@ func (h *Hub) applyGroupChanged(ctx context.Context, id string) error {
 	}
 	g.setMeta(meta)
 	for c := range g.subs {
-		c.send(h.groupMessage(g, c.subs[id], updatedPrefix, kindControl))
+		if s := c.subs[id]; s != nil {
+			c.send(h.groupMessage(g, s.role, updatedPrefix, kindControl))
+		}
 	}
 	return nil
 }
@@ -271,9 +273,9 @@ func (h *Hub) applyAccessChanged(ctx context.Context, id string) error {
 	g.setMeta(meta)
 	revoked := message(kindControl, controlMessage(idMessage{Type: "access_revoked", ID: id}))
 	for c, role := range roles {
-		_, following := c.subs[id]
+		s := c.subs[id]
 		switch {
-		case !following:
+		case s == nil:
 		case role == groups.RoleNone:
 			h.drop(c, id)
 			if len(c.subs) == 0 {
@@ -282,7 +284,7 @@ func (h *Hub) applyAccessChanged(ctx context.Context, id string) error {
 				c.send(revoked)
 			}
 		default:
-			c.subs[id] = role
+			s.role = role
 			c.send(h.groupMessage(g, role, updatedPrefix, kindControl))
 		}
 	}

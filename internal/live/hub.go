@@ -83,13 +83,18 @@ func (o *Options) defaults() {
 	}
 }
 
+// phasesFor is how many flush slots a tick has: slots of 25 ms, at most maxPhases.
+func phasesFor(tick time.Duration) int {
+	return int(min(maxPhases, max(1, tick/(25*time.Millisecond))))
+}
+
 // Limits on what one client may ask for.
 const (
-	maxMessageBytes     = 256 << 10 // a client frame larger than this is closed with 1009
-	maxGroupsPerClient  = 1000
-	maxPendingPerTick   = 1 << 20 // results held for one tick; more are dropped and counted
-	dbTimeout           = 10 * time.Second
-	maxPooledWriteBytes = 256 << 10
+	maxMessageBytes    = 256 << 10 // a client frame larger than this is closed with 1009
+	maxGroupsPerClient = 1000
+	maxPendingPerTick  = 1 << 20 // results held for one tick; more are dropped and counted
+	dbTimeout          = 10 * time.Second
+	maxPhases          = 8 // flush slots per tick; fragments are kept for this many ticks
 )
 
 // Close codes of the protocol beyond RFC 6455's.
@@ -110,7 +115,8 @@ type Hub struct {
 	in        chan ping.Result
 	events    *eventQueue
 	upgrader  websocket.Upgrader
-	bufs      sync.Pool // *[]byte for assembling messages
+	phases    int       // flush slots per Tick
+	partsPool sync.Pool // *[][]byte for results messages' parts
 	clientCtx context.Context
 	stopCtx   context.CancelFunc
 	clientsWG sync.WaitGroup // every client's reader and writer
@@ -122,7 +128,8 @@ type Hub struct {
 	byUser  map[string]map[*client]struct{} // clients past hello
 	closed  bool
 	touched []*groupState // scratch for cutting a tick
-	fanned  []*client
+	prefix  []byte        // the opening of results messages at seq
+	slots   [][]*client   // started clients by flush slot
 }
 
 // NewHub returns a hub; Run makes it deliver and ServeWS connects clients to it.
@@ -140,14 +147,19 @@ func NewHub(opt Options) (*Hub, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
 		opt: opt, log: opt.Logger, m: m, token: hex.EncodeToString(tok),
-		ringTicks: uint64(max(1, opt.ResumeWindow/opt.Tick)),
+		phases:    phasesFor(opt.Tick),
 		in:        make(chan ping.Result, opt.PublishBuffer),
 		events:    newEventQueue(10000),
 		clientCtx: ctx, stopCtx: cancel,
 		groups: map[string]*groupState{}, clients: map[*client]struct{}{}, byUser: map[string]map[*client]struct{}{},
 	}
+	h.slots = make([][]*client, h.phases)
+	// A tick is cut every slot, so the ring keeps ResumeWindow's worth of slots.
+	h.ringTicks = uint64(max(1, opt.ResumeWindow/(opt.Tick/time.Duration(h.phases))))
 	h.upgrader = websocket.Upgrader{
-		ReadBufferSize: 1024, WriteBufferSize: 4096, WriteBufferPool: &sync.Pool{},
+		// A results message fits one pooled write buffer (one frame, one write); no
+		// socket holds a write buffer between messages.
+		ReadBufferSize: 1024, WriteBufferSize: 32 << 10, WriteBufferPool: &sync.Pool{},
 		HandshakeTimeout: 10 * time.Second,
 		// The HTTP layer checks the Origin before handing the request over.
 		CheckOrigin: func(*http.Request) bool { return true },
@@ -203,13 +215,15 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 }
 
-// runTicks gathers published results and cuts a tick every Tick.
+// runTicks gathers published results and, every slot (Tick/phases), cuts a tick of
+// what arrived and flushes the clients of that slot.
 func (h *Hub) runTicks(ctx context.Context) {
-	t := time.NewTicker(h.opt.Tick)
+	t := time.NewTicker(h.opt.Tick / time.Duration(h.phases))
 	defer t.Stop()
 	sweep := time.NewTicker(h.opt.ResumeWindow / 2)
 	defer sweep.Stop()
 	var pending []ping.Result
+	slot := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -221,22 +235,39 @@ func (h *Hub) runTicks(ctx context.Context) {
 				h.m.dropped.Inc()
 			}
 		case now := <-t.C:
-			if len(pending) > 0 {
-				h.cut(pending, now)
-				clear(pending)
-				pending = pending[:0]
-			}
+			h.cut(pending, slot, now)
+			clear(pending)
+			pending = pending[:0]
+			slot = (slot + 1) % h.phases
 		case <-sweep.C:
 			h.sweep()
 		}
 	}
 }
 
-// cut records one tick's results and queues, for every client following a group that
-// has some, one results message spliced from each group's once-encoded fragment.
-func (h *Hub) cut(batch []ping.Result, now time.Time) {
+// cut records one tick's results (if any) and encodes each group's items once, then
+// queues for every client of slot one results message with what it has not had yet,
+// spliced from those once-encoded fragments. Clients are spread over phases slots so
+// that every slot writes a share of them instead of every tick writing all at once.
+func (h *Hub) cut(batch []ping.Result, slot int, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(batch) > 0 {
+		h.record(batch)
+	}
+	clients := h.slots[slot]
+	if len(clients) == 0 {
+		return
+	}
+	for _, c := range clients {
+		h.flush(c, now)
+	}
+	h.m.fanout.Observe(time.Since(now).Seconds())
+}
+
+// record makes batch the next tick: per-target state, the resume ring, and one encoded
+// fragment per group that has followers. h.mu is held.
+func (h *Hub) record(batch []ping.Result) {
 	h.seq++
 	seq := h.seq
 	for i := range batch {
@@ -261,35 +292,67 @@ func (h *Hub) cut(batch []ping.Result, now time.Time) {
 	if seq > h.ringTicks {
 		oldest = seq - h.ringTicks
 	}
-	prefix := resultsPrefix(seq)
 	for _, g := range h.touched {
 		items := slices.Clip(g.pending)
 		g.pending = nil
 		g.push(tickEntry{seq: seq, items: items}, oldest)
-		if len(g.subs) == 0 {
-			continue
+		if len(g.subs) > 0 {
+			g.frags[seq%maxPhases] = fragment{seq: seq, b: encodeItems(g, items)}
 		}
-		frag := encodeItems(g, items)
-		for c := range g.subs {
-			if len(c.parts) == 0 {
-				h.fanned = append(h.fanned, c)
-				c.parts = append(c.parts, prefix)
-			} else {
-				c.parts = append(c.parts, comma)
-			}
-			c.parts = append(c.parts, frag)
-		}
-	}
-	for _, c := range h.fanned {
-		parts := append(slices.Clone(c.parts), resultsSuffix)
-		c.parts = c.parts[:0]
-		c.send(outbound{parts: parts, kind: kindResults, tick: now, counted: true})
 	}
 	clear(h.touched)
 	h.touched = h.touched[:0]
-	clear(h.fanned)
-	h.fanned = h.fanned[:0]
-	h.m.fanout.Observe(time.Since(now).Seconds())
+	h.prefix = resultsPrefix(seq)
+}
+
+// flush queues for c the results of its groups after the last seq it was sent, as one
+// message. Between two flushes of a client lie phases slots, so everything it needs
+// is still in the groups' fragment slots. h.mu is held.
+func (h *Hub) flush(c *client, now time.Time) {
+	if c.ping.IsZero() {
+		c.ping = now
+	} else if now.Sub(c.ping) >= h.opt.PingPeriod {
+		c.ping = now
+		c.send(outbound{kind: kindPing})
+	}
+	cur := c.sent
+	if cur >= h.seq {
+		return
+	}
+	c.sent = h.seq
+	lo := cur
+	if ph := uint64(h.phases); h.seq > ph {
+		lo = max(lo, h.seq-ph) // never more than phases ticks back (so always true)
+	}
+	parts := h.getParts()
+	parts = append(parts, h.prefix)
+	for _, s := range c.subs {
+		for q := max(lo, s.from) + 1; q <= h.seq; q++ {
+			if f := &s.g.frags[q%maxPhases]; f.seq == q && f.b != nil {
+				parts = append(parts, f.b)
+			}
+		}
+	}
+	if len(parts) == 1 {
+		h.putParts(parts)
+		return
+	}
+	parts[1] = parts[1][1:] // the first fragment's leading comma
+	parts = append(parts, resultsSuffix)
+	c.send(outbound{parts: parts, kind: kindResults, tick: now, counted: true, pooled: true})
+}
+
+func (h *Hub) getParts() [][]byte {
+	if p, _ := h.partsPool.Get().(*[][]byte); p != nil {
+		return (*p)[:0]
+	}
+	return make([][]byte, 0, 32)
+}
+
+func (h *Hub) putParts(parts [][]byte) {
+	clear(parts)
+	parts = parts[:0]
+	h.partsPool.Put(&parts)
 }
 
 // sweep forgets ticks past the resume window in groups that have had no results since.

@@ -15,6 +15,7 @@ const (
 	kindControl // hello, group_updated, group_deleted, access_revoked, notification, pong, error
 	kindReplay
 	numKinds
+	kindPing // a WebSocket ping frame, not counted
 )
 
 var kindNames = [numKinds]string{"results", "snapshot", "control", "replay"}

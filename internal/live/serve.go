@@ -44,10 +44,9 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, v Viewer) {
 		return
 	}
 	h.clients[c] = struct{}{}
-	h.clientsWG.Add(2)
+	h.clientsWG.Add(1)
 	h.mu.Unlock()
 	h.m.clients.Inc()
-	go c.writePump()
 	go c.readPump(res)
 }
 
@@ -61,12 +60,13 @@ func (h *Hub) unregister(c *client) {
 			delete(h.byUser, c.viewer.UserID)
 		}
 	}
-	for id := range c.subs {
-		if g := h.groups[id]; g != nil {
-			delete(g.subs, c)
-		}
+	for _, s := range c.subs {
+		delete(s.g.subs, c)
 	}
 	c.subs = nil
+	if c.started {
+		h.leaveSlot(c)
+	}
 	h.mu.Unlock()
 	h.m.clients.Dec()
 }
@@ -97,7 +97,7 @@ func (h *Hub) start(c *client, r resumeRequest) {
 	if c.subs == nil { // closed meanwhile
 		return
 	}
-	c.started = true
+	h.joinSlot(c)
 	set := h.byUser[c.viewer.UserID]
 	if set == nil {
 		set = map[*client]struct{}{}
@@ -203,9 +203,10 @@ func (h *Hub) resume(c *client, token string, since uint64) {
 		h.replay(c, since)
 		return
 	}
-	for id, role := range c.subs {
-		if g := h.groups[id]; g != nil && g.meta != nil {
-			c.send(h.groupMessage(g, role, snapshotPrefix, kindSnapshot))
+	for _, s := range c.subs {
+		if s.g.meta != nil {
+			s.from = h.seq
+			c.send(h.groupMessage(s.g, s.role, snapshotPrefix, kindSnapshot))
 		}
 	}
 }
@@ -273,7 +274,10 @@ func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 		if g.meta == nil {
 			g.setMeta(gr.meta)
 		}
-		c.subs[gr.id] = gr.role
+		if s := c.subs[gr.id]; s != nil && s.g != g { // the group was deleted and made anew
+			delete(s.g.subs, c)
+		}
+		c.subs[gr.id] = &subscription{g: g, role: gr.role, from: h.seq}
 		g.subs[c] = struct{}{}
 		if snapshot {
 			c.send(h.groupMessage(g, gr.role, snapshotPrefix, kindSnapshot))
@@ -283,10 +287,34 @@ func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 
 // drop unsubscribes c from a group. h.mu is held.
 func (h *Hub) drop(c *client, id string) {
-	delete(c.subs, id)
-	if g := h.groups[id]; g != nil {
-		delete(g.subs, c)
+	if s := c.subs[id]; s != nil {
+		delete(s.g.subs, c)
+		delete(c.subs, id)
 	}
+}
+
+// joinSlot starts c's results: it goes into the emptiest flush slot and is sent the
+// results after the current seq. h.mu is held.
+func (h *Hub) joinSlot(c *client) {
+	c.started, c.sent = true, h.seq
+	c.slot = 0
+	for i := range h.slots {
+		if len(h.slots[i]) < len(h.slots[c.slot]) {
+			c.slot = i
+		}
+	}
+	c.at = len(h.slots[c.slot])
+	h.slots[c.slot] = append(h.slots[c.slot], c)
+}
+
+// leaveSlot takes c out of its flush slot. h.mu is held.
+func (h *Hub) leaveSlot(c *client) {
+	s := h.slots[c.slot]
+	last := len(s) - 1
+	s[c.at] = s[last]
+	s[c.at].at = c.at
+	s[last] = nil
+	h.slots[c.slot] = s[:last]
 }
 
 // groupMessage is a snapshot or group_updated for a follower with role: the group
@@ -320,34 +348,33 @@ func (h *Hub) groupMessage(g *groupState, role groups.Role, prefix []byte, kind 
 	return outbound{parts: [][]byte{prefix, head, targetsKey, g.snapTgts, groupSuffix}, kind: kind}
 }
 
-// replay queues the kept results after since for c's groups, one message per original
-// tick. h.mu is held.
+// replay queues the kept results after since for c's groups, in messages of up to
+// phases consecutive ticks each (as the live stream sends them), and continues the
+// live stream after them. h.mu is held.
 func (h *Hub) replay(c *client, since uint64) {
 	type piece struct {
 		seq  uint64
 		frag []byte
 	}
 	var pieces []piece
-	for id := range c.subs {
-		g := h.groups[id]
-		if g == nil {
-			continue
+	for _, s := range c.subs {
+		for _, e := range s.g.after(since) {
+			pieces = append(pieces, piece{e.seq, encodeItems(s.g, e.items)})
 		}
-		for _, e := range g.after(since) {
-			pieces = append(pieces, piece{e.seq, encodeItems(g, e.items)})
-		}
+		s.from = h.seq
 	}
+	c.sent = h.seq
 	slices.SortStableFunc(pieces, func(a, b piece) int { return cmp.Compare(a.seq, b.seq) })
 	for i := 0; i < len(pieces); {
-		seq := pieces[i].seq
-		parts := [][]byte{resultsPrefix(seq)}
-		for j := i; j < len(pieces) && pieces[j].seq == seq; j++ {
-			if j > i {
-				parts = append(parts, comma)
-			}
-			parts = append(parts, pieces[j].frag)
-			i = j + 1
+		end := pieces[i].seq + uint64(h.phases) // this message: ticks before end
+		var parts [][]byte
+		last := pieces[i].seq
+		for ; i < len(pieces) && pieces[i].seq < end; i++ {
+			parts = append(parts, pieces[i].frag)
+			last = pieces[i].seq
 		}
-		c.send(outbound{parts: append(parts, resultsSuffix), kind: kindReplay})
+		parts[0] = parts[0][1:]
+		parts = append(append([][]byte{resultsPrefix(last)}, parts...), resultsSuffix)
+		c.send(outbound{parts: parts, kind: kindReplay})
 	}
 }

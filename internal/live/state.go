@@ -94,6 +94,12 @@ type tickEntry struct {
 	items []liveItem
 }
 
+// fragment is a group's items of tick seq, encoded once for every follower.
+type fragment struct {
+	seq uint64
+	b   []byte
+}
+
 // groupState is everything the hub keeps per group: its settings and targets (loaded
 // when someone follows it), per-target state, the ring of recent ticks and its
 // followers. The hub's mutex guards it.
@@ -105,6 +111,7 @@ type groupState struct {
 	targets map[string]*targetState
 	ring    []tickEntry // ascending seq
 	pending []liveItem  // this tick's items, while a tick is cut
+	frags   [maxPhases]fragment
 	subs    map[*client]struct{}
 
 	headers   map[groups.Role][]byte // encoded group object per role, for metaVer
