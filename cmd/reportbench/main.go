@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ type options struct {
 	rawMinutes     int           // minutes written by each ingest path (raw rows exist for 2× this)
 	runs           int           // timed runs per report (after one warm-up)
 	timeout        time.Duration // the whole benchmark's bound
+	cpuProfile     string        // where to write a CPU profile of the timed reports
 }
 
 func main() {
@@ -52,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.rawMinutes, "raw-minutes", 45, "minutes of raw results each ingest path writes (plain COPY, then the ResultWriter)")
 	fs.IntVar(&o.runs, "runs", 7, "timed runs per report; the table shows their median")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed reports to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,6 +95,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := b.serve(); err != nil {
 		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	reports, err := b.timeReports(ctx)
 	b.print(stdout, reports) // what was measured, also when a later report failed

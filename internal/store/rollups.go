@@ -141,22 +141,104 @@ func upsertAllSQLite(ctx context.Context, tx *sql.Tx, rows []insertedRow) error 
 	return nil
 }
 
-const pgUpsertRollups = `INSERT INTO %s AS r
-	(target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist)
-	SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::bytea[])
-	ON CONFLICT (target_id, bucket) DO UPDATE SET
-		sent = r.sent + excluded.sent,
-		received = r.received + excluded.received,
-		rtt_sum_us = r.rtt_sum_us + excluded.rtt_sum_us,
-		rtt_sumsq = r.rtt_sumsq + excluded.rtt_sumsq,
-		rtt_min_us = least(r.rtt_min_us, excluded.rtt_min_us),
-		rtt_max_us = greatest(r.rtt_max_us, excluded.rtt_max_us),
-		hist = r.hist || excluded.hist`
+// Rollup rows are kept compact: a batch first reads (and, on Postgres, locks) the
+// stored rows it touches, merges them in Go and writes each back whole, so a row's
+// histogram holds one (bucket, count) pair per bucket however many batches it saw.
+// Only a row that did not exist when read, and that a concurrent writer inserted
+// meanwhile, is merged additively by the database (sums added, histograms appended,
+// which decode to the same sum).
 
-// upsertRollupsPostgres adds one level's sums to its table in one statement.
+// rollupColumns are a rollup row's columns, in the order every statement uses.
+const rollupColumns = "target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist"
+
+// rollupAddSet merges an inserted row into a stored one (%[1]s qualifies the stored
+// row's columns, "r." on Postgres; least/greatest and min/max ignore NULL differently, so each
+// dialect passes its own).
+const rollupAddSet = `sent = %[1]ssent + excluded.sent,
+		received = %[1]sreceived + excluded.received,
+		rtt_sum_us = %[1]srtt_sum_us + excluded.rtt_sum_us,
+		rtt_sumsq = %[1]srtt_sumsq + excluded.rtt_sumsq,
+		rtt_min_us = %[2]s,
+		rtt_max_us = %[3]s,
+		hist = %[4]s`
+
+// rollupReplaceSet overwrites a stored row with the merged one.
+const rollupReplaceSet = `sent = excluded.sent, received = excluded.received, rtt_sum_us = excluded.rtt_sum_us,
+		rtt_sumsq = excluded.rtt_sumsq, rtt_min_us = excluded.rtt_min_us, rtt_max_us = excluded.rtt_max_us, hist = excluded.hist`
+
+var (
+	pgRollupAdd = fmt.Sprintf(rollupAddSet, "r.",
+		"least(r.rtt_min_us, excluded.rtt_min_us)", "greatest(r.rtt_max_us, excluded.rtt_max_us)", "r.hist || excluded.hist")
+	sqliteRollupAdd = fmt.Sprintf(rollupAddSet, "",
+		"coalesce(min(rtt_min_us, excluded.rtt_min_us), rtt_min_us, excluded.rtt_min_us)",
+		"coalesce(max(rtt_max_us, excluded.rtt_max_us), rtt_max_us, excluded.rtt_max_us)",
+		"CAST(hist || excluded.hist AS BLOB)")
+)
+
+// pgUpsertRollups writes rows given as arrays; %[1]s is the table, %[2]s the SET.
+const pgUpsertRollups = `INSERT INTO %[1]s AS r (` + rollupColumns + `)
+	SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::bytea[])
+	ON CONFLICT (target_id, bucket) DO UPDATE SET %[2]s`
+
+// pgLockRollups reads and locks the stored rows of the given keys.
+const pgLockRollups = `SELECT target_id::text, bucket, sent, received, rtt_sum_us::float8, rtt_sumsq::float8, rtt_min_us, rtt_max_us, hist
+	FROM %s WHERE (target_id, bucket) IN (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]))
+	ORDER BY target_id, bucket FOR UPDATE`
+
+// upsertRollupsPostgres merges one level's sums into its table.
 func upsertRollupsPostgres(ctx context.Context, tx pgx.Tx, b rollupBatch) error {
-	keys, m := b.keys, b.sums
+	ids, buckets := make([]string, len(b.keys)), make([]time.Time, len(b.keys))
+	for i, k := range b.keys {
+		ids[i], buckets[i] = k.target, time.UnixMicro(k.minute).UTC()
+	}
+	rows, err := tx.Query(ctx, fmt.Sprintf(pgLockRollups, b.table), ids, buckets)
+	if err != nil {
+		return fmt.Errorf("store: read rollups for update: %w", err)
+	}
+	stored := make(map[rollupKey]bool)
+	for rows.Next() {
+		var target string
+		var bucket time.Time
+		a, err := scanRollup(rows, &target, &bucket)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("store: read rollups for update: %w", err)
+		}
+		k := rollupKey{target, bucket.UnixMicro()}
+		if sum := b.sums[k]; sum != nil {
+			sum.merge(a)
+			stored[k] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: read rollups for update: %w", err)
+	}
+	replace, add := b.split(stored)
+	if err := pgWriteRollups(ctx, tx, b.table, rollupReplaceSet, replace, b.sums); err != nil {
+		return err
+	}
+	return pgWriteRollups(ctx, tx, b.table, pgRollupAdd, add, b.sums)
+}
+
+// split parts the batch's keys into those stored (to overwrite) and new ones.
+func (b rollupBatch) split(stored map[rollupKey]bool) (replace, add []rollupKey) {
+	for _, k := range b.keys {
+		if stored[k] {
+			replace = append(replace, k)
+		} else {
+			add = append(add, k)
+		}
+	}
+	return replace, add
+}
+
+// pgWriteRollups upserts the sums of keys in one statement, merging conflicts by set.
+func pgWriteRollups(ctx context.Context, tx pgx.Tx, table, set string, keys []rollupKey, m map[rollupKey]*agg) error {
 	n := len(keys)
+	if n == 0 {
+		return nil
+	}
 	ids, buckets := make([]string, n), make([]time.Time, n)
 	sent, received := make([]int32, n), make([]int32, n)
 	sums, sumsq := make([]int64, n), make([]int64, n)
@@ -173,28 +255,60 @@ func upsertRollupsPostgres(ctx context.Context, tx pgx.Tx, b rollupBatch) error 
 		}
 		hists[i] = a.hist.encode()
 	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf(pgUpsertRollups, b.table), ids, buckets, sent, received, sums, sumsq, mins, maxs, hists); err != nil {
+	if _, err := tx.Exec(ctx, fmt.Sprintf(pgUpsertRollups, table, set), ids, buckets, sent, received, sums, sumsq, mins, maxs, hists); err != nil {
 		return fmt.Errorf("store: upsert rollups: %w", err)
 	}
 	return nil
 }
 
-// sqliteUpsertRollups adds rows' sums to probe_rollups_1m, like pgUpsertRollups;
-// the VALUES tuples follow it.
-const sqliteUpsertRollups = `INSERT INTO %s
-	(target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist) VALUES %s
-	ON CONFLICT (target_id, bucket) DO UPDATE SET
-		sent = sent + excluded.sent,
-		received = received + excluded.received,
-		rtt_sum_us = rtt_sum_us + excluded.rtt_sum_us,
-		rtt_sumsq = rtt_sumsq + excluded.rtt_sumsq,
-		rtt_min_us = coalesce(min(rtt_min_us, excluded.rtt_min_us), rtt_min_us, excluded.rtt_min_us),
-		rtt_max_us = coalesce(max(rtt_max_us, excluded.rtt_max_us), rtt_max_us, excluded.rtt_max_us),
-		hist = CAST(hist || excluded.hist AS BLOB)`
+// sqliteUpsertRollups writes rows given as VALUES tuples; %[1]s is the table,
+// %[2]s the tuples, %[3]s the SET.
+const sqliteUpsertRollups = `INSERT INTO %[1]s (` + rollupColumns + `) VALUES %[2]s
+	ON CONFLICT (target_id, bucket) DO UPDATE SET %[3]s`
 
-// upsertRollupsSQLite adds one level's sums to its table, sqliteChunk rows a statement.
+// sqliteReadRollups reads the stored rows of the given keys (VALUES tuples at %[2]s).
+const sqliteReadRollups = `SELECT ` + rollupColumns + ` FROM %[1]s WHERE (target_id, bucket) IN (VALUES %[2]s)`
+
+// upsertRollupsSQLite merges one level's sums into its table, sqliteChunk rows a
+// statement. The write transaction is exclusive, so what it reads stays true.
 func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, b rollupBatch) error {
-	keys, m := b.keys, b.sums
+	stored := make(map[rollupKey]bool)
+	for start := 0; start < len(b.keys); start += sqliteIDChunk / 2 {
+		part := b.keys[start:min(start+sqliteIDChunk/2, len(b.keys))]
+		args := make([]any, 0, 2*len(part))
+		for _, k := range part {
+			args = append(args, k.target, k.minute)
+		}
+		rows, err := tx.QueryContext(ctx, fmt.Sprintf(sqliteReadRollups, b.table, valueTuples(len(part), 2)), args...)
+		if err != nil {
+			return fmt.Errorf("store: read rollups for update: %w", err)
+		}
+		for rows.Next() {
+			var k rollupKey
+			a, err := scanRollup(rows, &k.target, &k.minute)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("store: read rollups for update: %w", err)
+			}
+			if sum := b.sums[k]; sum != nil {
+				sum.merge(a)
+				stored[k] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: read rollups for update: %w", err)
+		}
+	}
+	replace, add := b.split(stored)
+	if err := sqliteWriteRollups(ctx, tx, b.table, rollupReplaceSet, replace, b.sums); err != nil {
+		return err
+	}
+	return sqliteWriteRollups(ctx, tx, b.table, sqliteRollupAdd, add, b.sums)
+}
+
+// sqliteWriteRollups upserts the sums of keys, merging conflicts by set.
+func sqliteWriteRollups(ctx context.Context, tx *sql.Tx, table, set string, keys []rollupKey, m map[rollupKey]*agg) error {
 	for start := 0; start < len(keys); start += sqliteChunk {
 		part := keys[start:min(start+sqliteChunk, len(keys))]
 		args := make([]any, 0, 9*len(part))
@@ -206,7 +320,7 @@ func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, b rollupBatch) error {
 			}
 			args = append(args, k.target, k.minute, a.sent, a.received, int64(a.sumUs), int64(a.sumSqUs), lo, hi, a.hist.encode())
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqliteUpsertRollups, b.table, valueTuples(len(part), 9)), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqliteUpsertRollups, table, valueTuples(len(part), 9), set), args...); err != nil {
 			return fmt.Errorf("store: upsert rollups: %w", err)
 		}
 	}
