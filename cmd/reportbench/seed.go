@@ -99,7 +99,7 @@ func (b *bench) seed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.ingest = append(b.ingest, ingestResult{"ResultWriter (COPY + minute and hour rollups, one transaction a batch of 5,000)", len(rs), took})
+	b.ingest = append(b.ingest, ingestResult{"ResultWriter (2 lanes; each batch of 5,000: COPY + minute and hour rollups in one transaction)", len(rs), took})
 	b.logf("ResultWriter: %.0f rows/s", float64(len(rs))/took.Seconds())
 
 	if _, err := b.pg.Exec(ctx, "ANALYZE"); err != nil {

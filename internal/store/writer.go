@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,8 +19,13 @@ type WriterOptions struct {
 	FlushEvery time.Duration // longest a result waits before being written, default 250 ms
 	QueueSize  int           // results waiting to be picked up, default 65536; beyond it Submit drops
 	MaxPending int           // results held while the database is down, default 600,000; beyond it the oldest are dropped
-	Registry   prometheus.Registerer
-	Logger     *slog.Logger
+	// Lanes is how many batches are written at once, each lane taking its own share of
+	// the targets (so lanes never touch the same rollup rows and each target's results
+	// stay in order); QueueSize and MaxPending are split between them. Default 2 on
+	// Postgres, 1 on SQLite (one writer at a time anyway).
+	Lanes    int
+	Registry prometheus.Registerer
+	Logger   *slog.Logger
 }
 
 // ResultWriter batches probe results into the database. Submit never blocks the probe
@@ -29,8 +35,16 @@ type WriterOptions struct {
 type ResultWriter struct {
 	store   resultStore
 	o       WriterOptions
-	in      chan ping.Result
+	lanes   []*writerLane
 	metrics writerMetrics
+}
+
+// writerLane batches and writes the results of its share of the targets.
+type writerLane struct {
+	w          *ResultWriter
+	in         chan ping.Result
+	maxPending int
+	held       atomic.Int64 // results taken from in and not yet written, for the gauge
 }
 
 // resultStore is what the writer needs from the database.
@@ -62,6 +76,12 @@ func NewResultWriter(st resultStore, o WriterOptions) *ResultWriter {
 	if o.MaxPending <= 0 {
 		o.MaxPending = 600_000
 	}
+	if o.Lanes <= 0 {
+		o.Lanes = 1
+		if d, ok := st.(interface{ Dialect() Dialect }); ok && d.Dialect() == Postgres {
+			o.Lanes = 2
+		}
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -76,14 +96,39 @@ func NewResultWriter(st resultStore, o WriterOptions) *ResultWriter {
 	if o.Registry != nil {
 		o.Registry.MustRegister(m.written, m.batches, m.writeErrors, m.dropped, m.pending, m.batchSeconds)
 	}
-	return &ResultWriter{store: st, o: o, in: make(chan ping.Result, o.QueueSize), metrics: m}
+	w := &ResultWriter{store: st, o: o, metrics: m}
+	for range o.Lanes {
+		w.lanes = append(w.lanes, &writerLane{w: w, in: make(chan ping.Result, max(o.QueueSize/o.Lanes, 1)), maxPending: max(o.MaxPending/o.Lanes, 1)})
+	}
+	return w
+}
+
+// laneOf picks a target's lane (FNV-1a of its ID).
+func (w *ResultWriter) laneOf(targetID string) *writerLane {
+	if len(w.lanes) == 1 {
+		return w.lanes[0]
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(targetID); i++ {
+		h = (h ^ uint32(targetID[i])) * 16777619
+	}
+	return w.lanes[h%uint32(len(w.lanes))]
+}
+
+// setPending publishes what all lanes hold and have queued.
+func (w *ResultWriter) setPending() {
+	var n int64
+	for _, l := range w.lanes {
+		n += l.held.Load() + int64(len(l.in))
+	}
+	w.metrics.pending.Set(float64(n))
 }
 
 // Submit hands a result to the writer without waiting; it reports false (and counts
 // the drop) when the queue is full.
 func (w *ResultWriter) Submit(r ping.Result) bool {
 	select {
-	case w.in <- r:
+	case w.laneOf(r.TargetID).in <- r:
 		return true
 	default:
 		w.metrics.dropped.WithLabelValues("queue_full").Inc()
@@ -92,17 +137,33 @@ func (w *ResultWriter) Submit(r ping.Result) bool {
 }
 
 // Run writes until ctx ends, then writes what it holds (for up to 5 s more) and returns.
-//
-// Writes run on a goroutine of their own, one batch at a time, so the queue keeps
+func (w *ResultWriter) Run(ctx context.Context) error {
+	w.ensurePartitions(ctx)
+	var wg sync.WaitGroup
+	for _, l := range w.lanes {
+		wg.Go(func() { l.run(ctx) })
+	}
+	partitions := time.NewTicker(time.Hour)
+	defer partitions.Stop()
+	for {
+		select {
+		case <-partitions.C:
+			w.ensurePartitions(ctx)
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		}
+	}
+}
+
+// run is one lane's loop. Writes run on a goroutine of their own, one batch at a time, so the queue keeps
 // being emptied into memory while the database is slow: a write that hangs holds one
 // batch, and what comes meanwhile waits in pending under MaxPending, exactly as
 // during an outage, instead of filling the queue and being dropped at Submit.
-func (w *ResultWriter) Run(ctx context.Context) error {
+func (l *writerLane) run(ctx context.Context) {
+	w := l.w
 	flush := time.NewTicker(w.o.FlushEvery)
 	defer flush.Stop()
-	partitions := time.NewTicker(time.Hour)
-	defer partitions.Stop()
-	w.ensurePartitions(ctx)
 
 	batches := make(chan []ping.Result) // to the writing goroutine, one at a time
 	outcomes := make(chan error, 1)     // its answer for the batch it took
@@ -167,9 +228,9 @@ func (w *ResultWriter) Run(ctx context.Context) error {
 
 	for {
 		select {
-		case r := <-w.in:
+		case r := <-l.in:
 			pending = append(pending, r)
-			if over := held() - w.o.MaxPending; over > 0 {
+			if over := held() - l.maxPending; over > 0 {
 				over = min(over, len(pending))
 				pending = pending[over:]
 				w.metrics.dropped.WithLabelValues("database_unavailable").Add(float64(over))
@@ -180,12 +241,10 @@ func (w *ResultWriter) Run(ctx context.Context) error {
 			startWrite(false)
 		case <-flush.C:
 			startWrite(true)
-		case <-partitions.C:
-			w.ensurePartitions(ctx)
 		case <-ctx.Done():
 			for drained := false; !drained; {
 				select {
-				case r := <-w.in:
+				case r := <-l.in:
 					pending = append(pending, r)
 				default:
 					drained = true
@@ -201,7 +260,7 @@ func (w *ResultWriter) Run(ctx context.Context) error {
 					abandoned = true
 					w.metrics.dropped.WithLabelValues("shutdown").Add(float64(len(inflight)))
 					w.o.Logger.Error("probe results lost at shutdown: a write to the database did not return", "count", len(inflight))
-					return nil
+					return
 				}
 			}
 			w.writeAll(final, &pending)
@@ -209,9 +268,10 @@ func (w *ResultWriter) Run(ctx context.Context) error {
 				w.metrics.dropped.WithLabelValues("shutdown").Add(float64(len(pending)))
 				w.o.Logger.Error("probe results lost at shutdown: the database did not take them", "count", len(pending))
 			}
-			return nil
+			return
 		}
-		w.metrics.pending.Set(float64(held() + len(w.in)))
+		l.held.Store(int64(held()))
+		w.setPending()
 	}
 }
 

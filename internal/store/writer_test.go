@@ -199,7 +199,7 @@ func TestWriterKeepsTakingResultsWhileTheDatabaseHangs(t *testing.T) {
 						t.Fatalf("Submit refused result %d with the queue not full: the writer stopped taking results", i)
 					}
 				}
-				waitFor(t, "the writer to take its queue while a write hangs", func() bool { return len(w.in) == 0 })
+				waitFor(t, "the writer to take its queue while a write hangs", func() bool { return len(w.lanes[0].in) == 0 })
 			}
 			overflow := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("database_unavailable"))
 			if want := float64(max(len(all)-tc.maxPending, 0)); overflow != want {
