@@ -3,7 +3,9 @@ package store
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -111,21 +113,23 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 	} else {
 		minuteSpans = []span{{plan.rollLo, hourLo}, {hourHi, plan.rollHi}}
 	}
-	addTotal := func(target string, _ int64, a *agg) {
+	// The reads run at once on their own connections; their callbacks take turns.
+	var reads parallelReads
+	addTotal := serialized(&reads, func(target string, _ int64, a *agg) {
 		if t := totals[target]; t != nil {
 			t.merge(a)
 		}
-	}
+	})
 	if hourHi > hourLo {
-		if err := s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, hourLo, hourHi, false, addTotal); err != nil {
-			return nil, err
-		}
+		reads.start(func() error {
+			return s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, hourLo, hourHi, false, addTotal)
+		})
 	}
 	for _, sp := range minuteSpans {
 		if sp.hi > sp.lo {
-			if err := s.forEachRollup(ctx, "probe_rollups_1m", q.TargetIDs, sp.lo, sp.hi, false, addTotal); err != nil {
-				return nil, err
-			}
+			reads.start(func() error {
+				return s.forEachRollup(ctx, "probe_rollups_1m", q.TargetIDs, sp.lo, sp.hi, false, addTotal)
+			})
 		}
 	}
 
@@ -141,7 +145,8 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 		bucketOf = func(t int64) int { return int(min(max((t-from)/step, 0), int64(len(series)-1))) }
 		// An hour inside one series bucket goes there whole; one split by a bucket
 		// boundary is read by the minute. A minute inside one bucket goes there whole;
-		// one split is read raw (unless its raw rows may be gone).
+		// one split is read raw (unless its raw rows may be gone). These reads decide
+		// what is read raw, so they run here, one after another.
 		seriesMinutes := minuteSpans
 		if hourHi > hourLo {
 			seriesMinutes = slices.Clone(minuteSpans)
@@ -153,7 +158,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 				seriesMinutes = append(seriesMinutes, span{h, h + hourUs})
 			})
 			if err != nil {
-				return nil, err
+				return nil, errors.Join(err, reads.wait())
 			}
 		}
 		for _, sp := range mergeSpans(seriesMinutes) {
@@ -169,13 +174,13 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 				rawSpans = append(rawSpans, span{max(m, from), min(m+minuteUs, to)})
 			})
 			if err != nil {
-				return nil, err
+				return nil, errors.Join(err, reads.wait())
 			}
 		}
 	}
 	if len(q.TargetIDs) > 0 && len(rawSpans) > 0 {
 		edges := plan.raw
-		err := s.forEachRaw(ctx, q.TargetIDs, mergeSpans(rawSpans), func(target string, at, rttUs int64) {
+		addRaw := serialized(&reads, func(target string, at, rttUs int64) {
 			for _, e := range edges {
 				if e.has(at) {
 					if t := totals[target]; t != nil {
@@ -188,9 +193,13 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 				series[bucketOf(at)].addProbe(rttUs)
 			}
 		})
-		if err != nil {
-			return nil, err
+		spans := mergeSpans(rawSpans)
+		for _, part := range splitTargets(q.TargetIDs, rawReadParts) {
+			reads.start(func() error { return s.forEachRaw(ctx, part, spans, addRaw) })
 		}
+	}
+	if err := reads.wait(); err != nil {
+		return nil, err
 	}
 
 	out := &Report{Targets: make(map[string]Stats, len(totals))}
@@ -207,6 +216,54 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 		}
 	}
 	return out, nil
+}
+
+// rawReadParts is how many queries at once read a report's raw rows, each for its
+// share of the targets: the raw edges are most of a short report's work, and the
+// database scans them faster on several connections.
+const rawReadParts = 2
+
+// splitTargets cuts ids into up to n parts of nearly equal size (fewer when small).
+func splitTargets(ids []string, n int) [][]string {
+	n = max(min(n, len(ids)/100), 1)
+	out := make([][]string, 0, n)
+	for i := range n {
+		out = append(out, ids[i*len(ids)/n:(i+1)*len(ids)/n])
+	}
+	return out
+}
+
+// parallelReads runs reads on goroutines of their own and keeps the first error;
+// serialized wraps their callbacks so only one runs at a time.
+type parallelReads struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex // held by a callback
+	errs []error    // under mu
+}
+
+func (p *parallelReads) start(read func() error) {
+	p.wg.Go(func() {
+		if err := read(); err != nil {
+			p.mu.Lock()
+			p.errs = append(p.errs, err)
+			p.mu.Unlock()
+		}
+	})
+}
+
+// wait waits for every read and returns their errors.
+func (p *parallelReads) wait() error {
+	p.wg.Wait()
+	return errors.Join(p.errs...)
+}
+
+// serialized returns f guarded by the reads' lock.
+func serialized[A, B, C any](p *parallelReads, f func(A, B, C)) func(A, B, C) {
+	return func(a A, b B, c C) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		f(a, b, c)
+	}
 }
 
 // mergeSpans sorts spans and joins those that touch, so the raw query has few ranges.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -21,10 +22,11 @@ func (s *Store) forEachRollup(ctx context.Context, table string, targets []strin
 	if s.dialect == SQLite {
 		return s.sqliteForEachRollup(ctx, table, targets, lo, hi, f)
 	}
-	key := "target_id::text"
+	key := "target_id"
 	if byMinute {
 		key = "bucket"
 	}
+	names := uuidNames(targets)
 	query := `SELECT ` + key + `, sum(sent), sum(received), sum(rtt_sum_us)::float8, sum(rtt_sumsq)::float8,
 		min(rtt_min_us), max(rtt_max_us), string_agg(hist, ''::bytea)
 		FROM ` + table + ` WHERE target_id = ANY($1::uuid[]) AND bucket >= $2 AND bucket < $3 GROUP BY 1`
@@ -35,7 +37,7 @@ func (s *Store) forEachRollup(ctx context.Context, table string, targets []strin
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var target string
+			var target [16]byte
 			var minute time.Time
 			var k any = &target
 			if byMinute {
@@ -49,7 +51,7 @@ func (s *Store) forEachRollup(ctx context.Context, table string, targets []strin
 			if byMinute {
 				m = minute.UnixMicro()
 			}
-			f(target, m, a)
+			f(names[target], m, a)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: read rollups: %w", err)
@@ -115,27 +117,41 @@ func (s *Store) forEachRaw(ctx context.Context, targets []string, spans []span, 
 		cond[i] = fmt.Sprintf("(sent_at >= $%d AND sent_at < $%d)", 2*i+2, 2*i+3)
 		args = append(args, time.UnixMicro(sp.lo).UTC(), time.UnixMicro(sp.hi).UTC())
 	}
+	names := uuidNames(targets)
 	return s.withPgx(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT target_id::text, sent_at, coalesce(rtt_us, -1) FROM probe_results
+		rows, err := c.Query(ctx, `SELECT target_id, sent_at, coalesce(rtt_us, -1) FROM probe_results
 			WHERE target_id = ANY($1::uuid[]) AND (`+strings.Join(cond, " OR ")+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("store: read results: %w", err)
 		}
 		defer rows.Close()
-		var target string
+		var target [16]byte
 		var at time.Time
 		var rtt int32
 		for rows.Next() {
 			if err := rows.Scan(&target, &at, &rtt); err != nil {
 				return fmt.Errorf("store: read results: %w", err)
 			}
-			f(target, at.UnixMicro(), int64(rtt))
+			f(names[target], at.UnixMicro(), int64(rtt))
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: read results: %w", err)
 		}
 		return nil
 	})
+}
+
+// uuidNames maps the binary form of each ID to the ID as given, so rows can be read
+// with binary UUIDs (no text conversion in the database, no string per row here).
+// An ID that is not a UUID cannot match a uuid column and is left out.
+func uuidNames(ids []string) map[[16]byte]string {
+	out := make(map[[16]byte]string, len(ids))
+	for _, id := range ids {
+		if u, err := uuid.Parse(id); err == nil {
+			out[u] = id
+		}
+	}
+	return out
 }
 
 // sqliteQuery runs a query and calls each for every row.
