@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
+	"pingdeck/internal/store/spool"
 	"pingdeck/internal/store"
 )
 
@@ -82,7 +84,16 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	prober := newProber(cfg, st, reg, log, hub.Publish)
+	var resultSpool *spool.Spool
+	if cfg.SpoolMaxMB > 0 {
+		if resultSpool, err = spool.Open(filepath.Join(cfg.DataDir, "spool"), cfg.SpoolMaxMB<<20); err != nil {
+			return nil, fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
+		}
+		if n := resultSpool.Len(); n > 0 {
+			log.Info("probe results from an earlier run wait in the spool; writing them first", "count", n)
+		}
+	}
+	prober := newProber(cfg, st, reg, log, hub.Publish, resultSpool)
 	ready := func(ctx context.Context) error {
 		if err := st.Ping(ctx); err != nil {
 			return fmt.Errorf("database: %w", err)

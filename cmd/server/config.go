@@ -29,6 +29,7 @@ type config struct {
 	TrustedProxies    []string
 	RetentionRaw      time.Duration
 	RetentionRollup   time.Duration
+	SpoolMaxMB        int64
 	AllowTargets      []netip.Prefix
 	DenyTargets       []netip.Prefix
 	LogLevel          slog.Level
@@ -97,6 +98,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.Var(listFlag{&c.TrustedProxies}, "trusted-proxies", "comma-separated proxy IPs/CIDRs whose X-Forwarded-* headers are believed (default none)")
 	fs.DurationVar(&c.RetentionRaw, "retention-raw", 168*time.Hour, "how long raw probe results are kept")
 	fs.DurationVar(&c.RetentionRollup, "retention-rollup", 9600*time.Hour, "how long 1-minute rollups are kept")
+	fs.Int64Var(&c.SpoolMaxMB, "spool-max-mb", 1024, "MiB of probe results kept on disk (<data-dir>/spool) while the database is unavailable; 0 keeps them in memory only")
 	fs.Var(prefixFlag{&c.AllowTargets}, "allow-targets", "comma-separated CIDRs targets must be in (default all)")
 	fs.Var(prefixFlag{&c.DenyTargets}, "deny-targets", "comma-separated CIDRs targets must not be in (default none)")
 	fs.StringVar(&c.PingEngine, "ping-engine", "auto", "probe engine: auto, probing (pro-bing, portable) or shared (one socket, Linux)")
@@ -170,6 +172,9 @@ func (c *config) validate() error {
 	}
 	if c.RetentionRollup < c.RetentionRaw {
 		bad("retention-rollup", "must be at least --retention-raw (%s), got %s", c.RetentionRaw, c.RetentionRollup)
+	}
+	if c.SpoolMaxMB < 0 {
+		bad("spool-max-mb", "must be 0 (no spool) or more, got %d", c.SpoolMaxMB)
 	}
 	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
 		bad("admin-password", "must be at least 8 characters")

@@ -246,6 +246,7 @@ type e2eGroup struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
 	Targets []struct {
+		ID      string `json:"id"`
 		Address string `json:"address"`
 	} `json:"targets"`
 	Skipped []struct {

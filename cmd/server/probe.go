@@ -11,6 +11,7 @@ import (
 
 	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
+	"pingdeck/internal/store/spool"
 	"pingdeck/internal/store"
 )
 
@@ -18,6 +19,8 @@ import (
 type prober struct {
 	scheduler *ping.Scheduler
 	writer    *store.ResultWriter
+	spool     *spool.Spool // nil without one; closed when the writer stops
+	log       *slog.Logger
 	running   atomic.Bool
 	failure   error // why probing is off, when it is
 }
@@ -25,8 +28,8 @@ type prober struct {
 // newProber picks the engine (saying which and in what ICMP mode) and wires it to the
 // store and the live stream. When no ICMP socket can be had, the server still starts; the prober reports
 // what to change and /readyz fails.
-func newProber(cfg *config, st *store.Store, reg prometheus.Registerer, log *slog.Logger, live func(ping.Result)) *prober {
-	p := &prober{writer: store.NewResultWriter(st, store.WriterOptions{Registry: reg, Logger: log})}
+func newProber(cfg *config, st *store.Store, reg prometheus.Registerer, log *slog.Logger, live func(ping.Result), sp *spool.Spool) *prober {
+	p := &prober{spool: sp, log: log, writer: store.NewResultWriter(st, store.WriterOptions{Registry: reg, Logger: log, Spool: sp})}
 	engine, err := newEngine(cfg, ping.NewMetrics(reg), log)
 	if err != nil {
 		p.failure = err
@@ -84,8 +87,15 @@ func (p *prober) ready() error {
 	return nil
 }
 
-// run writes results and, when an engine is available, probes, until ctx ends.
-func (p *prober) runWriter(ctx context.Context) { p.writer.Run(ctx) }
+// runWriter writes results until ctx ends (and what it holds after), then closes the spool.
+func (p *prober) runWriter(ctx context.Context) {
+	p.writer.Run(ctx)
+	if p.spool != nil {
+		if err := p.spool.Close(); err != nil {
+			p.log.Warn("closing the result spool", "err", err)
+		}
+	}
+}
 
 func (p *prober) runScheduler(ctx context.Context, log *slog.Logger) {
 	if p.scheduler == nil {

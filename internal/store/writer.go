@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"pingdeck/internal/ping"
+	"pingdeck/internal/store/spool"
 )
 
 // WriterOptions tune a ResultWriter; zero values pick the defaults.
@@ -23,9 +24,15 @@ type WriterOptions struct {
 	// the targets (so lanes never touch the same rollup rows and each target's results
 	// stay in order); QueueSize and MaxPending are split between them. Default 2 on
 	// Postgres, 1 on SQLite (one writer at a time anyway).
-	Lanes    int
-	Registry prometheus.Registerer
-	Logger   *slog.Logger
+	Lanes int
+	// Spool, when set, takes results the database cannot: during an outage (a failed
+	// write, or one that hangs past SpillAfter) every flush moves what waits in memory
+	// to disk, and at shutdown what could not be written goes there too. Spooled
+	// batches are written first when the database answers again, also after a restart.
+	Spool      *spool.Spool
+	SpillAfter time.Duration // a write hung this long counts as an outage, default 5 s
+	Registry   prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // ResultWriter batches probe results into the database. Submit never blocks the probe
@@ -58,7 +65,7 @@ var _ resultStore = (*Store)(nil)
 type writerMetrics struct {
 	written, batches, writeErrors prometheus.Counter
 	dropped                       *prometheus.CounterVec
-	pending                       prometheus.Gauge
+	pending, spooled              prometheus.Gauge
 	batchSeconds                  prometheus.Histogram
 }
 
@@ -82,6 +89,9 @@ func NewResultWriter(st resultStore, o WriterOptions) *ResultWriter {
 			o.Lanes = 2
 		}
 	}
+	if o.SpillAfter <= 0 {
+		o.SpillAfter = 5 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -91,10 +101,11 @@ func NewResultWriter(st resultStore, o WriterOptions) *ResultWriter {
 		writeErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_result_write_errors_total", Help: "Failed result batch writes (retried)."}),
 		dropped:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pingdeck_results_dropped_total", Help: "Probe results dropped before reaching the database, by reason."}, []string{"reason"}),
 		pending:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "pingdeck_results_pending", Help: "Results waiting to be written (queue and retry buffer)."}),
+		spooled:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "pingdeck_results_spooled", Help: "Results waiting in the on-disk spool."}),
 		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pingdeck_result_batch_seconds", Help: "Time to write one batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 	}
 	if o.Registry != nil {
-		o.Registry.MustRegister(m.written, m.batches, m.writeErrors, m.dropped, m.pending, m.batchSeconds)
+		o.Registry.MustRegister(m.written, m.batches, m.writeErrors, m.dropped, m.pending, m.spooled, m.batchSeconds)
 	}
 	w := &ResultWriter{store: st, o: o, metrics: m}
 	for range o.Lanes {
@@ -122,6 +133,9 @@ func (w *ResultWriter) setPending() {
 		n += l.held.Load() + int64(len(l.in))
 	}
 	w.metrics.pending.Set(float64(n))
+	if w.o.Spool != nil {
+		w.metrics.spooled.Set(float64(w.o.Spool.Len()))
+	}
 }
 
 // Submit hands a result to the writer without waiting; it reports false (and counts
@@ -189,12 +203,29 @@ func (l *writerLane) run(ctx context.Context) {
 	var pending, inflight []ping.Result // inflight: the batch being written, a copy
 	spare := make([]ping.Result, 0, w.o.BatchSize)
 	writing := false
-	var retryAt time.Time
+	var fromSpool *spool.Token // inflight came from the spool
+	var writeStarted, retryAt time.Time
+	failing := false // the last write failed
 	backoff := time.Second
-	// startWrite hands the oldest pending results to the writing goroutine, unless a
-	// write is under way or waiting out a failure. Only full batches go, unless flush.
+	sp := w.o.Spool
+	// startWrite hands a batch to the writing goroutine, unless a write is under way or
+	// waiting out a failure: spooled batches first (they are the oldest), then the
+	// oldest pending results. Only full batches go, unless flush.
 	startWrite := func(flushing bool) {
-		if writing || len(pending) == 0 || (!flushing && len(pending) < w.o.BatchSize) || time.Now().Before(retryAt) {
+		if writing || time.Now().Before(retryAt) {
+			return
+		}
+		if sp != nil {
+			batch, tok, ok, lost := sp.Take()
+			w.metrics.dropped.WithLabelValues("spool_corrupt").Add(float64(lost))
+			if ok {
+				inflight, fromSpool = batch, &tok
+				writing, writeStarted = true, time.Now()
+				batches <- inflight
+				return
+			}
+		}
+		if len(pending) == 0 || (!flushing && len(pending) < w.o.BatchSize) {
 			return
 		}
 		n := min(len(pending), w.o.BatchSize)
@@ -203,28 +234,68 @@ func (l *writerLane) run(ctx context.Context) {
 		if len(pending) == 0 && cap(pending) > 4*w.o.BatchSize {
 			pending = nil // release what an outage grew
 		}
-		writing = true
+		writing, writeStarted = true, time.Now()
 		batches <- inflight
+	}
+	// spill moves pending results to the spool, a batch a record; what the spool
+	// cannot take stays in memory.
+	spill := func(results []ping.Result) []ping.Result {
+		for len(results) > 0 {
+			n := min(len(results), w.o.BatchSize)
+			dropped, err := sp.Append(results[:n])
+			if err != nil {
+				w.o.Logger.Error("spooling probe results to disk failed; keeping them in memory", "err", err)
+				return results
+			}
+			if dropped > 0 {
+				w.metrics.dropped.WithLabelValues("spool_full").Add(float64(dropped))
+				w.o.Logger.Warn("the result spool is full; dropped its oldest results", "count", dropped)
+			}
+			results = results[n:]
+		}
+		return nil
+	}
+	outage := func() bool {
+		return sp != nil && (failing || (writing && time.Since(writeStarted) > w.o.SpillAfter))
 	}
 	finished := func(err error) {
 		writing = false
 		if err != nil {
+			failing = true
 			w.metrics.writeErrors.Inc()
 			if ctx.Err() == nil {
 				w.o.Logger.Warn("writing probe results failed; keeping them and retrying",
 					"pending", len(pending)+len(inflight), "retry_in", backoff, "err", err)
 			}
-			pending = append(slices.Clone(inflight), pending...) // oldest first, as before
-			spare, inflight = inflight[:0], nil
+			if fromSpool != nil {
+				sp.Release(*fromSpool) // still on disk, taken again later
+				fromSpool = nil
+			} else {
+				pending = append(slices.Clone(inflight), pending...) // oldest first, as before
+				spare = inflight[:0]
+			}
+			inflight = nil
 			retryAt, backoff = time.Now().Add(backoff), min(2*backoff, 30*time.Second)
 			return
 		}
+		failing = false
 		w.metrics.batches.Inc()
 		w.metrics.written.Add(float64(len(inflight)))
-		spare, inflight = inflight, nil
+		if fromSpool != nil {
+			sp.Ack(*fromSpool)
+			fromSpool = nil
+		} else {
+			spare = inflight
+		}
+		inflight = nil
 		backoff = time.Second
 	}
-	held := func() int { return len(pending) + len(inflight) }
+	held := func() int {
+		if fromSpool != nil {
+			return len(pending)
+		}
+		return len(pending) + len(inflight)
+	}
 
 	for {
 		select {
@@ -240,6 +311,9 @@ func (l *writerLane) run(ctx context.Context) {
 			finished(err)
 			startWrite(false)
 		case <-flush.C:
+			if outage() {
+				pending = spill(pending)
+			}
 			startWrite(true)
 		case <-ctx.Done():
 			for drained := false; !drained; {
@@ -258,12 +332,17 @@ func (l *writerLane) run(ctx context.Context) {
 					finished(err)
 				case <-final.Done():
 					abandoned = true
-					w.metrics.dropped.WithLabelValues("shutdown").Add(float64(len(inflight)))
-					w.o.Logger.Error("probe results lost at shutdown: a write to the database did not return", "count", len(inflight))
-					return
+					if fromSpool == nil { // it may or may not have got through: keep it, a replay is harmless
+						pending = append(inflight, pending...)
+					}
 				}
 			}
-			w.writeAll(final, &pending)
+			if !abandoned {
+				w.writeAll(final, &pending)
+			}
+			if len(pending) > 0 && sp != nil {
+				pending = spill(pending)
+			}
 			if len(pending) > 0 {
 				w.metrics.dropped.WithLabelValues("shutdown").Add(float64(len(pending)))
 				w.o.Logger.Error("probe results lost at shutdown: the database did not take them", "count", len(pending))

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"pingdeck/internal/ping"
+	"pingdeck/internal/store/spool"
+)
+
+// switchableStore refuses writes while down and counts every row it takes.
+type switchableStore struct {
+	up   atomic.Bool
+	mu   sync.Mutex
+	rows map[rowKey]int
+}
+
+type rowKey struct {
+	target string
+	at     int64
+}
+
+func newSwitchableStore() *switchableStore { return &switchableStore{rows: map[rowKey]int{}} }
+
+func (s *switchableStore) WriteResults(_ context.Context, rs []ping.Result) error {
+	if !s.up.Load() {
+		return context.DeadlineExceeded
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range rs {
+		s.rows[rowKey{r.TargetID, r.SentAt.UnixNano()}]++
+	}
+	return nil
+}
+func (*switchableStore) EnsurePartitions(context.Context, time.Time, time.Time) error { return nil }
+
+// check reports whether every result was taken exactly once.
+func (s *switchableStore) check(t *testing.T, all []ping.Result) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.rows) != len(all) {
+		t.Fatalf("store holds %d distinct results, want %d", len(s.rows), len(all))
+	}
+	for _, r := range all {
+		if n := s.rows[rowKey{r.TargetID, r.SentAt.UnixNano()}]; n != 1 {
+			t.Fatalf("result %v written %d times, want once", r.SentAt, n)
+		}
+	}
+}
+
+func (s *switchableStore) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rows)
+}
+
+func openSpool(t *testing.T, dir string) *spool.Spool {
+	t.Helper()
+	sp, err := spool.Open(dir, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	return sp
+}
+
+func submitAll(t *testing.T, w *ResultWriter, rs []ping.Result) {
+	t.Helper()
+	for i, r := range rs {
+		for !w.Submit(r) {
+			time.Sleep(time.Millisecond)
+		}
+		if i%100 == 99 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// During an outage results move to disk instead of piling up in memory; a server
+// stopped while the database is still away leaves them there, and the next one
+// writes them, each exactly once.
+func TestWriterSpoolsThroughAnOutageAndARestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	db := newSwitchableStore()
+	all := results(3000, time.Now())
+
+	sp := openSpool(t, dir)
+	w, stop := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond, Spool: sp})
+	submitAll(t, w, all[:2000])
+	waitFor(t, "the outage's results to reach the spool", func() bool { return sp.Len() == 2000 })
+	submitAll(t, w, all[2000:])
+	stop() // the database is still down: what is left in memory goes to disk too
+	if sp.Len() != 3000 {
+		t.Fatalf("spool holds %d results after shutdown, want 3000", sp.Len())
+	}
+	for _, reason := range []string{"shutdown", "database_unavailable", "spool_full"} {
+		if n := testutil.ToFloat64(w.metrics.dropped.WithLabelValues(reason)); n != 0 {
+			t.Fatalf("dropped %v results (%s)", n, reason)
+		}
+	}
+	sp.Close()
+
+	db.up.Store(true)
+	again := openSpool(t, dir) // the next start
+	_, stop = startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond, Spool: again})
+	waitFor(t, "the spooled results to be written", func() bool { return db.count() == len(all) })
+	stop()
+	db.check(t, all)
+	if again.Len() != 0 {
+		t.Fatalf("spool still holds %d results", again.Len())
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Fatalf("spool files left: %d", len(files))
+	}
+}
+
+// A write that hangs counts as an outage once it has hung for SpillAfter: what
+// arrives meanwhile goes to disk, and all of it is written once the database answers.
+func TestWriterSpillsWhileAWriteHangs(t *testing.T) {
+	db := newBlockingStore()
+	sp := openSpool(t, t.TempDir())
+	w, stop := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond, SpillAfter: 50 * time.Millisecond, Spool: sp})
+	all := results(1000, time.Now())
+	submitAll(t, w, all)
+	// One batch is in the hung write; the rest is spilled.
+	waitFor(t, "the results behind a hung write to reach the spool", func() bool { return sp.Len() == int64(len(all)-100) })
+	close(db.release)
+	waitFor(t, "everything to be written", func() bool { return len(db.written()) == len(all) })
+	stop()
+	seen := map[rowKey]bool{}
+	for _, r := range db.written() {
+		k := rowKey{r.TargetID, r.SentAt.UnixNano()}
+		if seen[k] {
+			t.Fatalf("result %v written twice", r.SentAt)
+		}
+		seen[k] = true
+	}
+	if sp.Len() != 0 {
+		t.Fatalf("spool still holds %d results", sp.Len())
+	}
+}
