@@ -21,8 +21,8 @@ import (
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
-	"pingdeck/internal/store/spool"
 	"pingdeck/internal/store"
+	"pingdeck/internal/store/spool"
 )
 
 // app is a running pingdeck: what start wired, in the order shutdown undoes it.

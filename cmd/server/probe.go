@@ -11,8 +11,8 @@ import (
 
 	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
-	"pingdeck/internal/store/spool"
 	"pingdeck/internal/store"
+	"pingdeck/internal/store/spool"
 )
 
 // prober is the probe path: engine, scheduler and result writer, and whether it runs.
