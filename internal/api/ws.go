@@ -55,10 +55,13 @@ func (s *server) originAllowed(r *http.Request) bool {
 	return false
 }
 
-// LiveGroupJSON encodes a group as GET /api/v1/groups/{id} does, without targets: the
-// live stream's snapshots and group_updated messages carry this object.
-func LiveGroupJSON(g *groups.Group, role groups.Role, targetCount int) ([]byte, error) {
+// LiveGroupJSON encodes a group as GET /api/v1/groups/{id} does for a viewer with role
+// who has or has not pinned it, without targets: the live stream's snapshots and
+// group_updated messages carry this object.
+func LiveGroupJSON(g *groups.Group, role groups.Role, pinned bool, targetCount int) ([]byte, error) {
 	cp := *g
 	cp.Targets = nil
-	return json.Marshal(groupOut(&cp, role, targetCount))
+	out := groupOut(&cp, role, targetCount)
+	out.Pinned = pinned
+	return json.Marshal(out)
 }

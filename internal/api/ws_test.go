@@ -294,6 +294,46 @@ func TestLiveAPIChangesReachOpenSockets(t *testing.T) {
 	}
 }
 
+func TestLivePinnedFlagIsEachUsersOwn(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	alice, bob := e.user("alice"), e.user("bob")
+	var g group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "edge", "visibility": "public", "targets": "192.0.2.1"}, 201, &g)
+	aw := e.mustWS(alice, "")
+	aw.until("hello")
+	if m := aw.until("snapshot"); m.Group.Pinned {
+		t.Fatalf("alice's snapshot of her unpinned group: %s", m.raw)
+	}
+	dash := e.mustWS(bob, "") // bob's dashboard: nothing yet
+	dash.until("hello")
+	explicit := e.mustWS(bob, "")
+	explicit.until("hello")
+	explicit.send(map[string]any{"type": "subscribe", "groups": []string{g.ID}})
+	if m := explicit.until("snapshot"); m.Group.Pinned {
+		t.Fatalf("bob's snapshot before pinning: %s", m.raw)
+	}
+
+	bob.mustJSON("PUT", "/api/v1/me/pins/"+g.ID, nil, 204, nil)
+	if m := dash.until("snapshot"); m.Group.ID != g.ID || !m.Group.Pinned {
+		t.Fatalf("the pinned group joining bob's dashboard: %s", m.raw)
+	}
+	if m := explicit.until("group_updated"); !m.Group.Pinned {
+		t.Fatalf("bob's other socket after pinning: %s", m.raw)
+	}
+	alice.mustJSON("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"name": "core"}, 200, nil)
+	if m := aw.next(); m.Type != "group_updated" || m.Group.Name != "core" || m.Group.Pinned {
+		t.Fatalf("alice after a rename (bob's pin is not hers): %s", m.raw)
+	}
+	if m := explicit.until("group_updated"); m.Group.Name != "core" || !m.Group.Pinned {
+		t.Fatalf("bob after a rename: %s", m.raw)
+	}
+
+	bob.mustJSON("DELETE", "/api/v1/me/pins/"+g.ID, nil, 204, nil)
+	if m := explicit.until("group_updated"); m.Group.Pinned {
+		t.Fatalf("bob's socket after unpinning: %s", m.raw)
+	}
+}
+
 func TestLiveNotificationsReachTheRecipient(t *testing.T) {
 	e := newEnv(t, sqliteDSN(t), liveOptions())
 	alice, bob := e.user("alice"), e.user("bob")

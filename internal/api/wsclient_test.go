@@ -44,6 +44,7 @@ type wsGroup struct {
 	Role        string     `json:"role"`
 	Visibility  string     `json:"visibility"`
 	Paused      bool       `json:"paused"`
+	Pinned      bool       `json:"pinned"`
 	TargetCount int        `json:"target_count"`
 	IntervalMs  int64      `json:"interval_ms"`
 	Targets     []wsTarget `json:"targets"`

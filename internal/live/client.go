@@ -35,10 +35,16 @@ type outbound struct {
 
 func message(kind msgKind, b []byte) outbound { return outbound{parts: [][]byte{b}, kind: kind} }
 
+// view is how one user sees a group: their role and whether they pinned it.
+type view struct {
+	role   groups.Role
+	pinned bool
+}
+
 // subscription is one group a client follows.
 type subscription struct {
-	g    *groupState
-	role groups.Role
+	g *groupState
+	view
 	from uint64 // the client has the group's results up to this seq (in a snapshot)
 }
 

@@ -231,7 +231,7 @@ func (h *Hub) applyGroupChanged(ctx context.Context, id string) error {
 	g.setMeta(meta)
 	for c := range g.subs {
 		if s := c.subs[id]; s != nil {
-			c.send(h.groupMessage(g, s.role, updatedPrefix, kindControl))
+			c.send(h.groupMessage(g, s.view, updatedPrefix, kindControl))
 		}
 	}
 	return nil
@@ -246,23 +246,22 @@ func (h *Hub) applyAccessChanged(ctx context.Context, id string) error {
 	if meta == nil {
 		return err
 	}
-	roles := make(map[*client]groups.Role, len(fs))
-	byUser := map[string]groups.Role{}
+	views := make(map[*client]view, len(fs))
+	byUser := map[string]view{}
 	for _, c := range fs {
-		role, known := byUser[c.viewer.UserID]
+		v, known := byUser[c.viewer.UserID]
 		if !known {
 			gv, err := h.opt.Store.GroupFor(ctx, id, c.viewer.UserID)
 			switch {
 			case errors.Is(err, groups.ErrNotFound):
-				role = groups.RoleNone
 			case err != nil:
 				return err
 			default:
-				role = groups.RoleFor(c.viewer.actor(), gv.Group, gv.ShareRole)
+				v = view{role: groups.RoleFor(c.viewer.actor(), gv.Group, gv.ShareRole), pinned: gv.Pinned}
 			}
-			byUser[c.viewer.UserID] = role
+			byUser[c.viewer.UserID] = v
 		}
-		roles[c] = role
+		views[c] = v
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -272,11 +271,11 @@ func (h *Hub) applyAccessChanged(ctx context.Context, id string) error {
 	}
 	g.setMeta(meta)
 	revoked := message(kindControl, controlMessage(idMessage{Type: "access_revoked", ID: id}))
-	for c, role := range roles {
+	for c, v := range views {
 		s := c.subs[id]
 		switch {
 		case s == nil:
-		case role == groups.RoleNone:
+		case v.role == groups.RoleNone:
 			h.drop(c, id)
 			if len(c.subs) == 0 {
 				c.kick(CloseAccessRevoked, "access revoked")
@@ -284,48 +283,44 @@ func (h *Hub) applyAccessChanged(ctx context.Context, id string) error {
 				c.send(revoked)
 			}
 		default:
-			s.role = role
-			c.send(h.groupMessage(g, role, updatedPrefix, kindControl))
+			s.view = v
+			c.send(h.groupMessage(g, v, updatedPrefix, kindControl))
 		}
 	}
 	return nil
 }
 
+// applyDashboardChanged makes the user's sockets that follow their dashboard follow it
+// as it now is, and sends every socket of the user a group_updated for each followed
+// group they pinned or unpinned.
 func (h *Hub) applyDashboardChanged(ctx context.Context, userID string) error {
 	h.mu.Lock()
-	var cs []*client
+	var all, cs []*client
+	followed := map[string]bool{}
 	for c := range h.byUser[userID] {
+		all = append(all, c)
 		if c.dashboard {
 			cs = append(cs, c)
 		}
-	}
-	h.mu.Unlock()
-	if len(cs) == 0 {
-		return nil
-	}
-	v := cs[0].viewer
-	ids, err := h.opt.Store.DashboardGroupIDs(ctx, userID, v.IsAdmin)
-	if err != nil {
-		return err
-	}
-	want := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		want[id] = true
-	}
-	h.mu.Lock()
-	var fresh []string
-	for _, id := range ids {
-		for _, c := range cs {
-			if _, ok := c.subs[id]; !ok {
-				fresh = append(fresh, id)
-				break
-			}
+		for id := range c.subs {
+			followed[id] = true
 		}
 	}
 	h.mu.Unlock()
-	grants, _, err := h.resolve(ctx, &v, fresh)
+	if len(all) == 0 {
+		return nil
+	}
+	v := all[0].viewer
+	pinned, err := h.pinned(ctx, userID, followed)
 	if err != nil {
 		return err
+	}
+	var grants []grant
+	want := map[string]bool{}
+	if len(cs) > 0 {
+		if grants, want, err = h.dashboardGrants(ctx, &v, cs); err != nil {
+			return err
+		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -346,7 +341,57 @@ func (h *Hub) applyDashboardChanged(ctx context.Context, userID string) error {
 		}
 		h.follow(c, add, true)
 	}
+	for _, c := range all {
+		for id, s := range c.subs {
+			if p, known := pinned[id]; known && p != s.pinned {
+				s.pinned = p
+				c.send(h.groupMessage(s.g, s.view, updatedPrefix, kindControl))
+			}
+		}
+	}
 	return nil
+}
+
+// pinned tells, for each of ids the user may still see, whether they pinned it.
+func (h *Hub) pinned(ctx context.Context, userID string, ids map[string]bool) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	for id := range ids {
+		gv, err := h.opt.Store.GroupFor(ctx, id, userID)
+		if errors.Is(err, groups.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[id] = gv.Pinned
+	}
+	return out, nil
+}
+
+// dashboardGrants reads the user's dashboard: the groups some of cs do not follow yet,
+// and the set of all of them.
+func (h *Hub) dashboardGrants(ctx context.Context, v *Viewer, cs []*client) ([]grant, map[string]bool, error) {
+	ids, err := h.opt.Store.DashboardGroupIDs(ctx, v.UserID, v.IsAdmin)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	h.mu.Lock()
+	var fresh []string
+	for _, id := range ids {
+		for _, c := range cs {
+			if _, ok := c.subs[id]; !ok {
+				fresh = append(fresh, id)
+				break
+			}
+		}
+	}
+	h.mu.Unlock()
+	grants, _, err := h.resolve(ctx, v, fresh)
+	return grants, want, err
 }
 
 // recheckCredentials closes with 4401 the sockets whose session or token has ended

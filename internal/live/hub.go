@@ -32,9 +32,10 @@ type Credentials interface {
 	Recheck(ctx context.Context, c auth.Credential) (*auth.User, error)
 }
 
-// GroupEncoder writes a group's JSON object exactly as GET /api/v1/groups/{id} does,
-// without its targets (the stream adds its own, with live state).
-type GroupEncoder func(g *groups.Group, role groups.Role, targetCount int) ([]byte, error)
+// GroupEncoder writes a group's JSON object exactly as GET /api/v1/groups/{id} does for
+// a viewer with role who has (or has not) pinned it, without its targets (the stream
+// adds its own, with live state).
+type GroupEncoder func(g *groups.Group, role groups.Role, pinned bool, targetCount int) ([]byte, error)
 
 // Options configure a Hub. Store, Credentials and EncodeGroup are required; zero
 // durations and sizes take the defaults shown.

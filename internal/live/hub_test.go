@@ -35,7 +35,7 @@ func (noStore) Recheck(context.Context, auth.Credential) (*auth.User, error) { r
 func testHub(t *testing.T, o Options) *Hub {
 	t.Helper()
 	o.Store, o.Credentials = noStore{}, noStore{}
-	o.EncodeGroup = func(g *groups.Group, role groups.Role, n int) ([]byte, error) {
+	o.EncodeGroup = func(g *groups.Group, role groups.Role, _ bool, n int) ([]byte, error) {
 		return json.Marshal(map[string]any{"id": g.ID, "role": role, "target_count": n})
 	}
 	h, err := NewHub(o)
@@ -55,7 +55,7 @@ func follower(h *Hub, user string, groupIDs ...string) *client {
 	h.joinSlot(c)
 	var grants []grant
 	for _, id := range groupIDs {
-		grants = append(grants, grant{id: id, role: groups.RoleViewer, meta: &groups.Group{ID: id}})
+		grants = append(grants, grant{id: id, view: view{role: groups.RoleViewer}, meta: &groups.Group{ID: id}})
 	}
 	h.follow(c, grants, false)
 	return c

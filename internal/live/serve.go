@@ -206,15 +206,15 @@ func (h *Hub) resume(c *client, token string, since uint64) {
 	for _, s := range c.subs {
 		if s.g.meta != nil {
 			s.from = h.seq
-			c.send(h.groupMessage(s.g, s.role, snapshotPrefix, kindSnapshot))
+			c.send(h.groupMessage(s.g, s.view, snapshotPrefix, kindSnapshot))
 		}
 	}
 }
 
 // grant is a group a viewer may follow, with the settings and targets to show.
 type grant struct {
-	id   string
-	role groups.Role
+	id string
+	view
 	meta *groups.Group
 }
 
@@ -248,7 +248,7 @@ func (h *Hub) resolve(ctx context.Context, v *Viewer, ids []string) (grants []gr
 			}
 			meta = gv.Group
 		}
-		grants = append(grants, grant{id: id, role: role, meta: meta})
+		grants = append(grants, grant{id: id, view: view{role: role, pinned: gv.Pinned}, meta: meta})
 	}
 	return grants, denied, nil
 }
@@ -277,10 +277,10 @@ func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 		if s := c.subs[gr.id]; s != nil && s.g != g { // the group was deleted and made anew
 			delete(s.g.subs, c)
 		}
-		c.subs[gr.id] = &subscription{g: g, role: gr.role, from: h.seq}
+		c.subs[gr.id] = &subscription{g: g, view: gr.view, from: h.seq}
 		g.subs[c] = struct{}{}
 		if snapshot {
-			c.send(h.groupMessage(g, gr.role, snapshotPrefix, kindSnapshot))
+			c.send(h.groupMessage(g, gr.view, snapshotPrefix, kindSnapshot))
 		}
 	}
 }
@@ -317,22 +317,22 @@ func (h *Hub) leaveSlot(c *client) {
 	h.slots[c.slot] = s[:last]
 }
 
-// groupMessage is a snapshot or group_updated for a follower with role: the group
-// object (encoded once per role) and its targets with live state (encoded once per
-// tick), shared by every follower. h.mu is held.
-func (h *Hub) groupMessage(g *groupState, role groups.Role, prefix []byte, kind msgKind) outbound {
-	head := g.headers[role]
+// groupMessage is a snapshot or group_updated for a follower with view v: the group
+// object (encoded once per role and pin) and its targets with live state (encoded
+// once per tick), shared by every follower. h.mu is held.
+func (h *Hub) groupMessage(g *groupState, v view, prefix []byte, kind msgKind) outbound {
+	head := g.headers[v]
 	if head == nil {
-		b, err := h.opt.EncodeGroup(g.meta, role, len(g.meta.Targets))
+		b, err := h.opt.EncodeGroup(g.meta, v.role, v.pinned, len(g.meta.Targets))
 		if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
 			h.log.Error("live: encoding a group", "group", g.id, "err", err)
 			b = append(append([]byte(`{"id":`), g.quoted...), '}')
 		}
 		head = b[:len(b)-1]
 		if g.headers == nil {
-			g.headers = map[groups.Role][]byte{}
+			g.headers = map[view][]byte{}
 		}
-		g.headers[role] = head
+		g.headers[v] = head
 	}
 	if !g.snapBuilt || g.snapSeq != h.seq || g.snapVer != g.metaVer {
 		size := 2

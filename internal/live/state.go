@@ -114,7 +114,7 @@ type groupState struct {
 	frags   [maxPhases]fragment
 	subs    map[*client]struct{}
 
-	headers   map[groups.Role][]byte // encoded group object per role, for metaVer
+	headers   map[view][]byte // encoded group object per role and pin, for metaVer
 	snapSeq   uint64                 // the seq and metaVer snapTargets was built at
 	snapVer   uint64
 	snapBuilt bool
