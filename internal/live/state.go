@@ -115,7 +115,7 @@ type groupState struct {
 	subs    map[*client]struct{}
 
 	headers   map[view][]byte // encoded group object per role and pin, for metaVer
-	snapSeq   uint64                 // the seq and metaVer snapTargets was built at
+	snapSeq   uint64          // the seq and metaVer snapTargets was built at
 	snapVer   uint64
 	snapBuilt bool
 	snapTgts  []byte
