@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -294,12 +293,12 @@ func (h *Hub) record(batch []ping.Result) {
 		oldest = seq - h.ringTicks
 	}
 	for _, g := range h.touched {
-		items := slices.Clip(g.pending)
-		g.pending = nil
-		g.push(tickEntry{seq: seq, items: items}, oldest)
+		g.push(seq, g.pending, oldest)
 		if len(g.subs) > 0 {
-			g.frags[seq%maxPhases] = fragment{seq: seq, b: encodeItems(g, items)}
+			g.frags[seq%maxPhases] = fragment{seq: seq, b: encodeItems(g, g.pending)}
 		}
+		clear(g.pending)
+		g.pending = g.pending[:0]
 	}
 	clear(h.touched)
 	h.touched = h.touched[:0]

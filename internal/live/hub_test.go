@@ -274,8 +274,8 @@ func TestHubReplaysExactlyWhatWasMissed(t *testing.T) {
 	if h.canReplay(h.token, since) || h.canReplay("other", h.seq) {
 		t.Fatal("replay offered past the window or for another token")
 	}
-	if n := len(h.groups["A"].ring); n > 40 {
-		t.Fatalf("group A keeps %d cuts, want at most the window's 40", n)
+	if r := h.groups["A"].ring; len(r) != 40 || r[0].seq != h.seq-39 {
+		t.Fatalf("group A keeps %d results from seq %d, want the window's 40 cuts", len(r), r[0].seq)
 	}
 }
 

@@ -357,9 +357,17 @@ func (h *Hub) replay(c *client, since uint64) {
 		frag []byte
 	}
 	var pieces []piece
+	var tick []liveItem
 	for _, s := range c.subs {
-		for _, e := range s.g.after(since) {
-			pieces = append(pieces, piece{e.seq, encodeItems(s.g, e.items)})
+		kept := s.g.after(since)
+		for i := 0; i < len(kept); {
+			seq := kept[i].seq
+			for ; i < len(kept) && kept[i].seq == seq; i++ {
+				tick = append(tick, kept[i].liveItem)
+			}
+			pieces = append(pieces, piece{seq, encodeItems(s.g, tick)})
+			clear(tick)
+			tick = tick[:0]
 		}
 		s.from = h.seq
 	}

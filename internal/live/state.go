@@ -88,10 +88,10 @@ type liveItem struct {
 	err string
 }
 
-// tickEntry is one group's items of one tick, kept for resume.
-type tickEntry struct {
-	seq   uint64
-	items []liveItem
+// ringItem is one result kept for resume, with the tick it was cut in.
+type ringItem struct {
+	seq uint64
+	liveItem
 }
 
 // fragment is a group's items of tick seq, encoded once for every follower.
@@ -109,8 +109,8 @@ type groupState struct {
 	meta    *groups.Group // with Targets; nil until needed
 	metaVer uint64
 	targets map[string]*targetState
-	ring    []tickEntry // ascending seq
-	pending []liveItem  // this tick's items, while a tick is cut
+	ring    []ringItem // ascending seq, one flat slice: ticks hold a result or two
+	pending []liveItem // this tick's items, while a tick is cut
 	frags   [maxPhases]fragment
 	subs    map[*client]struct{}
 
@@ -155,9 +155,11 @@ func (g *groupState) setMeta(m *groups.Group) {
 	}
 }
 
-// push records a tick's items and forgets ticks at or before oldest.
-func (g *groupState) push(e tickEntry, oldest uint64) {
-	g.ring = append(g.ring, e)
+// push records tick seq's items and forgets ticks at or before oldest.
+func (g *groupState) push(seq uint64, items []liveItem, oldest uint64) {
+	for _, it := range items {
+		g.ring = append(g.ring, ringItem{seq: seq, liveItem: it})
+	}
 	g.prune(oldest)
 }
 
@@ -172,8 +174,8 @@ func (g *groupState) prune(oldest uint64) {
 	}
 }
 
-// after returns the kept ticks with seq > since.
-func (g *groupState) after(since uint64) []tickEntry {
+// after returns the kept results of ticks after since.
+func (g *groupState) after(since uint64) []ringItem {
 	lo, hi := 0, len(g.ring)
 	for lo < hi {
 		mid := (lo + hi) / 2
