@@ -439,6 +439,45 @@ func TestLiveResumeFillsTheGapExactly(t *testing.T) {
 	}
 }
 
+func TestLiveResumeSnapshotsGroupsAddedDuringTheGap(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	alice := e.user("alice")
+	var had group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "had", "targets": "192.0.2.1"}, 201, &had)
+	observer := e.mustWS(alice, "")
+	observer.until("hello")
+	observer.until("snapshot")
+	w := e.mustWS(alice, "")
+	hello := w.until("hello")
+	w.until("snapshot")
+	base := time.Now().Truncate(time.Second)
+	publish(e.hub, had.ID, ids(had), base, true)
+	last := w.until("results")
+	observer.until("results")
+	w.conn.Close() // the network goes away
+
+	var added group
+	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "added", "targets": "192.0.2.2"}, 201, &added)
+	observer.until("snapshot")
+	publish(e.hub, had.ID, ids(had), base.Add(time.Second), true)
+	observer.until("results")
+
+	back := e.mustWS(alice, "?resume="+hello.ResumeToken+"&since="+uitoa(last.Seq))
+	back.until("hello")
+	replayed, snapshot := false, false
+	for !replayed || !snapshot {
+		m := back.next()
+		switch {
+		case m.Type == "results" && len(m.Items) == 1 && m.Items[0].G == had.ID && m.Items[0].At == base.Add(time.Second).UnixMilli():
+			replayed = true
+		case m.Type == "snapshot" && m.Group.ID == added.ID:
+			snapshot = true
+		default:
+			t.Fatalf("resuming after a group was added: %s; want the missed result of %q and a snapshot of %q", m.raw, had.Name, added.Name)
+		}
+	}
+}
+
 func TestLiveClientThatNeverReadsIsDropped(t *testing.T) {
 	e := newEnv(t, sqliteDSN(t), liveOptions())
 	alice := e.user("alice")

@@ -45,7 +45,8 @@ type view struct {
 type subscription struct {
 	g *groupState
 	view
-	from uint64 // the client has the group's results up to this seq (in a snapshot)
+	from   uint64 // the client has the group's results up to this seq (in a snapshot)
+	joined uint64 // the seq when the client started following the group
 }
 
 // client is one WebSocket. Its reader handles what the browser sends. Writing needs

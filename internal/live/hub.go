@@ -126,6 +126,7 @@ type Hub struct {
 	groups  map[string]*groupState
 	clients map[*client]struct{}
 	byUser  map[string]map[*client]struct{} // clients past hello
+	gone    map[string][]goneSocket         // by user: sockets closed within the resume window
 	closed  bool
 	touched []*groupState // scratch for cutting a tick
 	prefix  []byte        // the opening of results messages at seq
@@ -152,6 +153,7 @@ func NewHub(opt Options) (*Hub, error) {
 		events:    newEventQueue(10000),
 		clientCtx: ctx, stopCtx: cancel,
 		groups: map[string]*groupState{}, clients: map[*client]struct{}{}, byUser: map[string]map[*client]struct{}{},
+		gone: map[string][]goneSocket{},
 	}
 	h.slots = make([][]*client, h.phases)
 	// A tick is cut every slot, so the ring keeps ResumeWindow's worth of slots.
@@ -365,9 +367,5 @@ func (h *Hub) sweep() {
 	for _, g := range h.groups {
 		g.prune(h.seq - h.ringTicks)
 	}
-}
-
-// canReplay reports whether the ticks after since are all still kept.
-func (h *Hub) canReplay(token string, since uint64) bool {
-	return token == h.token && since <= h.seq && h.seq-since <= h.ringTicks
+	h.forgetGone(h.seq - h.ringTicks)
 }

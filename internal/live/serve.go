@@ -1,12 +1,10 @@
 package live
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -63,10 +61,11 @@ func (h *Hub) unregister(c *client) {
 	for _, s := range c.subs {
 		delete(s.g.subs, c)
 	}
-	c.subs = nil
 	if c.started {
 		h.leaveSlot(c)
+		h.remember(c)
 	}
+	c.subs = nil
 	h.mu.Unlock()
 	h.m.clients.Dec()
 }
@@ -108,11 +107,24 @@ func (h *Hub) start(c *client, r resumeRequest) {
 		Type: "hello", ServerTime: time.Now().UTC().Format(time.RFC3339Nano), ResumeToken: h.token, Seq: h.seq,
 		User: helloUser{ID: c.viewer.UserID, Username: c.viewer.Username, DisplayName: c.viewer.DisplayName, IsAdmin: c.viewer.IsAdmin},
 	})))
-	replay := r.ok && h.canReplay(r.token, r.since)
-	h.follow(c, grants, !replay)
-	if replay {
-		h.replay(c, r.since)
+	if !r.ok || !h.canReplay(r.token, r.since) {
+		h.follow(c, grants, true)
+		return
 	}
+	// Resuming: the groups the previous socket followed get what they missed, groups
+	// that joined the dashboard during the gap a snapshot.
+	known := h.knownGroups(c, r.since)
+	var had, added []grant
+	for _, gr := range grants {
+		if known[gr.id] {
+			had = append(had, gr)
+		} else {
+			added = append(added, gr)
+		}
+	}
+	h.follow(c, had, false)
+	h.replay(c, r.since)
+	h.follow(c, added, true)
 }
 
 // inbound is a message from the browser.
@@ -192,25 +204,6 @@ func (h *Hub) unsubscribe(c *client, ids []string) {
 	}
 }
 
-// resume replays the results after since, or sends fresh snapshots when they are gone.
-func (h *Hub) resume(c *client, token string, since uint64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if c.subs == nil {
-		return
-	}
-	if h.canReplay(token, since) {
-		h.replay(c, since)
-		return
-	}
-	for _, s := range c.subs {
-		if s.g.meta != nil {
-			s.from = h.seq
-			c.send(h.groupMessage(s.g, s.view, snapshotPrefix, kindSnapshot))
-		}
-	}
-}
-
 // grant is a group a viewer may follow, with the settings and targets to show.
 type grant struct {
 	id string
@@ -277,7 +270,7 @@ func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 		if s := c.subs[gr.id]; s != nil && s.g != g { // the group was deleted and made anew
 			delete(s.g.subs, c)
 		}
-		c.subs[gr.id] = &subscription{g: g, view: gr.view, from: h.seq}
+		c.subs[gr.id] = &subscription{g: g, view: gr.view, from: h.seq, joined: h.seq}
 		g.subs[c] = struct{}{}
 		if snapshot {
 			c.send(h.groupMessage(g, gr.view, snapshotPrefix, kindSnapshot))
@@ -346,43 +339,4 @@ func (h *Hub) groupMessage(g *groupState, v view, prefix []byte, kind msgKind) o
 		g.snapSeq, g.snapVer, g.snapBuilt = h.seq, g.metaVer, true
 	}
 	return outbound{parts: [][]byte{prefix, head, targetsKey, g.snapTgts, groupSuffix}, kind: kind}
-}
-
-// replay queues the kept results after since for c's groups, in messages of up to
-// phases consecutive ticks each (as the live stream sends them), and continues the
-// live stream after them. h.mu is held.
-func (h *Hub) replay(c *client, since uint64) {
-	type piece struct {
-		seq  uint64
-		frag []byte
-	}
-	var pieces []piece
-	var tick []liveItem
-	for _, s := range c.subs {
-		kept := s.g.after(since)
-		for i := 0; i < len(kept); {
-			seq := kept[i].seq
-			for ; i < len(kept) && kept[i].seq == seq; i++ {
-				tick = append(tick, kept[i].liveItem)
-			}
-			pieces = append(pieces, piece{seq, encodeItems(s.g, tick)})
-			clear(tick)
-			tick = tick[:0]
-		}
-		s.from = h.seq
-	}
-	c.sent = h.seq
-	slices.SortStableFunc(pieces, func(a, b piece) int { return cmp.Compare(a.seq, b.seq) })
-	for i := 0; i < len(pieces); {
-		end := pieces[i].seq + uint64(h.phases) // this message: ticks before end
-		var parts [][]byte
-		last := pieces[i].seq
-		for ; i < len(pieces) && pieces[i].seq < end; i++ {
-			parts = append(parts, pieces[i].frag)
-			last = pieces[i].seq
-		}
-		parts[0] = parts[0][1:]
-		parts = append(append([][]byte{resultsPrefix(last)}, parts...), resultsSuffix)
-		c.send(outbound{parts: parts, kind: kindReplay})
-	}
 }
