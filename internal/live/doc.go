@@ -3,11 +3,13 @@
 //
 // The Hub owns the set of connected clients and, per group, who follows it. Results
 // reach it through Publish (the scheduler's sink: never blocks, bounded, drops
-// counted); every tick it encodes each group's new items once and hands the same bytes
-// to every client following that group, so the cost of a tick grows with what is
-// delivered, not with clients × results. Each client has one reader and one writer
-// goroutine and a bounded queue: a client that cannot keep up is closed with 4429
-// instead of slowing anyone else. A ring of recent ticks per group lets a client that
-// reconnects get exactly what it missed. The HTTP layer tells the hub about changes
-// through the api.Events methods it implements.
+// counted). Every 25 ms it cuts what arrived, encodes each group's new items once,
+// and flushes one of eight slots of clients: each client gets, every 200 ms, one
+// message spliced from the once-encoded fragments of its groups, so the cost grows
+// with what is delivered, not with clients × results, and the writes are spread
+// evenly instead of bunching up at a tick. Each client has a reader goroutine and a
+// bounded queue; a writer runs only while the queue has messages. A client that
+// cannot keep up is closed with 4429 instead of slowing anyone else. A ring of recent
+// results per group lets a client that reconnects get exactly what it missed. The
+// HTTP layer tells the hub about changes through the api.Events methods it implements.
 package live
