@@ -236,13 +236,13 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 func writeTable(w io.Writer, cfg config, rows []row) {
 	fmt.Fprintf(w, "Each client follows %d groups × %d targets at 1 Hz (pool of %d groups); %s warm-up, %s measured.\n\n",
 		cfg.GroupsPerClient, cfg.TargetsPerGroup, cfg.Pool, cfg.Warmup, cfg.Measure)
-	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … connected | 4429 closes / other closes / dropped | heap / stacks MB connected |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … connected | 4429 closes / other closes / dropped | heap / stacks MB connected |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		s, c := r.Server, r.Client
-		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %d / %d / %d | %.1f / %.1f |\n",
+		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %d / %d / %d | %.1f / %.1f |\n",
 			r.N, s.CPUPercent, c.CPUPercent, s.RSSIdleMB, s.RSSConnectedMB, (s.RSSConnectedMB-s.RSSIdleMB)*1024/float64(r.N),
-			c.P50ms, c.P99ms, s.MessagesPerSec, s.MBPerSec, s.HTTPIdle.P50, s.HTTPIdle.P99, s.HTTPBusy.P50, s.HTTPBusy.P99,
+			c.P50ms, c.P99ms, s.FlushP50ms, s.FlushP99ms, s.MessagesPerSec, s.MBPerSec, s.HTTPIdle.P50, s.HTTPIdle.P99, s.HTTPBusy.P50, s.HTTPBusy.P99,
 			s.Slow, c.Closed, s.Dropped, s.HeapMB, s.StackMB)
 	}
 }

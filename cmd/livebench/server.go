@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -48,6 +49,8 @@ type serverReport struct {
 	HeapMB         float64 // … connected
 	StackIdleMB    float64 // goroutine stacks, idle
 	StackMB        float64 // … connected
+	FlushP50ms     float64 // cut → written to the socket, upper bucket bound
+	FlushP99ms     float64
 	HTTPIdle       latency
 	HTTPBusy       latency
 	Slow, Dropped  int64
@@ -183,6 +186,8 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	r.CPUPercent = 100 * (cpu1 - cpu0).Seconds() / secs
 	r.MessagesPerSec = (after["pingdeck_live_messages_sent_total"] - before["pingdeck_live_messages_sent_total"]) / secs
 	r.MBPerSec = (after["pingdeck_live_bytes_sent_total"] - before["pingdeck_live_bytes_sent_total"]) / secs / 1e6
+	r.FlushP50ms = histQuantile(before, after, "pingdeck_live_delivery_seconds", 0.5)
+	r.FlushP99ms = histQuantile(before, after, "pingdeck_live_delivery_seconds", 0.99)
 	r.Slow = int64(after["pingdeck_live_slow_disconnects_total"])
 	r.Dropped = int64(after["pingdeck_live_publish_dropped_total"])
 	if clients := after["pingdeck_live_clients"]; int(clients) != *n {
@@ -269,10 +274,38 @@ func gather(reg *prometheus.Registry) map[string]float64 {
 				out[mf.GetName()] += m.GetCounter().GetValue()
 			case m.GetGauge() != nil:
 				out[mf.GetName()] += m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				for _, b := range m.GetHistogram().GetBucket() {
+					out[fmt.Sprintf("%s_bucket %g", mf.GetName(), b.GetUpperBound())] += float64(b.GetCumulativeCount())
+				}
+				out[mf.GetName()+"_count"] += float64(m.GetHistogram().GetSampleCount())
 			}
 		}
 	}
 	return out
+}
+
+// histQuantile is the upper bound of the bucket of histogram name holding quantile
+// q of the samples between two gathers, in ms (+Inf past the last bucket).
+func histQuantile(before, after map[string]float64, name string, q float64) float64 {
+	total := after[name+"_count"] - before[name+"_count"]
+	var bounds []float64
+	prefix := name + "_bucket "
+	for k := range after {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			var b float64
+			fmt.Sscanf(rest, "%g", &b)
+			bounds = append(bounds, b)
+		}
+	}
+	slices.Sort(bounds)
+	for _, b := range bounds {
+		k := fmt.Sprintf("%s%g", prefix, b)
+		if after[k]-before[k] >= q*total {
+			return b * 1000
+		}
+	}
+	return math.Inf(1)
 }
 
 // cpuTime is this process's user + system CPU time.
