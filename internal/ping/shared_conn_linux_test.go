@@ -3,10 +3,13 @@
 package ping
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSharedSocketFilter: a raw socket's BPF filter passes echo replies carrying its
@@ -109,4 +112,71 @@ func readOne(c sharedConn, d time.Duration, want func(sharedPacket) bool) <-chan
 		c.close()
 	}()
 	return out
+}
+
+// TestSharedSocketDontFragment: small IPv4 echo requests go out with Don't Fragment
+// and IP ID 0 (the kernel then skips its per-packet ID generator), and a request too
+// long for that goes out as before, so it can still be fragmented on a narrow path.
+func TestSharedSocketDontFragment(t *testing.T) {
+	requireRoot(t)
+	// A raw socket without a filter sees every ICMP packet on the host, our requests
+	// to 127.x included, with their IP headers.
+	spy, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(spy)
+	if err := unix.SetsockoptTimeval(spy, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 200_000}); err != nil {
+		t.Fatal(err)
+	}
+	id := uint16(rand.Uint32()) | 1
+	c, err := openSharedSocket(false, true, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	buf := make([]byte, sharedEchoHeaderLen+sharedPayloadMax)
+	dst := netip.MustParseAddr("127.9.0.2")
+	for i, tc := range []struct {
+		size   int
+		wantDF bool
+	}{{56, true}, {2000, false}, {2000, false}, {56, true}} {
+		seq := uint16(100 + i)
+		if err := c.writeTo(buildSharedEcho(buf, false, id, seq, sharedStamp{seq: uint32(i)}, tc.size), dst); err != nil {
+			t.Fatalf("send %d bytes: %v", tc.size, err)
+		}
+		hdr, ok := readOwnRequest(t, spy, id, seq)
+		if !ok {
+			t.Fatalf("request %d (%d bytes) not seen on lo", i, tc.size)
+		}
+		df, ipID := hdr[6]&0x40 != 0, binary.BigEndian.Uint16(hdr[4:])
+		if tc.wantDF && (!df || ipID != 0) {
+			t.Errorf("%d-byte request: DF %t, IP ID %d; want DF and ID 0", tc.size, df, ipID)
+		}
+		if !tc.wantDF && df && ipID == 0 {
+			t.Errorf("%d-byte request: DF with ID 0; want the socket's default (an ID drawn, fragmentable)", tc.size)
+		}
+	}
+}
+
+// readOwnRequest reads spy until our echo request with id and seq, and returns its
+// IP header (first fragment).
+func readOwnRequest(t *testing.T, spy int, id, seq uint16) ([]byte, bool) {
+	t.Helper()
+	b := make([]byte, 65536)
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+		n, _, err := unix.Recvfrom(spy, b, 0)
+		if err != nil {
+			continue // timeout or EINTR: look again until the deadline
+		}
+		pkt := b[:n]
+		ihl := int(pkt[0]&0x0f) * 4
+		if n < ihl+8 || pkt[ihl] != sharedICMP4Request {
+			continue
+		}
+		if binary.BigEndian.Uint16(pkt[ihl+4:]) == id && binary.BigEndian.Uint16(pkt[ihl+6:]) == seq {
+			return append([]byte(nil), pkt[:ihl]...), true
+		}
+	}
+	return nil, false
 }
