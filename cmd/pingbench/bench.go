@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pingdeck/internal/ping"
 )
 
 // bench runs the matrix of a config.
@@ -42,36 +44,53 @@ func newBench(cfg config, log io.Writer) (*bench, error) {
 // runMatrix runs every cell, N by N, and returns the rows in table order. It stops
 // early, with the rows so far, when ctx ends.
 func (b *bench) runMatrix(ctx context.Context) []row {
-	total := len(b.cfg.Ns) * len(b.cfg.Engines)
+	total := 0
+	for _, e := range b.cfg.Engines {
+		total += len(b.cfg.Ns) * len(b.modes(e))
+	}
 	per := b.cfg.Warmup + b.cfg.Duration + b.cfg.Timeout + childGrace + b.cfg.Cooldown
 	fmt.Fprintf(b.log, "pingbench: %d cells, about %s each, at most ~%s in all\n",
 		total, per.Round(time.Second), (time.Duration(total) * per).Round(time.Second))
 	var rows []row
 	for _, n := range b.cfg.Ns {
 		for _, engine := range b.cfg.Engines {
-			if ctx.Err() != nil {
-				return rows
+			for _, mode := range b.modes(engine) {
+				if ctx.Err() != nil {
+					return rows
+				}
+				fmt.Fprintf(b.log, "pingbench: [%d/%d] %s %s N=%d …\n", len(rows)+1, total, engine, mode, n)
+				r := b.runCell(ctx, engine, mode, n)
+				fmt.Fprintf(b.log, "pingbench:   %s\n", strings.Join(r.cells(), " | "))
+				rows = append(rows, r)
+				sleepCtx(ctx, b.cfg.Cooldown) // let the last cell's sockets and processes go
 			}
-			fmt.Fprintf(b.log, "pingbench: [%d/%d] %s N=%d …\n", len(rows)+1, total, engine, n)
-			r := b.runCell(ctx, engine, n)
-			fmt.Fprintf(b.log, "pingbench:   %s\n", strings.Join(r.cells(), " | "))
-			rows = append(rows, r)
-			sleepCtx(ctx, b.cfg.Cooldown) // let the last cell's sockets and processes go
 		}
 	}
 	return rows
 }
 
-func (b *bench) cell(engine string, n int) cellConfig {
+// modes are the ICMP modes engine is measured in: every -mode for the shared engine,
+// the first for probing, and for fping its own choice ("").
+func (b *bench) modes(engine string) []ping.Mode {
+	switch engine {
+	case engineShared:
+		return b.cfg.Modes
+	case engineFping:
+		return []ping.Mode{""}
+	}
+	return b.cfg.Modes[:1]
+}
+
+func (b *bench) cell(engine string, mode ping.Mode, n int) cellConfig {
 	c := b.cfg
 	return cellConfig{Engine: engine, N: n, Warmup: c.Warmup, Duration: c.Duration,
-		Interval: c.Interval, Timeout: c.Timeout, Size: c.Size, Mode: c.Mode}
+		Interval: c.Interval, Timeout: c.Timeout, Size: c.Size, Mode: mode, SniffEvery: c.SniffEvery}
 }
 
 // runCell runs one engine on n targets with the reference sniffer listening.
-func (b *bench) runCell(ctx context.Context, engine string, n int) row {
-	cfg := b.cell(engine, n)
-	r := row{Engine: engine, N: n, Expected: cfg.expected()}
+func (b *bench) runCell(ctx context.Context, engine string, mode ping.Mode, n int) row {
+	cfg := b.cell(engine, mode, n)
+	r := row{Engine: engine, N: n, Asked: mode, Expected: cfg.expected()}
 	switch {
 	case engine == engineProbing && n > b.cfg.ProbingMax:
 		r.Status = fmt.Sprintf("skipped (N > -probing-max=%d: one raw socket per target, N² kernel work)", b.cfg.ProbingMax)
@@ -87,7 +106,7 @@ func (b *bench) runCell(ctx context.Context, engine string, n int) row {
 	var wg sync.WaitGroup
 	if b.cfg.Sniff {
 		var err error
-		if sn, err = openSniffer(loopbackAddr(0), loopbackAddr(n-1)); err != nil {
+		if sn, err = openSniffer(loopbackAddr(0), loopbackAddr(n-1), b.cfg.SniffEvery); err != nil {
 			r.Ref.Err = err.Error()
 		} else {
 			wg.Go(func() { sn.run(sniffCtx) })

@@ -35,6 +35,9 @@ type cellConfig struct {
 	Timeout  time.Duration
 	Size     int
 	Mode     ping.Mode
+	// SniffEvery is the reference sniffer's sampling: one address in every (see
+	// sampled). The cell keeps those targets' RTTs apart to compare like with like.
+	SniffEvery int
 }
 
 // expected is how many probes the window should hold if every target is probed on
@@ -49,7 +52,7 @@ func (c cellConfig) args() []string {
 		"-engine", c.Engine, "-n", strconv.Itoa(c.N),
 		"-warmup", c.Warmup.String(), "-duration", c.Duration.String(),
 		"-interval", c.Interval.String(), "-timeout", c.Timeout.String(),
-		"-size", strconv.Itoa(c.Size), "-mode", string(c.Mode)}
+		"-size", strconv.Itoa(c.Size), "-mode", string(c.Mode), "-sniff-every", strconv.Itoa(c.SniffEvery)}
 }
 
 func parseChildArgs(args []string, stderr io.Writer) (cellConfig, error) {
@@ -64,6 +67,7 @@ func parseChildArgs(args []string, stderr io.Writer) (cellConfig, error) {
 	fs.DurationVar(&c.Timeout, "timeout", time.Second, "probe timeout")
 	fs.IntVar(&c.Size, "size", 56, "payload bytes")
 	mode := fs.String("mode", string(ping.ModeAuto), "ICMP mode")
+	fs.IntVar(&c.SniffEvery, "sniff-every", 1, "the sniffer samples one address in this many")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("child: %w", err)
 	}
@@ -106,6 +110,10 @@ func runChild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fail(err)
 	}
+	inSample := make(map[string]bool, len(targets))
+	for _, t := range targets {
+		inSample[t.ID] = sampled(t.Addr, cfg.SniffEvery)
+	}
 	raiseFileLimit(uint64(cfg.N) + 1024)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	eng, mode, err := newEngine(cfg.Engine, cfg.Mode, log)
@@ -128,7 +136,7 @@ func runChild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cancel()
 	runDone := make(chan error, 1)
 	go func() {
-		runDone <- eng.Run(runCtx, func(r ping.Result) { col.add(r.SentAt, r.OK, r.RTT, r.Err) })
+		runDone <- eng.Run(runCtx, func(r ping.Result) { col.add(r.SentAt, r.OK, r.RTT, r.Err, inSample[r.TargetID]) })
 	}()
 	if err := enc.Encode(childEvent{Kind: "window", Mode: mode, Start: win.Start.UnixNano(), End: win.End.UnixNano()}); err != nil {
 		cancel()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,7 +126,8 @@ func runFpingCell(ctx context.Context, fping string, cfg cellConfig, stderr io.W
 		if !l.OK {
 			errText = ping.ErrTimeout
 		}
-		col.add(l.sentAt(cfg.Timeout), l.OK, l.RTT, errText)
+		addr, err := netip.ParseAddr(l.Host)
+		col.add(l.sentAt(cfg.Timeout), l.OK, l.RTT, errText, err == nil && sampled(addr, cfg.SniffEvery))
 	}
 	errBuf := &boundedBuffer{limit: 16 << 10}
 	p, err := startProcess(ctx, fping, fpingArgs(cfg, file), errBuf, onLine)

@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := loopbackUp(); err != nil {
 			return err
 		}
-		if cfg.Mode == ping.ModeUnprivileged {
+		if cfg.AllowDatagram || slices.Contains(cfg.Modes, ping.ModeUnprivileged) {
 			if err := allowPingSockets(); err != nil {
 				return err
 			}
@@ -90,18 +90,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // config is the matrix to run.
 type config struct {
-	Ns         []int
-	Engines    []string
-	Warmup     time.Duration
-	Duration   time.Duration
-	Interval   time.Duration
-	Timeout    time.Duration
-	Size       int
-	Mode       ping.Mode
-	ProbingMax int
-	Cooldown   time.Duration
-	Netns      bool
-	Sniff      bool
+	Ns       []int
+	Engines  []string
+	Warmup   time.Duration
+	Duration time.Duration
+	Interval time.Duration
+	Timeout  time.Duration
+	Size     int
+	// Modes are the ICMP modes the shared engine is measured in, the first of them
+	// also the probing engine's. fping chooses its own (raw sockets, as root).
+	Modes         []ping.Mode
+	ProbingMax    int
+	Cooldown      time.Duration
+	Netns         bool
+	AllowDatagram bool // set net.ipv4.ping_group_range in the benchmark's namespace
+	Sniff         bool
+	SniffEvery    int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -116,12 +120,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.Interval, "interval", time.Second, "probe interval per target")
 	fs.DurationVar(&c.Timeout, "timeout", time.Second, "probe timeout")
 	fs.IntVar(&c.Size, "size", 56, "ICMP payload bytes")
-	mode := fs.String("mode", string(ping.ModeAuto), "ICMP mode of the engines: auto, unprivileged or privileged")
+	modes := fs.String("mode", string(ping.ModeAuto)+","+string(ping.ModePrivileged),
+		"comma-separated ICMP modes to measure the shared engine in (auto, unprivileged, privileged); the probing engine runs in the first")
 	fs.IntVar(&c.ProbingMax, "probing-max", 5000,
 		"skip probing cells above this N: each pro-bing raw socket gets a copy of every ICMP packet, so its kernel cost grows with N² and saturates the machine")
 	fs.DurationVar(&c.Cooldown, "cooldown", 2*time.Second, "pause between cells")
 	fs.BoolVar(&c.Sniff, "sniff", true,
-		"take reference RTTs with a packet sniffer on lo (its kernel cost, ~1 µs per packet, is charged to the engine's CPU)")
+		"take reference RTTs with a packet sniffer on lo (its kernel cost is charged to the engine's CPU, so it samples: see -sniff-every)")
+	fs.IntVar(&c.SniffEvery, "sniff-every", 16,
+		"the sniffer captures the traffic of one target address in this many (a power of two; 1: all); the others cost it a filter run each, not a copy")
+	fs.BoolVar(&c.AllowDatagram, "allow-datagram", true,
+		"in the benchmark's namespace, let every group open datagram ICMP sockets (net.ipv4.ping_group_range, the recommended production setting), so -mode auto takes them")
 	fs.BoolVar(&c.Netns, "netns", true,
 		"run in a private network namespace, so other loopback ICMP on this machine and the benchmark cannot disturb each other")
 	fs.Usage = func() {
@@ -134,7 +143,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	c.Mode = ping.Mode(*mode)
+	for f := range strings.SplitSeq(*modes, ",") {
+		m := ping.Mode(strings.TrimSpace(f))
+		if !slices.Contains([]ping.Mode{ping.ModeAuto, ping.ModeUnprivileged, ping.ModePrivileged}, m) {
+			return c, fmt.Errorf("-mode: unknown ICMP mode %q", m)
+		}
+		c.Modes = append(c.Modes, m)
+	}
 	for f := range strings.SplitSeq(*ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
@@ -164,6 +179,9 @@ func (c config) validate() error {
 	if c.Timeout <= 0 || c.Timeout > 10*time.Second {
 		errs = append(errs, errors.New("-timeout must be in (0, 10s]"))
 	}
+	if _, err := echoFilter(c.SniffEvery); err != nil {
+		errs = append(errs, fmt.Errorf("-sniff-every: %w", err))
+	}
 	if c.Size < 0 || c.Size > 1400 {
 		errs = append(errs, errors.New("-size must be in [0, 1400]"))
 	}
@@ -178,12 +196,24 @@ func (c config) validate() error {
 // describe is the cell settings in words, for the report.
 func (c config) describe() string {
 	where := "in a private network namespace (its own lo)"
-	if !c.Netns {
+	switch {
+	case !c.Netns:
 		where = "on the host's lo, shared with anything else pinging 127.0.0.0/8"
+	case c.AllowDatagram:
+		where += ` with net.ipv4.ping_group_range "0 2147483647" (datagram ICMP sockets allowed)`
+	}
+	sniff := "no reference sniffer"
+	if c.Sniff {
+		sniff = fmt.Sprintf("reference sniffer on the traffic of one target address in %d", c.SniffEvery)
+	}
+	modes := make([]string, len(c.Modes))
+	for i, m := range c.Modes {
+		modes[i] = string(m)
 	}
 	return fmt.Sprintf("N targets on distinct addresses 127.1.0.1… (254 per /24), one probe every %s each, "+
-		"timeout %s, %d-byte payload; %s warm-up, then a %s measured window; ICMP mode %s; probing skipped above N=%d; %s",
-		c.Interval, c.Timeout, c.Size, c.Warmup, c.Duration, c.Mode, c.ProbingMax, where)
+		"timeout %s, %d-byte payload; %s warm-up, then a %s measured window; shared engine in ICMP mode %s, probing in %s; "+
+		"probing skipped above N=%d; %s; %s",
+		c.Interval, c.Timeout, c.Size, c.Warmup, c.Duration, strings.Join(modes, " and "), c.Modes[0], c.ProbingMax, sniff, where)
 }
 
 // commandLine is how pingbench was started, for the report.

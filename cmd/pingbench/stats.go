@@ -110,6 +110,9 @@ type probeStats struct {
 	Failed   int64       `json:"failed"` // send errors and other failures
 	FirstErr string      `json:"first_err,omitempty"`
 	RTT      percentiles `json:"rtt"` // of the OK probes
+	// SampledRTT is RTT over the targets the reference sniffer sampled, which its
+	// percentiles are compared with.
+	SampledRTT percentiles `json:"sampled_rtt"`
 }
 
 // lossPct is the share of probes in the window that did not come back, in percent.
@@ -125,16 +128,18 @@ func (s probeStats) lossPct() float64 {
 type collector struct {
 	win window
 
-	mu    sync.Mutex
-	hist  rttHistogram
-	stats probeStats
+	mu          sync.Mutex
+	hist        rttHistogram
+	sampledHist rttHistogram
+	stats       probeStats
 }
 
 func newCollector(win window) *collector { return &collector{win: win} }
 
 // add records one probe sent at sentAt; probes outside the window are ignored.
-// errText is the failure reason when !ok ("timeout" counts as lost).
-func (c *collector) add(sentAt time.Time, ok bool, rtt time.Duration, errText string) {
+// errText is the failure reason when !ok ("timeout" counts as lost); sampled says
+// the target is one the reference sniffer captures.
+func (c *collector) add(sentAt time.Time, ok bool, rtt time.Duration, errText string, sampled bool) {
 	if !c.win.contains(sentAt) {
 		return
 	}
@@ -145,6 +150,9 @@ func (c *collector) add(sentAt time.Time, ok bool, rtt time.Duration, errText st
 	case ok:
 		c.stats.OK++
 		c.hist.add(rtt)
+		if sampled {
+			c.sampledHist.add(rtt)
+		}
 	case errText == "" || errText == ping.ErrTimeout:
 		c.stats.Lost++
 	default:
@@ -161,5 +169,6 @@ func (c *collector) result() probeStats {
 	defer c.mu.Unlock()
 	s := c.stats
 	s.RTT = c.hist.percentiles()
+	s.SampledRTT = c.sampledHist.percentiles()
 	return s
 }

@@ -59,21 +59,25 @@ func TestBucketsAreOrderedAndContainTheirValues(t *testing.T) {
 func TestCollectorCountsOnlyTheWindow(t *testing.T) {
 	start := time.Unix(1000, 0)
 	c := newCollector(window{Start: start, End: start.Add(10 * time.Second)})
-	c.add(start.Add(-time.Millisecond), true, time.Millisecond, "") // warm-up
-	c.add(start, true, 20*time.Microsecond, "")
-	c.add(start.Add(time.Second), false, 0, "timeout")
-	c.add(start.Add(2*time.Second), false, 0, "send: no buffer space")
-	c.add(start.Add(3*time.Second), false, 0, "send: again")
-	c.add(start.Add(10*time.Second), true, time.Millisecond, "") // after the window
+	c.add(start.Add(-time.Millisecond), true, time.Millisecond, "", true) // warm-up
+	c.add(start, true, 20*time.Microsecond, "", true)
+	c.add(start.Add(time.Second), false, 0, "timeout", false)
+	c.add(start.Add(2*time.Second), false, 0, "send: no buffer space", false)
+	c.add(start.Add(3*time.Second), false, 0, "send: again", false)
+	c.add(start.Add(4*time.Second), true, 40*time.Microsecond, "", false) // not sampled by the sniffer
+	c.add(start.Add(10*time.Second), true, time.Millisecond, "", true)    // after the window
 	got := c.result()
-	if got.Probes != 4 || got.OK != 1 || got.Lost != 1 || got.Failed != 2 {
-		t.Errorf("stats = %+v, want 4 probes: 1 ok, 1 lost, 2 failed", got)
+	if got.Probes != 5 || got.OK != 2 || got.Lost != 1 || got.Failed != 2 {
+		t.Errorf("stats = %+v, want 5 probes: 2 ok, 1 lost, 2 failed", got)
+	}
+	if got.RTT.N != 2 || got.SampledRTT.N != 1 || got.SampledRTT.Max != 20*time.Microsecond {
+		t.Errorf("RTT %+v, sampled %+v: want 2 RTTs, of which the sampled target's 20 µs", got.RTT, got.SampledRTT)
 	}
 	if got.FirstErr != "send: no buffer space" {
 		t.Errorf("FirstErr = %q", got.FirstErr)
 	}
-	if got.lossPct() != 75 {
-		t.Errorf("loss = %v%%, want 75%%", got.lossPct())
+	if got.lossPct() != 60 {
+		t.Errorf("loss = %v%%, want 60%%", got.lossPct())
 	}
 }
 

@@ -7,11 +7,14 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"pingdeck/internal/ping"
 )
 
 // row is one cell of the matrix as the table shows it.
 type row struct {
 	Engine   string
+	Asked    ping.Mode // the ICMP mode asked for ("": the engine's own choice)
 	N        int
 	Expected int64 // probes the window should hold on schedule
 	engineOutcome
@@ -39,7 +42,7 @@ func tableColumns() []string {
 
 // cells formats r for the table, one string per column.
 func (r row) cells() []string {
-	out := []string{r.Engine, fmt.Sprint(r.N)}
+	out := []string{r.engineCell(), fmt.Sprint(r.N)}
 	if r.Status != "" {
 		out = append(out, r.Status+r.usageNote())
 		for len(out) < len(tableColumns())-1 {
@@ -66,6 +69,19 @@ func (r row) cells() []string {
 	return out
 }
 
+// engineCell is the engine with the ICMP mode it ran in, and whether auto chose it.
+func (r row) engineCell() string {
+	switch {
+	case r.Mode == "" && r.Asked == "":
+		return r.Engine
+	case r.Mode == "":
+		return fmt.Sprintf("%s (%s)", r.Engine, r.Asked)
+	case r.Asked == ping.ModeAuto:
+		return fmt.Sprintf("%s (auto: %s)", r.Engine, r.Mode)
+	}
+	return fmt.Sprintf("%s (%s)", r.Engine, r.Mode)
+}
+
 // usageNote gives the CPU and memory a failed cell measured, if it got that far.
 func (r row) usageNote() string {
 	if r.Usage.PeakRSS == 0 {
@@ -78,13 +94,14 @@ func mb(bytes int64) float64 { return float64(bytes) / (1 << 20) }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Microsecond)) }
 
-// rttError is the engine's percentile minus the kernel reference's, or a dash (or a
-// flag) when the reference cannot be trusted.
+// rttError is the engine's percentile minus the kernel reference's, both over the
+// targets the sniffer sampled, or a dash (or a flag) when the reference cannot be
+// trusted.
 func (r row) rttError(pick func(percentiles) time.Duration) string {
-	if r.Ref.Err != "" || r.Ref.RTT.N == 0 || r.Stats.RTT.N == 0 {
+	if r.Ref.Err != "" || r.Ref.RTT.N == 0 || r.Stats.SampledRTT.N == 0 {
 		return "—"
 	}
-	d := float64(pick(r.Stats.RTT)-pick(r.Ref.RTT)) / float64(time.Microsecond)
+	d := float64(pick(r.Stats.SampledRTT)-pick(r.Ref.RTT)) / float64(time.Microsecond)
 	s := fmt.Sprintf("%+.0f", d)
 	if !r.Ref.trusted() {
 		s += " (untrusted)"
@@ -118,9 +135,6 @@ func (r row) refCell() string {
 // the reference saw everything, failures and warnings.
 func (r row) notes() string {
 	var n []string
-	if r.Mode != "" {
-		n = append(n, string(r.Mode))
-	}
 	switch {
 	case r.Status != "":
 	case r.Ref.Err != "":
@@ -130,7 +144,7 @@ func (r row) notes() string {
 	case r.Ref.Requests == 0:
 		n = append(n, "sniffer saw no requests")
 	default:
-		n = append(n, fmt.Sprintf("sniffer saw all %d requests", r.Ref.Requests))
+		n = append(n, fmt.Sprintf("sniffer saw all %d requests to its sample%s", r.Ref.Requests, r.Ref.sampleNote()))
 	}
 	if r.Stats.Failed > 0 {
 		n = append(n, fmt.Sprintf("%d send errors (%s)", r.Stats.Failed, r.Stats.FirstErr))
@@ -153,11 +167,11 @@ func writeReport(w io.Writer, h header, rows []row) error {
 	writeTable(&b, rows)
 	b.WriteString(`
 How to read it:
-- Each cell runs in its own process (pingbench re-executed with -child, or fping itself), so CPU and memory are that engine's alone.
-- CPU % of one core = the process's utime+stime over the measured window (/proc/<pid>/stat, 10 ms ticks) ÷ wall time. On loopback the kernel's side of each exchange (delivering the request, answering it as the far host would, delivering the reply, copying both into the sniffer's ring) runs in softirq in the sender's context; kernels without IRQ time accounting charge it to the sender, so engine CPU here includes work a real far end would do; it shows in the sys part of CPU user / sys %. host CPU % (whole machine, max nproc×100) includes the sniffer and anything else running.
+- Each cell runs in its own process (pingbench re-executed with -child, or fping itself), so CPU and memory are that engine's alone. The engine column says the ICMP mode the cell ran in ("auto: …" when auto chose it); fping, as root, opens raw sockets.
+- CPU % of one core = the process's utime+stime over the measured window (/proc/<pid>/stat, 10 ms ticks) ÷ wall time. On loopback the kernel's side of each exchange (delivering the request, answering it as the far host would, delivering the reply, running the sniffer's filter on both and, for the sampled targets, copying them into its ring) runs in softirq in the sender's context; kernels without IRQ time accounting charge it to the sender, so engine CPU here includes work a real far end would do; it shows in the sys part of CPU user / sys %. The sniffer samples the same targets for every engine and fping, so that share is the same for all. host CPU % (whole machine, max nproc×100) includes the sniffer and anything else running.
 - RSS = VmRSS at the end of the window; peak = VmHWM (peak since exec).
 - loss % = probes sent in the window that the engine reported lost or failed ÷ probes sent in the window (engine's own results; warm-up excluded). sent % of schedule = those probes ÷ N × window ÷ interval: an engine that falls behind shows here, not in loss.
-- RTT error = engine's RTT percentile − kernel reference percentile over the same window (a distribution-level comparison, not per probe). The reference is the kernel receive timestamp of each echo reply minus that of its request, both taken as the packets cross lo, by an AF_PACKET TPACKET_V3 sniffer in the parent (matched by address, id and sequence). Errors are flagged "untrusted" if the sniffer's ring dropped packets (PACKET_STATISTICS).
+- RTT error = engine's RTT percentile over the sampled targets − kernel reference percentile over the same targets and window (a distribution-level comparison, not per probe; RTT p50/p99 are over all targets). The reference is the kernel receive timestamp of each echo reply minus that of its request, both taken as the packets cross lo, by an AF_PACKET TPACKET_V3 sniffer in the parent (matched by address, id and sequence) whose classic BPF filter passes only the sampled target addresses (see the cells line). Errors are flagged "untrusted" if the sniffer's ring dropped packets (PACKET_STATISTICS).
 `)
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -24,6 +24,14 @@ func loopbackAddr(i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{127, byte(1 + subnet/256), byte(subnet % 256), byte(i%254 + 1)})
 }
 
+// sampled says whether the reference sniffer captures the traffic of addr when it
+// samples one address in every (a power of two, 1 for all): those whose last byte
+// is 1 modulo every, the same test its BPF filter makes in the kernel.
+func sampled(addr netip.Addr, every int) bool {
+	mask := byte(every - 1)
+	return addr.As4()[3]&mask == 1&mask
+}
+
 // loopbackTargets returns n targets on distinct loopback addresses with the given
 // probe settings. It refuses anything that is not loopback or is over the bounds.
 func loopbackTargets(n int, interval, timeout time.Duration, size int) ([]ping.Target, error) {
