@@ -26,7 +26,7 @@ clean:
 .PHONY: bench
 bench: bench-engine bench-live bench-report bench-ui
 
-## bench-engine: probing vs shared engine vs fping on loopback, N = 1k…20k at 1 Hz (root; ~4–5 min);
+## bench-engine: probing vs shared engine (auto and raw sockets) vs fping on loopback, N = 1k…20k at 1 Hz (root; ~6 min);
 ## markdown table on stdout. Flags via BENCH_ENGINE_ARGS, e.g. BENCH_ENGINE_ARGS="-n 1000 -duration 10s".
 .PHONY: bench-engine
 bench-engine:

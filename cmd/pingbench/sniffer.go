@@ -270,7 +270,7 @@ func (r reference) sampleNote() string {
 	if r.Every <= 1 {
 		return ""
 	}
-	return fmt.Sprintf(" (1 address in %d)", r.Every)
+	return fmt.Sprintf(" to its sample (1 address in %d)", r.Every)
 }
 
 // trusted says whether the reference saw every packet.

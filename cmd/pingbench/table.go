@@ -144,7 +144,7 @@ func (r row) notes() string {
 	case r.Ref.Requests == 0:
 		n = append(n, "sniffer saw no requests")
 	default:
-		n = append(n, fmt.Sprintf("sniffer saw all %d requests to its sample%s", r.Ref.Requests, r.Ref.sampleNote()))
+		n = append(n, fmt.Sprintf("sniffer saw all %d requests%s", r.Ref.Requests, r.Ref.sampleNote()))
 	}
 	if r.Stats.Failed > 0 {
 		n = append(n, fmt.Sprintf("%d send errors (%s)", r.Stats.Failed, r.Stats.FirstErr))
