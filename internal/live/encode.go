@@ -60,7 +60,10 @@ func appendItem(b, group []byte, it *liveItem) []byte {
 // every follower's results message splices in (the first one in a message without
 // its comma).
 func encodeItems(g *groupState, items []liveItem) []byte {
-	b := make([]byte, 0, len(items)*(100+len(g.quoted)))
+	return appendItems(make([]byte, 0, len(items)*(100+len(g.quoted))), g, items)
+}
+
+func appendItems(b []byte, g *groupState, items []liveItem) []byte {
 	for i := range items {
 		b = append(b, ',')
 		b = appendItem(b, g.quoted, &items[i])

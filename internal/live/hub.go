@@ -83,9 +83,9 @@ func (o *Options) defaults() {
 	}
 }
 
-// phasesFor is how many flush slots a tick has: slots of 25 ms, at most maxPhases.
+// phasesFor is how many flush slots a tick has: slots of cutEvery, at most maxPhases.
 func phasesFor(tick time.Duration) int {
-	return int(min(maxPhases, max(1, tick/(25*time.Millisecond))))
+	return int(min(maxPhases, max(1, tick/cutEvery)))
 }
 
 // Limits on what one client may ask for.
@@ -94,7 +94,8 @@ const (
 	maxGroupsPerClient = 1000
 	maxPendingPerTick  = 1 << 20 // results held for one tick; more are dropped and counted
 	dbTimeout          = 10 * time.Second
-	maxPhases          = 8 // flush slots per tick; fragments are kept for this many ticks
+	maxPhases          = 32 // flush slots per tick; fragments are kept for this many cuts
+	cutEvery           = 6250 * time.Microsecond
 )
 
 // Close codes of the protocol beyond RFC 6455's.
@@ -130,6 +131,7 @@ type Hub struct {
 	closed  bool
 	touched []*groupState // scratch for cutting a tick
 	prefix  []byte        // the opening of results messages at seq
+	scratch []byte        // for encoding a cut
 	slots   [][]*client   // started clients by flush slot
 }
 
@@ -297,7 +299,8 @@ func (h *Hub) record(batch []ping.Result) {
 	for _, g := range h.touched {
 		g.push(seq, g.pending, oldest)
 		if len(g.subs) > 0 {
-			g.frags[seq%maxPhases] = fragment{seq: seq, b: encodeItems(g, g.pending)}
+			h.scratch = appendItems(h.scratch[:0], g, g.pending)
+			g.frags[seq%maxPhases] = g.appendLog(seq, h.scratch)
 		}
 		clear(g.pending)
 		g.pending = g.pending[:0]
@@ -329,10 +332,22 @@ func (h *Hub) flush(c *client, now time.Time) {
 	parts := h.getParts()
 	parts = append(parts, h.prefix)
 	for _, s := range c.subs {
+		var run fragment // cuts back to back in one log: one part
 		for q := max(lo, s.from) + 1; q <= h.seq; q++ {
-			if f := &s.g.frags[q%maxPhases]; f.seq == q && f.b != nil {
-				parts = append(parts, f.b)
+			f := &s.g.frags[q%maxPhases]
+			switch {
+			case f.seq != q || f.log == nil:
+			case run.log == f.log && run.end == f.start:
+				run.end = f.end
+			default:
+				if run.log != nil {
+					parts = append(parts, run.log.b[run.start:run.end])
+				}
+				run = *f
 			}
+		}
+		if run.log != nil {
+			parts = append(parts, run.log.b[run.start:run.end])
 		}
 	}
 	if len(parts) == 1 {

@@ -150,16 +150,16 @@ func TestHubRoutesResultsOnlyToFollowers(t *testing.T) {
 
 func TestHubSpreadsClientsOverSlotsAndMergesCuts(t *testing.T) {
 	h := testHub(t, Options{})
-	if h.phases != 8 {
-		t.Fatalf("phases = %d at a 200 ms tick, want 8", h.phases)
+	if h.phases != 32 {
+		t.Fatalf("phases = %d at a 200 ms tick, want 32", h.phases)
 	}
 	var cs []*client
-	for i := range 16 {
+	for i := range 64 {
 		cs = append(cs, follower(h, fmt.Sprint("u", i), "A"))
 	}
 	for slot := range h.slots {
 		if len(h.slots[slot]) != 2 {
-			t.Fatalf("slot %d has %d clients, want 2 of 16 in each", slot, len(h.slots[slot]))
+			t.Fatalf("slot %d has %d clients, want 2 of 64 in each", slot, len(h.slots[slot]))
 		}
 	}
 	// A result in every cut: each client's one message holds the cuts since its last.
@@ -186,12 +186,13 @@ func TestHubSpreadsClientsOverSlotsAndMergesCuts(t *testing.T) {
 		// nothing skipped.
 		for i := 1; i < len(ats); i++ {
 			prev, cur := ats[i-1], ats[i]
-			if !(cur == prev+1 || (prev%100 == 7 && cur == prev+93)) {
+			last := int64(h.phases - 1) // the last cut of a tick, then the next tick's first
+			if !(cur == prev+1 || (prev%100 == last && cur == prev+100-last)) {
 				t.Fatalf("client in slot %d: items %v have a gap or a repeat", c.slot, ats)
 			}
 		}
 		if n := len(ats); n < 2*h.phases {
-			t.Fatalf("client in slot %d got %d items of 24", c.slot, n)
+			t.Fatalf("client in slot %d got %d items, want at least %d", c.slot, n, 2*h.phases)
 		}
 	}
 }
@@ -221,7 +222,7 @@ func TestHubClosesAClientThatFallsBehindWith4429(t *testing.T) {
 }
 
 func TestHubReplaysExactlyWhatWasMissed(t *testing.T) {
-	h := testHub(t, Options{ResumeWindow: time.Second}) // 40 cuts of 25 ms
+	h := testHub(t, Options{ResumeWindow: 40 * cutEvery}) // 40 cuts
 	c := follower(h, "u1", "A", "B")
 	now := time.Now()
 	for i := range 30 {
@@ -284,8 +285,8 @@ func TestHubSendsPingsFromTheFlushLoop(t *testing.T) {
 	c := follower(h, "u1")
 	now := time.Now()
 	pings := 0
-	for i := range 3 * 40 {
-		h.cut(nil, i%h.phases, now.Add(time.Duration(i)*25*time.Millisecond))
+	for i := range 3 * int(time.Second/cutEvery) {
+		h.cut(nil, i%h.phases, now.Add(time.Duration(i)*cutEvery))
 	}
 	c.qmu.Lock()
 	for _, o := range c.queue {

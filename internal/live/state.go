@@ -94,10 +94,33 @@ type ringItem struct {
 	liveItem
 }
 
-// fragment is a group's items of tick seq, encoded once for every follower.
+// itemLog holds a group's encoded items of recent cuts back to back, so that a
+// message takes the cuts of a group it has not had as one slice. A full log is
+// replaced by a fresh one; slices of the old stay valid (no byte is written twice).
+type itemLog struct{ b []byte }
+
+// fragment is a group's items of cut seq, encoded once for every follower:
+// log.b[start:end].
 type fragment struct {
-	seq uint64
-	b   []byte
+	seq        uint64
+	log        *itemLog
+	start, end int
+}
+
+// Sizing of item logs: room for about logCuts cuts like the one that needs a new log.
+const (
+	logMinBytes = 1024
+	logCuts     = maxPhases
+)
+
+// appendLog adds cut seq's encoded items to the group's log.
+func (g *groupState) appendLog(seq uint64, enc []byte) fragment {
+	if g.log == nil || cap(g.log.b)-len(g.log.b) < len(enc) {
+		g.log = &itemLog{b: make([]byte, 0, max(logMinBytes, logCuts*len(enc)))}
+	}
+	start := len(g.log.b)
+	g.log.b = append(g.log.b, enc...)
+	return fragment{seq: seq, log: g.log, start: start, end: len(g.log.b)}
 }
 
 // groupState is everything the hub keeps per group: its settings and targets (loaded
@@ -111,7 +134,8 @@ type groupState struct {
 	targets map[string]*targetState
 	ring    []ringItem // ascending seq, one flat slice: ticks hold a result or two
 	pending []liveItem // this tick's items, while a tick is cut
-	frags   [maxPhases]fragment
+	log     *itemLog
+	frags   [maxPhases]fragment // by seq % maxPhases
 	subs    map[*client]struct{}
 
 	headers   map[view][]byte // encoded group object per role and pin, for metaVer
