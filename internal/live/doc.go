@@ -3,8 +3,8 @@
 //
 // The Hub owns the set of connected clients and, per group, who follows it. Results
 // reach it through Publish (the scheduler's sink: never blocks, bounded, drops
-// counted). Every 25 ms it cuts what arrived, encodes each group's new items once,
-// and flushes one of eight slots of clients: each client gets, every 200 ms, one
+// counted). Every 6.25 ms it cuts what arrived, encodes each group's new items once,
+// and flushes one of 32 slots of clients: each client gets, every 200 ms, one
 // message spliced from the once-encoded fragments of its groups, so the cost grows
 // with what is delivered, not with clients × results, and the writes are spread
 // evenly instead of bunching up at a tick. Each client has a reader goroutine and a

@@ -45,7 +45,7 @@ type Options struct {
 	Registry    prometheus.Registerer // nil: metrics are kept but not exported
 	Logger      *slog.Logger
 
-	Tick           time.Duration // how often a client gets a results message, 200ms; cuts are every Tick/8 (25 ms)
+	Tick           time.Duration // how often a client gets a results message, 200ms; cuts are every Tick/32 (6.25 ms)
 	ResumeWindow   time.Duration // how far back resume can replay, 2m
 	PingPeriod     time.Duration // server pings, 25s
 	PongWait       time.Duration // a client silent this long (no pong, no message) is dropped, 60s
