@@ -167,6 +167,7 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 
 	fmt.Fprintln(stdout, "measuring")
+	writeHeapProfile(os.Getenv("LIVEBENCH_HEAPPROFILE") + ".base") // for pprof -base: allocations while measuring
 	stopProfile := startCPUProfile("LIVEBENCH_CPUPROFILE")
 	before := gather(reg)
 	cpu0, t0 := cpuTime(), time.Now()
@@ -176,12 +177,7 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	stopProfile()
 	r.RSSConnectedMB = rssMB()
 	r.HeapMB, r.StackMB = heapMB()
-	if p := os.Getenv("LIVEBENCH_HEAPPROFILE"); p != "" {
-		if f, err := os.Create(p); err == nil {
-			_ = pprof.WriteHeapProfile(f)
-			f.Close()
-		}
-	}
+	writeHeapProfile(os.Getenv("LIVEBENCH_HEAPPROFILE"))
 	secs := t1.Sub(t0).Seconds()
 	r.CPUPercent = 100 * (cpu1 - cpu0).Seconds() / secs
 	r.MessagesPerSec = (after["pingdeck_live_messages_sent_total"] - before["pingdeck_live_messages_sent_total"]) / secs
@@ -361,4 +357,16 @@ func startCPUProfile(env string) func() {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// writeHeapProfile writes a heap profile to path, unless path is empty or ".base" (the
+// variable is not set).
+func writeHeapProfile(path string) {
+	if path == "" || path == ".base" {
+		return
+	}
+	if f, err := os.Create(path); err == nil {
+		_ = pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 }
