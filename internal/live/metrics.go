@@ -45,10 +45,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pingdeck_live_publish_dropped_total", Help: "Probe results not streamed because the hub was behind (they are still stored)."}),
 		fanout: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "pingdeck_live_fanout_seconds", Help: "Time to record a tick and queue its messages for every follower.",
+			Name: "pingdeck_live_fanout_seconds", Help: "Time to cut what arrived and queue the results messages of one flush slot of clients.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25}}),
 		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "pingdeck_live_delivery_seconds", Help: "Time from a tick being cut to its results message written to a socket.",
+			Name: "pingdeck_live_delivery_seconds", Help: "Time from a results message being queued (its slot flushed) to it being written to the socket.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
 	}
 	for k := range numKinds {
