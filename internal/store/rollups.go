@@ -196,29 +196,47 @@ func upsertRollupsPostgres(ctx context.Context, tx pgx.Tx, b rollupBatch) error 
 		return fmt.Errorf("store: read rollups for update: %w", err)
 	}
 	stored := make(map[rollupKey]bool)
-	for rows.Next() {
+	err = b.mergeStored(rows, stored, func(r rollupRows) (rollupKey, *agg, error) {
 		var target string
 		var bucket time.Time
-		a, err := scanRollup(rows, &target, &bucket)
-		if err != nil {
-			rows.Close()
-			return fmt.Errorf("store: read rollups for update: %w", err)
-		}
-		k := rollupKey{target, bucket.UnixMicro()}
-		if sum := b.sums[k]; sum != nil {
-			sum.merge(a)
-			stored[k] = true
-		}
-	}
+		a, err := scanRollup(r, &target, &bucket)
+		return rollupKey{target, bucket.UnixMicro()}, a, err
+	})
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: read rollups for update: %w", err)
+	if err != nil {
+		return err
 	}
 	replace, add := b.split(stored)
 	if err := pgWriteRollups(ctx, tx, b.table, rollupReplaceSet, replace, b.sums); err != nil {
 		return err
 	}
 	return pgWriteRollups(ctx, tx, b.table, pgRollupAdd, add, b.sums)
+}
+
+// rollupRows is the part of pgx.Rows and *sql.Rows that reading needs.
+type rollupRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// mergeStored adds the stored rows read for b into its sums, marking their keys in
+// stored; scan reads one row (the dialects give the bucket differently).
+func (b rollupBatch) mergeStored(rows rollupRows, stored map[rollupKey]bool, scan func(rollupRows) (rollupKey, *agg, error)) error {
+	for rows.Next() {
+		k, a, err := scan(rows)
+		if err != nil {
+			return fmt.Errorf("store: read rollups for update: %w", err)
+		}
+		if sum := b.sums[k]; sum != nil {
+			sum.merge(a)
+			stored[k] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: read rollups for update: %w", err)
+	}
+	return nil
 }
 
 // split parts the batch's keys into those stored (to overwrite) and new ones.
@@ -283,21 +301,14 @@ func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, b rollupBatch) error {
 		if err != nil {
 			return fmt.Errorf("store: read rollups for update: %w", err)
 		}
-		for rows.Next() {
+		err = b.mergeStored(rows, stored, func(r rollupRows) (rollupKey, *agg, error) {
 			var k rollupKey
-			a, err := scanRollup(rows, &k.target, &k.minute)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("store: read rollups for update: %w", err)
-			}
-			if sum := b.sums[k]; sum != nil {
-				sum.merge(a)
-				stored[k] = true
-			}
-		}
+			a, err := scanRollup(r, &k.target, &k.minute)
+			return k, a, err
+		})
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("store: read rollups for update: %w", err)
+		if err != nil {
+			return err
 		}
 	}
 	replace, add := b.split(stored)
