@@ -24,31 +24,54 @@ function Results({ items, added, skipped }) {
   </div>`;
 }
 
-/** "New group": a name, a pasted list and an interval. */
-export function NewGroupDialog() {
-  const [name, setName] = useState('');
-  const [text, setText] = useState('');
-  const [interval, setInterval] = useState('1s');
+/**
+ * A form's submit handler that runs fn, with its busy flag and error text.
+ * @param {() => Promise<void>} fn
+ */
+function useSubmit(fn) {
   const [err, setErr] = useState('');
   const [busy, setBusy] = useState(false);
-  const [done, setDone] = useState(/** @type {any} */ (null));
   /** @param {Event} e */
   const submit = async (e) => {
     e.preventDefault();
     setBusy(true);
     setErr('');
     try {
-      const items = splitTargetInput(text);
-      const g = await api('POST', '/api/v1/groups', { name: name.trim(), targets: text, interval });
-      deck.upsert({ ...g, targets: g.targets || [] });
-      live.follow([g.id]);
-      setDone({ items, added: g.targets || [], skipped: g.skipped || [] });
+      await fn();
     } catch (x) {
       setErr(/** @type {Error} */ (x).message);
     } finally {
       setBusy(false);
     }
   };
+  return { submit, busy, err };
+}
+
+/**
+ * A pasted-list form's error line and its Cancel / submit buttons.
+ * @param {{err: string, busy: boolean, label: string, busyLabel: string}} p
+ */
+function FormFoot({ err, busy, label, busyLabel }) {
+  return html`<p class="err" role="alert">${err}</p>
+      <div class="dlg-foot">
+        <button type="button" class="btn" onClick=${close}>Cancel</button>
+        <button type="submit" class="primary" disabled=${busy}>${busy ? busyLabel : label}</button>
+      </div>`;
+}
+
+/** "New group": a name, a pasted list and an interval. */
+export function NewGroupDialog() {
+  const [name, setName] = useState('');
+  const [text, setText] = useState('');
+  const [interval, setInterval] = useState('1s');
+  const [done, setDone] = useState(/** @type {any} */ (null));
+  const { submit, busy, err } = useSubmit(async () => {
+    const items = splitTargetInput(text);
+    const g = await api('POST', '/api/v1/groups', { name: name.trim(), targets: text, interval });
+    deck.upsert({ ...g, targets: g.targets || [] });
+    live.follow([g.id]);
+    setDone({ items, added: g.targets || [], skipped: g.skipped || [] });
+  });
   if (done)
     return html`<${Dialog} title=${'Created “' + name.trim() + '”'} onClose=${close}>
       <${Results} ...${done} />
@@ -63,11 +86,7 @@ export function NewGroupDialog() {
       <label class="inline">Probe every <select value=${interval} onChange=${(/** @type {any} */ e) => setInterval(e.currentTarget.value)}>
         ${['200ms', '500ms', '1s', '2s', '5s', '10s', '30s', '60s'].map((v) => html`<option value=${v}>${v}</option>`)}
       </select></label>
-      <p class="err" role="alert">${err}</p>
-      <div class="dlg-foot">
-        <button type="button" class="btn" onClick=${close}>Cancel</button>
-        <button type="submit" class="primary" disabled=${busy}>${busy ? 'Creating…' : 'Create group'}</button>
-      </div>
+      <${FormFoot} err=${err} busy=${busy} label="Create group" busyLabel="Creating…" />
     </form>
   </${Dialog}>`;
 }
@@ -75,25 +94,13 @@ export function NewGroupDialog() {
 /** "Add targets" to an existing group. @param {{g: import('../live/model.js').GroupModel}} p */
 export function AddTargetsDialog({ g }) {
   const [text, setText] = useState('');
-  const [err, setErr] = useState('');
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(/** @type {any} */ (null));
-  /** @param {Event} e */
-  const submit = async (e) => {
-    e.preventDefault();
-    setBusy(true);
-    setErr('');
-    try {
-      const items = splitTargetInput(text);
-      const res = await api('POST', `/api/v1/groups/${g.id}/targets`, { targets: text });
-      setDone({ items, added: res.added, skipped: res.skipped });
-      reloadGroup(g.id);
-    } catch (x) {
-      setErr(/** @type {Error} */ (x).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, err } = useSubmit(async () => {
+    const items = splitTargetInput(text);
+    const res = await api('POST', `/api/v1/groups/${g.id}/targets`, { targets: text });
+    setDone({ items, added: res.added, skipped: res.skipped });
+    reloadGroup(g.id);
+  });
   const name = g.meta.peek().name;
   if (done)
     return html`<${Dialog} title=${'Added to “' + name + '”'} onClose=${close}>
@@ -107,11 +114,7 @@ export function AddTargetsDialog({ g }) {
     <form onSubmit=${submit}>
       <label>Targets<textarea rows="8" required value=${text} onInput=${(/** @type {any} */ e) => setText(e.currentTarget.value)} aria-describedby="paste-help"></textarea></label>
       <p id="paste-help" class="muted small">${PASTE_HELP}</p>
-      <p class="err" role="alert">${err}</p>
-      <div class="dlg-foot">
-        <button type="button" class="btn" onClick=${close}>Cancel</button>
-        <button type="submit" class="primary" disabled=${busy}>${busy ? 'Adding…' : 'Add'}</button>
-      </div>
+      <${FormFoot} err=${err} busy=${busy} label="Add" busyLabel="Adding…" />
     </form>
   </${Dialog}>`;
 }
