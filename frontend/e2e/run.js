@@ -112,6 +112,19 @@ try {
     await page.waitForFunction(() => document.querySelectorAll('.row[data-target]').length === 3);
   });
 
+  await step('add targets says per line what happened', async () => {
+    await page.getByRole('button', { name: 'Actions for loopback' }).click();
+    await page.getByRole('menuitem', { name: 'Add targets…' }).click();
+    const dlg = page.getByRole('dialog');
+    await dlg.getByLabel('Targets').fill('127.0.0.3\nhost!');
+    await dlg.getByRole('button', { name: 'Add', exact: true }).click();
+    await dlg.locator('.results').waitFor();
+    const text = (await dlg.locator('.results').textContent()) || '';
+    assert(text.includes('0 added, 2 skipped') && /✕127\.0\.0\.3 skipped: /.test(text), 'results: ' + text);
+    await dlg.getByRole('button', { name: 'Done' }).click();
+    await dlg.waitFor({ state: 'detached' });
+  });
+
   await step('dialogs close on Escape and keep focus inside', async () => {
     await page.getByRole('button', { name: 'Actions for loopback' }).click();
     await page.getByRole('menuitem', { name: 'Add targets…' }).click();
