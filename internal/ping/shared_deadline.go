@@ -59,30 +59,22 @@ type sharedDeadlines struct {
 }
 
 // push records a deadline of a probe sent with timeout.
-func (ds *sharedDeadlines) push(timeout int64, d sharedDeadline) {
-	for _, q := range ds.queues {
-		if q.timeout == timeout {
-			q.push(d)
-			return
-		}
-	}
-	q := &sharedDeadlineQueue{timeout: timeout}
-	q.push(d)
-	ds.queues = append(ds.queues, q)
-}
+func (ds *sharedDeadlines) push(timeout int64, d sharedDeadline) { ds.queue(timeout).push(d) }
 
 // reserve makes room for n deadlines with timeout, so that the queue does not grow
 // while probing (a target has at most timeout/interval+2 probes in flight).
-func (ds *sharedDeadlines) reserve(timeout int64, n int) {
+func (ds *sharedDeadlines) reserve(timeout int64, n int) { ds.queue(timeout).reserve(n) }
+
+// queue is the queue of timeout, made on first use.
+func (ds *sharedDeadlines) queue(timeout int64) *sharedDeadlineQueue {
 	for _, q := range ds.queues {
 		if q.timeout == timeout {
-			q.reserve(n)
-			return
+			return q
 		}
 	}
 	q := &sharedDeadlineQueue{timeout: timeout}
-	q.reserve(n)
 	ds.queues = append(ds.queues, q)
+	return q
 }
 
 // earliest is the queue whose head is due first; nil when there are no deadlines.
