@@ -352,18 +352,34 @@ func TestLiveNotificationsReachTheRecipient(t *testing.T) {
 	}
 }
 
+// resumeScene is alice with one group of targets, an observer socket that stays
+// connected throughout (and so sees every tick), and a socket w that will go away and
+// resume; both have had their hello and snapshot.
+type resumeScene struct {
+	e           *env
+	alice       *client
+	g           group
+	observer, w *ws
+	hello       wsMsg // w's
+}
+
+func newResumeScene(t *testing.T, name, targets string) *resumeScene {
+	t.Helper()
+	sc := &resumeScene{e: newEnv(t, sqliteDSN(t), liveOptions())}
+	sc.alice = sc.e.user("alice")
+	sc.alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": name, "targets": targets}, 201, &sc.g)
+	sc.observer = sc.e.mustWS(sc.alice, "")
+	sc.observer.until("hello")
+	sc.observer.until("snapshot")
+	sc.w = sc.e.mustWS(sc.alice, "")
+	sc.hello = sc.w.until("hello")
+	sc.w.until("snapshot")
+	return sc
+}
+
 func TestLiveResumeFillsTheGapExactly(t *testing.T) {
-	e := newEnv(t, sqliteDSN(t), liveOptions())
-	alice := e.user("alice")
-	var g group
-	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "edge", "targets": "192.0.2.1\n192.0.2.2"}, 201, &g)
-	// An observer stays connected throughout and sees every tick.
-	observer := e.mustWS(alice, "")
-	observer.until("hello")
-	observer.until("snapshot")
-	w := e.mustWS(alice, "")
-	hello := w.until("hello")
-	w.until("snapshot")
+	sc := newResumeScene(t, "edge", "192.0.2.1\n192.0.2.2")
+	e, alice, g, observer, w, hello := sc.e, sc.alice, sc.g, sc.observer, sc.w, sc.hello
 
 	base := time.Now().Truncate(time.Second)
 	round := func(i int) { publish(e.hub, g.ID, ids(g), base.Add(time.Duration(i)*time.Second), i%3 != 0) }
@@ -440,16 +456,8 @@ func TestLiveResumeFillsTheGapExactly(t *testing.T) {
 }
 
 func TestLiveResumeSnapshotsGroupsAddedDuringTheGap(t *testing.T) {
-	e := newEnv(t, sqliteDSN(t), liveOptions())
-	alice := e.user("alice")
-	var had group
-	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "had", "targets": "192.0.2.1"}, 201, &had)
-	observer := e.mustWS(alice, "")
-	observer.until("hello")
-	observer.until("snapshot")
-	w := e.mustWS(alice, "")
-	hello := w.until("hello")
-	w.until("snapshot")
+	sc := newResumeScene(t, "had", "192.0.2.1")
+	e, alice, had, observer, w, hello := sc.e, sc.alice, sc.g, sc.observer, sc.w, sc.hello
 	base := time.Now().Truncate(time.Second)
 	publish(e.hub, had.ID, ids(had), base, true)
 	last := w.until("results")
