@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +52,7 @@ type config struct {
 	Warmup          time.Duration
 	Measure         time.Duration
 	Idle            time.Duration
+	ClientsSched    string // how the clients process is scheduled: idle, nice or normal
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -71,7 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Pool, "pool", 40, "groups in the pool clients pick from")
 	fs.DurationVar(&cfg.Warmup, "warmup", 5*time.Second, "results streamed before measuring")
 	fs.DurationVar(&cfg.Measure, "duration", 20*time.Second, "measurement window")
-	fs.DurationVar(&cfg.Idle, "idle", 5*time.Second, "HTTP latency measured with no clients")
+	fs.StringVar(&cfg.ClientsSched, "clients-sched", "idle", "scheduling of the clients process, which stands in for browsers on other machines: idle (SCHED_IDLE: the CPU the server leaves), nice (nice 19) or normal (shares the CPU equally)")
+	fs.DurationVar(&cfg.Idle, "idle", 20*time.Second, "HTTP latency measured with no clients")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -81,6 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-n: %q is not a client count", s)
 		}
 		cfg.Clients = append(cfg.Clients, n)
+	}
+	if _, ok := schedWrappers[cfg.ClientsSched]; !ok {
+		return fmt.Errorf("-clients-sched: %q is not idle, nice or normal", cfg.ClientsSched)
 	}
 	if cfg.GroupsPerClient > cfg.Pool {
 		return errors.New("-groups must not exceed -pool")
@@ -97,8 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rows = append(rows, r)
 	}
 	writeTable(stdout, cfg, rows)
-	fmt.Fprintf(stdout, "\n%d CPUs; load average (1 min) %s before, %s after; server and clients share the machine.\n",
-		runtime.NumCPU(), loadBefore, loadAverage())
+	fmt.Fprintf(stdout, "\n%d CPUs; load average (1 min) %s before, %s after; server and clients share the machine (clients scheduled %s).\n",
+		runtime.NumCPU(), loadBefore, loadAverage(), cfg.ClientsSched)
 	return nil
 }
 
@@ -117,20 +123,32 @@ func loadAverage() string {
 
 // row is one line of the table.
 type row struct {
-	N      int
-	Server serverReport
-	Client clientReport
+	N                int
+	Server           serverReport
+	Client           clientReport
+	APIIdle, APIBusy latency // GET /api/v1/me from this process
 }
 
 // child is a running role process talking line by line over stdin/stdout.
 type child struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Scanner
+	role string
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Scanner
 }
 
-func startChild(ctx context.Context, self string, stderr io.Writer, args ...string) (*child, error) {
-	cmd := exec.CommandContext(ctx, self, args...)
+// schedWrappers are the commands that start a child under each -clients-sched
+// policy; set before exec, so every thread of the child has it.
+var schedWrappers = map[string][]string{
+	"idle":   {"chrt", "--idle", "0"},
+	"nice":   {"nice", "-n", "19"},
+	"normal": nil,
+}
+
+// startChild starts this binary in a role under a -clients-sched policy.
+func startChild(ctx context.Context, self, sched string, stderr io.Writer, args ...string) (*child, error) {
+	argv := append(append(slices.Clone(schedWrappers[sched]), self), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stderr = stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -145,7 +163,7 @@ func startChild(ctx context.Context, self string, stderr io.Writer, args ...stri
 	}
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	return &child{cmd: cmd, in: in, out: sc}, nil
+	return &child{role: args[0], cmd: cmd, in: in, out: sc}, nil
 }
 
 // expect reads lines until one starts with prefix and returns the rest.
@@ -155,7 +173,7 @@ func (c *child) expect(prefix string) (string, error) {
 			return strings.TrimSpace(rest), nil
 		}
 	}
-	return "", fmt.Errorf("%s exited before saying %q", c.cmd.Args[1], prefix)
+	return "", fmt.Errorf("%s exited before saying %q", c.role, prefix)
 }
 
 func (c *child) say(line string) error {
@@ -180,9 +198,9 @@ func (c *child) stop() {
 func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Writer) (row, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	srv, err := startChild(ctx, self, stderr, serverRole,
+	srv, err := startChild(ctx, self, "normal", stderr, serverRole,
 		"-pool", strconv.Itoa(cfg.Pool), "-targets", strconv.Itoa(cfg.TargetsPerGroup),
-		"-warmup", cfg.Warmup.String(), "-duration", cfg.Measure.String(), "-idle", cfg.Idle.String(), "-n", strconv.Itoa(n))
+		"-warmup", cfg.Warmup.String(), "-duration", cfg.Measure.String(), "-n", strconv.Itoa(n))
 	if err != nil {
 		return row{}, err
 	}
@@ -193,7 +211,11 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 	}
 	addr, rest, _ := strings.Cut(ready, " ")
 	token, groupIDs, _ := strings.Cut(rest, " ")
-	cl, err := startChild(ctx, self, stderr, clientsRole, "-addr", addr, "-token", token, "-groups", groupIDs,
+	base := "http://" + addr
+	var r row
+	r.N = n
+	r.APIIdle = probeHTTP(ctx, base, token, cfg.Idle) // no clients, no results
+	cl, err := startChild(ctx, self, cfg.ClientsSched, stderr, clientsRole, "-addr", addr, "-token", token, "-groups", groupIDs,
 		"-per-client", strconv.Itoa(cfg.GroupsPerClient), "-n", strconv.Itoa(n))
 	if err != nil {
 		return row{}, err
@@ -211,8 +233,7 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 	if err := cl.say("measure"); err != nil {
 		return row{}, err
 	}
-	var r row
-	r.N = n
+	r.APIBusy = probeHTTP(ctx, base, token, cfg.Measure)
 	line, err := srv.expect("report ")
 	if err != nil {
 		return row{}, err
@@ -236,13 +257,13 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 func writeTable(w io.Writer, cfg config, rows []row) {
 	fmt.Fprintf(w, "Each client follows %d groups × %d targets at 1 Hz (pool of %d groups); %s warm-up, %s measured.\n\n",
 		cfg.GroupsPerClient, cfg.TargetsPerGroup, cfg.Pool, cfg.Warmup, cfg.Measure)
-	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … connected | 4429 closes / other closes / dropped | heap / stacks MB connected |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … connected | … in the handler p99 ≤ ms | 4429 closes / other closes / dropped | heap / stacks MB connected |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		s, c := r.Server, r.Client
-		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %d / %d / %d | %.1f / %.1f |\n",
+		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %g | %d / %d / %d | %.1f / %.1f |\n",
 			r.N, s.CPUPercent, c.CPUPercent, s.RSSIdleMB, s.RSSConnectedMB, (s.RSSConnectedMB-s.RSSIdleMB)*1024/float64(r.N),
-			c.P50ms, c.P99ms, s.FlushP50ms, s.FlushP99ms, s.MessagesPerSec, s.MBPerSec, s.HTTPIdle.P50, s.HTTPIdle.P99, s.HTTPBusy.P50, s.HTTPBusy.P99,
+			c.P50ms, c.P99ms, s.FlushP50ms, s.FlushP99ms, s.MessagesPerSec, s.MBPerSec, r.APIIdle.P50, r.APIIdle.P99, r.APIBusy.P50, r.APIBusy.P99, s.HandlerP99ms,
 			s.Slow, c.Closed, s.Dropped, s.HeapMB, s.StackMB)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -51,12 +52,9 @@ type serverReport struct {
 	StackMB        float64 // … connected
 	FlushP50ms     float64 // cut → written to the socket, upper bucket bound
 	FlushP99ms     float64
-	HTTPIdle       latency
-	HTTPBusy       latency
+	HandlerP99ms   float64 // GET /api/v1/me inside the server while connected, upper bucket bound
 	Slow, Dropped  int64
 }
-
-type latency struct{ P50, P99 float64 }
 
 // runServer is the server process: the real API and hub over a fresh SQLite database,
 // public groups of synthetic targets, and a publisher standing in for the scheduler.
@@ -66,7 +64,6 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	perGroup := fs.Int("targets", 50, "")
 	warmup := fs.Duration("warmup", 5*time.Second, "")
 	measure := fs.Duration("duration", 20*time.Second, "")
-	idle := fs.Duration("idle", 5*time.Second, "")
 	n := fs.Int("n", 1000, "")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -142,11 +139,8 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		stopHub()
 		hubDone.Wait()
 	}()
-	base := "http://" + ln.Addr().String()
-
 	// Idle: no clients, no results.
 	var r serverReport
-	r.HTTPIdle = probeHTTP(ctx, base, token, *idle)
 	r.RSSIdleMB = rssMB()
 	r.HeapIdleMB, r.StackIdleMB = heapMB()
 	fmt.Fprintf(stdout, "ready %s %s %s\n", ln.Addr(), token, strings.Join(groupIDs, ","))
@@ -169,12 +163,18 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fmt.Fprintln(stdout, "measuring")
 	writeHeapProfile(os.Getenv("LIVEBENCH_HEAPPROFILE") + ".base") // for pprof -base: allocations while measuring
 	stopProfile := startCPUProfile("LIVEBENCH_CPUPROFILE")
+	stopTrace := startTrace("LIVEBENCH_TRACE")
 	before := gather(reg)
 	cpu0, t0 := cpuTime(), time.Now()
-	r.HTTPBusy = probeHTTP(ctx, base, token, *measure)
+	select { // the orchestrator times the API meanwhile, from its own process
+	case <-time.After(*measure):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	cpu1, t1 := cpuTime(), time.Now()
 	after := gather(reg)
 	stopProfile()
+	stopTrace()
 	r.RSSConnectedMB = rssMB()
 	r.HeapMB, r.StackMB = heapMB()
 	writeHeapProfile(os.Getenv("LIVEBENCH_HEAPPROFILE"))
@@ -184,6 +184,7 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	r.MBPerSec = (after["pingdeck_live_bytes_sent_total"] - before["pingdeck_live_bytes_sent_total"]) / secs / 1e6
 	r.FlushP50ms = histQuantile(before, after, "pingdeck_live_delivery_seconds", 0.5)
 	r.FlushP99ms = histQuantile(before, after, "pingdeck_live_delivery_seconds", 0.99)
+	r.HandlerP99ms = histQuantile(before, after, `pingdeck_http_request_duration_seconds{route="/api/v1/me"}`, 0.99)
 	r.Slow = int64(after["pingdeck_live_slow_disconnects_total"])
 	r.Dropped = int64(after["pingdeck_live_publish_dropped_total"])
 	if clients := after["pingdeck_live_clients"]; int(clients) != *n {
@@ -228,38 +229,7 @@ func publish(ctx context.Context, hub *live.Hub, targets []ping.Result) {
 	}
 }
 
-// probeHTTP calls GET /api/v1/me 20 times a second for d and returns the latencies.
-func probeHTTP(ctx context.Context, base, token string, d time.Duration) latency {
-	client := &http.Client{Timeout: 10 * time.Second}
-	var ms []float64
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	end := time.Now().Add(d)
-	for time.Now().Before(end) && ctx.Err() == nil {
-		<-tick.C
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/me", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			continue
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
-	}
-	slices.Sort(ms)
-	return latency{P50: quantile(ms, 0.5), P99: quantile(ms, 0.99)}
-}
-
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
-}
-
-// gather sums each metric family's samples.
+// gather sums each metric family's samples; histograms also per label value.
 func gather(reg *prometheus.Registry) map[string]float64 {
 	out := map[string]float64{}
 	mfs, _ := reg.Gather()
@@ -271,10 +241,17 @@ func gather(reg *prometheus.Registry) map[string]float64 {
 			case m.GetGauge() != nil:
 				out[mf.GetName()] += m.GetGauge().GetValue()
 			case m.GetHistogram() != nil:
-				for _, b := range m.GetHistogram().GetBucket() {
-					out[fmt.Sprintf("%s_bucket %g", mf.GetName(), b.GetUpperBound())] += float64(b.GetCumulativeCount())
+				// Summed over all series, and per value of each label: name{label="value"}.
+				names := []string{mf.GetName()}
+				for _, l := range m.GetLabel() {
+					names = append(names, fmt.Sprintf("%s{%s=%q}", mf.GetName(), l.GetName(), l.GetValue()))
 				}
-				out[mf.GetName()+"_count"] += float64(m.GetHistogram().GetSampleCount())
+				for _, name := range names {
+					for _, b := range m.GetHistogram().GetBucket() {
+						out[fmt.Sprintf("%s_bucket %g", name, b.GetUpperBound())] += float64(b.GetCumulativeCount())
+					}
+					out[name+"_count"] += float64(m.GetHistogram().GetSampleCount())
+				}
 			}
 		}
 	}
@@ -357,6 +334,24 @@ func startCPUProfile(env string) func() {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// startTrace writes an execution trace (go tool trace) to the file named by the
+// environment variable env, if set, until the returned function is called.
+func startTrace(env string) func() {
+	p := os.Getenv(env)
+	if p == "" {
+		return func() {}
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		return func() {}
+	}
+	if trace.Start(f) != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() { trace.Stop(); f.Close() }
 }
 
 // writeHeapProfile writes a heap profile to path, unless path is empty or ".base" (the

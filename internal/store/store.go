@@ -90,6 +90,10 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		if err := os.MkdirAll(filepath.Dir(conn), 0o750); err != nil {
 			return nil, fmt.Errorf("store: create database directory: %w", err)
 		}
+		// SQLite spends most of a small query parsing and planning it: keep each
+		// statement prepared (pgx already does this for Postgres). The TTL is gorm's
+		// "never expire": with any other, gorm starts an expiry goroutine nothing stops.
+		cfg.PrepareStmt, cfg.PrepareStmtMaxSize, cfg.PrepareStmtTTL = true, 256, preparedStmtNoExpiry
 		db, err = gorm.Open(sqlite.Open(sqliteDSN(conn)), cfg)
 	case Postgres:
 		db, err = gorm.Open(postgres.Open(conn), cfg)
@@ -112,6 +116,9 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	return s, nil
 }
+
+// preparedStmtNoExpiry is the statement TTL gorm treats as no expiry (10 years).
+const preparedStmtNoExpiry = 10 * 365 * 24 * time.Hour
 
 // sqliteDSN turns on WAL (readers do not block the writer), foreign keys, a busy
 // timeout, and immediate write transactions so concurrent writers queue instead of failing.
