@@ -62,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runServer(ctx, args[2:], os.Stdin, stdout, stderr)
 		case clientsRole:
 			return runClients(ctx, args[2:], os.Stdin, stdout, stderr)
+		case hogRole:
+			return runHog(ctx, os.Stdin, stdout)
 		}
 	}
 	fs := flag.NewFlagSet("livebench", flag.ContinueOnError)
@@ -127,6 +129,7 @@ type row struct {
 	Server           serverReport
 	Client           clientReport
 	APIIdle, APIBusy latency // GET /api/v1/me from this process
+	APIHogs          latency // … with no stream but the CPUs kept busy at the clients' scheduling
 }
 
 // child is a running role process talking line by line over stdin/stdout.
@@ -215,6 +218,9 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 	var r row
 	r.N = n
 	r.APIIdle = probeHTTP(ctx, base, token, cfg.Idle) // no clients, no results
+	if r.APIHogs, err = probeWithHogs(ctx, self, cfg, stderr, base, token); err != nil {
+		return row{}, err
+	}
 	cl, err := startChild(ctx, self, cfg.ClientsSched, stderr, clientsRole, "-addr", addr, "-token", token, "-groups", groupIDs,
 		"-per-client", strconv.Itoa(cfg.GroupsPerClient), "-n", strconv.Itoa(n))
 	if err != nil {
@@ -254,16 +260,31 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 	return r, nil
 }
 
+// probeWithHogs times the API with no stream while a process under the clients'
+// scheduling keeps every CPU busy: the control that tells how much of the connected
+// latency comes from the CPUs being busy at all, not from the server's stream.
+func probeWithHogs(ctx context.Context, self string, cfg config, stderr io.Writer, base, token string) (latency, error) {
+	hog, err := startChild(ctx, self, cfg.ClientsSched, stderr, hogRole)
+	if err != nil {
+		return latency{}, err
+	}
+	defer hog.stop()
+	if _, err := hog.expect("spinning"); err != nil {
+		return latency{}, err
+	}
+	return probeHTTP(ctx, base, token, cfg.Idle), nil
+}
+
 func writeTable(w io.Writer, cfg config, rows []row) {
 	fmt.Fprintf(w, "Each client follows %d groups × %d targets at 1 Hz (pool of %d groups); %s warm-up, %s measured.\n\n",
 		cfg.GroupsPerClient, cfg.TargetsPerGroup, cfg.Pool, cfg.Warmup, cfg.Measure)
-	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … connected | … in the handler p99 ≤ ms | 4429 closes / other closes / dropped | heap / stacks MB connected |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … CPUs busy, no stream | … connected | … in the handler p99 ≤ ms | 4429 closes / other closes / dropped | heap / stacks MB connected |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		s, c := r.Server, r.Client
-		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %g | %d / %d / %d | %.1f / %.1f |\n",
+		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %g | %d / %d / %d | %.1f / %.1f |\n",
 			r.N, s.CPUPercent, c.CPUPercent, s.RSSIdleMB, s.RSSConnectedMB, (s.RSSConnectedMB-s.RSSIdleMB)*1024/float64(r.N),
-			c.P50ms, c.P99ms, s.FlushP50ms, s.FlushP99ms, s.MessagesPerSec, s.MBPerSec, r.APIIdle.P50, r.APIIdle.P99, r.APIBusy.P50, r.APIBusy.P99, s.HandlerP99ms,
+			c.P50ms, c.P99ms, s.FlushP50ms, s.FlushP99ms, s.MessagesPerSec, s.MBPerSec, r.APIIdle.P50, r.APIIdle.P99, r.APIHogs.P50, r.APIHogs.P99, r.APIBusy.P50, r.APIBusy.P99, s.HandlerP99ms,
 			s.Slow, c.Closed, s.Dropped, s.HeapMB, s.StackMB)
 	}
 }
