@@ -321,24 +321,16 @@ func raiseFileLimit() {
 // startCPUProfile writes a CPU profile to the file named by the environment variable
 // env, if set, until the returned function is called.
 func startCPUProfile(env string) func() {
-	p := os.Getenv(env)
-	if p == "" {
-		return func() {}
-	}
-	f, err := os.Create(p)
-	if err != nil {
-		return func() {}
-	}
-	if pprof.StartCPUProfile(f) != nil {
-		f.Close()
-		return func() {}
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
+	return startRecording(env, pprof.StartCPUProfile, pprof.StopCPUProfile)
 }
 
 // startTrace writes an execution trace (go tool trace) to the file named by the
 // environment variable env, if set, until the returned function is called.
-func startTrace(env string) func() {
+func startTrace(env string) func() { return startRecording(env, trace.Start, trace.Stop) }
+
+// startRecording runs start on the file named by the environment variable env, if set,
+// and returns what stops the recording and closes the file.
+func startRecording(env string, start func(io.Writer) error, stop func()) func() {
 	p := os.Getenv(env)
 	if p == "" {
 		return func() {}
@@ -347,11 +339,11 @@ func startTrace(env string) func() {
 	if err != nil {
 		return func() {}
 	}
-	if trace.Start(f) != nil {
+	if start(f) != nil {
 		f.Close()
 		return func() {}
 	}
-	return func() { trace.Stop(); f.Close() }
+	return func() { stop(); f.Close() }
 }
 
 // writeHeapProfile writes a heap profile to path, unless path is empty or ".base" (the
