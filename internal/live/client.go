@@ -4,9 +4,11 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
 
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
@@ -52,7 +54,10 @@ type subscription struct {
 // client is one WebSocket. Its reader handles what the browser sends. Writing needs
 // no goroutine of its own while there is nothing to write: whoever queues a message
 // to an idle client starts a drain, the only goroutine writing at a time, which ends
-// when the queue is empty. Thousands of idle sockets thus hold one goroutine each.
+// when the queue is empty. Thousands of idle sockets thus hold one goroutine each. The
+// flush loop may instead write a results message itself when nothing else is queued
+// and the send buffer has room (enqueue, writeInline); the socket is then claimed the
+// same way, so there is still one writer at a time.
 type client struct {
 	hub    *Hub
 	conn   *websocket.Conn
@@ -66,30 +71,44 @@ type client struct {
 	sent      uint64                   // results up to this seq are queued
 	ping      time.Time                // last ping queued
 
-	qmu     sync.Mutex
-	queue   []outbound
-	ticks   int  // counted messages queued or being written
-	writing bool // a drain is running (or the socket is finished)
-	closing bool
-	code    int
-	reason  string
+	raw syscall.RawConn // for asking the kernel how full the send buffer is; nil: never written inline
+
+	qmu      sync.Mutex
+	queue    []outbound
+	ticks    int  // counted messages queued or being written
+	writing  bool // a drain or an inline write is running (or the socket is finished)
+	finished bool // the reader is done: nothing is written any more
+	closing  bool
+	code     int
+	reason   string
 
 	readerDone chan struct{}
 }
 
 func newClient(h *Hub, conn *websocket.Conn, v Viewer) *client {
-	return &client{hub: h, conn: conn, viewer: v, subs: map[string]*subscription{}, dashboard: true,
+	c := &client{hub: h, conn: conn, viewer: v, subs: map[string]*subscription{}, dashboard: true,
 		readerDone: make(chan struct{})}
+	if conn != nil {
+		if sc, ok := conn.NetConn().(syscall.Conn); ok {
+			c.raw, _ = sc.SyscallConn()
+		}
+	}
+	return c
 }
 
 // send queues a message without blocking. A client with MaxQueuedTicks results
 // messages unwritten is too slow: it is closed with 4429 and the message dropped.
-func (c *client) send(o outbound) {
+func (c *client) send(o outbound) { c.enqueue(o, false) }
+
+// enqueue queues o like send; but when inline is asked for and nothing else is being
+// written or waiting, it instead claims the socket for the caller to write o itself
+// (writeInline) and reports true.
+func (c *client) enqueue(o outbound, inline bool) bool {
 	c.qmu.Lock()
 	if c.closing {
 		c.qmu.Unlock()
 		c.recycle(&o)
-		return
+		return false
 	}
 	if o.counted {
 		if c.ticks >= c.hub.opt.MaxQueuedTicks {
@@ -97,13 +116,90 @@ func (c *client) send(o outbound) {
 			c.recycle(&o)
 			c.hub.m.slow.Inc()
 			c.kick(CloseTooSlow, "too slow: the connection cannot keep up with the stream")
-			return
+			return false
 		}
 		c.ticks++
+	}
+	if inline && c.raw != nil && !c.writing && len(c.queue) == 0 {
+		c.writing = true
+		c.qmu.Unlock()
+		return true
 	}
 	c.queue = append(c.queue, o)
 	c.startDrain()
 	c.qmu.Unlock()
+	return false
+}
+
+// writeInline writes o, claimed by enqueue, from the caller's goroutine if the socket's
+// send buffer has room for it, so the write does not wait for the peer; otherwise, or
+// when inTime is false, o goes to a drain like any queued message.
+func (c *client) writeInline(o outbound, inTime bool) {
+	if !inTime || !c.hasRoom(o.size()) {
+		c.qmu.Lock()
+		defer c.qmu.Unlock()
+		switch {
+		case c.finished: // writing stays set
+			c.ticks--
+			c.recycle(&o)
+		case c.closing: // kicked meanwhile: the drain sends the close
+			c.ticks--
+			c.recycle(&o)
+			c.writing = false
+			c.startDrain()
+		default:
+			c.writing = false
+			c.queue = append([]outbound{o}, c.queue...)
+			c.startDrain()
+		}
+		return
+	}
+	err := c.write(&o, inlineWriteWait)
+	c.recycle(&o)
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.ticks--
+	switch {
+	case c.finished:
+	case err != nil:
+		c.closing = true // writing stays set: no writes after this; the reader's end closes the socket
+		c.conn.Close()
+	default:
+		c.writing = false
+		if len(c.queue) > 0 || c.closing {
+			c.startDrain()
+		}
+	}
+}
+
+// inlineWriteWait bounds an inline write: it had room in the send buffer, so it only
+// waits for the kernel to copy it. A write that still blocks fails and closes the socket
+// (the client reconnects and resumes) rather than holding up the flush loop.
+const inlineWriteWait = 100 * time.Millisecond
+
+// hasRoom tells whether n more bytes fit the socket's send buffer without waiting: the
+// bytes not yet acknowledged (SIOCOUTQ) plus n, with room for the kernel's per-buffer
+// overhead, stay under half of SO_SNDBUF (the kernel counts buffers at up to twice their
+// payload).
+func (c *client) hasRoom(n int) bool {
+	room := false
+	_ = c.raw.Control(func(fd uintptr) {
+		queued, err := unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
+		if err != nil {
+			return
+		}
+		size, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF)
+		room = err == nil && queued+n+4096 < size/2
+	})
+	return room
+}
+
+func (o *outbound) size() int {
+	n := 0
+	for _, p := range o.parts {
+		n += len(p)
+	}
+	return n
 }
 
 // startDrain starts the writer unless one runs. c.qmu is held.
@@ -149,7 +245,7 @@ func (c *client) recycle(o *outbound) {
 func (c *client) finish() {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	c.closing, c.writing = true, true
+	c.closing, c.writing, c.finished = true, true, true
 	for i := range c.queue {
 		c.recycle(&c.queue[i])
 	}
@@ -188,7 +284,7 @@ func (c *client) drain() {
 		batch, c.queue = c.queue, nil
 		c.qmu.Unlock()
 		for i := range batch {
-			err := c.write(&batch[i])
+			err := c.write(&batch[i], c.hub.opt.WriteWait)
 			c.recycle(&batch[i])
 			if err != nil {
 				c.qmu.Lock()
@@ -224,10 +320,10 @@ func (c *client) closeWith(code int, reason string) {
 }
 
 // write writes one message as one frame (a long one in fragments) straight from its
-// parts into the connection's pooled write buffer.
-func (c *client) write(o *outbound) error {
+// parts into the connection's pooled write buffer, within wait.
+func (c *client) write(o *outbound, wait time.Duration) error {
 	h := c.hub
-	deadline := time.Now().Add(h.opt.WriteWait)
+	deadline := time.Now().Add(wait)
 	if o.kind == kindPing {
 		return c.conn.WriteControl(websocket.PingMessage, nil, deadline)
 	}

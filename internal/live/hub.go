@@ -7,7 +7,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -129,10 +131,11 @@ type Hub struct {
 	byUser  map[string]map[*client]struct{} // clients past hello
 	gone    map[string][]goneSocket         // by user: sockets closed within the resume window
 	closed  bool
-	touched []*groupState // scratch for cutting a tick
-	prefix  []byte        // the opening of results messages at seq
-	scratch []byte        // for encoding a cut
-	slots   [][]*client   // started clients by flush slot
+	touched []*groupState  // scratch for cutting a tick
+	prefix  []byte         // the opening of results messages at seq
+	scratch []byte         // for encoding a cut
+	slots   [][]*client    // started clients by flush slot
+	inline  []pendingWrite // this slot's messages the flush loop writes itself
 }
 
 // NewHub returns a hub; Run makes it deliver and ServeWS connects clients to it.
@@ -186,9 +189,26 @@ func (h *Hub) Publish(r ping.Result) {
 func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); h.runTicks(ctx) }()
+	go func() { defer wg.Done(); h.runTicksLowPriority(ctx) }()
 	go func() { defer wg.Done(); h.runEvents(ctx) }()
 	wg.Wait()
+}
+
+// flushNice is the nice value of the thread the flush loop runs on. The loop's writes
+// are bulk work; at a lower priority than the rest of the process the kernel runs API
+// requests first when both want a CPU, and the loop still gets its share.
+const flushNice = 5
+
+// runTicksLowPriority runs the flush loop on a thread of its own at flushNice. The thread
+// ends with the loop (a goroutine that exits locked takes its thread with it), so no
+// other goroutine ever runs at that priority; new threads the runtime starts meanwhile
+// come from its template thread, not from this one.
+func (h *Hub) runTicksLowPriority(ctx context.Context) {
+	runtime.LockOSThread()
+	if err := syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), flushNice); err != nil {
+		h.log.Debug("live: flush loop keeps normal priority", "err", err)
+	}
+	h.runTicks(ctx)
 }
 
 // Shutdown closes every socket with 1001 and waits for their goroutines; when ctx ends
@@ -253,20 +273,40 @@ func (h *Hub) runTicks(ctx context.Context) {
 // queues for every client of slot one results message with what it has not had yet,
 // spliced from those once-encoded fragments. Clients are spread over phases slots so
 // that every slot writes a share of them instead of every tick writing all at once.
+//
+// The results messages of sockets with nothing else to write are then written by this
+// loop itself, for up to three quarters of a slot (see writeInline): one goroutine
+// writing a slot's messages in a row costs less than starting a writer for each, and
+// it leaves the other CPUs to the API. What does not fit the time, or a socket's
+// buffer, goes to that socket's drain.
 func (h *Hub) cut(batch []ping.Result, slot int, now time.Time) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if len(batch) > 0 {
 		h.record(batch)
 	}
-	clients := h.slots[slot]
-	if len(clients) == 0 {
-		return
-	}
-	for _, c := range clients {
+	for _, c := range h.slots[slot] {
 		h.flush(c, now)
 	}
-	h.m.fanout.Observe(time.Since(now).Seconds())
+	if len(h.slots[slot]) > 0 {
+		h.m.fanout.Observe(time.Since(now).Seconds())
+	}
+	inline := h.inline
+	h.inline = nil
+	h.mu.Unlock()
+	budget := now.Add(h.opt.Tick / time.Duration(h.phases) * 3 / 4)
+	for i := range inline {
+		inline[i].c.writeInline(inline[i].o, time.Now().Before(budget))
+		inline[i] = pendingWrite{}
+	}
+	h.mu.Lock()
+	h.inline = inline[:0] // keep the slice for the next slot
+	h.mu.Unlock()
+}
+
+// pendingWrite is a results message the flush loop writes itself after the cut.
+type pendingWrite struct {
+	c *client
+	o outbound
 }
 
 // record makes batch the next tick: per-target state, the resume ring, and one encoded
@@ -356,7 +396,10 @@ func (h *Hub) flush(c *client, now time.Time) {
 	}
 	parts[1] = parts[1][1:] // the first fragment's leading comma
 	parts = append(parts, resultsSuffix)
-	c.send(outbound{parts: parts, kind: kindResults, tick: now, counted: true, pooled: true})
+	o := outbound{parts: parts, kind: kindResults, tick: now, counted: true, pooled: true}
+	if c.enqueue(o, true) {
+		h.inline = append(h.inline, pendingWrite{c, o})
+	}
 }
 
 func (h *Hub) getParts() [][]byte {
