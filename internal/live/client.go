@@ -173,9 +173,11 @@ func (c *client) writeInline(o outbound, inTime bool) {
 }
 
 // inlineWriteWait bounds an inline write: it had room in the send buffer, so it only
-// waits for the kernel to copy it. A write that still blocks fails and closes the socket
-// (the client reconnects and resumes) rather than holding up the flush loop.
-const inlineWriteWait = 100 * time.Millisecond
+// waits for the kernel to copy it (well under a millisecond). A write that blocks anyway
+// fails and closes the socket (the client reconnects and resumes) rather than holding up
+// the flush loop for longer; the bound is loose so that a busy machine descheduling the
+// loop's thread for a moment does not cut healthy sockets.
+const inlineWriteWait = time.Second
 
 // hasRoom tells whether n more bytes fit the socket's send buffer without waiting: the
 // bytes not yet acknowledged (SIOCOUTQ) plus n, with room for the kernel's per-buffer
