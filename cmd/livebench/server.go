@@ -54,6 +54,7 @@ type serverReport struct {
 	FlushP99ms     float64
 	HandlerP99ms   float64 // GET /api/v1/me inside the server while connected, upper bucket bound
 	Slow, Dropped  int64
+	FlushRaised    int64 // times the flush loop left SCHED_IDLE for nice 5
 }
 
 // runServer is the server process: the real API and hub over a fresh SQLite database,
@@ -187,6 +188,7 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	r.HandlerP99ms = histQuantile(before, after, `pingdeck_http_request_duration_seconds{route="/api/v1/me"}`, 0.99)
 	r.Slow = int64(after["pingdeck_live_slow_disconnects_total"])
 	r.Dropped = int64(after["pingdeck_live_publish_dropped_total"])
+	r.FlushRaised = int64(after["pingdeck_live_flush_raised_total"])
 	if clients := after["pingdeck_live_clients"]; int(clients) != *n {
 		fmt.Fprintf(stderr, "livebench: %v of %d clients connected at the end\n", clients, *n)
 	}

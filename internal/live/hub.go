@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -189,26 +188,9 @@ func (h *Hub) Publish(r ping.Result) {
 func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); h.runTicksLowPriority(ctx) }()
+	go func() { defer wg.Done(); h.runTicks(ctx) }()
 	go func() { defer wg.Done(); h.runEvents(ctx) }()
 	wg.Wait()
-}
-
-// flushNice is the nice value of the thread the flush loop runs on. The loop's writes
-// are bulk work; at a lower priority than the rest of the process the kernel runs API
-// requests first when both want a CPU, and the loop still gets its share.
-const flushNice = 5
-
-// runTicksLowPriority runs the flush loop on a thread of its own at flushNice. The thread
-// ends with the loop (a goroutine that exits locked takes its thread with it), so no
-// other goroutine ever runs at that priority; new threads the runtime starts meanwhile
-// come from its template thread, not from this one.
-func (h *Hub) runTicksLowPriority(ctx context.Context) {
-	runtime.LockOSThread()
-	if err := syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), flushNice); err != nil {
-		h.log.Debug("live: flush loop keeps normal priority", "err", err)
-	}
-	h.runTicks(ctx)
 }
 
 // Shutdown closes every socket with 1001 and waits for their goroutines; when ctx ends
@@ -240,32 +222,58 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 }
 
 // runTicks gathers published results and, every slot (Tick/phases), cuts a tick of
-// what arrived and flushes the clients of that slot.
+// what arrived and flushes the clients of that slot. The loop runs on a thread of its
+// own scheduled as flushSchedule says (see priority.go), on a new thread whenever that
+// changes.
 func (h *Hub) runTicks(ctx context.Context) {
 	t := time.NewTicker(h.opt.Tick / time.Duration(h.phases))
 	defer t.Stop()
 	sweep := time.NewTicker(h.opt.ResumeWindow / 2)
 	defer sweep.Stop()
 	var pending []ping.Result
+	var sched flushSchedule
 	slot := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-h.in:
-			if len(pending) < maxPendingPerTick {
-				pending = append(pending, r)
-			} else {
-				h.m.dropped.Inc()
+	// loop runs until ctx ends (false) or the schedule asks for another mode (true).
+	loop := func(mode flushMode) bool {
+		for {
+			select {
+			case <-ctx.Done():
+				return false
+			case r := <-h.in:
+				if len(pending) < maxPendingPerTick {
+					pending = append(pending, r)
+				} else {
+					h.m.dropped.Inc()
+				}
+			case now := <-t.C:
+				next, gap := sched.cutAt(time.Now())
+				h.cut(pending, slot, now)
+				clear(pending)
+				pending = pending[:0]
+				slot = (slot + 1) % h.phases
+				if next != mode {
+					h.log.Info("live: flush loop changes scheduling", "to", next, "gap_between_cuts", gap)
+					if next == flushRaised {
+						h.m.flushRaised.Inc()
+					}
+					return true
+				}
+			case <-sweep.C:
+				h.sweep()
 			}
-		case now := <-t.C:
-			h.cut(pending, slot, now)
-			clear(pending)
-			pending = pending[:0]
-			slot = (slot + 1) % h.phases
-		case <-sweep.C:
-			h.sweep()
 		}
+	}
+	for again := true; again; {
+		mode := sched.mode
+		done := make(chan bool)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+			if err := setThreadMode(mode); err != nil {
+				h.log.Debug("live: flush loop thread keeps another scheduling", "want", mode, "err", err)
+			}
+			done <- loop(mode)
+		}()
+		again = <-done
 	}
 }
 
