@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"runtime/trace"
 	"slices"
@@ -54,7 +55,8 @@ type serverReport struct {
 	FlushP99ms     float64
 	HandlerP99ms   float64 // GET /api/v1/me inside the server while connected, upper bucket bound
 	Slow, Dropped  int64
-	FlushRaised    int64 // times the flush loop left SCHED_IDLE for nice 5
+	GCPauses       uint64  // stop-the-world pauses for GC while measuring
+	GCPauseMaxms   float64 // … the longest, upper bucket bound
 }
 
 // runServer is the server process: the real API and hub over a fresh SQLite database,
@@ -166,6 +168,7 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	stopProfile := startCPUProfile("LIVEBENCH_CPUPROFILE")
 	stopTrace := startTrace("LIVEBENCH_TRACE")
 	before := gather(reg)
+	pauses0 := gcPauses()
 	cpu0, t0 := cpuTime(), time.Now()
 	select { // the orchestrator times the API meanwhile, from its own process
 	case <-time.After(*measure):
@@ -173,6 +176,7 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return ctx.Err()
 	}
 	cpu1, t1 := cpuTime(), time.Now()
+	r.GCPauses, r.GCPauseMaxms = pausesBetween(pauses0, gcPauses())
 	after := gather(reg)
 	stopProfile()
 	stopTrace()
@@ -188,7 +192,6 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	r.HandlerP99ms = histQuantile(before, after, `pingdeck_http_request_duration_seconds{route="/api/v1/me"}`, 0.99)
 	r.Slow = int64(after["pingdeck_live_slow_disconnects_total"])
 	r.Dropped = int64(after["pingdeck_live_publish_dropped_total"])
-	r.FlushRaised = int64(after["pingdeck_live_flush_raised_total"])
 	if clients := after["pingdeck_live_clients"]; int(clients) != *n {
 		fmt.Fprintf(stderr, "livebench: %v of %d clients connected at the end\n", clients, *n)
 	}
@@ -197,6 +200,32 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	for in.Scan() { // keep serving until the clients have reported
 	}
 	return nil
+}
+
+// gcPauses is the runtime's histogram of stop-the-world pauses for GC so far.
+func gcPauses() *metrics.Float64Histogram {
+	s := []metrics.Sample{{Name: "/sched/pauses/total/gc:seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return &metrics.Float64Histogram{}
+	}
+	return s[0].Value.Float64Histogram()
+}
+
+// pausesBetween counts the pauses between two readings of gcPauses and bounds the
+// longest of them (ms, its bucket's upper bound).
+func pausesBetween(a, b *metrics.Float64Histogram) (n uint64, maxMs float64) {
+	for i := range b.Counts {
+		d := b.Counts[i]
+		if i < len(a.Counts) {
+			d -= a.Counts[i]
+		}
+		if d > 0 {
+			n += d
+			maxMs = b.Buckets[i+1] * 1000
+		}
+	}
+	return n, maxMs
 }
 
 // publish hands the hub one result per target per second, each target at its own

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -54,7 +55,7 @@ type Options struct {
 	CloseGrace     time.Duration // how long a closing socket waits for the peer's close, 2s
 	RecheckEvery   time.Duration // how often open sockets' credentials are checked again, 1m
 	MaxQueuedTicks int           // results messages a client may have unwritten before 4429, 32
-	PublishBuffer  int           // results waiting for the next tick before drops, 65536
+	PublishBuffer  int           // results waiting for the next cut before drops, 65536
 }
 
 func (o *Options) defaults() {
@@ -93,7 +94,6 @@ func phasesFor(tick time.Duration) int {
 const (
 	maxMessageBytes    = 256 << 10 // a client frame larger than this is closed with 1009
 	maxGroupsPerClient = 1000
-	maxPendingPerTick  = 1 << 20 // results held for one tick; more are dropped and counted
 	dbTimeout          = 10 * time.Second
 	maxPhases          = 32 // flush slots per tick; fragments are kept for this many cuts
 	cutEvery           = 6250 * time.Microsecond
@@ -114,7 +114,7 @@ type Hub struct {
 	m         *metrics
 	token     string // resume token: changes with every start
 	ringTicks uint64 // ticks kept for resume
-	in        chan ping.Result
+	in        inbox
 	events    *eventQueue
 	upgrader  websocket.Upgrader
 	phases    int       // flush slots per Tick
@@ -153,7 +153,7 @@ func NewHub(opt Options) (*Hub, error) {
 	h := &Hub{
 		opt: opt, log: opt.Logger, m: m, token: hex.EncodeToString(tok),
 		phases:    phasesFor(opt.Tick),
-		in:        make(chan ping.Result, opt.PublishBuffer),
+		in:        inbox{max: opt.PublishBuffer},
 		events:    newEventQueue(10000),
 		clientCtx: ctx, stopCtx: cancel,
 		groups: map[string]*groupState{}, clients: map[*client]struct{}{}, byUser: map[string]map[*client]struct{}{},
@@ -173,22 +173,49 @@ func NewHub(opt Options) (*Hub, error) {
 	return h, nil
 }
 
-// Publish hands the hub one probe result. It never blocks: when the hub is behind by
-// PublishBuffer results, the result is dropped from the stream (not from storage) and
-// counted in pingdeck_live_publish_dropped_total.
+// Publish hands the hub one probe result. It never waits for the hub: when
+// PublishBuffer results already wait for the next cut, the result is dropped from the
+// stream (not from storage) and counted in pingdeck_live_publish_dropped_total.
 func (h *Hub) Publish(r ping.Result) {
-	select {
-	case h.in <- r:
-	default:
+	if !h.in.put(r) {
 		h.m.dropped.Inc()
 	}
+}
+
+// inbox holds published results until the flush loop's next cut takes them all at once:
+// publishing never wakes the loop, which wakes only on its ticker.
+type inbox struct {
+	mu    sync.Mutex
+	items []ping.Result
+	max   int
+}
+
+func (b *inbox) put(r ping.Result) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.items) >= b.max {
+		return false
+	}
+	b.items = append(b.items, r)
+	return true
+}
+
+// take returns what was put since the last take and keeps spare, emptied, for what comes
+// next: two slices taking turns.
+func (b *inbox) take(spare []ping.Result) []ping.Result {
+	clear(spare)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	got := b.items
+	b.items = spare[:0]
+	return got
 }
 
 // Run cuts ticks and applies changes until ctx ends. Sockets stay open until Shutdown.
 func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); h.runTicks(ctx) }()
+	go func() { defer wg.Done(); h.runTicksLowPriority(ctx) }()
 	go func() { defer wg.Done(); h.runEvents(ctx) }()
 	wg.Wait()
 }
@@ -221,59 +248,43 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 }
 
-// runTicks gathers published results and, every slot (Tick/phases), cuts a tick of
-// what arrived and flushes the clients of that slot. The loop runs on a thread of its
-// own scheduled as flushSchedule says (see priority.go), on a new thread whenever that
-// changes.
+// flushNice is the nice value of the thread the flush loop runs on. The loop's writes
+// are bulk work; at a lower priority than the rest of the process the kernel runs API
+// requests first when both want a CPU, and the loop still gets its share.
+const flushNice = 5
+
+// runTicksLowPriority runs the flush loop on a thread of its own at flushNice. The thread
+// ends with the loop (a goroutine that exits locked takes its thread with it), so no
+// other goroutine ever runs at that priority; new threads the runtime starts meanwhile
+// come from its template thread, not from this one.
+func (h *Hub) runTicksLowPriority(ctx context.Context) {
+	runtime.LockOSThread()
+	if err := syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), flushNice); err != nil {
+		h.log.Debug("live: flush loop keeps normal priority", "err", err)
+	}
+	h.runTicks(ctx)
+}
+
+// runTicks, every slot (Tick/phases), cuts a tick of the results published since the
+// last and flushes the clients of that slot.
 func (h *Hub) runTicks(ctx context.Context) {
 	t := time.NewTicker(h.opt.Tick / time.Duration(h.phases))
 	defer t.Stop()
 	sweep := time.NewTicker(h.opt.ResumeWindow / 2)
 	defer sweep.Stop()
-	var pending []ping.Result
-	var sched flushSchedule
+	var batch []ping.Result
 	slot := 0
-	// loop runs until ctx ends (false) or the schedule asks for another mode (true).
-	loop := func(mode flushMode) bool {
-		for {
-			select {
-			case <-ctx.Done():
-				return false
-			case r := <-h.in:
-				if len(pending) < maxPendingPerTick {
-					pending = append(pending, r)
-				} else {
-					h.m.dropped.Inc()
-				}
-			case now := <-t.C:
-				next, gap := sched.cutAt(time.Now())
-				h.cut(pending, slot, now)
-				clear(pending)
-				pending = pending[:0]
-				slot = (slot + 1) % h.phases
-				if next != mode {
-					h.log.Info("live: flush loop changes scheduling", "to", next, "gap_between_cuts", gap)
-					if next == flushRaised {
-						h.m.flushRaised.Inc()
-					}
-					return true
-				}
-			case <-sweep.C:
-				h.sweep()
-			}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			batch = h.in.take(batch)
+			h.cut(batch, slot, now)
+			slot = (slot + 1) % h.phases
+		case <-sweep.C:
+			h.sweep()
 		}
-	}
-	for again := true; again; {
-		mode := sched.mode
-		done := make(chan bool)
-		go func() {
-			runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-			if err := setThreadMode(mode); err != nil {
-				h.log.Debug("live: flush loop thread keeps another scheduling", "want", mode, "err", err)
-			}
-			done <- loop(mode)
-		}()
-		again = <-done
 	}
 }
 

@@ -299,3 +299,25 @@ func TestHubSendsPingsFromTheFlushLoop(t *testing.T) {
 		t.Fatalf("%d pings in 3 s at a 1 s period", pings)
 	}
 }
+
+func TestPublishHoldsResultsForTheNextCutAndCountsDrops(t *testing.T) {
+	h := testHub(t, Options{PublishBuffer: 3})
+	for i := range 5 {
+		h.Publish(result("g1", "t1", int64(i)))
+	}
+	if n := testutil.ToFloat64(h.m.dropped); n != 2 {
+		t.Fatalf("dropped %v of 5 with room for 3, want 2", n)
+	}
+	batch := h.in.take(nil)
+	if len(batch) != 3 || batch[0].SentAt.UnixMilli() != 0 || batch[2].SentAt.UnixMilli() != 2 {
+		t.Fatalf("next cut takes %v, want the first 3 in order", batch)
+	}
+	h.Publish(result("g1", "t1", 9)) // room again
+	next := h.in.take(batch)
+	if len(next) != 1 || next[0].SentAt.UnixMilli() != 9 {
+		t.Fatalf("following cut takes %v", next)
+	}
+	if n := testutil.ToFloat64(h.m.dropped); n != 2 {
+		t.Fatalf("dropped %v after the cut made room, want still 2", n)
+	}
+}

@@ -29,8 +29,6 @@ type metrics struct {
 	dropped  prometheus.Counter
 	fanout   prometheus.Histogram
 	delivery prometheus.Histogram
-	// flushRaised counts the flush loop moving from the idle class to nice 5 (priority.go).
-	flushRaised prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -52,13 +50,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "pingdeck_live_delivery_seconds", Help: "Time from a results message being queued (its slot flushed) to it being written to the socket.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
-		flushRaised: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "pingdeck_live_flush_raised_total", Help: "Times the flush loop fell behind under SCHED_IDLE and moved to nice 5 for a while."}),
 	}
 	for k := range numKinds {
 		m.messages[k] = msgs.WithLabelValues(kindNames[k])
 	}
-	for _, c := range []prometheus.Collector{msgs, m.clients, m.bytes, m.slow, m.dropped, m.fanout, m.delivery, m.flushRaised} {
+	for _, c := range []prometheus.Collector{msgs, m.clients, m.bytes, m.slow, m.dropped, m.fanout, m.delivery} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("live: register metrics: %w", err)
 		}
