@@ -220,6 +220,23 @@ func (h *Hub) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// flushNice is the nice value of the thread the flush loop runs on. The loop's writes
+// are bulk work; at a lower priority than the rest of the process the kernel runs API
+// requests first when both want a CPU, and the loop still gets its share.
+const flushNice = 5
+
+// runTicksLowPriority runs the flush loop on a thread of its own at flushNice. The thread
+// ends with the loop (a goroutine that exits locked takes its thread with it), so no
+// other goroutine ever runs at that priority; new threads the runtime starts meanwhile
+// come from its template thread, not from this one.
+func (h *Hub) runTicksLowPriority(ctx context.Context) {
+	runtime.LockOSThread()
+	if err := syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), flushNice); err != nil {
+		h.log.Debug("live: flush loop keeps normal priority", "err", err)
+	}
+	h.runTicks(ctx)
+}
+
 // Shutdown closes every socket with 1001 and waits for their goroutines; when ctx ends
 // first, the remaining connections are cut. New connections are refused from now on.
 func (h *Hub) Shutdown(ctx context.Context) error {
@@ -246,23 +263,6 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		<-done
 		return ctx.Err()
 	}
-}
-
-// flushNice is the nice value of the thread the flush loop runs on. The loop's writes
-// are bulk work; at a lower priority than the rest of the process the kernel runs API
-// requests first when both want a CPU, and the loop still gets its share.
-const flushNice = 5
-
-// runTicksLowPriority runs the flush loop on a thread of its own at flushNice. The thread
-// ends with the loop (a goroutine that exits locked takes its thread with it), so no
-// other goroutine ever runs at that priority; new threads the runtime starts meanwhile
-// come from its template thread, not from this one.
-func (h *Hub) runTicksLowPriority(ctx context.Context) {
-	runtime.LockOSThread()
-	if err := syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), flushNice); err != nil {
-		h.log.Debug("live: flush loop keeps normal priority", "err", err)
-	}
-	h.runTicks(ctx)
 }
 
 // runTicks, every slot (Tick/phases), cuts a tick of the results published since the
