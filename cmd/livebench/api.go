@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"runtime"
@@ -47,19 +48,25 @@ func probeHTTP(ctx context.Context, base, token string, d time.Duration) latency
 		resp.Body.Close()
 		ms = append(ms, float64(time.Since(start).Microseconds())/1000)
 	}
-	steal := stealPercent(steal0, stealTicks(), time.Since(t0))
+	steal := stealPercent(steal0, stealTicks(), time.Since(t0), runtime.NumCPU())
 	slices.Sort(ms)
 	return latency{P50: quantile(ms, 0.5), P99: quantile(ms, 0.99), Steal: steal}
 }
 
-// stealTicks is the machine's steal time so far, in USER_HZ ticks summed over CPUs
-// (the eighth value of /proc/stat's cpu line); -1 when unknown.
+// stealTicks is the machine's steal time so far, in USER_HZ ticks summed over CPUs;
+// -1 when unknown.
 func stealTicks() int64 {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return -1
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
+	return parseSteal(string(b))
+}
+
+// parseSteal reads the steal time, the eighth value of the "cpu" line, from the text
+// of /proc/stat; -1 when it is not there.
+func parseSteal(procStat string) int64 {
+	line, _, _ := strings.Cut(procStat, "\n")
 	f := strings.Fields(line)
 	if len(f) < 9 || f[0] != "cpu" {
 		return -1
@@ -74,12 +81,13 @@ func stealTicks() int64 {
 // userHZ is the unit of /proc/stat's times, 100 on every Linux architecture Go runs on.
 const userHZ = 100
 
-// stealPercent is the steal between two readings as a share of all CPUs' time over d.
-func stealPercent(a, b int64, d time.Duration) float64 {
-	if a < 0 || b < 0 || d <= 0 {
-		return 0
+// stealPercent is the steal between two readings as a share of cpus CPUs' time over d;
+// NaN (printed so in the table) when a reading is unknown.
+func stealPercent(a, b int64, d time.Duration, cpus int) float64 {
+	if a < 0 || b < 0 || d <= 0 || cpus < 1 {
+		return math.NaN()
 	}
-	return 100 * float64(b-a) / userHZ / (d.Seconds() * float64(runtime.NumCPU()))
+	return 100 * float64(b-a) / userHZ / (d.Seconds() * float64(cpus))
 }
 
 func quantile(sorted []float64, q float64) float64 {
