@@ -1,14 +1,14 @@
 package live
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"golang.org/x/sys/unix"
 
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
@@ -33,6 +33,7 @@ type outbound struct {
 	tick    time.Time // for results: when the tick was flushed
 	counted bool      // a live results message, bounded by MaxQueuedTicks
 	pooled  bool      // parts goes back to the hub's pool once written
+	written int       // bytes of its frame an inline write sent; the drain sends the rest
 }
 
 func message(kind msgKind, b []byte) outbound { return outbound{parts: [][]byte{b}, kind: kind} }
@@ -56,8 +57,9 @@ type subscription struct {
 // to an idle client starts a drain, the only goroutine writing at a time, which ends
 // when the queue is empty. Thousands of idle sockets thus hold one goroutine each. The
 // flush loop may instead write a results message itself when nothing else is queued
-// and the send buffer has room (enqueue, writeInline); the socket is then claimed the
-// same way, so there is still one writer at a time.
+// (enqueue, writeInline), in one nonblocking writev; the socket is then claimed the
+// same way, so there is still one writer at a time, and what the kernel did not take
+// goes to the drain (framegate.go keeps the frame whole).
 type client struct {
 	hub    *Hub
 	conn   *websocket.Conn
@@ -71,7 +73,7 @@ type client struct {
 	sent      uint64                   // results up to this seq are queued
 	ping      time.Time                // last ping queued
 
-	raw syscall.RawConn // for asking the kernel how full the send buffer is; nil: never written inline
+	gate *gatedConn // the connection, for the flush loop's direct writes; nil: never written inline
 
 	qmu      sync.Mutex
 	queue    []outbound
@@ -85,15 +87,9 @@ type client struct {
 	readerDone chan struct{}
 }
 
-func newClient(h *Hub, conn *websocket.Conn, v Viewer) *client {
-	c := &client{hub: h, conn: conn, viewer: v, subs: map[string]*subscription{}, dashboard: true,
+func newClient(h *Hub, conn *websocket.Conn, gate *gatedConn, v Viewer) *client {
+	return &client{hub: h, conn: conn, gate: gate, viewer: v, subs: map[string]*subscription{}, dashboard: true,
 		readerDone: make(chan struct{})}
-	if conn != nil {
-		if sc, ok := conn.NetConn().(syscall.Conn); ok {
-			c.raw, _ = sc.SyscallConn()
-		}
-	}
-	return c
 }
 
 // send queues a message without blocking. A client with MaxQueuedTicks results
@@ -120,7 +116,7 @@ func (c *client) enqueue(o outbound, inline bool) bool {
 		}
 		c.ticks++
 	}
-	if inline && c.raw != nil && !c.writing && len(c.queue) == 0 {
+	if inline && c.gate != nil && !c.writing && len(c.queue) == 0 {
 		c.writing = true
 		c.qmu.Unlock()
 		return true
@@ -131,69 +127,90 @@ func (c *client) enqueue(o outbound, inline bool) bool {
 	return false
 }
 
-// writeInline writes o, claimed by enqueue, from the caller's goroutine if the socket's
-// send buffer has room for it, so the write does not wait for the peer; otherwise, or
-// when inTime is false, o goes to a drain like any queued message.
+// writeInline writes o, claimed by enqueue, from the caller's goroutine: one
+// nonblocking writev of the whole frame, so it never waits for the peer. What the
+// kernel does not take at once (a full send buffer), and all of o when inTime is false,
+// goes to the socket's drain, which writes the rest before anything else.
 func (c *client) writeInline(o outbound, inTime bool) {
-	if !inTime || !c.hasRoom(o.size()) {
-		c.qmu.Lock()
-		defer c.qmu.Unlock()
-		switch {
-		case c.finished: // writing stays set
-			c.ticks--
-			c.recycle(&o)
-		case c.closing: // kicked meanwhile: the drain sends the close
-			c.ticks--
-			c.recycle(&o)
-			c.writing = false
-			c.startDrain()
-		default:
-			c.writing = false
-			c.queue = append([]outbound{o}, c.queue...)
-			c.startDrain()
-		}
-		return
+	var err error
+	if inTime {
+		o.written, err = c.writeNonblocking(&o)
 	}
-	err := c.write(&o, inlineWriteWait)
-	c.recycle(&o)
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	c.ticks--
+	done := err == nil && o.written == frameSize(o.size())
 	switch {
-	case c.finished:
+	case c.finished: // writing stays set
+		c.ticks--
+		c.recycle(&o)
 	case err != nil:
+		c.ticks--
+		c.recycle(&o)
 		c.closing = true // writing stays set: no writes after this; the reader's end closes the socket
 		c.conn.Close()
-	default:
+	case done:
+		c.ticks--
+		c.recycle(&o)
 		c.writing = false
 		if len(c.queue) > 0 || c.closing {
 			c.startDrain()
 		}
+	case c.closing && o.written == 0: // kicked meanwhile: the drain sends the close
+		c.ticks--
+		c.recycle(&o)
+		c.writing = false
+		c.startDrain()
+	default: // the rest first, then what was queued meanwhile (a close waits for a frame begun)
+		c.writing = false
+		c.queue = append([]outbound{o}, c.queue...)
+		c.startDrain()
 	}
 }
 
-// inlineWriteWait bounds an inline write: it had room in the send buffer, so it only
-// waits for the kernel to copy it (well under a millisecond). A write that blocks anyway
-// fails and closes the socket (the client reconnects and resumes) rather than holding up
-// the flush loop for longer; the bound is loose so that a busy machine descheduling the
-// loop's thread for a moment does not cut healthy sockets.
-const inlineWriteWait = time.Second
+// writeNonblocking hands the kernel as much of o's frame (header and parts) as its send
+// buffer takes now, in one writev that never waits, and returns how many bytes it
+// took. A full buffer is not an error, nor a pong the reader is writing; a broken
+// connection is.
+func (c *client) writeNonblocking(o *outbound) (int, error) {
+	var hdr [maxFrameHeader]byte
+	iov := make([][]byte, 0, len(o.parts)+1)
+	iov = append(append(iov, frameHeader(&hdr, o.size())), o.parts...)
+	size := frameSize(o.size())
+	n, err := c.gate.beginFrame(iov, size)
+	if errors.Is(err, errGateBusy) {
+		return 0, nil
+	}
+	if err == nil && n == size {
+		c.hub.countSent(o, o.size())
+	}
+	return n, err
+}
 
-// hasRoom tells whether n more bytes fit the socket's send buffer without waiting: the
-// bytes not yet acknowledged (SIOCOUTQ) plus n, with room for the kernel's per-buffer
-// overhead, stay under half of SO_SNDBUF (the kernel counts buffers at up to twice their
-// payload).
-func (c *client) hasRoom(n int) bool {
-	room := false
-	_ = c.raw.Control(func(fd uintptr) {
-		queued, err := unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
-		if err != nil {
-			return
-		}
-		size, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF)
-		room = err == nil && queued+n+4096 < size/2
-	})
-	return room
+// maxFrameHeader is the longest WebSocket frame header a server writes (no mask).
+const maxFrameHeader = 10
+
+// frameHeader is the header of one final, unmasked text frame of n payload bytes.
+func frameHeader(buf *[maxFrameHeader]byte, n int) []byte {
+	buf[0] = 0x80 | websocket.TextMessage // FIN
+	switch {
+	case n < 126:
+		buf[1] = byte(n)
+		return buf[:2]
+	case n <= 0xffff:
+		buf[1] = 126
+		binary.BigEndian.PutUint16(buf[2:], uint16(n))
+		return buf[:4]
+	default:
+		buf[1] = 127
+		binary.BigEndian.PutUint64(buf[2:], uint64(n))
+		return buf[:10]
+	}
+}
+
+// frameSize is the length of a text frame of n payload bytes, header included.
+func frameSize(n int) int {
+	var hdr [maxFrameHeader]byte
+	return len(frameHeader(&hdr, n)) + n
 }
 
 func (o *outbound) size() int {
@@ -223,16 +240,27 @@ func (c *client) kick(code int, reason string) {
 		return
 	}
 	c.closing, c.code, c.reason = true, code, reason
-	for i := range c.queue {
-		c.recycle(&c.queue[i])
-	}
-	clear(c.queue)
-	c.queue = nil
+	c.dropQueued()
 	c.startDrain()
 	c.qmu.Unlock()
 	if c.conn != nil && (code == CloseTooSlow || code == websocket.CloseGoingAway) { // nil: a routing test's client
 		_ = c.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
 	}
+}
+
+// dropQueued drops what is queued but the rest of a frame already begun, which must
+// still go out before a close frame can. c.qmu is held.
+func (c *client) dropQueued() {
+	keep := c.queue[:0]
+	for i := range c.queue {
+		if c.queue[i].written > 0 {
+			keep = append(keep, c.queue[i])
+		} else {
+			c.recycle(&c.queue[i])
+		}
+	}
+	clear(c.queue[len(keep):])
+	c.queue = keep
 }
 
 func (c *client) recycle(o *outbound) {
@@ -270,8 +298,12 @@ func (c *client) drain() {
 		c.qmu.Lock()
 		if c.closing {
 			code, reason := c.code, c.reason
+			begun := c.queue // at most the rest of a frame begun inline (dropQueued)
+			c.queue = nil
 			c.qmu.Unlock() // writing stays set: no writer after this one
-			c.closeWith(code, reason)
+			if c.finishBegun(begun) {
+				c.closeWith(code, reason)
+			}
 			c.conn.Close()
 			return
 		}
@@ -308,6 +340,23 @@ func (c *client) drain() {
 	}
 }
 
+// finishBegun writes the rest of frames begun inline, within closeRestWait, so that
+// a close frame can follow; it reports whether they went out.
+func (c *client) finishBegun(begun []outbound) bool {
+	ok := true
+	for i := range begun {
+		if ok && c.writeRest(&begun[i], time.Now().Add(closeRestWait)) != nil {
+			ok = false
+		}
+		c.recycle(&begun[i])
+	}
+	return ok
+}
+
+// closeRestWait bounds finishing a begun frame on a socket being closed: a peer that
+// does not read gets no close frame rather than holding its writer.
+const closeRestWait = time.Second
+
 // closeWith sends the close frame and waits a little for the peer's answer, so the
 // peer reads the code before the connection goes.
 func (c *client) closeWith(code int, reason string) {
@@ -324,10 +373,12 @@ func (c *client) closeWith(code int, reason string) {
 // write writes one message as one frame (a long one in fragments) straight from its
 // parts into the connection's pooled write buffer, within wait.
 func (c *client) write(o *outbound, wait time.Duration) error {
-	h := c.hub
 	deadline := time.Now().Add(wait)
 	if o.kind == kindPing {
 		return c.conn.WriteControl(websocket.PingMessage, nil, deadline)
+	}
+	if o.written > 0 {
+		return c.writeRest(o, deadline)
 	}
 	_ = c.conn.SetWriteDeadline(deadline)
 	n := 0
@@ -352,11 +403,28 @@ func (c *client) write(o *outbound, wait time.Duration) error {
 	if err != nil {
 		return err
 	}
-	h.m.messages[o.kind].Inc()
-	h.m.bytes.Add(float64(n))
-	if o.kind == kindResults {
-		h.m.delivery.Observe(time.Since(o.tick).Seconds())
+	c.hub.countSent(o, n)
+	return nil
+}
+
+// writeRest writes what an inline write left of o's frame (o.written bytes of it went
+// out), straight to the connection: the frame was begun outside the WebSocket writer.
+func (c *client) writeRest(o *outbound, deadline time.Time) error {
+	var hdr [maxFrameHeader]byte
+	skip := o.written
+	rest := make(net.Buffers, 0, len(o.parts)+1)
+	for _, b := range append([][]byte{frameHeader(&hdr, o.size())}, o.parts...) {
+		if skip >= len(b) {
+			skip -= len(b)
+			continue
+		}
+		rest = append(rest, b[skip:])
+		skip = 0
 	}
+	if err := c.gate.finishFrame(rest, deadline); err != nil {
+		return err
+	}
+	c.hub.countSent(o, o.size())
 	return nil
 }
 

@@ -296,8 +296,9 @@ func (h *Hub) runTicks(ctx context.Context) {
 // The results messages of sockets with nothing else to write are then written by this
 // loop itself, for up to three quarters of a slot (see writeInline): one goroutine
 // writing a slot's messages in a row costs less than starting a writer for each, and
-// it leaves the other CPUs to the API. What does not fit the time, or a socket's
-// buffer, goes to that socket's drain.
+// it leaves the other CPUs to the API. Those writes never wait: what does not fit the
+// time, or the rest of a message the socket's buffer did not take, goes to that
+// socket's drain.
 func (h *Hub) cut(batch []ping.Result, slot int, now time.Time) {
 	h.mu.Lock()
 	if len(batch) > 0 {

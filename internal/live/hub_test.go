@@ -47,7 +47,7 @@ func testHub(t *testing.T, o Options) *Hub {
 
 // follower is a started client following groupIDs whose queue the test reads.
 func follower(h *Hub, user string, groupIDs ...string) *client {
-	c := newClient(h, nil, Viewer{UserID: user})
+	c := newClient(h, nil, nil, Viewer{UserID: user})
 	c.writing = true // no drain: messages stay queued
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -2,6 +2,7 @@ package live
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -60,4 +61,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// countSent counts a message of n payload bytes that went out whole.
+func (h *Hub) countSent(o *outbound, n int) {
+	h.m.messages[o.kind].Inc()
+	h.m.bytes.Add(float64(n))
+	if o.kind == kindResults {
+		h.m.delivery.Observe(time.Since(o.tick).Seconds())
+	}
 }

@@ -29,11 +29,11 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, v Viewer) {
 		since, err := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
 		res = resumeRequest{token: tok, since: since, ok: err == nil}
 	}
-	conn, err := h.upgrader.Upgrade(w, r, nil)
+	conn, gate, err := h.upgrade(w, r)
 	if err != nil {
 		return // the upgrader has answered
 	}
-	c := newClient(h, conn, v)
+	c := newClient(h, conn, gate, v)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
