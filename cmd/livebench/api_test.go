@@ -34,3 +34,14 @@ func TestStealPercentIsAShareOfAllCPUsTime(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStatCPUAddsUserAndSystemTime(t *testing.T) {
+	// utime 250 and stime 50 ticks; the command name holds a space and a ") ".
+	stat := "4242 (lb x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 123 0 0"
+	if got, want := parseStatCPU(stat), 3*time.Second; got != want {
+		t.Fatalf("parseStatCPU = %s, want %s", got, want)
+	}
+	if got := parseStatCPU("garbage"); got != 0 {
+		t.Fatalf("parseStatCPU of garbage = %s, want 0", got)
+	}
+}

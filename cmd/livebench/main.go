@@ -64,6 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runClients(ctx, args[2:], os.Stdin, stdout, stderr)
 		case hogRole:
 			return runHog(ctx, os.Stdin, stdout)
+		case sinkRole:
+			return runSink(ctx, os.Stdin, stdout)
+		case senderRole:
+			return runSender(ctx, args[2:], os.Stdin, stdout)
 		}
 	}
 	fs := flag.NewFlagSet("livebench", flag.ContinueOnError)
@@ -130,6 +134,8 @@ type row struct {
 	Client           clientReport
 	APIIdle, APIBusy latency // GET /api/v1/me from this process
 	APIHogs          latency // … with no stream but the CPUs kept busy at the clients' scheduling
+	APITraffic       latency // … with no stream but the stream's traffic sent by another process
+	Traffic          trafficCPU
 }
 
 // child is a running role process talking line by line over stdin/stdout.
@@ -257,7 +263,79 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 	if err := json.Unmarshal([]byte(line), &r.Client); err != nil {
 		return row{}, err
 	}
+	cl.stop()
+	if r.APITraffic, r.Traffic, err = probeWithTraffic(ctx, self, cfg, stderr, base, token, n, r.Server); err != nil {
+		return row{}, err
+	}
 	return r, nil
+}
+
+// probeWithTraffic times the API with no stream while another process sends the
+// stream's traffic (as many messages a second of the same size to n sockets) to a
+// sink under the clients' scheduling: the control that tells how much of the
+// connected latency any sender of that much loopback data would cost on this machine.
+func probeWithTraffic(ctx context.Context, self string, cfg config, stderr io.Writer, base, token string, n int, s serverReport) (latency, trafficCPU, error) {
+	if s.MessagesPerSec <= 0 {
+		return latency{}, trafficCPU{}, errors.New("traffic control: the stream sent no messages")
+	}
+	sink, err := startChild(ctx, self, cfg.ClientsSched, stderr, sinkRole)
+	if err != nil {
+		return latency{}, trafficCPU{}, err
+	}
+	defer sink.stop()
+	addr, err := sink.expect("listening ")
+	if err != nil {
+		return latency{}, trafficCPU{}, err
+	}
+	every := time.Duration(float64(n) / s.MessagesPerSec * float64(time.Second))
+	size := int(s.MBPerSec * 1e6 / s.MessagesPerSec)
+	sender, err := startChild(ctx, self, "normal", stderr, senderRole,
+		"-addr", addr, "-n", strconv.Itoa(n), "-bytes", strconv.Itoa(size), "-every", every.String())
+	if err != nil {
+		return latency{}, trafficCPU{}, err
+	}
+	defer sender.stop()
+	if _, err := sender.expect("sending"); err != nil {
+		return latency{}, trafficCPU{}, err
+	}
+	sender0, sink0, t0 := childCPU(sender), childCPU(sink), time.Now()
+	api := probeHTTP(ctx, base, token, cfg.Idle)
+	secs := time.Since(t0).Seconds()
+	return api, trafficCPU{
+		SenderPercent: 100 * (childCPU(sender) - sender0).Seconds() / secs,
+		SinkPercent:   100 * (childCPU(sink) - sink0).Seconds() / secs,
+	}, nil
+}
+
+// trafficCPU is what the traffic control's processes used, % of one core.
+type trafficCPU struct{ SenderPercent, SinkPercent float64 }
+
+// childCPU is a child's user + system CPU time so far, from /proc/<pid>/stat.
+func childCPU(c *child) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU reads utime + stime (fields 14 and 15, in USER_HZ ticks) from the text
+// of /proc/<pid>/stat; 0 when they are not there.
+func parseStatCPU(stat string) time.Duration {
+	i := strings.LastIndex(stat, ") ") // the command name may hold spaces and parentheses
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[i+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * time.Second / userHZ
 }
 
 // probeWithHogs times the API with no stream while a process under the clients'
@@ -278,14 +356,14 @@ func probeWithHogs(ctx context.Context, self string, cfg config, stderr io.Write
 func writeTable(w io.Writer, cfg config, rows []row) {
 	fmt.Fprintf(w, "Each client follows %d groups × %d targets at 1 Hz (pool of %d groups); %s warm-up, %s measured.\n\n",
 		cfg.GroupsPerClient, cfg.TargetsPerGroup, cfg.Pool, cfg.Warmup, cfg.Measure)
-	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … CPUs busy, no stream | … connected | … in the handler p99 ≤ ms | host steal % idle / busy / connected | 4429 closes / other closes / dropped | GC pauses / max ≤ ms | heap / stacks MB connected |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … CPUs busy, no stream | … connected | … same traffic, not pingdeck's | its sender / sink CPU % | … in the handler p99 ≤ ms | host steal % idle / busy / connected / traffic | 4429 closes / other closes / dropped | GC pauses / max ≤ ms | heap / stacks MB connected |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		s, c := r.Server, r.Client
-		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %g | %.1f / %.1f / %.1f | %d / %d / %d | %d / %.2g | %.1f / %.1f |\n",
+		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.1f / %.1f | %g | %.1f / %.1f / %.1f / %.1f | %d / %d / %d | %d / %.2g | %.1f / %.1f |\n",
 			r.N, s.CPUPercent, c.CPUPercent, s.RSSIdleMB, s.RSSConnectedMB, (s.RSSConnectedMB-s.RSSIdleMB)*1024/float64(r.N),
 			c.P50ms, c.P99ms, s.FlushP50ms, s.FlushP99ms, s.MessagesPerSec, s.MBPerSec, r.APIIdle.P50, r.APIIdle.P99, r.APIHogs.P50, r.APIHogs.P99, r.APIBusy.P50, r.APIBusy.P99,
-			s.HandlerP99ms, r.APIIdle.Steal, r.APIHogs.Steal, r.APIBusy.Steal,
+			r.APITraffic.P50, r.APITraffic.P99, r.Traffic.SenderPercent, r.Traffic.SinkPercent, s.HandlerP99ms, r.APIIdle.Steal, r.APIHogs.Steal, r.APIBusy.Steal, r.APITraffic.Steal,
 			s.Slow, c.Closed, s.Dropped, s.GCPauses, s.GCPauseMaxms, s.HeapMB, s.StackMB)
 	}
 }
