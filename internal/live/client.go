@@ -131,10 +131,10 @@ func (c *client) enqueue(o outbound, inline bool) bool {
 // nonblocking writev of the whole frame, so it never waits for the peer. What the
 // kernel does not take at once (a full send buffer), and all of o when inTime is false,
 // goes to the socket's drain, which writes the rest before anything else.
-func (c *client) writeInline(o outbound, inTime bool) {
+func (c *client) writeInline(o outbound, inTime bool, scratch *frameScratch) {
 	var err error
 	if inTime {
-		o.written, err = c.writeNonblocking(&o)
+		o.written, err = c.writeNonblocking(&o, scratch)
 	}
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
@@ -171,16 +171,13 @@ func (c *client) writeInline(o outbound, inTime bool) {
 // buffer takes now, in one writev that never waits, and returns how many bytes it
 // took. A full buffer is not an error, nor a pong the reader is writing; a broken
 // connection is.
-func (c *client) writeNonblocking(o *outbound) (int, error) {
-	var hdr [maxFrameHeader]byte
-	iov := make([][]byte, 0, len(o.parts)+1)
-	iov = append(append(iov, frameHeader(&hdr, o.size())), o.parts...)
-	size := frameSize(o.size())
-	n, err := c.gate.beginFrame(iov, size)
+func (c *client) writeNonblocking(o *outbound, scratch *frameScratch) (int, error) {
+	n, err := c.gate.beginFrame(scratch.vector(o), frameSize(o.size()))
+	scratch.release()
 	if errors.Is(err, errGateBusy) {
 		return 0, nil
 	}
-	if err == nil && n == size {
+	if err == nil && n == frameSize(o.size()) {
 		c.hub.countSent(o, o.size())
 	}
 	return n, err

@@ -81,7 +81,7 @@ func TestInlineWriteNeverWaitsAndTheDrainFinishesTheFrame(t *testing.T) {
 	first, second := bigMessage(2<<20, 'a'), bigMessage(1000, 'b')
 	claim(t, c, first)
 	start := time.Now()
-	c.writeInline(first, true)
+	c.writeInline(first, true, &frameScratch{})
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Fatalf("the inline write of 2 MB to a peer that reads nothing took %s", d)
 	}
@@ -110,7 +110,7 @@ func TestInlineWriteOfASmallMessageGoesOutWhole(t *testing.T) {
 	c, peer := socketPair(t)
 	o := bigMessage(500, 'c')
 	claim(t, c, o)
-	c.writeInline(o, true)
+	c.writeInline(o, true, &frameScratch{})
 	c.qmu.Lock()
 	idle := !c.writing && len(c.queue) == 0 && c.ticks == 0
 	c.qmu.Unlock()
@@ -131,7 +131,7 @@ func TestKickAfterAPartialFrameStillEndsWithTheCloseCode(t *testing.T) {
 	o := bigMessage(2<<20, 'd')
 	claim(t, c, o)
 	c.kick(CloseTooSlow, "too slow") // while the flush loop holds the socket
-	c.writeInline(o, true)
+	c.writeInline(o, true, &frameScratch{})
 	_ = peer.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, got, err := peer.ReadMessage()
 	if err != nil {
@@ -185,7 +185,7 @@ func TestPongWaitsForABegunFrame(t *testing.T) {
 	t.Cleanup(func() { c.conn.Close(); <-readerDone })
 	first, second := bigMessage(2<<20, 'e'), bigMessage(100, 'f')
 	claim(t, c, first)
-	c.writeInline(first, true)
+	c.writeInline(first, true, &frameScratch{})
 	if err := peer.WriteControl(websocket.PingMessage, []byte("p"), time.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -211,5 +211,25 @@ func TestPongWaitsForABegunFrame(t *testing.T) {
 		}
 	default:
 		t.Fatal("the ping was never answered")
+	}
+}
+
+// TestInlineWriteOfMorePartsThanOneWritevTakes: a message of more parts than IOV_MAX
+// (a client following a thousand groups) still arrives whole: the drain writes what
+// one writev could not hold.
+func TestInlineWriteOfMorePartsThanOneWritevTakes(t *testing.T) {
+	c, peer := socketPair(t)
+	var want []byte
+	o := outbound{kind: kindResults, tick: time.Now(), counted: true}
+	for i := range 3 * iovMax {
+		p := []byte{'a' + byte(i%26)}
+		o.parts = append(o.parts, p)
+		want = append(want, p...)
+	}
+	claim(t, c, o)
+	c.writeInline(o, true, &frameScratch{})
+	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, got, err := peer.ReadMessage(); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %q, err %v; want %d bytes", got, err, len(want))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/sys/unix"
@@ -81,11 +82,11 @@ func (g *gatedConn) release(begun bool) {
 // errGateBusy says a direct write found another write running; nothing was written.
 var errGateBusy = errors.New("live: another write is running")
 
-// beginFrame writes as much of frame (header and payload, in pieces) as the kernel's
+// beginFrame writes as much of a frame (header and payload, in pieces) as the kernel's
 // send buffer takes now, without waiting, and returns how many bytes it took. A full
 // buffer is not an error; a write already running is errGateBusy. When only part of the
 // frame went out, the gate stays closed to other writes until finishFrame.
-func (g *gatedConn) beginFrame(frame [][]byte, size int) (int, error) {
+func (g *gatedConn) beginFrame(iovs []unix.Iovec, size int) (int, error) {
 	g.mu.Lock()
 	if g.busy || g.begun || g.closed {
 		g.mu.Unlock()
@@ -93,22 +94,56 @@ func (g *gatedConn) beginFrame(frame [][]byte, size int) (int, error) {
 	}
 	g.busy = true
 	g.mu.Unlock()
-	n, werr := 0, error(nil)
+	var n uintptr
+	var errno syscall.Errno
 	// Control, not Write: the socket is nonblocking, and Write would refuse once the
 	// last write deadline set for the library's writes has passed.
-	err := g.raw.Control(func(fd uintptr) { n, werr = unix.Writev(int(fd), frame) })
-	if errors.Is(werr, unix.EAGAIN) {
-		n, werr = 0, nil
+	err := g.raw.Control(func(fd uintptr) {
+		n, _, errno = unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iovs[0])), uintptr(len(iovs)))
+	})
+	if err == nil && errno != 0 && errno != unix.EAGAIN {
+		err = errno
 	}
-	if err == nil {
-		err = werr
-	}
-	if err != nil {
+	if err != nil || errno != 0 {
 		n = 0
 	}
-	g.release(err == nil && n > 0 && n < size)
-	return n, err
+	g.release(err == nil && n > 0 && int(n) < size)
+	return int(n), err
 }
+
+// frameScratch is the flush loop's reusable vector for beginFrame, and a header.
+type frameScratch struct {
+	iovs []unix.Iovec
+	hdr  [maxFrameHeader]byte
+}
+
+// iovMax is the most pieces one writev takes (IOV_MAX on Linux).
+const iovMax = 1024
+
+// vector points s's vector at o's frame: its header, then its parts, at most iovMax
+// pieces (the drain writes the rest of a longer message, like any part the kernel did
+// not take). release drops the references when the write is done.
+func (s *frameScratch) vector(o *outbound) []unix.Iovec {
+	s.iovs = appendIovec(s.iovs[:0], frameHeader(&s.hdr, o.size()))
+	for _, b := range o.parts {
+		if len(s.iovs) == iovMax {
+			break
+		}
+		s.iovs = appendIovec(s.iovs, b)
+	}
+	return s.iovs
+}
+
+func appendIovec(iovs []unix.Iovec, b []byte) []unix.Iovec {
+	if len(b) == 0 {
+		return iovs
+	}
+	v := unix.Iovec{Base: &b[0]}
+	v.SetLen(len(b))
+	return append(iovs, v)
+}
+
+func (s *frameScratch) release() { clear(s.iovs) }
 
 // finishFrame writes the rest of the frame beginFrame began, by deadline, and opens
 // the gate again. On an error the caller closes the connection.

@@ -135,6 +135,7 @@ type Hub struct {
 	scratch []byte         // for encoding a cut
 	slots   [][]*client    // started clients by flush slot
 	inline  []pendingWrite // this slot's messages the flush loop writes itself
+	frames  frameScratch   // the flush loop's vector for its direct writes
 }
 
 // NewHub returns a hub; Run makes it deliver and ServeWS connects clients to it.
@@ -315,7 +316,7 @@ func (h *Hub) cut(batch []ping.Result, slot int, now time.Time) {
 	h.mu.Unlock()
 	budget := now.Add(h.opt.Tick / time.Duration(h.phases) * 3 / 4)
 	for i := range inline {
-		inline[i].c.writeInline(inline[i].o, time.Now().Before(budget))
+		inline[i].c.writeInline(inline[i].o, time.Now().Before(budget), &h.frames)
 		inline[i] = pendingWrite{}
 	}
 	h.mu.Lock()
