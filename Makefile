@@ -88,7 +88,8 @@ screenshots: frontend-deps
 	cd frontend && node e2e/screenshots.js
 
 ## bench-live: 1,000 and 5,000 WebSocket clients on loopback, each following 10 groups × 50
-## targets at 1 Hz of synthetic results (~2 min); markdown table on stdout.
+## targets at 1 Hz of synthetic results, and the same traffic from a process that is not
+## pingdeck as a control (~3½ min); markdown table on stdout.
 ## Flags via BENCH_LIVE_ARGS, e.g. BENCH_LIVE_ARGS="-n 500 -duration 10s".
 .PHONY: bench-live
 bench-live:
