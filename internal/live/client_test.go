@@ -2,6 +2,8 @@ package live
 
 import (
 	"bytes"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,7 +20,13 @@ import (
 // the peer's end, which reads only when the test says so.
 func socketPair(t *testing.T) (*client, *websocket.Conn) {
 	t.Helper()
-	h := testHub(t, Options{CloseGrace: 50 * time.Millisecond}) // no reader here answers a close
+	return socketPairWith(t, Options{})
+}
+
+func socketPairWith(t *testing.T, o Options) (*client, *websocket.Conn) {
+	t.Helper()
+	o.CloseGrace = 50 * time.Millisecond // no reader here answers a close
+	h := testHub(t, o)
 	conns := make(chan *client, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, gate, err := h.upgrade(w, r)
@@ -231,5 +239,66 @@ func TestInlineWriteOfMorePartsThanOneWritevTakes(t *testing.T) {
 	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, got, err := peer.ReadMessage(); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("read %q, err %v; want %d bytes", got, err, len(want))
+	}
+}
+
+// TestMixedWritesToASlowReaderArriveWholeAndInOrder: messages of random sizes, written
+// inline by the flush loop when the socket is free and queued to the drain when not,
+// with the peer pinging meanwhile, all reach a peer that reads slowly whole and in order.
+func TestMixedWritesToASlowReaderArriveWholeAndInOrder(t *testing.T) {
+	c, peer := socketPairWith(t, Options{MaxQueuedTicks: 1000})
+	serverReader := make(chan struct{})
+	go func() { // answers the peer's pings
+		defer close(serverReader)
+		for {
+			if _, _, err := c.conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { c.conn.Close(); <-serverReader })
+
+	const n = 150
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := make([][]byte, n)
+	for i := range want {
+		want[i] = append([]byte(fmt.Sprintf("%04d:", i)), bytes.Repeat([]byte{'a' + byte(i%26)}, rng.IntN(300<<10))...)
+	}
+	got := make(chan []byte, n)
+	readErr := make(chan error, 1)
+	go func() {
+		_ = peer.SetReadDeadline(time.Now().Add(60 * time.Second))
+		for range n {
+			_, m, err := peer.ReadMessage()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			got <- m
+			time.Sleep(time.Millisecond) // a slow reader: the server's buffer fills
+		}
+	}()
+	scratch := &frameScratch{}
+	for i, m := range want {
+		cut := rng.IntN(len(m) + 1)
+		o := outbound{parts: [][]byte{m[:cut], m[cut:]}, kind: kindResults, tick: time.Now(), counted: true}
+		if c.enqueue(o, true) {
+			c.writeInline(o, true, scratch)
+		}
+		if i%10 == 0 {
+			if err := peer.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range n {
+		select {
+		case m := <-got:
+			if !bytes.Equal(m, want[i]) {
+				t.Fatalf("message %d arrived as %d bytes starting %q; want %d bytes", i, len(m), m[:min(len(m), 5)], len(want[i]))
+			}
+		case err := <-readErr:
+			t.Fatalf("after %d messages: %v", i, err)
+		}
 	}
 }
