@@ -89,7 +89,7 @@ screenshots: frontend-deps
 
 ## bench-live: 1,000 and 5,000 WebSocket clients on loopback, each following 10 groups × 50
 ## targets at 1 Hz of synthetic results, and the same traffic from a process that is not
-## pingdeck as a control (~3½ min); markdown table on stdout.
+## pingdeck as a control (~4 min); markdown table on stdout.
 ## Flags via BENCH_LIVE_ARGS, e.g. BENCH_LIVE_ARGS="-n 500 -duration 10s".
 .PHONY: bench-live
 bench-live:

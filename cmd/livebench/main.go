@@ -64,8 +64,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runClients(ctx, args[2:], os.Stdin, stdout, stderr)
 		case hogRole:
 			return runHog(ctx, os.Stdin, stdout)
-		case sinkRole:
-			return runSink(ctx, os.Stdin, stdout)
 		case senderRole:
 			return runSender(ctx, args[2:], os.Stdin, stdout)
 		}
@@ -135,7 +133,7 @@ type row struct {
 	APIIdle, APIBusy latency // GET /api/v1/me from this process
 	APIHogs          latency // … with no stream but the CPUs kept busy at the clients' scheduling
 	APITraffic       latency // … with no stream but the stream's traffic sent by another process
-	Traffic          trafficCPU
+	Traffic          trafficReport
 }
 
 // child is a running role process talking line by line over stdin/stdout.
@@ -270,45 +268,69 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 	return r, nil
 }
 
-// probeWithTraffic times the API with no stream while another process sends the
-// stream's traffic (as many messages a second of the same size to n sockets) to a
-// sink under the clients' scheduling: the control that tells how much of the
-// connected latency any sender of that much loopback data would cost on this machine.
-func probeWithTraffic(ctx context.Context, self string, cfg config, stderr io.Writer, base, token string, n int, s serverReport) (latency, trafficCPU, error) {
+// probeWithTraffic times the API with no stream while a bare WebSocket sender that is
+// not pingdeck sends n clients (a new clients process, scheduled as in the stream) the
+// stream's traffic: as many results messages a second, of the same size. It tells how
+// much of the connected latency that much traffic to those receivers costs on this
+// machine, whoever sends it.
+func probeWithTraffic(ctx context.Context, self string, cfg config, stderr io.Writer, base, token string, n int, s serverReport) (latency, trafficReport, error) {
+	var tr trafficReport
 	if s.MessagesPerSec <= 0 {
-		return latency{}, trafficCPU{}, errors.New("traffic control: the stream sent no messages")
-	}
-	sink, err := startChild(ctx, self, cfg.ClientsSched, stderr, sinkRole)
-	if err != nil {
-		return latency{}, trafficCPU{}, err
-	}
-	defer sink.stop()
-	addr, err := sink.expect("listening ")
-	if err != nil {
-		return latency{}, trafficCPU{}, err
+		return latency{}, tr, errors.New("traffic control: the stream sent no messages")
 	}
 	every := time.Duration(float64(n) / s.MessagesPerSec * float64(time.Second))
-	size := int(s.MBPerSec * 1e6 / s.MessagesPerSec)
-	sender, err := startChild(ctx, self, "normal", stderr, senderRole,
-		"-addr", addr, "-n", strconv.Itoa(n), "-bytes", strconv.Itoa(size), "-every", every.String())
+	items := controlItems(int(s.MBPerSec * 1e6 / s.MessagesPerSec))
+	sender, err := startChild(ctx, self, "normal", stderr, senderRole, "-items", strconv.Itoa(items), "-every", every.String())
 	if err != nil {
-		return latency{}, trafficCPU{}, err
+		return latency{}, tr, err
 	}
 	defer sender.stop()
-	if _, err := sender.expect("sending"); err != nil {
-		return latency{}, trafficCPU{}, err
+	addr, err := sender.expect("ready ")
+	if err != nil {
+		return latency{}, tr, err
 	}
-	sender0, sink0, t0 := childCPU(sender), childCPU(sink), time.Now()
+	cl, err := startChild(ctx, self, cfg.ClientsSched, stderr, clientsRole, "-addr", addr, "-token", "-", "-groups", "-",
+		"-per-client", "1", "-n", strconv.Itoa(n))
+	if err != nil {
+		return latency{}, tr, err
+	}
+	defer cl.stop()
+	if _, err := cl.expect("connected"); err != nil {
+		return latency{}, tr, err
+	}
+	if err := sender.say("start"); err != nil {
+		return latency{}, tr, err
+	}
+	select {
+	case <-time.After(cfg.Warmup):
+	case <-ctx.Done():
+		return latency{}, tr, ctx.Err()
+	}
+	if err := cl.say("measure"); err != nil {
+		return latency{}, tr, err
+	}
+	sender0, t0 := childCPU(sender), time.Now()
 	api := probeHTTP(ctx, base, token, cfg.Idle)
-	secs := time.Since(t0).Seconds()
-	return api, trafficCPU{
-		SenderPercent: 100 * (childCPU(sender) - sender0).Seconds() / secs,
-		SinkPercent:   100 * (childCPU(sink) - sink0).Seconds() / secs,
-	}, nil
+	tr.SenderPercent = 100 * (childCPU(sender) - sender0).Seconds() / time.Since(t0).Seconds()
+	if err := cl.say("stop"); err != nil {
+		return latency{}, tr, err
+	}
+	line, err := cl.expect("report ")
+	if err != nil {
+		return latency{}, tr, err
+	}
+	if err := json.Unmarshal([]byte(line), &tr.Clients); err != nil {
+		return latency{}, tr, err
+	}
+	return api, tr, nil
 }
 
-// trafficCPU is what the traffic control's processes used, % of one core.
-type trafficCPU struct{ SenderPercent, SinkPercent float64 }
+// trafficReport is what the traffic control's processes did: the sender's CPU (% of
+// one core) and what its clients measured.
+type trafficReport struct {
+	SenderPercent float64
+	Clients       clientReport
+}
 
 // childCPU is a child's user + system CPU time so far, from /proc/<pid>/stat.
 func childCPU(c *child) time.Duration {
@@ -356,14 +378,14 @@ func probeWithHogs(ctx context.Context, self string, cfg config, stderr io.Write
 func writeTable(w io.Writer, cfg config, rows []row) {
 	fmt.Fprintf(w, "Each client follows %d groups × %d targets at 1 Hz (pool of %d groups); %s warm-up, %s measured.\n\n",
 		cfg.GroupsPerClient, cfg.TargetsPerGroup, cfg.Pool, cfg.Warmup, cfg.Measure)
-	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … CPUs busy, no stream | … connected | … same traffic, not pingdeck's | its sender / sink CPU % | … in the handler p99 ≤ ms | host steal % idle / busy / connected / traffic | 4429 closes / other closes / dropped | GC pauses / max ≤ ms | heap / stacks MB connected |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … CPUs busy, no stream | … connected | … same traffic from a bare sender | its sender / clients CPU % | its publish → receive p99 ms | … in the handler p99 ≤ ms | host steal % idle / busy / connected / traffic | 4429 closes / other closes / dropped | GC pauses / max ≤ ms | heap / stacks MB connected |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		s, c := r.Server, r.Client
-		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.1f / %.1f | %g | %.1f / %.1f / %.1f / %.1f | %d / %d / %d | %d / %.2g | %.1f / %.1f |\n",
+		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.1f / %.1f | %d | %g | %.1f / %.1f / %.1f / %.1f | %d / %d / %d | %d / %.2g | %.1f / %.1f |\n",
 			r.N, s.CPUPercent, c.CPUPercent, s.RSSIdleMB, s.RSSConnectedMB, (s.RSSConnectedMB-s.RSSIdleMB)*1024/float64(r.N),
 			c.P50ms, c.P99ms, s.FlushP50ms, s.FlushP99ms, s.MessagesPerSec, s.MBPerSec, r.APIIdle.P50, r.APIIdle.P99, r.APIHogs.P50, r.APIHogs.P99, r.APIBusy.P50, r.APIBusy.P99,
-			r.APITraffic.P50, r.APITraffic.P99, r.Traffic.SenderPercent, r.Traffic.SinkPercent, s.HandlerP99ms, r.APIIdle.Steal, r.APIHogs.Steal, r.APIBusy.Steal, r.APITraffic.Steal,
+			r.APITraffic.P50, r.APITraffic.P99, r.Traffic.SenderPercent, r.Traffic.Clients.CPUPercent, r.Traffic.Clients.P99ms, s.HandlerP99ms, r.APIIdle.Steal, r.APIHogs.Steal, r.APIBusy.Steal, r.APITraffic.Steal,
 			s.Slow, c.Closed, s.Dropped, s.GCPauses, s.GCPauseMaxms, s.HeapMB, s.StackMB)
 	}
 }
