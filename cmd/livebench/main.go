@@ -188,6 +188,18 @@ func (c *child) say(line string) error {
 	return err
 }
 
+// report tells the clients process to stop and reads what it measured into v.
+func (c *child) report(v any) error {
+	if err := c.say("stop"); err != nil {
+		return err
+	}
+	line, err := c.expect("report ")
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(line), v)
+}
+
 func (c *child) stop() {
 	c.in.Close()
 	done := make(chan struct{})
@@ -225,15 +237,11 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 	if r.APIHogs, err = probeWithHogs(ctx, self, cfg, stderr, base, token); err != nil {
 		return row{}, err
 	}
-	cl, err := startChild(ctx, self, cfg.ClientsSched, stderr, clientsRole, "-addr", addr, "-token", token, "-groups", groupIDs,
-		"-per-client", strconv.Itoa(cfg.GroupsPerClient), "-n", strconv.Itoa(n))
+	cl, err := startClients(ctx, self, cfg, stderr, addr, token, groupIDs, cfg.GroupsPerClient, n)
 	if err != nil {
 		return row{}, err
 	}
 	defer cl.stop()
-	if _, err := cl.expect("connected"); err != nil {
-		return row{}, err
-	}
 	if err := srv.say("start"); err != nil {
 		return row{}, err
 	}
@@ -251,14 +259,7 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 	if err := json.Unmarshal([]byte(line), &r.Server); err != nil {
 		return row{}, err
 	}
-	if err := cl.say("stop"); err != nil {
-		return row{}, err
-	}
-	line, err = cl.expect("report ")
-	if err != nil {
-		return row{}, err
-	}
-	if err := json.Unmarshal([]byte(line), &r.Client); err != nil {
+	if err := cl.report(&r.Client); err != nil {
 		return row{}, err
 	}
 	cl.stop()
@@ -289,15 +290,11 @@ func probeWithTraffic(ctx context.Context, self string, cfg config, stderr io.Wr
 	if err != nil {
 		return latency{}, tr, err
 	}
-	cl, err := startChild(ctx, self, cfg.ClientsSched, stderr, clientsRole, "-addr", addr, "-token", "-", "-groups", "-",
-		"-per-client", "1", "-n", strconv.Itoa(n))
+	cl, err := startClients(ctx, self, cfg, stderr, addr, "-", "-", 1, n) // the sender ignores token and groups
 	if err != nil {
 		return latency{}, tr, err
 	}
 	defer cl.stop()
-	if _, err := cl.expect("connected"); err != nil {
-		return latency{}, tr, err
-	}
 	if err := sender.say("start"); err != nil {
 		return latency{}, tr, err
 	}
@@ -312,17 +309,26 @@ func probeWithTraffic(ctx context.Context, self string, cfg config, stderr io.Wr
 	sender0, t0 := childCPU(sender), time.Now()
 	api := probeHTTP(ctx, base, token, cfg.Idle)
 	tr.SenderPercent = 100 * (childCPU(sender) - sender0).Seconds() / time.Since(t0).Seconds()
-	if err := cl.say("stop"); err != nil {
-		return latency{}, tr, err
-	}
-	line, err := cl.expect("report ")
-	if err != nil {
-		return latency{}, tr, err
-	}
-	if err := json.Unmarshal([]byte(line), &tr.Clients); err != nil {
+	if err := cl.report(&tr.Clients); err != nil {
 		return latency{}, tr, err
 	}
 	return api, tr, nil
+}
+
+// startClients starts the clients process (under the clients' scheduling) with n
+// sockets to addr, each following perClient of groupIDs, and waits until all are
+// connected.
+func startClients(ctx context.Context, self string, cfg config, stderr io.Writer, addr, token, groupIDs string, perClient, n int) (*child, error) {
+	cl, err := startChild(ctx, self, cfg.ClientsSched, stderr, clientsRole, "-addr", addr, "-token", token, "-groups", groupIDs,
+		"-per-client", strconv.Itoa(perClient), "-n", strconv.Itoa(n))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cl.expect("connected"); err != nil {
+		cl.stop()
+		return nil, err
+	}
+	return cl, nil
 }
 
 // trafficReport is what the traffic control's processes did: the sender's CPU (% of

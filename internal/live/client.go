@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"iter"
 	"net"
 	"sync"
 	"time"
@@ -138,32 +139,25 @@ func (c *client) writeInline(o outbound, inTime bool, scratch *frameScratch) {
 	}
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	done := err == nil && o.written == frameSize(o.size())
+	over := err != nil || c.finished || o.written == frameSize(o.size()) || (c.closing && o.written == 0)
+	if !over { // the rest first, then what was queued meanwhile (a close waits for a begun frame)
+		c.writing = false
+		c.queue = append([]outbound{o}, c.queue...)
+		c.startDrain()
+		return
+	}
+	c.ticks--
+	c.recycle(&o)
 	switch {
 	case c.finished: // writing stays set
-		c.ticks--
-		c.recycle(&o)
 	case err != nil:
-		c.ticks--
-		c.recycle(&o)
 		c.closing = true // writing stays set: no writes after this; the reader's end closes the socket
 		c.conn.Close()
-	case done:
-		c.ticks--
-		c.recycle(&o)
+	default: // written whole, or dropped because the socket is being closed (the drain sends the close)
 		c.writing = false
 		if len(c.queue) > 0 || c.closing {
 			c.startDrain()
 		}
-	case c.closing && o.written == 0: // kicked meanwhile: the drain sends the close
-		c.ticks--
-		c.recycle(&o)
-		c.writing = false
-		c.startDrain()
-	default: // the rest first, then what was queued meanwhile (a close waits for a frame begun)
-		c.writing = false
-		c.queue = append([]outbound{o}, c.queue...)
-		c.startDrain()
 	}
 }
 
@@ -172,12 +166,13 @@ func (c *client) writeInline(o outbound, inTime bool, scratch *frameScratch) {
 // took. A full buffer is not an error, nor a pong the reader is writing; a broken
 // connection is.
 func (c *client) writeNonblocking(o *outbound, scratch *frameScratch) (int, error) {
-	n, err := c.gate.beginFrame(scratch.vector(o), frameSize(o.size()))
+	size := frameSize(o.size())
+	n, err := c.gate.beginFrame(scratch.vector(o), size)
 	scratch.release()
 	if errors.Is(err, errGateBusy) {
 		return 0, nil
 	}
-	if err == nil && n == frameSize(o.size()) {
+	if err == nil && n == size {
 		c.hub.countSent(o, o.size())
 	}
 	return n, err
@@ -201,6 +196,20 @@ func frameHeader(buf *[maxFrameHeader]byte, n int) []byte {
 		buf[1] = 127
 		binary.BigEndian.PutUint64(buf[2:], uint64(n))
 		return buf[:10]
+	}
+}
+
+// framePieces yields o's frame in order: its header (built in hdr), then its parts.
+func (o *outbound) framePieces(hdr *[maxFrameHeader]byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		if !yield(frameHeader(hdr, o.size())) {
+			return
+		}
+		for _, p := range o.parts {
+			if !yield(p) {
+				return
+			}
+		}
 	}
 }
 
@@ -410,7 +419,7 @@ func (c *client) writeRest(o *outbound, deadline time.Time) error {
 	var hdr [maxFrameHeader]byte
 	skip := o.written
 	rest := make(net.Buffers, 0, len(o.parts)+1)
-	for _, b := range append([][]byte{frameHeader(&hdr, o.size())}, o.parts...) {
+	for b := range o.framePieces(&hdr) {
 		if skip >= len(b) {
 			skip -= len(b)
 			continue

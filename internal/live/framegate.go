@@ -124,8 +124,8 @@ const iovMax = 1024
 // pieces (the drain writes the rest of a longer message, like any part the kernel did
 // not take). release drops the references when the write is done.
 func (s *frameScratch) vector(o *outbound) []unix.Iovec {
-	s.iovs = appendIovec(s.iovs[:0], frameHeader(&s.hdr, o.size()))
-	for _, b := range o.parts {
+	s.iovs = s.iovs[:0]
+	for b := range o.framePieces(&s.hdr) {
 		if len(s.iovs) == iovMax {
 			break
 		}
