@@ -45,6 +45,41 @@ const page = await browser.ctx.newPage();
 page.setDefaultTimeout(T);
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(String(e)));
+/** @type {string[]} pages and assets (not API answers) that were missing */
+const missing = [];
+page.on('response', (r) => {
+  if (r.status() === 404 && !new URL(r.url()).pathname.startsWith('/api/')) missing.push(r.url());
+});
+/** @type {string[]} WebSockets the page opened */
+const sockets = [];
+page.on('websocket', (ws) => sockets.push(ws.url()));
+
+/**
+ * Asserts that every element of the locator is drawn inside the container's box.
+ * @param {import('playwright-core').Locator} items @param {import('playwright-core').Locator} container
+ */
+async function assertOnScreen(items, container) {
+  const box = await container.boundingBox();
+  assert(!!box, 'container not drawn');
+  for (const el of await items.all()) {
+    const b = await el.boundingBox();
+    const text = await el.textContent();
+    assert(!!b && !!box && b.width > 0 && b.x >= box.x - 1 && b.x + b.width <= box.x + box.width + 1 && b.y >= box.y - 1,
+      `"${text}" is not drawn inside its dialog: ${JSON.stringify(b)} vs ${JSON.stringify(box)}`);
+  }
+}
+
+/**
+ * Signs in as admin from Node (not the page) and returns a fetch bound to that session.
+ * @param {string} url
+ */
+async function adminClient(url) {
+  const r = await fetch(url + '/api/v1/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+  assert(r.ok, 'admin login: ' + r.status);
+  const cookie = (r.headers.get('set-cookie') || '').split(';')[0];
+  return (/** @type {string} */ method, /** @type {string} */ path, /** @type {any} */ body) =>
+    fetch(url + path, { method, headers: { Cookie: cookie, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
+}
 
 try {
   await step('bad credentials say so', async () => {
@@ -53,6 +88,7 @@ try {
     await page.getByLabel('Password').fill('wrong password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    assert(sockets.length === 0, 'the sign-in page opened a WebSocket: ' + sockets.join(', '));
   });
 
   await step('sign in, session kept across a reload', async () => {
@@ -73,6 +109,7 @@ try {
     const text = (await dlg.locator('.results').textContent()) || '';
     assert(text.includes('3 added, 2 skipped'), 'results: ' + text);
     assert(/✕224\.0\.0\.1 skipped: multicast/.test(text) && /✕127\.0\.0\.1 skipped: duplicate/.test(text), 'per-line results: ' + text);
+    await assertOnScreen(dlg.locator('.results li'), dlg);
     await dlg.getByRole('button', { name: 'Done' }).click();
     await page.locator('.card .row[data-target]').nth(2).waitFor();
     const n = await page.locator('.card .row[data-target]').count();
@@ -99,6 +136,38 @@ try {
     });
   }
 
+  await step('a hostname that does not resolve says so, stays out of the loss, and counts in the tab title', async () => {
+    const gid = await page.locator('.card').first().getAttribute('data-group');
+    const added = await page.evaluate(async (id) => {
+      const r = await fetch(`/api/v1/groups/${id}/targets`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ targets: ['nonexistent.invalid'] }) });
+      return r.status;
+    }, gid);
+    assert(added === 200 || added === 201, 'add: ' + added);
+    const row = page.locator('.row[data-target]', { hasText: 'nonexistent.invalid' });
+    await row.locator('.rtt', { hasText: 'no such host' }).waitFor();
+    assert((await row.getAttribute('data-state')) === 'down', 'state: ' + (await row.getAttribute('data-state')));
+    assert((await row.locator('.loss').textContent()) === '—', 'loss of a target that never sent: ' + (await row.locator('.loss').textContent()));
+    await page.waitForFunction(() => document.title === '(1) pingdeck');
+    await row.getByRole('button', { name: 'Remove nonexistent.invalid' }).click();
+    await row.waitFor({ state: 'detached' });
+    await page.waitForFunction(() => document.title === 'pingdeck');
+  });
+
+  await step('probe settings: interval, timeout and payload from the card menu; the card shows the interval', async () => {
+    await page.locator('.card .interval', { hasText: 'every 1 s' }).waitFor();
+    await page.getByRole('button', { name: 'Actions for loopback' }).click();
+    await page.getByRole('menuitem', { name: 'Probe settings…' }).click();
+    const dlg = page.getByRole('dialog');
+    await dlg.getByLabel('Probe every').selectOption({ label: '500 ms' });
+    await dlg.getByLabel('Timeout').selectOption({ label: '500 ms' });
+    await dlg.getByLabel('Payload (bytes)').fill('64');
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    await page.locator('.card .interval', { hasText: 'every 500 ms' }).waitFor();
+    const g = await page.evaluate(async (id) => (await fetch('/api/v1/groups/' + id)).json(), await page.locator('.card').first().getAttribute('data-group'));
+    assert(g.interval_ms === 500 && g.timeout_ms === 500 && g.packet_size === 64, 'saved: ' + JSON.stringify([g.interval_ms, g.timeout_ms, g.packet_size]));
+  });
+
   await step('pause a row', async () => {
     await page.getByRole('button', { name: 'Pause 127.0.0.2' }).click();
     await page.locator('.row[data-state=paused]').waitFor();
@@ -121,6 +190,7 @@ try {
     await dlg.locator('.results').waitFor();
     const text = (await dlg.locator('.results').textContent()) || '';
     assert(text.includes('0 added, 2 skipped') && /✕127\.0\.0\.3 skipped: /.test(text), 'results: ' + text);
+    await assertOnScreen(dlg.locator('.results li'), dlg);
     await dlg.getByRole('button', { name: 'Done' }).click();
     await dlg.waitFor({ state: 'detached' });
   });
@@ -153,6 +223,21 @@ try {
       await page.goto(url);
       await page.locator('table.stats tbody tr').nth(2).waitFor();
       assert(page.url() === url, 'permalink moved: ' + page.url());
+      // every form of range the API accepts: 5m stays 5 minutes, not the 120 s default
+      const five = url.replace(/from=\d+&range=\d+s?/, `from=${Math.floor(Date.now() / 1000) - 300}&range=5m`);
+      await page.goto(five);
+      await page.getByRole('button', { name: 'last 5 min' }).and(page.locator('[aria-pressed=true]')).waitFor();
+      const shown = await page.locator('form.window input.short').inputValue();
+      assert(shown === '5m', 'range=5m shows as ' + shown);
+      // a phone: nothing scrolls sideways
+      await page.setViewportSize({ width: 390, height: 800 });
+      await page.locator('table.stats tbody tr').nth(2).waitFor();
+      const overflow = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        table: (() => { const w = /** @type {HTMLElement} */ (document.querySelector('.table-wrap')); return w.scrollWidth - w.clientWidth; })(),
+      }));
+      assert(overflow.page <= 0 && overflow.table <= 0, 'sideways scroll at 390 px: ' + JSON.stringify(overflow));
+      await page.setViewportSize({ width: 1280, height: 800 });
       await page.getByRole('link', { name: '← Dashboard' }).click();
       await page.locator('.card').waitFor();
     });
@@ -162,8 +247,11 @@ try {
     await step('reconnects after the server restarts', async () => {
       await srv.stop();
       await page.locator('.conn-reconnecting, .conn-offline').first().waitFor();
+      // after 3 s down the cards say their figures are stale, and since when
+      await page.locator('.card.stale .badge.stale', { hasText: /stale since \d\d:\d\d:\d\d/ }).first().waitFor();
       srv = await startServer({ bin, port, dataDir, password: PASSWORD });
       await page.locator('.conn-live').waitFor({ timeout: 40000 });
+      await page.locator('.card.stale').first().waitFor({ state: 'detached' });
       // rows keep updating after the restart
       const before = await page.locator('.row[data-target]').first().getAttribute('data-state');
       assert(before !== null, 'rows gone after restart');
@@ -205,6 +293,13 @@ try {
       await page.getByRole('button', { name: 'Notifications' }).waitFor();
       await page.reload();
       await page.locator('.card', { hasText: 'loopback' }).waitFor(); // pinned: still there
+      await page.locator('.row[data-state=up]').first().waitFor();
+      // the owner takes the share back: bob's card goes at once, not frozen green
+      const admin = await adminClient(srv.url);
+      const gid = await page.locator('.card').first().getAttribute('data-group');
+      const revoked = await admin('DELETE', `/api/v1/groups/${gid}/shares/bob`);
+      assert(revoked.status === 204 || revoked.status === 200, 'revoke: ' + revoked.status);
+      await page.locator('.card', { hasText: 'loopback' }).waitFor({ state: 'detached', timeout: 5000 });
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('button', { name: 'Sign in' }).waitFor();
     });
@@ -216,6 +311,7 @@ try {
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
   });
   assert(!pageErrors.length, 'page errors: ' + pageErrors.join('\n'));
+  assert(!missing.length, 'missing (404): ' + missing.join(', '));
 } catch {
   if (!failures) failures++;
   console.log('--- server log (tail) ---\n' + srv.log().split('\n').slice(-30).join('\n'));

@@ -8,7 +8,7 @@ import { Report } from './pages/Report.js';
 import { Target } from './pages/Target.js';
 import { TopBar } from './components/TopBar.js';
 import { NewGroupDialog, AddTargetsDialog, PruneDialog } from './components/AddDialogs.js';
-import { RenameDialog, IntervalDialog, DeleteDialog } from './components/GroupDialogs.js';
+import { RenameDialog, ProbeSettingsDialog, DeleteDialog } from './components/GroupDialogs.js';
 import { ShareDialog } from './components/ShareDialog.js';
 import { BrowseDialog } from './components/BrowseDialog.js';
 
@@ -17,7 +17,7 @@ const DIALOGS = {
   add: AddTargetsDialog,
   prune: PruneDialog,
   rename: RenameDialog,
-  interval: IntervalDialog,
+  probe: ProbeSettingsDialog,
   delete: DeleteDialog,
   share: ShareDialog,
   browse: BrowseDialog,
@@ -36,7 +36,7 @@ function Shell() {
   if (r.page === 'report' && r.gid) page = html`<${Report} key=${r.gid} gid=${r.gid} q=${r.q} />`;
   else if (r.page === 'target' && r.gid && r.tid) page = html`<${Target} key=${r.gid + r.tid} gid=${r.gid} tid=${r.tid} />`;
   else page = html`<${Dashboard} />`;
-  return html`<a class="skip" href="#main" onClick=${(/** @type {Event} */ e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+  return html`<a class="skip-link" href="#main" onClick=${(/** @type {Event} */ e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
     <${TopBar} />
     ${page}
     ${D && html`<${D} key=${d.kind + (d.g ? d.g.id : '')} g=${d.g} />`}

@@ -145,3 +145,41 @@ export function fromLocalInput(v) {
   const t = new Date(v).getTime();
   return isFinite(t) ? Math.floor(t / 1000) : NaN;
 }
+
+/**
+ * A duration in human units: "500 ms", "1 s", "1.5 s", "2 min", "1 h 30 min", "7 d".
+ * @param {number|null|undefined} ms
+ */
+export function fmtDuration(ms) {
+  if (ms == null || !isFinite(ms)) return '—';
+  if (ms < 1000) return Math.round(ms) + ' ms';
+  const s = ms / 1000;
+  if (s < 60) return (Number.isInteger(s) ? s : +s.toFixed(1)) + ' s';
+  const parts = [];
+  let rest = Math.round(s);
+  for (const [unit, size] of /** @type {const} */ ([['d', 86400], ['h', 3600], ['min', 60], ['s', 1]])) {
+    if (rest >= size) {
+      parts.push(Math.floor(rest / size) + ' ' + unit);
+      rest %= size;
+    }
+  }
+  return parts.slice(0, 2).join(' ');
+}
+
+/**
+ * "1 target", "2 targets".
+ * @param {number} n
+ * @param {string} one
+ * @param {string} [many]
+ */
+export function plural(n, one, many = one + 's') {
+  return n + ' ' + (n === 1 ? one : many);
+}
+
+/**
+ * HH:MM:SS of a time in the browser's zone.
+ * @param {number} ms epoch
+ */
+export function fmtClock(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+}

@@ -1,6 +1,6 @@
 // The page's shared state: who is signed in, the deck of cards, the live socket, the
 // notifications, and the dashboard preferences.
-import { signal, computed } from '@preact/signals';
+import { signal, computed, effect } from '@preact/signals';
 import { api, ApiError, setUnauthenticatedHandler } from './api.js';
 import { Deck } from './live/model.js';
 import { LiveSocket } from './live/socket.js';
@@ -51,6 +51,26 @@ export const live = new LiveSocket({
     flash(`${n.from}: ${n.message || 'shared “' + n.group_name + '” with you'}`);
   },
   onSessionEnded: () => signedOut(),
+  onAccessRevoked: () => reloadGroups(),
+});
+
+/** How long the stream may be down before the cards say their figures are stale. */
+const STALE_AFTER_MS = 3000;
+/** The wall clock, ticking once a second while the dashboard is open. */
+export const clock = signal(Date.now());
+/** When the cards' figures stopped being live (ms epoch), once the stream has been down > 3 s; 0 while live. */
+export const staleSince = computed(() => {
+  const d = live.downSince.value;
+  return d && clock.value - d > STALE_AFTER_MS ? d : 0;
+});
+/** @type {any} */
+let ticker = null;
+
+/** Targets shown down on the page (for the tab title). */
+export const downCount = computed(() => {
+  let n = 0;
+  for (const g of deck.groups.value) for (const t of g.targets.value) if (t.state.value === 'down') n++;
+  return n;
 });
 
 /** @param {string} text @param {boolean} [error] */
@@ -67,7 +87,14 @@ export function flashError(e) {
   flash(e instanceof Error ? e.message : String(e), true);
 }
 
+effect(() => {
+  const n = me.value ? downCount.value : 0;
+  if (globalThis.document) document.title = (n ? `(${n}) ` : '') + 'pingdeck';
+});
+
 function signedOut() {
+  clearInterval(ticker);
+  ticker = null;
   live.stop();
   deck.setList([]);
   notifications.value = [];
@@ -77,13 +104,11 @@ setUnauthenticatedHandler(() => {
   if (me.peek()) signedOut();
 });
 
-/** Checks the session cookie at start-up, opening the socket at the same time (it fails harmlessly when signed out). */
+/** Checks the session cookie at start-up; the dashboard opens the socket once signed in. */
 export async function checkSession() {
-  live.start();
   try {
     me.value = await api('GET', '/api/v1/me');
   } catch (e) {
-    live.stop();
     me.value = null;
     if (!(e instanceof ApiError) || e.status !== 401) loadError.value = 'cannot reach the server: ' + /** @type {Error} */ (e).message;
   }
@@ -108,6 +133,11 @@ export async function startDashboard() {
   order.value = load(orderKey());
   collapsed.value = new Set(load(collapsedKey()));
   live.start();
+  clearInterval(ticker);
+  ticker = setInterval(() => {
+    clock.value = Date.now();
+    deck.age(live.serverNow());
+  }, 1000);
   await reloadGroups();
   loadNotifications();
 }

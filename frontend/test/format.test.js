@@ -64,3 +64,33 @@ describe('format', () => {
     expect(backoffDelay(50, () => 0)).toBe(15000);
   });
 });
+
+describe('human units', () => {
+  it('formats durations without Go spellings', async () => {
+    const { fmtDuration, plural } = await import('../src/format.js');
+    const parseDuration = (/** @type {string} */ d) => 1000 * parseDurationS(d);
+    expect(['200ms', '1s', '60s', '1m0s', '2m0s', '120s', '5m', '1h30m', '24h', '7d'].map((d) => fmtDuration(parseDuration(d)))).toEqual([
+      '200 ms', '1 s', '1 min', '1 min', '2 min', '2 min', '5 min', '1 h 30 min', '1 d', '7 d',
+    ]);
+    expect(fmtDuration(1500)).toBe('1.5 s');
+    expect(parseDuration('x')).toBeNaN();
+    expect(parseDuration('5m junk')).toBeNaN();
+    expect([plural(1, 'target'), plural(2, 'target'), plural(0, 'target')]).toEqual(['1 target', '2 targets', '0 targets']);
+  });
+});
+
+describe('report window from the URL', () => {
+  it('accepts every form the API accepts', async () => {
+    const { reportWindow, hasIsolated } = await import('../src/pages/Report.js');
+    const w = (/** @type {string} */ qs) => reportWindow(new URLSearchParams(qs));
+    expect(w('from=1795341600&range=5m')).toEqual({ from: 1795341600, range: 300 });
+    expect(w('from=2026-11-22T10:00:00Z&range=120')).toEqual({ from: 1795341600, range: 120 });
+    expect(w('floor_time=1795341600&time_range=1h')).toEqual({ from: 1795341600, range: 3600 });
+    expect(w('range=7d').range).toBe(604800);
+    expect(w('range=2m0s').range).toBe(120);
+    expect(w('range=nonsense')).toEqual({ from: NaN, range: 120 });
+    expect(hasIsolated([null, 1, null])).toBe(true);
+    expect(hasIsolated([1])).toBe(true);
+    expect(hasIsolated([1, 2, null])).toBe(false);
+  });
+});

@@ -60,6 +60,59 @@ describe('live model', () => {
     expect(t.loss.value).toBeCloseTo(6 / 60);
   });
 
+  it('ages the last minute by the wall clock: paused and silent targets drop out, two viewers agree', () => {
+    const mk = () => {
+      const d = new Deck();
+      d.upsert({ ...group([{ id: 'a', address: 'a', ip: null, paused: false }, { id: 'b', address: 'b', ip: null, paused: false }]), interval_ms: 1000 });
+      return d;
+    };
+    const items = [];
+    for (let i = 1; i <= 30; i++) {
+      items.push({ g: 'g1', t: 'a', at: i * 1000, ok: true, rtt_ms: 1 });
+      items.push({ g: 'g1', t: 'b', at: i * 1000, ok: i > 20, rtt_ms: i > 20 ? 1 : null }); // b lost 20 of 30, then paused
+    }
+    for (let i = 31; i <= 100; i++) items.push({ g: 'g1', t: 'a', at: i * 1000, ok: true, rtt_ms: 1 });
+    const one = mk();
+    one.applyResults(items);
+    const two = mk(); // another viewer, who received the same results in smaller batches
+    for (let i = 0; i < items.length; i += 7) two.applyResults(items.slice(i, i + 7));
+    for (const d of [one, two]) {
+      d.age(100500);
+      const g = d.byId.get('g1');
+      const [a, b] = g.targets.value;
+      expect(a.n1m).toBe(60); // probes sent in (40.5 s, 100.5 s]
+      expect(b.n1m).toBe(0);
+      expect(b.loss.value).toBe(null);
+      expect(b.stale.value).toBe(true);
+      expect(a.stale.value).toBe(false);
+      expect(g.success.value).toBe(1);
+    }
+    one.target('g1', 'b').update({ address: 'b', paused: true });
+    expect(one.target('g1', 'b').lossText.value).toBe('—');
+    expect(one.target('g1', 'b').rowClass.value).toBe('row');
+    one.age(200000);
+    expect(one.byId.get('g1').success.value).toBe(null);
+    expect(one.target('g1', 'a').loss.value).toBe(null);
+  });
+
+  it('keeps failures that are not lost packets out of the loss and shows their reason', () => {
+    const d = new Deck();
+    d.upsert(group([{ id: 't1', address: 'nope.invalid', ip: null, paused: false }]));
+    const t = d.target('g1', 't1');
+    d.applyResults([
+      { g: 'g1', t: 't1', at: 1000, ok: true, rtt_ms: 1 },
+      { g: 'g1', t: 't1', at: 2000, ok: false, rtt_ms: null, err: 'timeout' },
+      { g: 'g1', t: 't1', at: 3000, ok: false, rtt_ms: null, err: 'resolve nope.invalid: lookup nope.invalid: no such host' },
+    ]);
+    expect(t.n1m).toBe(2);
+    expect(t.loss.value).toBe(0.5);
+    expect(t.state.value).toBe('down');
+    expect(t.rttText.value).toBe('no such host');
+    expect(t.errText.value).toContain('resolve nope.invalid');
+    d.applyResults([{ g: 'g1', t: 't1', at: 4000, ok: false, rtt_ms: null, err: 'timeout' }]);
+    expect(t.rttText.value).toBe('timeout');
+  });
+
   it('keeps incremental last-minute counters equal to a full recount', () => {
     const d = new Deck();
     d.upsert(group([{ id: 't1', address: 'x', ip: null, paused: false }]));
@@ -70,7 +123,8 @@ describe('live model', () => {
     for (let i = 0; i < 3000; i++) {
       at += 50 + Math.floor(rnd() * 3000); // irregular intervals, some gaps over a minute
       if (rnd() < 0.01) at += 90000;
-      d.applyResults([{ g: 'g1', t: 't1', at, ok: rnd() > 0.2, rtt_ms: 1 }]);
+      const r = rnd();
+      d.applyResults([{ g: 'g1', t: 't1', at, ok: r > 0.2, rtt_ms: 1, err: r < 0.05 ? 'send: no route' : r <= 0.2 ? 'timeout' : undefined }]);
       const ok = t.ok1m;
       const n = t.n1m;
       t.recount();

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
 import { deck, dialog, flash, live, reloadGroup } from '../state.js';
-import { splitTargetInput, lineResults } from '../format.js';
+import { splitTargetInput, lineResults, fmtDuration, parseDurationS } from '../format.js';
 import { Dialog } from './Dialog.js';
 
 const close = () => (dialog.value = null);
@@ -84,7 +84,7 @@ export function NewGroupDialog() {
         placeholder=${'192.0.2.1\n2001:db8::1\nrouter1.example.net\n198.51.100.0/28'} aria-describedby="paste-help"></textarea></label>
       <p id="paste-help" class="muted small">${PASTE_HELP}</p>
       <label class="inline">Probe every <select value=${interval} onChange=${(/** @type {any} */ e) => setInterval(e.currentTarget.value)}>
-        ${['200ms', '500ms', '1s', '2s', '5s', '10s', '30s', '60s'].map((v) => html`<option value=${v}>${v}</option>`)}
+        ${['200ms', '500ms', '1s', '2s', '5s', '10s', '30s', '60s'].map((v) => html`<option value=${v}>${fmtDuration(1000 * parseDurationS(v))}</option>`)}
       </select></label>
       <${FormFoot} err=${err} busy=${busy} label="Create group" busyLabel="Creating…" />
     </form>
@@ -153,7 +153,7 @@ export function PruneDialog({ g }) {
   return html`<${Dialog} title=${'Remove unreachable from “' + g.meta.peek().name + '”'} onClose=${close}>
     <div class="form-grid">
       <label>Looking back <select value=${windowS} onChange=${change(setWindow)}>
-        ${['60s', '120s', '5m', '15m', '1h', '24h'].map((v) => html`<option value=${v}>${v}</option>`)}</select></label>
+        ${['60s', '120s', '5m', '15m', '1h', '24h'].map((v) => html`<option value=${v}>${fmtDuration(1000 * parseDurationS(v))}</option>`)}</select></label>
       <label>Loss at least <select value=${minLoss} onChange=${change(setMinLoss)}>
         ${[['1', '100 % (never answered)'], ['0.9', '90 %'], ['0.5', '50 %']].map(([v, l]) => html`<option value=${v}>${l}</option>`)}</select></label>
       <label>Then <select value=${action} onChange=${change(setAction)}>
@@ -162,10 +162,10 @@ export function PruneDialog({ g }) {
     <p class="err" role="alert">${err}</p>
     ${preview && html`<div class="results" role="status">
       ${preview.targets.length
-        ? html`<p>These <b>${preview.targets.length}</b> will be ${action === 'remove' ? 'removed' : 'paused'}:</p>
+        ? html`<p>${preview.targets.length === 1 ? 'This target' : html`These <b>${preview.targets.length}</b> targets`} will be ${action === 'remove' ? 'removed' : 'paused'}:</p>
           <ul class="lines">${preview.targets.map((/** @type {any} */ t) => html`<li class="skip"><code>${t.address}</code>
             <span class="why">${t.received}/${t.sent} answered (${Math.round(t.loss * 100)} % loss)</span></li>`)}</ul>`
-        : html`<p>Nothing matches: every target answered enough in the last ${preview.window}.</p>`}
+        : html`<p>Nothing matches: every target answered enough in the last ${fmtDuration(1000 * parseDurationS(preview.window))}.</p>`}
     </div>`}
     <div class="dlg-foot">
       <button type="button" class="btn" onClick=${close}>Cancel</button>

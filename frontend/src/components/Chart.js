@@ -19,7 +19,7 @@ export function Chart({ data, series, height = 260, label }) {
   const plot = useRef(/** @type {any} */ (null));
   const latest = useRef(data);
   latest.current = data;
-  const shape = series.map((s) => s.label).join('|');
+  const shape = series.map((s) => s.label + (s.points ? ' •' : '')).join('|');
   useEffect(() => {
     let gone = false;
     /** @type {ResizeObserver|undefined} */
@@ -36,7 +36,7 @@ export function Chart({ data, series, height = 260, label }) {
         height,
         scales: { x: { time: true }, ms: { auto: true, range: (/** @type {any} */ _u, /** @type {number} */ _min, /** @type {number} */ max) => [0, max > 0 ? max * 1.1 : 1] }, pct: { range: [0, 100] } },
         axes: [
-          { stroke: fg2, grid: { stroke: grid }, ticks: { stroke: grid } },
+          { stroke: fg2, grid: { stroke: grid }, ticks: { stroke: grid }, space: 80 },
           { scale: 'ms', label: 'RTT ms', stroke: fg2, grid: { stroke: grid }, ticks: { stroke: grid } },
           { scale: 'pct', side: 1, label: 'loss %', stroke: fg2, grid: { show: false }, ticks: { stroke: grid } },
         ],
@@ -44,8 +44,8 @@ export function Chart({ data, series, height = 260, label }) {
           {},
           ...series.map((s) =>
             s.loss
-              ? { label: s.label, scale: 'pct', stroke: s.color, fill: s.color + '33', width: 1, paths: UPlot.paths.stepped({ align: 1 }), points: { show: false } }
-              : { label: s.label, scale: 'ms', stroke: s.color, width: 1.5, spanGaps: false, points: { show: !!s.points, size: 3 } },
+              ? { label: s.label, scale: 'pct', stroke: s.color, fill: s.color + '33', width: 1, paths: UPlot.paths.stepped({ align: 1 }), points: { show: !!s.points, size: 5 } }
+              : { label: s.label, scale: 'ms', stroke: s.color, width: 1.5, spanGaps: false, points: { show: !!s.points, size: 5 } },
           ),
         ],
         legend: { live: true },

@@ -1,7 +1,8 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
-import { collapsed, toggleCollapsed, dialog, flashError, canEdit, canOwn, focusGroup } from '../state.js';
+import { collapsed, toggleCollapsed, dialog, flashError, canEdit, canOwn, focusGroup, staleSince } from '../state.js';
+import { fmtDuration, fmtClock, plural } from '../format.js';
 import { sortRows, rowMatches } from '../sort.js';
 import { TargetRow } from './TargetRow.js';
 import { GroupMenu } from './GroupMenu.js';
@@ -76,7 +77,8 @@ export function GroupCard({ g, words, index, count, onMove, onDrop }) {
     }
   };
   const shared = meta.role === 'viewer' || meta.role === 'editor';
-  return html`<section ref=${ref} class=${'card' + (focused ? ' focus' : '') + (over ? ' dragover' : '') + (meta.paused ? ' paused' : '')}
+  const stale = staleSince.value;
+  return html`<section ref=${ref} class=${'card' + (focused ? ' focus' : '') + (over ? ' dragover' : '') + (meta.paused ? ' paused' : '') + (stale ? ' stale' : '')}
       aria-label=${'Group ' + meta.name} data-group=${g.id}
       onDragOver=${(/** @type {DragEvent} */ e) => { if (e.dataTransfer?.types.includes('text/x-pingdeck-group')) { e.preventDefault(); setOver(true); } }}
       onDragLeave=${() => setOver(false)}
@@ -91,8 +93,10 @@ export function GroupCard({ g, words, index, count, onMove, onDrop }) {
       <span class=${'badge ' + meta.visibility}>${meta.visibility}</span>
       ${shared && html`<span class="badge shared" title=${'Shared with you as ' + meta.role}>${meta.role}</span>`}
       ${meta.paused && html`<span class="badge pausedb">paused</span>`}
-      <span class="count" title="Targets">${loaded ? targets.length : meta.target_count} targets</span>
+      <span class="count" title="Targets">${plural(loaded ? targets.length : meta.target_count, 'target')}</span>
+      ${meta.interval_ms > 0 && html`<span class="interval" title="Probe interval">every ${fmtDuration(meta.interval_ms)}</span>`}
       <span class="success" title="Success rate over the last minute">✓ <b>${g.successText}</b></span>
+      ${stale > 0 && html`<span class="badge stale" role="status">stale since ${fmtClock(stale)}</span>`}
       <span class="spacer"></span>
       ${edit && html`<button type="button" class="btn small" onClick=${togglePause} aria-pressed=${!!meta.paused}>${meta.paused ? 'Resume' : 'Pause'}</button>`}
       ${canOwn(meta) && html`<button type="button" class="btn small" onClick=${() => (dialog.value = { kind: 'share', g })}>Share</button>`}

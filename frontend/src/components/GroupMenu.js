@@ -60,7 +60,7 @@ export function GroupMenu({ g, index, count, onMove }) {
     ['Add targets…', () => (dialog.value = { kind: 'add', g }), canEdit(m)],
     ['Remove unreachable…', () => (dialog.value = { kind: 'prune', g }), canEdit(m)],
     ['Rename…', () => (dialog.value = { kind: 'rename', g }), canEdit(m)],
-    ['Interval…', () => (dialog.value = { kind: 'interval', g }), canEdit(m)],
+    ['Probe settings…', () => (dialog.value = { kind: 'probe', g }), canEdit(m)],
     ['Move up', () => onMove(g.id, -1), index > 0],
     ['Move down', () => onMove(g.id, 1), index < count - 1],
     ['Delete…', () => (dialog.value = { kind: 'delete', g }), canOwn(m)],

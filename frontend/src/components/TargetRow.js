@@ -50,13 +50,13 @@ export class TargetRow extends Component {
         flashError(e);
       }
     };
-    return html`<div class="row" role="row" data-target=${t.id} data-state=${t.state}>
+    return html`<div class=${t.rowClass} role="row" data-target=${t.id} data-state=${t.state}>
       <span role="cell" class=${t.dot} title=${t.state}></span>
       <span role="cell" class="addr">
         <button type="button" class="link" onClick=${open} title="Live log and last hour">${t.address}</button>
         <small class="ip">${t.ipText}</small>
       </span>
-      <span role="cell" class="num rtt">${t.rttText}</span>
+      <span role="cell" class="num rtt" title=${t.errText}>${t.rttText}</span>
       <span role="cell" class="num loss">${t.lossText}</span>
       <span role="cell" class="sparkcell"><${Spark} t=${t} /></span>
       <span role="cell" class="acts">${canEdit &&

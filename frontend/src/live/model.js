@@ -13,6 +13,29 @@ export const WINDOW_MS = 60000;
 /** At most this many samples are kept per target (a minute at 100 ms intervals). */
 const MAX_SAMPLES = 600;
 
+/**
+ * Whether a sample is a lost packet: a probe that left and got no answer. A failure before
+ * sending (no address, a send error) is not a loss and stays out of the loss figures.
+ * @param {Sample} s
+ */
+export function isLoss(s) {
+  return !s.ok && (!s.err || s.err === 'timeout');
+}
+
+/**
+ * The short reason of a failure that is not a timeout ("no such host" from
+ * "resolve x: lookup x: no such host"), or '' for answers and timeouts.
+ * @param {Sample|undefined} s
+ */
+export function failureReason(s) {
+  if (!s || s.ok || !s.err || s.err === 'timeout') return '';
+  const i = s.err.lastIndexOf(': ');
+  return i >= 0 ? s.err.slice(i + 2) : s.err;
+}
+
+/** A row is stale when its newest result is older than this many intervals. */
+export const STALE_INTERVALS = 3;
+
 /** One target row: fields the row shows are signals so only its own text nodes change. */
 export class TargetModel {
   /**
@@ -29,12 +52,19 @@ export class TargetModel {
     this.state = signal(t.paused ? 'paused' : 'unknown');
     /** last sample's RTT, null when lost or none */
     this.rtt = signal(/** @type {number|null} */ (null));
-    /** loss over the last minute, 0..1, null with no samples */
+    /** why the last probe failed when it was not a timeout ("no such host"), else '' */
+    this.reason = signal('');
+    /** the last probe's full error, for a tooltip */
+    this.errText = signal('');
+    /** loss over the last minute of wall time, 0..1, null with no probes sent in it */
     this.loss = signal(/** @type {number|null} */ (null));
+    /** the newest result is older than STALE_INTERVALS intervals (set by age) */
+    this.stale = signal(false);
     /** @type {Sample[]} oldest first */
     this.samples = [];
     /** bumped whenever samples change (sparklines compare it to what they drew) */
     this.version = 0;
+    /** answered and sent probes (errors excluded) in the last minute */
     this.ok1m = 0;
     this.n1m = 0;
     /** index of the first sample inside the last minute */
@@ -44,9 +74,12 @@ export class TargetModel {
     this.dot = computed(() => 'dot dot-' + this.state.value);
     this.rttText = computed(() => {
       const st = this.state.value;
-      return st === 'down' ? 'timeout' : st === 'paused' ? 'paused' : fmtRtt(this.rtt.value);
+      if (st === 'paused') return 'paused';
+      if (st === 'down') return this.reason.value || 'timeout';
+      return fmtRtt(this.rtt.value);
     });
-    this.lossText = computed(() => fmtFrac(this.loss.value));
+    this.lossText = computed(() => (this.paused.value ? '—' : fmtFrac(this.loss.value)));
+    this.rowClass = computed(() => (this.stale.value && !this.paused.value ? 'row stale' : 'row'));
     this.pauseLabel = computed(() => (this.paused.value ? 'Resume ' : 'Pause ') + this.address.value);
     this.pauseIcon = computed(() => (this.paused.value ? '▶' : '❚❚'));
     this.ipText = computed(() => {
@@ -66,21 +99,27 @@ export class TargetModel {
     if ('paused' in t) this.paused.value = !!t.paused;
     if (Array.isArray(t.recent)) {
       /** @type {Sample[]} */
-      const recent = t.recent.map((/** @type {any} */ s) => ({ at: s.at, ok: s.ok, rtt_ms: s.rtt_ms ?? null }));
-      if (t.last && (!recent.length || recent[recent.length - 1].at < t.last.at)) recent.push(t.last);
+      const recent = t.recent.map((/** @type {any} */ s) => sample(s));
+      if (t.last && (!recent.length || recent[recent.length - 1].at < t.last.at)) recent.push(sample(t.last));
       // keep newer samples we already have (a snapshot can lag a result batch)
       const lastAt = recent.length ? recent[recent.length - 1].at : -Infinity;
       for (const s of this.samples) if (s.at > lastAt) recent.push(s);
       this.samples = recent.slice(-MAX_SAMPLES);
       this.version++;
       this.recount();
-      const last = this.samples[this.samples.length - 1];
-      this.rtt.value = last && last.ok ? last.rtt_ms : null;
-      if (t.loss_1m != null && this.n1m < 2) this.loss.value = t.loss_1m;
+      this.showLast();
     }
     if (t.state) this.state.value = t.state;
     else if (this.paused.value) this.state.value = 'paused';
     else if (this.state.value === 'paused') this.state.value = 'unknown';
+  }
+
+  /** Sets the RTT and failure reason from the newest sample. */
+  showLast() {
+    const last = this.samples[this.samples.length - 1];
+    this.rtt.value = last && last.ok ? last.rtt_ms : null;
+    this.reason.value = failureReason(last);
+    this.errText.value = last && !last.ok ? last.err || 'timeout' : '';
   }
 
   /**
@@ -92,32 +131,72 @@ export class TargetModel {
     const n = list.length;
     if (n && s.at <= list[n - 1].at) return false;
     list.push(s);
-    this.n1m++;
-    if (s.ok) this.ok1m++;
-    // slide the last-minute window (counters kept incrementally: no rescans per result)
-    const from = s.at - WINDOW_MS;
-    while (this.win < list.length && list[this.win].at <= from) {
-      this.n1m--;
-      if (list[this.win].ok) this.ok1m--;
-      this.win++;
-    }
+    if (s.ok) {
+      this.n1m++;
+      this.ok1m++;
+    } else if (isLoss(s)) this.n1m++;
+    this.slide(s.at);
+    this.setLoss();
     // drop what neither the window nor the sparkline needs, in chunks (no shift per result)
     let cut = Math.min(this.win, list.length - SPARK_SAMPLES);
     if (list.length - cut > MAX_SAMPLES) cut = list.length - MAX_SAMPLES;
     if (cut >= 64 || list.length > MAX_SAMPLES + 64) this.dropOldest(cut);
     this.version++;
-    this.loss.value = this.n1m ? 1 - this.ok1m / this.n1m : null;
-    this.rtt.value = s.ok ? s.rtt_ms : null;
+    this.showLast();
+    this.stale.value = false;
     if (!this.paused.value) this.state.value = s.ok ? 'up' : 'down';
     if (this.listeners) for (const fn of this.listeners) fn(s);
     return true;
   }
 
+  /**
+   * Moves the last-minute window to end at now (server clock, ms): samples sent at or
+   * before now − WINDOW_MS leave the counters, so a target that stopped reporting (paused,
+   * removed from probing, a dead stream) does not keep an old minute's figures.
+   * @param {number} now
+   */
+  slide(now) {
+    const list = this.samples;
+    const from = now - WINDOW_MS;
+    let moved = false;
+    while (this.win < list.length && list[this.win].at <= from) {
+      const old = list[this.win];
+      if (old.ok) {
+        this.n1m--;
+        this.ok1m--;
+      } else if (isLoss(old)) this.n1m--;
+      this.win++;
+      moved = true;
+    }
+    return moved;
+  }
+
+  /**
+   * Ages the row to the wall clock: slides its minute and marks it stale when its newest
+   * result is older than STALE_INTERVALS × intervalMs. Returns whether the minute changed.
+   * @param {number} now server clock, ms
+   * @param {number} intervalMs the group's probe interval
+   */
+  age(now, intervalMs) {
+    const moved = this.slide(now);
+    if (moved) this.setLoss();
+    const last = this.samples[this.samples.length - 1];
+    this.stale.value = !!last && intervalMs > 0 && now - last.at > STALE_INTERVALS * intervalMs;
+    return moved;
+  }
+
+  setLoss() {
+    this.loss.value = this.n1m ? 1 - this.ok1m / this.n1m : null;
+  }
+
   /** @param {number} cut samples to drop from the start */
   dropOldest(cut) {
     for (let i = this.win; i < cut; i++) {
-      this.n1m--;
-      if (this.samples[i].ok) this.ok1m--;
+      const s = this.samples[i];
+      if (s.ok) {
+        this.n1m--;
+        this.ok1m--;
+      } else if (isLoss(s)) this.n1m--;
     }
     this.samples.splice(0, cut);
     this.win = Math.max(0, this.win - cut);
@@ -128,21 +207,37 @@ export class TargetModel {
     const list = this.samples;
     const n = list.length;
     let ok = 0;
+    let sent = 0;
     let i = n - 1;
     if (n) {
       const from = list[n - 1].at - WINDOW_MS;
-      for (; i >= 0 && list[i].at > from; i--) if (list[i].ok) ok++;
+      for (; i >= 0 && list[i].at > from; i--) {
+        if (list[i].ok) ok++;
+        if (list[i].ok || isLoss(list[i])) sent++;
+      }
     }
     this.win = i + 1;
     this.ok1m = ok;
-    this.n1m = n - this.win;
-    this.loss.value = this.n1m ? 1 - ok / this.n1m : null;
+    this.n1m = sent;
+    this.setLoss();
   }
 
   /** Samples the sparkline shows: the last SPARK_SAMPLES. */
   recent() {
     return this.samples.length > SPARK_SAMPLES ? this.samples.slice(-SPARK_SAMPLES) : this.samples;
   }
+}
+
+/**
+ * A sample from wire JSON.
+ * @param {any} s
+ * @returns {Sample}
+ */
+function sample(s) {
+  /** @type {Sample} */
+  const out = { at: s.at, ok: s.ok, rtt_ms: s.rtt_ms ?? null };
+  if (s.err) out.err = s.err;
+  return out;
 }
 
 /** One card. `meta` is the group JSON without targets; `targets` changes only when the target set does. */
@@ -281,10 +376,7 @@ export class Deck {
         const g = this.byId.get(it.g);
         const t = g && g.byId.get(it.t);
         if (!g || !t) continue;
-        /** @type {Sample} */
-        const s = { at: it.at, ok: it.ok, rtt_ms: it.rtt_ms ?? null };
-        if (it.err) s.err = it.err;
-        if (t.push(s)) {
+        if (t.push(sample(it))) {
           touched.push(t);
           groups.add(g);
         }
@@ -292,6 +384,22 @@ export class Deck {
       for (const g of groups) g.recount();
     });
     return touched;
+  }
+
+  /**
+   * Ages every row to the wall clock (server time, ms): last-minute figures drop what is
+   * older than a minute and rows with no recent result turn stale.
+   * @param {number} now
+   */
+  age(now) {
+    batch(() => {
+      for (const g of this.groups.peek()) {
+        const interval = g.meta.peek().interval_ms || 1000;
+        let moved = false;
+        for (const t of g.targets.peek()) if (t.age(now, interval)) moved = true;
+        if (moved) g.recount();
+      }
+    });
   }
 
   /**

@@ -20,6 +20,7 @@ const SNAPSHOT_BUDGET_MS = 12;
  * @property {(targets: import('./model.js').TargetModel[]) => void} [onResults] after each applied batch
  * @property {(n: any) => void} [onNotification]
  * @property {() => void} [onSessionEnded] close code 4401
+ * @property {() => void} [onAccessRevoked] close code 4403: no followed group is visible any more
  * @property {(user: any) => void} [onHello]
  * @property {typeof WebSocket} [WebSocketImpl]
  * @property {(fn: () => void) => any} [schedule] frame scheduler (default requestAnimationFrame, or a timer when hidden)
@@ -35,6 +36,10 @@ export class LiveSocket {
     this.state = signal(/** @type {ConnState} */ ('connecting'));
     /** @type {import('@preact/signals').Signal<number>} when the next attempt is due (ms epoch), 0 if none */
     this.retryAt = signal(0);
+    /** @type {import('@preact/signals').Signal<number>} when the stream last stopped being live (ms epoch), 0 while live */
+    this.downSince = signal(Date.now());
+    /** the server's clock minus this page's (ms), from hello: result times are the server's */
+    this.clockOffset = 0;
     /** @type {WebSocket|null} */
     this.ws = null;
     this.token = '';
@@ -78,6 +83,11 @@ export class LiveSocket {
     this.state.value = 'offline';
   }
 
+  /** The server's clock now (ms epoch), for aging results. */
+  serverNow() {
+    return Date.now() + this.clockOffset;
+  }
+
   /** The URL of the next attempt: resume where the previous connection stopped. */
   url() {
     let base = this.o.url;
@@ -117,6 +127,7 @@ export class LiveSocket {
     ws.onclose = (ev) => {
       clearInterval(this.pingTimer);
       this.ws = null;
+      if (!this.downSince.peek()) this.downSince.value = Date.now();
       if (this.stopped) return;
       if (ev.code === 4401) {
         this.stopped = true;
@@ -124,6 +135,7 @@ export class LiveSocket {
         this.o.onSessionEnded && this.o.onSessionEnded();
         return;
       }
+      if (ev.code === 4403) this.o.onAccessRevoked && this.o.onAccessRevoked();
       this.retry();
     };
     ws.onerror = () => {};
@@ -197,6 +209,8 @@ export class LiveSocket {
         this.token = msg.resume_token || '';
         this.failures = 0;
         this.state.value = 'live';
+        this.downSince.value = 0;
+        if (msg.server_time) this.clockOffset = Date.parse(msg.server_time) - Date.now() || 0;
         if (this.subs.size) this.send({ type: 'subscribe', groups: [...this.subs] });
         this.o.onHello && this.o.onHello(msg.user);
         break;

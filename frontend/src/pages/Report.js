@@ -3,7 +3,7 @@ import { html } from '../html.js';
 import { api, enc } from '../api.js';
 import { deck } from '../state.js';
 import { replace, reportHash } from '../router.js';
-import { fmtFrac, fmtPct, fmtMs, parseDurationS, fmtDurationS, pickStep, toLocalInput, fromLocalInput } from '../format.js';
+import { fmtFrac, fmtPct, fmtMs, parseDurationS, fmtDurationS, fmtDuration, pickStep, toLocalInput, fromLocalInput } from '../format.js';
 import { Chart } from '../components/Chart.js';
 
 export const PRESETS = [120, 300, 3600, 86400, 604800];
@@ -33,23 +33,43 @@ export function seriesColumns(series) {
   return cols;
 }
 
+/**
+ * The window of a report URL, read as the API reads it: `range` (or `time_range`) as a
+ * duration or seconds, `from` (or `floor_time`) as unix seconds or RFC 3339.
+ * @param {URLSearchParams} q
+ * @returns {{range: number, from: number}} seconds; from is NaN when absent or unreadable
+ */
+export function reportWindow(q) {
+  const r = parseDurationS(q.get('range') ?? q.get('time_range') ?? '');
+  const f = (q.get('from') ?? q.get('floor_time') ?? '').trim();
+  const from = /^\d+(\.\d+)?$/.test(f) ? Number(f) : f ? Date.parse(f) / 1000 : NaN;
+  return { range: r > 0 ? Math.round(r) : 120, from: from > 0 ? Math.floor(from) : NaN };
+}
+
+/**
+ * Whether a column has a value with no value beside it (a line cannot draw it: show points).
+ * @param {(number|null)[]} col
+ */
+export function hasIsolated(col) {
+  return col.some((v, i) => v != null && col[i - 1] == null && col[i + 1] == null);
+}
+
 /** @param {{s: any, label: any, ip?: any}} p */
 function StatsRow({ s, label, ip }) {
   return html`<tr>
     <th scope="row">${label}${ip ? html` <small class="ip">${ip}</small>` : ''}</th>
-    <td>${s.sent}</td><td>${s.received}</td>
+    <td>${s.sent}</td><td class="wide">${s.received}</td>
     <td class=${s.success_rate != null && s.success_rate < 1 ? 'warn' : ''}>${fmtFrac(s.success_rate, 2)}</td>
     <td>${fmtPct(s.loss_pct, 2)}</td>
-    <td>${fmtMs(s.rtt_min_ms)}</td><td>${fmtMs(s.rtt_avg_ms)}</td><td>${fmtMs(s.rtt_p50_ms)}</td>
-    <td>${fmtMs(s.rtt_p95_ms)}</td><td>${fmtMs(s.rtt_max_ms)}</td><td>${fmtMs(s.rtt_stddev_ms)}</td>
+    <td class="wide">${fmtMs(s.rtt_min_ms)}</td><td>${fmtMs(s.rtt_avg_ms)}</td><td class="wide">${fmtMs(s.rtt_p50_ms)}</td>
+    <td>${fmtMs(s.rtt_p95_ms)}</td><td class="wide">${fmtMs(s.rtt_max_ms)}</td><td class="wide">${fmtMs(s.rtt_stddev_ms)}</td>
   </tr>`;
 }
 
 /** The report of one group over a window; the URL holds the window (a permalink). @param {{gid: string, q: URLSearchParams}} p */
 export function Report({ gid, q }) {
   const now = Math.floor(Date.now() / 1000);
-  const range = Number(q.get('range')) > 0 ? Math.round(Number(q.get('range'))) : 120;
-  const from = Number(q.get('from')) > 0 ? Math.floor(Number(q.get('from'))) : NaN;
+  const { range, from } = reportWindow(q);
   const [rep, setRep] = useState(/** @type {any} */ (null));
   const [err, setErr] = useState('');
   const [custom, setCustom] = useState(PRESETS.includes(range) ? '' : fmtDurationS(range));
@@ -90,7 +110,7 @@ export function Report({ gid, q }) {
     <form class="window" onSubmit=${applyCustom} aria-label="Report window">
       <div class="presets" role="group" aria-label="Range">
         ${PRESETS.map((p) => html`<button type="button" class=${'btn small' + (p === range ? ' on' : '')} aria-pressed=${p === range}
-          onClick=${() => { setCustom(''); show(Math.floor(Date.now() / 1000) - p, p); }}>last ${fmtDurationS(p)}</button>`)}
+          onClick=${() => { setCustom(''); show(Math.floor(Date.now() / 1000) - p, p); }}>last ${fmtDuration(p * 1000)}</button>`)}
       </div>
       <label>From <input type="datetime-local" step="1" value=${fromText} onInput=${(/** @type {any} */ e) => setFromText(e.currentTarget.value)} /></label>
       <label>Range <input class="short" value=${custom || fmtDurationS(range)} onInput=${(/** @type {any} */ e) => setCustom(e.currentTarget.value)} aria-describedby="range-help" /></label>
@@ -102,16 +122,16 @@ export function Report({ gid, q }) {
       <a class="btn small" href=${csv} download>Download CSV</a>
       <a class="btn small" href=${reportHash(gid, from, range)} title="Link to exactly this window">Permalink</a>
     </form>
-    ${rep && html`<p class="muted">${new Date(rep.from).toLocaleString()} → ${new Date(rep.to).toLocaleString()} (${fmtDurationS(rep.range_s)}${rep.step_s ? `, ${fmtDurationS(rep.step_s)} buckets` : ''})</p>`}
+    ${rep && html`<p class="muted">${new Date(rep.from).toLocaleString()} → ${new Date(rep.to).toLocaleString()} (${fmtDuration(rep.range_s * 1000)}${rep.step_s ? `, ${fmtDuration(rep.step_s * 1000)} buckets` : ''})</p>`}
     <p class="err" role="alert">${err}</p>
     ${rep && html`<${Chart} data=${data} label="RTT and loss over the window" series=${[
-      { label: 'RTT avg', color: '#2b7de9' },
-      { label: 'RTT p95', color: '#8e44ad' },
-      { label: 'loss %', color: '#d93025', loss: true },
+      { label: 'RTT avg', color: '#2b7de9', points: hasIsolated(data[1]) },
+      { label: 'RTT p95', color: '#8e44ad', points: hasIsolated(data[2]) },
+      { label: 'loss %', color: '#d93025', loss: true, points: hasIsolated(data[3]) },
     ]} />
     <div class="table-wrap"><table class="stats">
-      <thead><tr><th scope="col">Target</th><th>Sent</th><th>Received</th><th>Success</th><th>Loss</th>
-        <th>Min ms</th><th>Avg ms</th><th>p50 ms</th><th>p95 ms</th><th>Max ms</th><th>Stddev ms</th></tr></thead>
+      <thead><tr><th scope="col">Target</th><th>Sent</th><th class="wide">Received</th><th>Success</th><th>Loss</th>
+        <th class="wide">Min ms</th><th>Avg ms</th><th class="wide">p50 ms</th><th>p95 ms</th><th class="wide">Max ms</th><th class="wide">Stddev ms</th></tr></thead>
       <tbody>${(rep.targets || []).map((/** @type {any} */ t) => html`<${StatsRow} key=${t.target_id} s=${t} label=${t.address} ip=${t.ip !== t.address ? t.ip : ''} />`)}</tbody>
       <tfoot><${StatsRow} s=${rep.summary} label="All targets" /></tfoot>
     </table></div>`}
