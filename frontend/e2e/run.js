@@ -287,6 +287,9 @@ try {
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('button', { name: 'Notifications, 2 unread' }).click();
       await page.locator('.note', { hasText: '127.0.0.2 looks slow' }).waitFor();
+      const lines = await page.locator('.note').evaluateAll((els) =>
+        els.map((e) => e.getBoundingClientRect().height / /** @type {Element} */ (e.querySelector('.note-line')).getBoundingClientRect().height));
+      assert(lines.every((n) => n < 3), 'notification heights in lines: ' + lines.join(', '));
       await page.locator('.note', { hasText: 'shared' }).click();
       await page.getByRole('button', { name: 'Add to my dashboard' }).click();
       await page.locator('.card .badge.shared', { hasText: 'viewer' }).waitFor();
@@ -300,6 +303,11 @@ try {
       const revoked = await admin('DELETE', `/api/v1/groups/${gid}/shares/bob`);
       assert(revoked.status === 204 || revoked.status === 200, 'revoke: ' + revoked.status);
       await page.locator('.card', { hasText: 'loopback' }).waitFor({ state: 'detached', timeout: 5000 });
+      // its old notification no longer offers to add a card bob cannot see
+      await page.getByRole('button', { name: 'Notifications' }).click();
+      await page.locator('.note', { hasText: 'shared' }).click();
+      await page.getByRole('alert').filter({ hasText: 'no longer shared with you' }).waitFor();
+      assert((await page.getByRole('button', { name: 'Add to my dashboard' }).count()) === 0, 'offers to add an invisible card');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('button', { name: 'Sign in' }).waitFor();
     });

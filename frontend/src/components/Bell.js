@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { signal } from '@preact/signals';
 import { html } from '../html.js';
-import { api } from '../api.js';
+import { api, ApiError } from '../api.js';
 import { notifications, unread, deck, focusGroup, reloadGroups, flashError, flash, live } from '../state.js';
 import { go } from '../router.js';
 
@@ -24,15 +24,18 @@ async function openNotification(n) {
     focusGroup.value = n.group_id;
     return;
   }
-  offer.value = n;
-  // show the card now, even before it is pinned
+  offer.value = null;
+  // show the card now, even before it is pinned; offer to pin it only if it is still visible
   try {
     deck.upsert(await api('GET', '/api/v1/groups/' + n.group_id));
-    live.subscribe([n.group_id]);
-    focusGroup.value = n.group_id;
   } catch (e) {
-    flashError(e);
+    if (e instanceof ApiError && e.status === 404) flash(`“${n.group_name}” is no longer shared with you (or was deleted).`, true);
+    else flashError(e);
+    return;
   }
+  offer.value = n;
+  live.subscribe([n.group_id]);
+  focusGroup.value = n.group_id;
 }
 
 /** "Add to my dashboard" for a card opened from a notification. */
@@ -57,7 +60,18 @@ export function PinOffer() {
   </div>`;
 }
 
-/** The bell: unread count, and the list of notifications. */
+/**
+ * When a notification came: the time today, else the date.
+ * @param {string} iso
+ */
+function fmtWhen(iso) {
+  const d = new Date(iso);
+  return d.toDateString() === new Date().toDateString()
+    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+}
+
+/** The bell: unread count, and the list of notifications (each on one or two lines). */
 export function Bell() {
   const [open, setOpen] = useState(false);
   /** @type {import('preact').RefObject<HTMLDivElement>} */
@@ -83,9 +97,9 @@ export function Bell() {
       ${!list.length && html`<p class="muted">No notifications.</p>`}
       ${list.slice(0, 30).map((x) => html`<button type="button" class=${'note' + (x.read_at ? '' : ' unread')}
           onClick=${() => { setOpen(false); openNotification(x); }}>
-        <b>${x.from}</b> ${x.kind === 'shared' ? 'shared' : 'wants you to look at'} <b>${x.group_name}</b>
-        ${x.message && html`<span class="msg">“${x.message}”</span>`}
-        <time class="muted">${new Date(x.created_at).toLocaleString()}</time>
+        <span class="note-line"><b>${x.from}</b> ${x.kind === 'shared' ? 'shared' : 'wants you to look at'} <b>${x.group_name}</b>
+          <time class="muted">${fmtWhen(x.created_at)}</time></span>
+        ${x.message && html`<span class="note-line msg">“${x.message}”</span>`}
       </button>`)}
     </div>`}
   </div>`;
