@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"pingdeck/internal/ping"
+	"pingdeck/internal/ping/shared"
 )
 
 // Engine names, in the order the table lists them. fping is not an in-process
@@ -39,7 +40,7 @@ func newEngine(name string, mode ping.Mode, log *slog.Logger) (ping.Engine, ping
 	case engineShared:
 		// The shared-socket engine, internal/ping/shared*.go. Should it ever be
 		// missing from a build, make this case `return nil, "", errEngineNotBuilt`.
-		e, err := ping.NewShared(ping.SharedOptions{Mode: mode, Metrics: metrics, Logger: log})
+		e, err := shared.New(shared.Options{Mode: mode, Metrics: metrics, Logger: log})
 		if err != nil {
 			return nil, "", fmt.Errorf("engine %s: %w", name, err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
+	"pingdeck/internal/ping/shared"
 	"pingdeck/internal/store"
 	"pingdeck/internal/store/spool"
 )
@@ -49,9 +50,9 @@ func newEngine(cfg *config, m *ping.Metrics, log *slog.Logger) (ping.Engine, err
 	case "probing":
 		return ping.NewProbing(cfg.ICMPMode, m, log)
 	case "shared":
-		return ping.NewShared(ping.SharedOptions{Mode: cfg.ICMPMode, Metrics: m, Logger: log})
+		return shared.New(shared.Options{Mode: cfg.ICMPMode, Metrics: m, Logger: log})
 	}
-	shared, err := ping.NewShared(ping.SharedOptions{Mode: cfg.ICMPMode, Metrics: m, Logger: log})
+	shared, err := shared.New(shared.Options{Mode: cfg.ICMPMode, Metrics: m, Logger: log})
 	if err == nil {
 		return shared, nil
 	}

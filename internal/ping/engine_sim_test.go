@@ -1,3 +1,5 @@
+//go:build linux
+
 package ping_test
 
 import (
@@ -11,6 +13,7 @@ import (
 
 	"pingdeck/internal/ping"
 	"pingdeck/internal/ping/pingtest"
+	"pingdeck/internal/ping/shared"
 )
 
 // Simulated targets, the same in the parent (which configures the simulator) and the
@@ -51,7 +54,7 @@ func newEngine(t *testing.T, name string) ping.Engine {
 	case "probing":
 		e, err = ping.NewProbing(ping.ModeAuto, nil, nil)
 	case "shared":
-		e, err = ping.NewShared(ping.SharedOptions{Mode: ping.ModeAuto})
+		e, err = shared.New(shared.Options{Mode: ping.ModeAuto})
 	default:
 		t.Fatalf("unknown engine %q", name)
 	}

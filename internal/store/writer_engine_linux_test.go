@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"pingdeck/internal/ping"
+	"pingdeck/internal/ping/shared"
 )
 
 // TestHungDatabaseDoesNotDisturbProbing runs the shared engine on 200 loopback targets
@@ -29,7 +30,7 @@ func TestHungDatabaseDoesNotDisturbProbing(t *testing.T) {
 		n        = 200
 		interval = time.Second
 	)
-	engine, err := ping.NewShared(ping.SharedOptions{Mode: ping.ModeAuto})
+	engine, err := shared.New(shared.Options{Mode: ping.ModeAuto})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package pingtest simulates ICMP echo targets with known delay and loss, for testing
 // probe engines against real ICMP sockets.
 //

@@ -1,8 +1,9 @@
 //go:build linux
 
-package ping
+package shared
 
 import (
+	"pingdeck/internal/ping"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func TestSharedUpdateLive(t *testing.T) {
 	requireRoot(t)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	const interval = 100 * time.Millisecond
-	s, err := NewShared(SharedOptions{Mode: ModePrivileged})
+	s, err := New(Options{Mode: ping.ModePrivileged})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,17 +29,17 @@ func TestSharedUpdateLive(t *testing.T) {
 	emittedAt := map[string][]time.Time{}
 	sentAt := map[string][]time.Time{}
 	log := &resultLog{}
-	emit := func(r Result) {
+	emit := func(r ping.Result) {
 		mu.Lock()
 		emittedAt[r.TargetID] = append(emittedAt[r.TargetID], time.Now())
 		sentAt[r.TargetID] = append(sentAt[r.TargetID], r.SentAt)
 		mu.Unlock()
 		log.emit(r)
 	}
-	s.Update([]Target{removed, kept})
+	s.Update([]ping.Target{removed, kept})
 	stop := runShared(t, s, emit)
 	time.Sleep(6 * interval)
-	s.Update([]Target{kept, added})
+	s.Update([]ping.Target{kept, added})
 	updatedAt := time.Now()
 	time.Sleep(6 * interval)
 	stop()

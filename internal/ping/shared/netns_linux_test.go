@@ -1,6 +1,6 @@
 //go:build linux
 
-package ping
+package shared
 
 import (
 	"fmt"

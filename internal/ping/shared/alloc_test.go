@@ -1,6 +1,7 @@
-package ping
+package shared
 
 import (
+	"pingdeck/internal/ping"
 	"testing"
 	"time"
 )
@@ -12,15 +13,15 @@ import (
 func TestSharedHotPathDoesNotAllocate(t *testing.T) {
 	clk := &fakeClock{t: sharedTestEpoch}
 	conn := &benchConn{last: make([]byte, 0, 128)}
-	core := newSharedCore(clk.now, testCookie, testID, true, NewMetrics(nil))
+	core := newSharedCore(clk.now, testCookie, testID, true, ping.NewMetrics(nil))
 	answered := testTarget("answered", "198.18.0.1", time.Second, 500*time.Millisecond)
 	lost := testTarget("lost", "198.18.0.2", time.Second, 500*time.Millisecond)
-	core.update([]Target{answered, lost})
+	core.update([]ping.Target{answered, lost})
 	var ok, timedOut int
-	core.start([2]sharedConn{conn}, [2]error{}, func(r Result) {
+	core.start([2]sharedConn{conn}, [2]error{}, func(r ping.Result) {
 		if r.OK {
 			ok++
-		} else if r.Err == ErrTimeout {
+		} else if r.Err == ping.ErrTimeout {
 			timedOut++
 		}
 	})

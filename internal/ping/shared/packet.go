@@ -1,4 +1,4 @@
-package ping
+package shared
 
 import "encoding/binary"
 
@@ -106,3 +106,6 @@ func sharedChecksum(b []byte) uint16 {
 	}
 	return ^uint16(sum)
 }
+
+// sharedBatch is how many messages one read of the socket can return (recvmmsg on Linux).
+const sharedBatch = 64

@@ -1,8 +1,9 @@
-package ping
+package shared
 
 import (
 	"errors"
 	"net/netip"
+	"pingdeck/internal/ping"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,7 +57,7 @@ const (
 // sharedSlot is one target's place in the engine. Slots are reused; gen changes on
 // every reuse so that events and replies for the previous occupant do not match.
 type sharedSlot struct {
-	target Target
+	target ping.Target
 	gen    uint32
 	active bool
 	seq    uint32        // next probe's sequence
@@ -80,7 +81,7 @@ type sharedMetrics struct {
 	lag                              prometheus.Observer
 }
 
-func newSharedMetrics(m *Metrics) *sharedMetrics {
+func newSharedMetrics(m *ping.Metrics) *sharedMetrics {
 	if m == nil {
 		return nil
 	}
@@ -108,12 +109,12 @@ type sharedCore struct {
 	observe func(targetID string, from netip.Addr)
 
 	mu      sync.Mutex
-	desired []Target // the last Update, applied when running
+	desired []ping.Target // the last Update, applied when running
 	running bool
 	epoch   time.Time // event times count from here
 	conns   [2]sharedConn
 	connErr [2]error // why conns[i] is nil
-	emit    func(Result)
+	emit    func(ping.Result)
 	slots   []sharedSlot
 	byID    map[string]int32
 	free    []int32
@@ -128,7 +129,7 @@ type sharedCore struct {
 	sendBuf []byte // owned by the goroutine in runDue
 }
 
-func newSharedCore(now func() time.Time, cookie uint32, id uint16, checkID bool, m *Metrics) *sharedCore {
+func newSharedCore(now func() time.Time, cookie uint32, id uint16, checkID bool, m *ping.Metrics) *sharedCore {
 	return &sharedCore{now: now, cookie: cookie, id: id, checkID: checkID, metrics: newSharedMetrics(m),
 		byID:    map[string]int32{},
 		sendBuf: make([]byte, sharedEchoHeaderLen+sharedPayloadMax)}
@@ -139,7 +140,7 @@ func newSharedCore(now func() time.Time, cookie uint32, id uint16, checkID bool,
 const sharedMaxOutstanding = 64
 
 // normalizeSharedTarget fills defaults and clamps the payload to what the stamp needs.
-func normalizeSharedTarget(t Target) Target {
+func normalizeSharedTarget(t ping.Target) ping.Target {
 	t.Addr = t.Addr.Unmap().WithZone("")
 	if t.Interval <= 0 {
 		t.Interval = time.Second
@@ -153,8 +154,8 @@ func normalizeSharedTarget(t Target) Target {
 }
 
 // update replaces the desired targets and, while running, applies the difference.
-func (c *sharedCore) update(targets []Target) {
-	desired := make([]Target, 0, len(targets))
+func (c *sharedCore) update(targets []ping.Target) {
+	desired := make([]ping.Target, 0, len(targets))
 	seen := make(map[string]bool, len(targets))
 	for _, t := range targets {
 		if !seen[t.ID] {
@@ -180,7 +181,7 @@ func (c *sharedCore) signal() {
 // applyLocked makes the slots match the desired targets: removed or changed targets
 // stop, new ones are scheduled at their phase, unchanged ones keep their schedule.
 func (c *sharedCore) applyLocked(now time.Time) {
-	want := make(map[string]Target, len(c.desired))
+	want := make(map[string]ping.Target, len(c.desired))
 	for _, t := range c.desired {
 		want[t.ID] = t
 	}
@@ -217,7 +218,7 @@ func (c *sharedCore) applyLocked(now time.Time) {
 	}
 }
 
-func (c *sharedCore) addLocked(t Target, now time.Time) {
+func (c *sharedCore) addLocked(t ping.Target, now time.Time) {
 	var idx int32
 	if n := len(c.free); n > 0 {
 		idx, c.free = c.free[n-1], c.free[:n-1]
@@ -249,13 +250,13 @@ func (c *sharedCore) removeLocked(idx int32) {
 	}
 	delete(c.byID, s.target.ID)
 	s.gen++
-	s.active, s.target = false, Target{}
+	s.active, s.target = false, ping.Target{}
 	c.free = append(c.free, idx)
 }
 
 // sharedFirstSend is the first time after now at the target's phase in its interval.
-func sharedFirstSend(now time.Time, t Target) time.Time {
-	at := now.Truncate(t.Interval).Add(Phase(t.ID, t.Interval))
+func sharedFirstSend(now time.Time, t ping.Target) time.Time {
+	at := now.Truncate(t.Interval).Add(ping.Phase(t.ID, t.Interval))
 	for !at.After(now) {
 		at = at.Add(t.Interval)
 	}
@@ -289,7 +290,7 @@ func (c *sharedCore) readState() (inFlight [2]bool, maxMsg int) {
 
 // start begins probing the desired targets through conns (nil for a family that is
 // unavailable, with the reason in connErr), reporting to emit.
-func (c *sharedCore) start(conns [2]sharedConn, connErr [2]error, emit func(Result)) {
+func (c *sharedCore) start(conns [2]sharedConn, connErr [2]error, emit func(ping.Result)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.running, c.epoch, c.conns, c.connErr, c.emit = true, c.now(), conns, connErr, emit

@@ -1,4 +1,4 @@
-package ping
+package shared
 
 // sharedDeadline is when one probe is lost unless answered.
 type sharedDeadline struct {

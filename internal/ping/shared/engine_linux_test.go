@@ -1,11 +1,12 @@
 //go:build linux
 
-package ping
+package shared
 
 import (
 	"fmt"
 	"net/netip"
 	"os"
+	"pingdeck/internal/ping"
 	"slices"
 	"sync"
 	"testing"
@@ -15,11 +16,11 @@ import (
 )
 
 // loopbackTargets are n targets on 127.<b>.x.y, all answered by the kernel.
-func loopbackTargets(n int, b byte, interval, timeout time.Duration) []Target {
-	targets := make([]Target, n)
+func loopbackTargets(n int, b byte, interval, timeout time.Duration) []ping.Target {
+	targets := make([]ping.Target, n)
 	for i := range targets {
 		addr := netip.AddrFrom4([4]byte{127, b, byte(i / 250), byte(i%250 + 1)})
-		targets[i] = Target{ID: fmt.Sprintf("lo-%d", i), GroupID: "loopback", Addr: addr,
+		targets[i] = ping.Target{ID: fmt.Sprintf("lo-%d", i), GroupID: "loopback", Addr: addr,
 			Interval: interval, Timeout: timeout, Size: 56}
 	}
 	return targets
@@ -28,9 +29,9 @@ func loopbackTargets(n int, b byte, interval, timeout time.Duration) []Target {
 // checkAllAnswered runs s on targets for d and checks what a user would see on a
 // healthy network: every probe has exactly one result, none lost, RTTs small, and
 // every reply credited to the target whose address sent it (by the kernel's source).
-func checkAllAnswered(t *testing.T, s *Shared, targets []Target, d time.Duration) {
+func checkAllAnswered(t *testing.T, s *Engine, targets []ping.Target, d time.Duration) {
 	t.Helper()
-	byID := map[string]Target{}
+	byID := map[string]ping.Target{}
 	for _, tg := range targets {
 		byID[tg.ID] = tg
 	}
@@ -110,11 +111,11 @@ func checkAllAnswered(t *testing.T, s *Shared, targets []Target, d time.Duration
 func TestSharedLoopbackRaw(t *testing.T) {
 	requireRoot(t)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	s, err := NewShared(SharedOptions{Mode: ModePrivileged, Metrics: NewMetrics(nil)})
+	s, err := New(Options{Mode: ping.ModePrivileged, Metrics: ping.NewMetrics(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Mode() != ModePrivileged {
+	if s.Mode() != ping.ModePrivileged {
 		t.Fatalf("mode %s, want privileged", s.Mode())
 	}
 	checkAllAnswered(t, s, loopbackTargets(200, 1, 200*time.Millisecond, time.Second), 3*time.Second)
@@ -124,7 +125,7 @@ func TestSharedLoopbackRaw(t *testing.T) {
 func TestSharedLoopbackIPv6(t *testing.T) {
 	requireRoot(t)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	s, err := NewShared(SharedOptions{Mode: ModePrivileged})
+	s, err := New(Options{Mode: ping.ModePrivileged})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,16 +137,16 @@ func TestSharedLoopbackIPv6(t *testing.T) {
 		}
 		t.Skipf("no IPv6 on this host: %v", s.connErr[1])
 	}
-	target := Target{ID: "v6", GroupID: "loopback", Addr: netip.IPv6Loopback(),
+	target := ping.Target{ID: "v6", GroupID: "loopback", Addr: netip.IPv6Loopback(),
 		Interval: 100 * time.Millisecond, Timeout: time.Second, Size: 100}
-	checkAllAnswered(t, s, []Target{target}, 2*time.Second)
+	checkAllAnswered(t, s, []ping.Target{target}, 2*time.Second)
 }
 
 // TestSharedAutoMode: auto takes datagram sockets when ping_group_range admits one of
 // this process's groups, and raw sockets otherwise.
 func TestSharedAutoMode(t *testing.T) {
 	requireRoot(t)
-	s, err := NewShared(SharedOptions{})
+	s, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,10 +160,10 @@ func TestSharedAutoMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	groups, _ := os.Getgroups()
-	want := ModePrivileged
+	want := ping.ModePrivileged
 	for _, g := range append(groups, os.Getgid()) {
 		if lo <= g && g <= hi {
-			want = ModeUnprivileged
+			want = ping.ModeUnprivileged
 		}
 	}
 	if s.Mode() != want {

@@ -1,8 +1,9 @@
-package ping
+package shared
 
 import (
 	"errors"
 	"net/netip"
+	"pingdeck/internal/ping"
 	"time"
 )
 
@@ -88,23 +89,23 @@ func (c *sharedCore) runDue(until time.Time) (next time.Time, ok bool) {
 const sharedMaxSendsPerRun = 256
 
 // expireLocked reports the probe of dl lost if it is still waiting.
-func (c *sharedCore) expireLocked(dl sharedDeadline) (Result, bool) {
+func (c *sharedCore) expireLocked(dl sharedDeadline) (ping.Result, bool) {
 	s := &c.slots[dl.slot]
 	if !s.active || s.gen != dl.gen {
-		return Result{}, false // the target was removed or changed
+		return ping.Result{}, false // the target was removed or changed
 	}
 	p := &s.ring[dl.seq%uint32(len(s.ring))]
 	if p.seq != dl.seq || p.state != sharedProbePending {
-		return Result{}, false // answered, failed, or already reported
+		return ping.Result{}, false // answered, failed, or already reported
 	}
 	c.settleLocked(s, p, sharedProbeLost)
-	return Result{TargetID: s.target.ID, GroupID: s.target.GroupID, SentAt: p.sentAt, Err: ErrTimeout}, true
+	return ping.Result{TargetID: s.target.ID, GroupID: s.target.GroupID, SentAt: p.sentAt, Err: ping.ErrTimeout}, true
 }
 
 // prepareLocked schedules the slot's next send, records the probe due now as pending
 // with its deadline, and builds its message. If the probe it replaces in the ring is
 // still waiting (only when sends fell far behind), that one is reported lost.
-func (c *sharedCore) prepareLocked(s *sharedSlot, ev sharedEvent) (out sharedOutgoing, early Result, evicted bool) {
+func (c *sharedCore) prepareLocked(s *sharedSlot, ev sharedEvent) (out sharedOutgoing, early ping.Result, evicted bool) {
 	t := &s.target
 	interval := int64(t.Interval)
 	now := c.now()
@@ -120,7 +121,7 @@ func (c *sharedCore) prepareLocked(s *sharedSlot, ev sharedEvent) (out sharedOut
 	p := &s.ring[seq%uint32(len(s.ring))]
 	if p.state == sharedProbePending {
 		c.settleLocked(s, p, sharedProbeLost)
-		early, evicted = Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: p.sentAt, Err: ErrTimeout}, true
+		early, evicted = ping.Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: p.sentAt, Err: ping.ErrTimeout}, true
 	}
 	c.icmpSeq++
 	sentAt := c.now() // as late as possible: the send follows
@@ -146,7 +147,7 @@ func (c *sharedCore) prepareLocked(s *sharedSlot, ev sharedEvent) (out sharedOut
 }
 
 // transmit sends a prepared probe; a refused send becomes a failed Result at once.
-func (c *sharedCore) transmit(emit func(Result), out *sharedOutgoing) {
+func (c *sharedCore) transmit(emit func(ping.Result), out *sharedOutgoing) {
 	err := out.connErr
 	if out.conn != nil {
 		err = out.conn.writeTo(out.msg, out.dst)
@@ -164,13 +165,13 @@ func (c *sharedCore) transmit(emit func(Result), out *sharedOutgoing) {
 		return
 	}
 	c.mu.Lock()
-	var r Result
+	var r ping.Result
 	failed := false
 	if s := &c.slots[out.slot]; s.active && s.gen == out.gen {
 		p := &s.ring[out.seq%uint32(len(s.ring))]
 		if failed = p.seq == out.seq && p.state == sharedProbePending; failed {
 			c.settleLocked(s, p, sharedProbeFailed)
-			r = Result{TargetID: s.target.ID, GroupID: s.target.GroupID, SentAt: out.sentAt, Err: "send: " + err.Error()}
+			r = ping.Result{TargetID: s.target.ID, GroupID: s.target.GroupID, SentAt: out.sentAt, Err: "send: " + err.Error()}
 		}
 	}
 	c.mu.Unlock()
@@ -183,7 +184,7 @@ func (c *sharedCore) transmit(emit func(Result), out *sharedOutgoing) {
 	}
 }
 
-func (c *sharedCore) reportLost(emit func(Result), r Result) {
+func (c *sharedCore) reportLost(emit func(ping.Result), r ping.Result) {
 	c.stats.Lost.Add(1)
 	if c.metrics != nil {
 		c.metrics.lost.Inc()

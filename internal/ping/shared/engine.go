@@ -1,36 +1,37 @@
-package ping
+package shared
 
 import (
 	"context"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"pingdeck/internal/ping"
 	"runtime"
 	"sync"
 	"time"
 )
 
-// SharedOptions configure the shared-socket engine.
-type SharedOptions struct {
+// Options configure the shared-socket engine.
+type Options struct {
 	// Mode is how to get ICMP sockets. ModeAuto takes unprivileged datagram sockets
 	// when net.ipv4.ping_group_range allows this process's group, else raw sockets.
-	Mode    Mode
-	Metrics *Metrics     // may be nil
-	Logger  *slog.Logger // may be nil
+	Mode    ping.Mode
+	Metrics *ping.Metrics // may be nil
+	Logger  *slog.Logger  // may be nil
 	// ID is the ICMP identifier of echo requests in raw mode (0: random). Datagram
 	// sockets get theirs from the kernel.
 	ID uint16
 }
 
-// Shared is the engine that scales (Linux only): one ICMP socket per address family
+// Engine is the engine that scales (Linux only): one ICMP socket per address family
 // carries every target's probes, and one goroutine does all the work in ticks of about
 // a millisecond: it reads every reply waiting (in batches), then expires the deadlines
 // and sends the probes that have come due, then sleeps. Replies are matched by source
 // address, sequence and payload, and RTTs come from kernel receive timestamps, so
 // reading a reply a little later than it came changes nothing. It does not allocate
 // per probe, and it wakes about once a tick however many targets it probes.
-type Shared struct {
-	mode Mode
+type Engine struct {
+	mode ping.Mode
 	log  *slog.Logger
 	core *sharedCore
 	// open opens the socket of one address family in the engine's mode.
@@ -38,11 +39,11 @@ type Shared struct {
 
 	mu      sync.Mutex
 	running bool
-	conns   [2]sharedConn // opened by NewShared for the first Run; nil once taken
+	conns   [2]sharedConn // opened by New for the first Run; nil once taken
 	connErr [2]error
 }
 
-var _ Engine = (*Shared)(nil)
+var _ ping.Engine = (*Engine)(nil)
 
 // sharedTick is the engine's pacing: it wakes at most this often. Sends are up to a
 // tick late against their phase (the send lag metric shows by how much); RTTs are
@@ -59,27 +60,27 @@ const sharedTick = time.Millisecond
 // sharedYieldEvery).
 const sharedReadEvery = 8 * time.Millisecond
 
-func newShared(opts SharedOptions, mode Mode, id uint16, open func(v6 bool) (sharedConn, error)) *Shared {
+func newShared(opts Options, mode ping.Mode, id uint16, open func(v6 bool) (sharedConn, error)) *Engine {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	core := newSharedCore(time.Now, rand.Uint32(), id, mode == ModePrivileged, opts.Metrics)
-	return &Shared{mode: mode, log: log, core: core, open: open}
+	core := newSharedCore(time.Now, rand.Uint32(), id, mode == ping.ModePrivileged, opts.Metrics)
+	return &Engine{mode: mode, log: log, core: core, open: open}
 }
 
 // Name implements Engine.
-func (s *Shared) Name() string { return "shared" }
+func (s *Engine) Name() string { return "shared" }
 
 // Mode is the ICMP mode the engine obtained: ModeUnprivileged or ModePrivileged.
-func (s *Shared) Mode() Mode { return s.mode }
+func (s *Engine) Mode() ping.Mode { return s.mode }
 
 // Update implements Engine. It is safe to call while Run runs.
-func (s *Shared) Update(targets []Target) { s.core.update(targets) }
+func (s *Engine) Update(targets []ping.Target) { s.core.update(targets) }
 
 // Run implements Engine. It returns once ctx ends, with its sockets closed and its
 // goroutines stopped; probes still in flight then are not reported.
-func (s *Shared) Run(ctx context.Context, emit func(Result)) error {
+func (s *Engine) Run(ctx context.Context, emit func(ping.Result)) error {
 	conns, connErr, err := s.acquire()
 	if err != nil {
 		return err
@@ -103,8 +104,8 @@ func (s *Shared) Run(ctx context.Context, emit func(Result)) error {
 	return nil
 }
 
-// acquire takes the sockets NewShared opened, or opens new ones for a later Run.
-func (s *Shared) acquire() ([2]sharedConn, [2]error, error) {
+// acquire takes the sockets New opened, or opens new ones for a later Run.
+func (s *Engine) acquire() ([2]sharedConn, [2]error, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running {
@@ -124,7 +125,7 @@ func (s *Shared) acquire() ([2]sharedConn, [2]error, error) {
 	return conns, connErr, nil
 }
 
-func (s *Shared) release() {
+func (s *Engine) release() {
 	s.mu.Lock()
 	s.running = false
 	s.mu.Unlock()
@@ -134,7 +135,7 @@ func (s *Shared) release() {
 // send what is due (in steps of at most sharedMaxSendsPerRun, reading in between),
 // then sleep until the next event, at least a tick, and while probes are in flight
 // at most sharedReadEvery.
-func (s *Shared) loop(ctx context.Context, conns [2]sharedConn) {
+func (s *Engine) loop(ctx context.Context, conns [2]sharedConn) {
 	sl, err := newSharedSleeper()
 	if err != nil {
 		s.log.Warn("ping: shared: pacing with runtime timers instead", "err", err)

@@ -1,10 +1,11 @@
 //go:build linux
 
-package ping
+package shared
 
 import (
 	"errors"
 	"net/netip"
+	"pingdeck/internal/ping"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +14,9 @@ import (
 )
 
 // newSharedIn creates the engine from a thread inside ns, so its sockets belong there.
-func newSharedIn(t *testing.T, ns *testNetns, opts SharedOptions, before func() error) (*Shared, error) {
+func newSharedIn(t *testing.T, ns *testNetns, opts Options, before func() error) (*Engine, error) {
 	t.Helper()
-	var s *Shared
+	var s *Engine
 	var err error
 	ns.do(t, func() error {
 		if before != nil {
@@ -23,7 +24,7 @@ func newSharedIn(t *testing.T, ns *testNetns, opts SharedOptions, before func() 
 				return err
 			}
 		}
-		s, err = NewShared(opts)
+		s, err = New(opts)
 		return nil
 	})
 	return s, err
@@ -37,11 +38,11 @@ func TestSharedUnprivileged(t *testing.T) {
 	hostRange := hostPingGroupRange(t)
 	ns := newTestNetns(t)
 	ns.setPingGroupRange(t, "0 2147483647")
-	s, err := newSharedIn(t, ns, SharedOptions{Mode: ModeAuto}, nil)
+	s, err := newSharedIn(t, ns, Options{Mode: ping.ModeAuto}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Mode() != ModeUnprivileged {
+	if s.Mode() != ping.ModeUnprivileged {
 		t.Fatalf("mode %s with ping_group_range open, want unprivileged", s.Mode())
 	}
 	targets := loopbackTargets(50, 3, 200*time.Millisecond, time.Second)
@@ -52,31 +53,31 @@ func TestSharedUnprivileged(t *testing.T) {
 	}
 }
 
-// TestSharedNoPermission: when neither mode is allowed, NewShared says exactly what
+// TestSharedNoPermission: when neither mode is allowed, New says exactly what
 // to change.
 func TestSharedNoPermission(t *testing.T) {
 	ns := newTestNetns(t) // a new namespace starts with ping_group_range "1 0"
 	sysctlFix := `sysctl -w net.ipv4.ping_group_range="0 2147483647"`
 	for _, tc := range []struct {
 		name    string
-		mode    Mode
+		mode    ping.Mode
 		dropRaw bool
 		want    []string
 	}{
-		{"auto, neither allowed", ModeAuto, true, []string{sysctlFix, "setcap cap_net_raw+ep "}},
-		{"unprivileged not allowed", ModeUnprivileged, false, []string{sysctlFix, "--icmp-mode"}},
-		{"privileged without CAP_NET_RAW", ModePrivileged, true, []string{"setcap cap_net_raw+ep ", "--icmp-mode"}},
+		{"auto, neither allowed", ping.ModeAuto, true, []string{sysctlFix, "setcap cap_net_raw+ep "}},
+		{"unprivileged not allowed", ping.ModeUnprivileged, false, []string{sysctlFix, "--icmp-mode"}},
+		{"privileged without CAP_NET_RAW", ping.ModePrivileged, true, []string{"setcap cap_net_raw+ep ", "--icmp-mode"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var before func() error
 			if tc.dropRaw {
 				before = dropNetRaw
 			}
-			s, err := newSharedIn(t, ns, SharedOptions{Mode: tc.mode}, before)
+			s, err := newSharedIn(t, ns, Options{Mode: tc.mode}, before)
 			if err == nil {
-				t.Fatalf("NewShared succeeded in mode %s", s.Mode())
+				t.Fatalf("New succeeded in mode %s", s.Mode())
 			}
-			if !errors.Is(err, ErrNoICMP) {
+			if !errors.Is(err, ping.ErrNoICMP) {
 				t.Errorf("error %q does not match ErrNoICMP", err)
 			}
 			for _, w := range tc.want {
@@ -96,15 +97,15 @@ func TestSharedBlackhole(t *testing.T) {
 	ns := newTestNetns(t)
 	ns.ip(t, "route", "add", "blackhole", "198.18.0.0/24")
 	ns.setPingGroupRange(t, "0 2147483647")
-	for _, mode := range []Mode{ModeUnprivileged, ModePrivileged} {
+	for _, mode := range []ping.Mode{ping.ModeUnprivileged, ping.ModePrivileged} {
 		t.Run(string(mode), func(t *testing.T) {
-			s, err := newSharedIn(t, ns, SharedOptions{Mode: mode}, nil)
+			s, err := newSharedIn(t, ns, Options{Mode: mode}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			dark := Target{ID: "dark", Addr: netip.MustParseAddr("198.18.0.1"), Interval: 100 * time.Millisecond, Timeout: 200 * time.Millisecond, Size: 56}
-			alive := Target{ID: "alive", Addr: netip.MustParseAddr("127.0.0.1"), Interval: 100 * time.Millisecond, Timeout: 200 * time.Millisecond, Size: 56}
-			s.Update([]Target{dark, alive})
+			dark := ping.Target{ID: "dark", Addr: netip.MustParseAddr("198.18.0.1"), Interval: 100 * time.Millisecond, Timeout: 200 * time.Millisecond, Size: 56}
+			alive := ping.Target{ID: "alive", Addr: netip.MustParseAddr("127.0.0.1"), Interval: 100 * time.Millisecond, Timeout: 200 * time.Millisecond, Size: 56}
+			s.Update([]ping.Target{dark, alive})
 			log := &resultLog{}
 			stop := runShared(t, s, log.emit)
 			time.Sleep(time.Second)
@@ -114,7 +115,7 @@ func TestSharedBlackhole(t *testing.T) {
 				t.Fatalf("%d results for the blackholed target in 10 intervals", len(got["dark"]))
 			}
 			for _, r := range got["dark"] {
-				if r.OK || r.Err != ErrTimeout && !strings.HasPrefix(r.Err, "send: ") {
+				if r.OK || r.Err != ping.ErrTimeout && !strings.HasPrefix(r.Err, "send: ") {
 					t.Errorf("blackholed target: %+v, want a timeout or a send error", r)
 				}
 			}

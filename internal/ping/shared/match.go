@@ -1,4 +1,6 @@
-package ping
+package shared
+
+import "pingdeck/internal/ping"
 
 // receive matches one ICMP message to the probe it answers and reports that probe
 // answered. Anything else is counted and dropped: messages that are not our echo
@@ -57,39 +59,39 @@ const (
 	sharedReplyDuplicate                    // its probe was already answered
 )
 
-func (c *sharedCore) matchLocked(p *sharedPacket, e sharedEcho, st sharedStamp) (Result, sharedReplyVerdict) {
+func (c *sharedCore) matchLocked(p *sharedPacket, e sharedEcho, st sharedStamp) (ping.Result, sharedReplyVerdict) {
 	if !c.running || st.slot >= uint32(len(c.slots)) {
-		return Result{}, sharedReplyForeign
+		return ping.Result{}, sharedReplyForeign
 	}
 	s := &c.slots[st.slot]
 	if !s.active || s.gen != st.gen {
-		return Result{}, sharedReplyLate // for a target since removed or changed
+		return ping.Result{}, sharedReplyLate // for a target since removed or changed
 	}
 	t := &s.target
 	if p.from != t.Addr || len(e.payload) != t.Size {
-		return Result{}, sharedReplyForeign // not from where we sent it, or not what we sent
+		return ping.Result{}, sharedReplyForeign // not from where we sent it, or not what we sent
 	}
 	probe := &s.ring[st.seq%uint32(len(s.ring))]
 	if probe.seq != st.seq || probe.state == sharedProbeEmpty {
-		return Result{}, sharedReplyLate // the ring moved on: far past its deadline
+		return ping.Result{}, sharedReplyLate // the ring moved on: far past its deadline
 	}
 	if probe.icmpSeq != e.seq || probe.sentNs != st.sentNs {
-		return Result{}, sharedReplyForeign
+		return ping.Result{}, sharedReplyForeign
 	}
 	switch probe.state {
 	case sharedProbeAnswered:
-		return Result{}, sharedReplyDuplicate
+		return ping.Result{}, sharedReplyDuplicate
 	case sharedProbeLost:
-		return Result{}, sharedReplyLate
+		return ping.Result{}, sharedReplyLate
 	case sharedProbePending:
 	default:
-		return Result{}, sharedReplyForeign // a failed send cannot be answered
+		return ping.Result{}, sharedReplyForeign // a failed send cannot be answered
 	}
 	rtt := max(p.at.Sub(probe.sentAt), 0)
 	if rtt > t.Timeout {
 		c.settleLocked(s, probe, sharedProbeLost)
-		return Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: probe.sentAt, Err: ErrTimeout}, sharedReplyTooLate
+		return ping.Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: probe.sentAt, Err: ping.ErrTimeout}, sharedReplyTooLate
 	}
 	c.settleLocked(s, probe, sharedProbeAnswered)
-	return Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: probe.sentAt, RTT: rtt, OK: true}, sharedReplyCredited
+	return ping.Result{TargetID: t.ID, GroupID: t.GroupID, SentAt: probe.sentAt, RTT: rtt, OK: true}, sharedReplyCredited
 }

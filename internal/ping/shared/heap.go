@@ -1,4 +1,4 @@
-package ping
+package shared
 
 // sharedEvent is one target's next send in the shared engine's schedule (deadlines
 // have their own queues, shared_deadline.go). It holds no pointers, so the schedule is

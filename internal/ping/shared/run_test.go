@@ -1,9 +1,10 @@
-package ping
+package shared
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"pingdeck/internal/ping"
 	"sync"
 	"testing"
 	"time"
@@ -15,23 +16,23 @@ import (
 // resultLog collects results from the engine's goroutines.
 type resultLog struct {
 	mu      sync.Mutex
-	results []Result
+	results []ping.Result
 }
 
-func (l *resultLog) emit(r Result) {
+func (l *resultLog) emit(r ping.Result) {
 	l.mu.Lock()
 	l.results = append(l.results, r)
 	l.mu.Unlock()
 }
 
-func (l *resultLog) snapshot() []Result {
+func (l *resultLog) snapshot() []ping.Result {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]Result(nil), l.results...)
+	return append([]ping.Result(nil), l.results...)
 }
 
-func (l *resultLog) byTarget() map[string][]Result {
-	out := map[string][]Result{}
+func (l *resultLog) byTarget() map[string][]ping.Result {
+	out := map[string][]ping.Result{}
 	for _, r := range l.snapshot() {
 		out[r.TargetID] = append(out[r.TargetID], r)
 	}
@@ -40,7 +41,7 @@ func (l *resultLog) byTarget() map[string][]Result {
 
 // runShared runs s until the returned stop is called; stop waits for Run to return
 // and fails the test on its error.
-func runShared(t *testing.T, s *Shared, emit func(Result)) (stop func()) {
+func runShared(t *testing.T, s *Engine, emit func(ping.Result)) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -77,10 +78,10 @@ func TestSharedRunFake(t *testing.T) {
 		conns = append(conns, c)
 		return c, nil
 	}
-	metrics := NewMetrics(nil)
-	s := newShared(SharedOptions{Metrics: metrics}, ModeUnprivileged, 99, open)
+	metrics := ping.NewMetrics(nil)
+	s := newShared(Options{Metrics: metrics}, ping.ModeUnprivileged, 99, open)
 	const interval = 50 * time.Millisecond
-	var targets []Target
+	var targets []ping.Target
 	for i := range 5 {
 		targets = append(targets, testTarget(fmt.Sprint("t", i), fmt.Sprintf("198.18.0.%d", i+1), interval, interval))
 	}
@@ -138,13 +139,13 @@ func TestSharedRunFake(t *testing.T) {
 func TestSharedRunOpenFails(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	denied := errors.New("permission denied")
-	s := newShared(SharedOptions{}, ModePrivileged, 1, func(bool) (sharedConn, error) { return nil, denied })
-	if err := s.Run(context.Background(), func(Result) {}); !errors.Is(err, denied) {
+	s := newShared(Options{}, ping.ModePrivileged, 1, func(bool) (sharedConn, error) { return nil, denied })
+	if err := s.Run(context.Background(), func(ping.Result) {}); !errors.Is(err, denied) {
 		t.Errorf("Run without sockets: %v, want %v", err, denied)
 	}
 
-	s = newShared(SharedOptions{}, ModePrivileged, 1, func(bool) (sharedConn, error) { return newFakeSharedConn(true), nil })
-	stop := runShared(t, s, func(Result) {})
+	s = newShared(Options{}, ping.ModePrivileged, 1, func(bool) (sharedConn, error) { return newFakeSharedConn(true), nil })
+	stop := runShared(t, s, func(ping.Result) {})
 	deadline := time.Now().Add(time.Second)
 	for {
 		s.mu.Lock()
@@ -155,7 +156,7 @@ func TestSharedRunOpenFails(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if err := s.Run(context.Background(), func(Result) {}); err == nil {
+	if err := s.Run(context.Background(), func(ping.Result) {}); err == nil {
 		t.Error("a second Run while running succeeded")
 	}
 	stop()

@@ -1,9 +1,10 @@
-package ping
+package shared
 
 import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"pingdeck/internal/ping"
 	"slices"
 	"testing"
 	"time"
@@ -71,12 +72,12 @@ func TestSharedMatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := testTarget("a", "198.18.0.1", time.Second, timeout)
 			h := newCoreHarness(t, tc.raw, a)
-			h.runUntil(sharedTestEpoch.Add(Phase("a", time.Second))) // a's first probe goes out at its phase
+			h.runUntil(sharedTestEpoch.Add(ping.Phase("a", time.Second))) // a's first probe goes out at its phase
 			if n := len(h.conn4.sends()); n != 1 {
 				t.Fatalf("sent %d probes at a's phase, want 1", n)
 			}
 			sentAt := h.sentAt(h.conn4, 0)
-			if want := sharedTestEpoch.Add(Phase("a", time.Second)); !sentAt.Equal(want) {
+			if want := sharedTestEpoch.Add(ping.Phase("a", time.Second)); !sentAt.Equal(want) {
 				t.Errorf("sent at %v, want its phase %v", sentAt, want)
 			}
 			if tc.replies != nil {
@@ -94,8 +95,8 @@ func TestSharedMatch(t *testing.T) {
 			if r.OK != tc.wantOK || r.RTT != tc.wantRTT {
 				t.Errorf("result OK=%v RTT=%v, want OK=%v RTT=%v", r.OK, r.RTT, tc.wantOK, tc.wantRTT)
 			}
-			if !r.OK && r.Err != ErrTimeout {
-				t.Errorf("lost probe has Err %q, want %q", r.Err, ErrTimeout)
+			if !r.OK && r.Err != ping.ErrTimeout {
+				t.Errorf("lost probe has Err %q, want %q", r.Err, ping.ErrTimeout)
 			}
 			if tc.stat != nil && tc.stat(&h.core.stats) != 1 {
 				t.Errorf("the ignored reply was not counted: stats %+v", statsOf(&h.core.stats))
@@ -158,7 +159,7 @@ func TestSharedSchedule(t *testing.T) {
 	t.Run("phase and pace", func(t *testing.T) {
 		const interval = 200 * time.Millisecond
 		ids := []string{"a", "b", "c"}
-		var targets []Target
+		var targets []ping.Target
 		for i, id := range ids {
 			targets = append(targets, testTarget(id, netip.AddrFrom4([4]byte{198, 18, 0, byte(i + 1)}).String(), interval, 100*time.Millisecond))
 		}
@@ -170,8 +171,8 @@ func TestSharedSchedule(t *testing.T) {
 				t.Fatalf("%s: %d results in 10 intervals", id, len(rs))
 			}
 			for _, r := range rs {
-				if off := r.SentAt.Sub(sharedTestEpoch) % interval; off != Phase(id, interval) {
-					t.Errorf("%s: sent %v into its interval, want its phase %v", id, off, Phase(id, interval))
+				if off := r.SentAt.Sub(sharedTestEpoch) % interval; off != ping.Phase(id, interval) {
+					t.Errorf("%s: sent %v into its interval, want its phase %v", id, off, ping.Phase(id, interval))
 				}
 			}
 		}
@@ -201,7 +202,7 @@ func TestSharedSchedule(t *testing.T) {
 		}
 		h.run(time.Second)
 		rs := h.resultsFor("a")
-		slices.SortFunc(rs, func(x, y Result) int { return x.SentAt.Compare(y.SentAt) })
+		slices.SortFunc(rs, func(x, y ping.Result) int { return x.SentAt.Compare(y.SentAt) })
 		for i, r := range rs[:10] {
 			if !r.SentAt.Equal(h.sentAt(h.conn4, i)) || r.OK != (i%2 == 0) {
 				t.Errorf("probe %d: %+v, want sent at %v, OK=%v", i, r, h.sentAt(h.conn4, i), i%2 == 0)

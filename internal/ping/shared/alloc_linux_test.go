@@ -1,9 +1,10 @@
 //go:build linux
 
-package ping
+package shared
 
 import (
 	"context"
+	"pingdeck/internal/ping"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,7 @@ import (
 // call, its own timer heap); one allocation per probe would make thousands.
 func TestSharedEngineDoesNotAllocate(t *testing.T) {
 	requireRoot(t)
-	s, err := NewShared(SharedOptions{Mode: ModeAuto, Metrics: NewMetrics(nil)})
+	s, err := New(Options{Mode: ping.ModeAuto, Metrics: ping.NewMetrics(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func TestSharedEngineDoesNotAllocate(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := s.Run(ctx, func(r Result) {
+		if err := s.Run(ctx, func(r ping.Result) {
 			if r.OK {
 				answered.Add(1)
 			} else {

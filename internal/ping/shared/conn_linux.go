@@ -1,6 +1,6 @@
 //go:build linux
 
-package ping
+package shared
 
 import (
 	"fmt"
@@ -51,12 +51,9 @@ type sharedSocket struct {
 // thousands of targets.
 const sharedRcvBuf = 4 << 20
 
-// sharedBatch is how many messages one recvmmsg can return, and sharedOOBLen the
-// control buffer of each (room for a timestamp and more).
-const (
-	sharedBatch  = 64
-	sharedOOBLen = 64
-)
+// sharedOOBLen is the control buffer of each received message (room for a
+// timestamp and more).
+const sharedOOBLen = 64
 
 // sharedIPv4HeaderMax is the longest IPv4 header a raw socket hands over.
 const sharedIPv4HeaderMax = 60

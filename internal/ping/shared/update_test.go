@@ -1,7 +1,8 @@
-package ping
+package shared
 
 import (
 	"net/netip"
+	"pingdeck/internal/ping"
 	"testing"
 	"time"
 )
@@ -27,14 +28,14 @@ func TestSharedUpdate(t *testing.T) {
 	}
 	// Leave a's next probe in flight, then replace a by c at the same address: the
 	// slot is reused, and a's reply must not be credited to c.
-	h.runUntil(sharedTestEpoch.Add(interval + Phase("a", interval) + time.Millisecond))
+	h.runUntil(sharedTestEpoch.Add(interval + ping.Phase("a", interval) + time.Millisecond))
 	aInFlight := len(h.conn4.sends()) - 1
 	if h.conn4.sends()[aInFlight].dst != a.Addr {
 		t.Fatal("test setup: a's second probe is not the last sent")
 	}
 	c := testTarget("c", "198.18.0.1", interval, timeout)
 	updatedAt := h.clk.t
-	h.core.update([]Target{b, c})
+	h.core.update([]ping.Target{b, c})
 	h.reply(h.conn4, aInFlight, 2*time.Millisecond, nil)
 	h.run(3 * interval)
 
@@ -60,7 +61,7 @@ func TestSharedUpdate(t *testing.T) {
 		}
 	}
 	wantB := 4 // one per interval, and one more if b's phase came before the end
-	if Phase("b", interval) <= Phase("a", interval)+time.Millisecond {
+	if ping.Phase("b", interval) <= ping.Phase("a", interval)+time.Millisecond {
 		wantB++
 	}
 	if len(bs) != wantB {
@@ -70,7 +71,7 @@ func TestSharedUpdate(t *testing.T) {
 	// A changed setting restarts the target (its probes so far still count).
 	b2 := b
 	b2.Timeout = 200 * time.Millisecond
-	h.core.update([]Target{b2, c})
+	h.core.update([]ping.Target{b2, c})
 	h.run(interval)
 	if got := len(sendsTo("198.18.0.2")); got != wantB+1 {
 		t.Errorf("b after its change: %d probes, want %d", got, wantB+1)
@@ -88,7 +89,7 @@ func TestSharedUpdate(t *testing.T) {
 func TestSharedPacket(t *testing.T) {
 	buf := make([]byte, sharedEchoHeaderLen+sharedPayloadMax)
 	for _, tc := range []struct{ size, want int }{{0, 24}, {24, 24}, {56, 56}, {1472, 1472}, {1 << 20, sharedPayloadMax}} {
-		tt := normalizeSharedTarget(Target{ID: "x", Addr: netip.MustParseAddr("::ffff:198.18.0.1"), Size: tc.size})
+		tt := normalizeSharedTarget(ping.Target{ID: "x", Addr: netip.MustParseAddr("::ffff:198.18.0.1"), Size: tc.size})
 		if tt.Size != tc.want || !tt.Addr.Is4() {
 			t.Errorf("size %d: normalized to %d (addr %v), want %d and an IPv4 address", tc.size, tt.Size, tt.Addr, tc.want)
 		}
@@ -113,7 +114,7 @@ func TestSharedUpdateChurn(t *testing.T) {
 	h := newCoreHarness(t, true)
 	for i := range 5000 {
 		a := testTarget("a", "198.18.0.1", time.Hour, time.Duration(i+1)*time.Millisecond)
-		h.core.update([]Target{a, testTarget("b", "198.18.0.2", time.Second, time.Second)})
+		h.core.update([]ping.Target{a, testTarget("b", "198.18.0.2", time.Second, time.Second)})
 	}
 	if n := len(h.core.events); n > 2000 {
 		t.Errorf("%d events scheduled for 2 targets after 5000 updates", n)

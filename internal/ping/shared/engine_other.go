@@ -1,12 +1,12 @@
 //go:build !linux
 
-package ping
+package shared
 
 import "errors"
 
-// NewShared returns an error: the shared-socket engine needs Linux (datagram ICMP
+// New returns an error: the shared-socket engine needs Linux (datagram ICMP
 // sockets, SO_TIMESTAMPNS, socket filters). Use the probing engine elsewhere.
-func NewShared(opts SharedOptions) (*Shared, error) {
+func New(opts Options) (*Engine, error) {
 	return nil, errors.New("ping: shared: the shared-socket engine needs Linux; use --ping-engine=probing")
 }
 

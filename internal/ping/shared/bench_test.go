@@ -1,7 +1,8 @@
-package ping
+package shared
 
 import (
 	"net/netip"
+	"pingdeck/internal/ping"
 	"testing"
 	"time"
 )
@@ -25,11 +26,11 @@ func (c *benchConn) close() error                               { return nil }
 func BenchmarkSharedSendMatch(b *testing.B) {
 	clk := &fakeClock{t: sharedTestEpoch}
 	conn := &benchConn{last: make([]byte, 0, 128)}
-	core := newSharedCore(clk.now, testCookie, testID, true, NewMetrics(nil))
+	core := newSharedCore(clk.now, testCookie, testID, true, ping.NewMetrics(nil))
 	target := testTarget("bench", "198.18.0.1", time.Second, 500*time.Millisecond)
-	core.update([]Target{target})
+	core.update([]ping.Target{target})
 	var credited int
-	core.start([2]sharedConn{conn}, [2]error{}, func(r Result) {
+	core.start([2]sharedConn{conn}, [2]error{}, func(r ping.Result) {
 		if r.OK {
 			credited++
 		}

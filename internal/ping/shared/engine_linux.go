@@ -1,34 +1,35 @@
 //go:build linux
 
-package ping
+package shared
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"pingdeck/internal/ping"
 	"strings"
 )
 
-// NewShared returns the shared-socket engine. It opens its sockets at once, so that
+// New returns the shared-socket engine. It opens its sockets at once, so that
 // a permission problem is reported here, with what to change.
-func NewShared(opts SharedOptions) (*Shared, error) {
+func New(opts Options) (*Engine, error) {
 	id := opts.ID
 	for id == 0 {
 		id = uint16(rand.Uint32())
 	}
-	var tries []Mode
+	var tries []ping.Mode
 	switch opts.Mode {
-	case ModeAuto, "":
-		tries = []Mode{ModeUnprivileged, ModePrivileged}
-	case ModeUnprivileged, ModePrivileged:
-		tries = []Mode{opts.Mode}
+	case ping.ModeAuto, "":
+		tries = []ping.Mode{ping.ModeUnprivileged, ping.ModePrivileged}
+	case ping.ModeUnprivileged, ping.ModePrivileged:
+		tries = []ping.Mode{opts.Mode}
 	default:
 		return nil, fmt.Errorf("ping: shared: unknown ICMP mode %q (want auto, unprivileged or privileged)", opts.Mode)
 	}
 
 	var failures []error
 	for _, mode := range tries {
-		raw := mode == ModePrivileged
+		raw := mode == ping.ModePrivileged
 		open := func(v6 bool) (sharedConn, error) { return openSharedSocket(v6, raw, id) }
 		conn4, err := open(false)
 		if err != nil {
@@ -52,7 +53,7 @@ func NewShared(opts SharedOptions) (*Shared, error) {
 // sharedNoICMPError says that no ICMP socket could be opened, why, and what to change.
 // It matches ErrNoICMP.
 type sharedNoICMPError struct {
-	tried  []Mode
+	tried  []ping.Mode
 	causes []error
 }
 
@@ -73,10 +74,10 @@ func (e *sharedNoICMPError) Error() string {
 	var fixes []string
 	for _, m := range e.tried {
 		switch m {
-		case ModeUnprivileged:
+		case ping.ModeUnprivileged:
 			fixes = append(fixes, `allow unprivileged ICMP: sysctl -w net.ipv4.ping_group_range="0 2147483647" `+
 				`(persist it in /etc/sysctl.d/)`)
-		case ModePrivileged:
+		case ping.ModePrivileged:
 			fixes = append(fixes, "grant raw sockets: setcap cap_net_raw+ep "+binary+" (or run as root)")
 		}
 	}
@@ -88,5 +89,5 @@ func (e *sharedNoICMPError) Error() string {
 }
 
 func (e *sharedNoICMPError) Unwrap() []error {
-	return append([]error{ErrNoICMP}, e.causes...)
+	return append([]error{ping.ErrNoICMP}, e.causes...)
 }

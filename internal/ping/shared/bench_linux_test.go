@@ -1,12 +1,13 @@
 //go:build linux
 
-package ping
+package shared
 
 import (
 	"context"
 	"fmt"
 	"net/netip"
 	"os"
+	"pingdeck/internal/ping"
 	"runtime"
 	"slices"
 	"strconv"
@@ -32,9 +33,9 @@ func BenchmarkSharedSendMatchLoopback(b *testing.B) {
 	go func() { <-ctx.Done(); conn.close() }() // a lost reply cannot hang the benchmark
 	clk := &fakeClock{t: sharedTestEpoch}
 	core := newSharedCore(clk.now, testCookie, id, true, nil)
-	target := Target{ID: "bench", Addr: netip.MustParseAddr("127.0.0.1"), Interval: time.Second, Timeout: time.Second, Size: 56}
-	core.update([]Target{target})
-	core.start([2]sharedConn{conn}, [2]error{}, func(Result) {})
+	target := ping.Target{ID: "bench", Addr: netip.MustParseAddr("127.0.0.1"), Interval: time.Second, Timeout: time.Second, Size: 56}
+	core.update([]ping.Target{target})
+	core.start([2]sharedConn{conn}, [2]error{}, func(ping.Result) {})
 	defer core.stop()
 
 	// The engine's clock moves one interval per round, so exactly one probe is due.
@@ -89,20 +90,20 @@ func BenchmarkSharedLoopback(b *testing.B) {
 }
 
 func benchmarkSharedLoopback(b *testing.B, n int, d time.Duration) {
-	s, err := NewShared(SharedOptions{Mode: ModeAuto})
+	s, err := New(Options{Mode: ping.ModeAuto})
 	if err != nil {
 		b.Fatal(err)
 	}
 	s.Update(loopbackTargets(n, 10, time.Second, time.Second))
 	var ok, lost, failed atomic.Int64
 	rtts := make([]time.Duration, n*(int(d/time.Second)+2))
-	emit := func(r Result) {
+	emit := func(r ping.Result) {
 		switch {
 		case r.OK:
 			if i := ok.Add(1) - 1; int(i) < len(rtts) {
 				rtts[i] = r.RTT
 			}
-		case r.Err == ErrTimeout:
+		case r.Err == ping.ErrTimeout:
 			lost.Add(1)
 		default:
 			failed.Add(1)

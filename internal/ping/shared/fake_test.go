@@ -1,8 +1,9 @@
-package ping
+package shared
 
 import (
 	"encoding/binary"
 	"net/netip"
+	"pingdeck/internal/ping"
 	"slices"
 	"sync"
 	"testing"
@@ -102,7 +103,7 @@ type coreHarness struct {
 	core    *sharedCore
 	conn4   *fakeSharedConn
 	conn6   *fakeSharedConn
-	results []Result
+	results []ping.Result
 }
 
 var sharedTestEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -112,13 +113,13 @@ const (
 	testID     = 0x1234
 )
 
-func newCoreHarness(t *testing.T, raw bool, targets ...Target) *coreHarness {
+func newCoreHarness(t *testing.T, raw bool, targets ...ping.Target) *coreHarness {
 	t.Helper()
 	h := &coreHarness{t: t, clk: &fakeClock{t: sharedTestEpoch},
 		conn4: newFakeSharedConn(false), conn6: newFakeSharedConn(false)}
-	h.core = newSharedCore(h.clk.now, testCookie, testID, raw, NewMetrics(nil))
+	h.core = newSharedCore(h.clk.now, testCookie, testID, raw, ping.NewMetrics(nil))
 	h.core.update(targets)
-	h.core.start([2]sharedConn{h.conn4, h.conn6}, [2]error{}, func(r Result) { h.results = append(h.results, r) })
+	h.core.start([2]sharedConn{h.conn4, h.conn6}, [2]error{}, func(r ping.Result) { h.results = append(h.results, r) })
 	return h
 }
 
@@ -165,8 +166,8 @@ func (h *coreHarness) sentAt(conn *fakeSharedConn, i int) time.Time {
 	return time.Unix(0, readSharedStamp(sent[i].msg[sharedEchoHeaderLen:]).sentNs)
 }
 
-func (h *coreHarness) resultsFor(id string) []Result {
-	var out []Result
+func (h *coreHarness) resultsFor(id string) []ping.Result {
+	var out []ping.Result
 	for _, r := range h.results {
 		if r.TargetID == id {
 			out = append(out, r)
@@ -175,6 +176,6 @@ func (h *coreHarness) resultsFor(id string) []Result {
 	return out
 }
 
-func testTarget(id, addr string, interval, timeout time.Duration) Target {
-	return Target{ID: id, GroupID: "g", Addr: netip.MustParseAddr(addr), Interval: interval, Timeout: timeout, Size: 56}
+func testTarget(id, addr string, interval, timeout time.Duration) ping.Target {
+	return ping.Target{ID: id, GroupID: "g", Addr: netip.MustParseAddr(addr), Interval: interval, Timeout: timeout, Size: 56}
 }
