@@ -19,21 +19,33 @@ const (
 	lookupTimeout     = 3 * time.Second
 )
 
-// Resolver turns hostnames into the address to probe, caching answers and refusing
-// addresses the server's target policy does not allow.
+// Resolver turns hostnames into the address to probe, refusing addresses the server's
+// target policy does not allow. Its own goroutine (Run) looks the wanted names up and
+// refreshes them; the scheduler only reads the cache (Cached), so a slow DNS server
+// never holds up a change to what is probed.
 type Resolver struct {
 	lookup func(ctx context.Context, host string) ([]netip.Addr, error)
 	policy groups.TargetPolicy
 	now    func() time.Time
+	wake   chan struct{} // Want asks Run for a pass; capacity 1, a pending wake is enough
 
-	mu    sync.Mutex
-	cache map[string]resolved
+	mu     sync.Mutex
+	wanted map[string]bool
+	cache  map[string]resolved
 }
 
 type resolved struct {
 	addr netip.Addr
 	err  error
 	at   time.Time
+}
+
+// fresh reports whether an answer looked up at c.at is still trusted at now.
+func (c resolved) fresh(now time.Time) bool {
+	if c.err != nil {
+		return now.Sub(c.at) < retryFailureAfter
+	}
+	return now.Sub(c.at) < resolveEvery
 }
 
 // NewResolver resolves with the system resolver; lookup may be replaced in tests.
@@ -43,25 +55,97 @@ func NewResolver(policy groups.TargetPolicy, lookup func(ctx context.Context, ho
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		}
 	}
-	return &Resolver{lookup: lookup, policy: policy, now: time.Now, cache: map[string]resolved{}}
+	return &Resolver{lookup: lookup, policy: policy, now: time.Now, wake: make(chan struct{}, 1),
+		wanted: map[string]bool{}, cache: map[string]resolved{}}
 }
 
-// Resolve returns host's address (IPv4 preferred), from the cache while it is fresh.
-func (r *Resolver) Resolve(ctx context.Context, host string) (netip.Addr, error) {
+// Want sets the hostnames to keep resolved: new ones are looked up by Run at once,
+// answers for names no longer wanted are forgotten (the cache stays bounded).
+func (r *Resolver) Want(hosts map[string]bool) {
+	r.mu.Lock()
+	r.wanted = hosts
+	for h := range r.cache {
+		if !hosts[h] {
+			delete(r.cache, h)
+		}
+	}
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Cached returns host's last answer; known is false until its first lookup finished.
+func (r *Resolver) Cached(host string) (addr netip.Addr, err error, known bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.cache[host]
+	return c.addr, c.err, ok
+}
+
+// Run looks up every wanted name that has no fresh answer, until ctx ends, and calls
+// changed when an answer differs from the one before (at most once a second during a
+// long pass, and at its end), so the scheduler reads the cache again.
+func (r *Resolver) Run(ctx context.Context, changed func()) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		pending, told := false, r.now()
+		for _, host := range r.due() {
+			if r.refresh(ctx, host) {
+				pending = true
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if pending && r.now().Sub(told) >= time.Second {
+				changed()
+				pending, told = false, r.now()
+			}
+		}
+		if pending {
+			changed()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// due lists the wanted names with no fresh answer.
+func (r *Resolver) due() []string {
 	now := r.now()
 	r.mu.Lock()
-	c, ok := r.cache[host]
-	r.mu.Unlock()
-	if ok && (c.err == nil && now.Sub(c.at) < resolveEvery || c.err != nil && now.Sub(c.at) < retryFailureAfter) {
-		return c.addr, c.err
+	defer r.mu.Unlock()
+	var out []string
+	for h := range r.wanted {
+		if c, ok := r.cache[h]; !ok || !c.fresh(now) {
+			out = append(out, h)
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-	defer cancel()
-	addr, err := r.pick(ctx, host)
+	return out
+}
+
+// refresh looks host up and stores the answer; it reports whether the answer changed.
+func (r *Resolver) refresh(ctx context.Context, host string) bool {
+	lookupCtx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	addr, err := r.pick(lookupCtx, host)
+	cancel()
+	if ctx.Err() != nil {
+		return false
+	}
 	r.mu.Lock()
-	r.cache[host] = resolved{addr: addr, err: err, at: now}
-	r.mu.Unlock()
-	return addr, err
+	defer r.mu.Unlock()
+	if !r.wanted[host] {
+		return false // no longer wanted while it was looked up
+	}
+	old, had := r.cache[host]
+	r.cache[host] = resolved{addr: addr, err: err, at: r.now()}
+	return !had || old.addr != addr || (old.err == nil) != (err == nil)
 }
 
 func (r *Resolver) pick(ctx context.Context, host string) (netip.Addr, error) {
@@ -87,16 +171,4 @@ func (r *Resolver) pick(ctx context.Context, host string) (netip.Addr, error) {
 		return netip.Addr{}, refusal
 	}
 	return netip.Addr{}, fmt.Errorf("resolve %s: no addresses", host)
-}
-
-// Forget drops cached answers for hosts not in keep, bounding the cache to the hosts
-// still in use.
-func (r *Resolver) Forget(keep map[string]bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for h := range r.cache {
-		if !keep[h] {
-			delete(r.cache, h)
-		}
-	}
 }

@@ -75,6 +75,15 @@ func (s *Scheduler) emit(r Result) {
 
 // Run probes until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.resolver.Run(ctx, s.Changed)
+	}()
 	s.sync(ctx)
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- s.engine.Run(ctx, s.emit) }()
@@ -99,7 +108,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-// sync reads the desired targets, resolves hostnames and updates the engine.
+// sync reads the desired targets and updates the engine. Hostnames take the resolver's
+// cached answer; a name looked up for the first time joins when its answer comes in
+// (the resolver calls Changed), probing its stored address meanwhile if it has one.
 func (s *Scheduler) sync(ctx context.Context) {
 	desired, err := s.source.ActiveTargets(ctx)
 	if err != nil {
@@ -118,8 +129,12 @@ func (s *Scheduler) sync(ctx context.Context) {
 			continue
 		}
 		hosts[d.Address] = true
-		addr, err := s.resolver.Resolve(ctx, d.Address)
+		addr, err, known := s.resolver.Cached(d.Address)
 		switch {
+		case !known:
+			if d.Addr.IsValid() {
+				targets = append(targets, d.Target)
+			}
 		case err == nil:
 			if addr != d.Addr {
 				if err := s.source.SetTargetIP(ctx, d.ID, addr); err != nil && ctx.Err() == nil {
@@ -136,7 +151,7 @@ func (s *Scheduler) sync(ctx context.Context) {
 			unresolved[d.ID] = s.unresolvedEntry(d.Target, err)
 		}
 	}
-	s.resolver.Forget(hosts)
+	s.resolver.Want(hosts)
 	s.mu.Lock()
 	s.unresolved = unresolved
 	s.mu.Unlock()

@@ -158,3 +158,87 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 		t.Fatalf("a deleted group's targets reported %d more results", n)
 	}
 }
+
+// TestSchedulerDoesNotWaitForDNS: a name whose lookup hangs does not hold up a change
+// to what is probed; its answer is used as soon as it comes.
+func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
+	mode, err := ping.DetectMode(ping.ModeAuto)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), store.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	owner := uuid.NewString()
+	if err := st.CreateUser(ctx, &auth.User{ID: owner, Username: "owner", PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	slow := groups.Target{ID: uuid.NewString(), Address: "slow.example", CreatedAt: now}
+	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "dns", Visibility: groups.Private,
+		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
+		Targets: []groups.Target{slow}}
+	if err := st.CreateGroup(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	asked := make(chan struct{})
+	release := make(chan struct{})
+	returned := make(chan struct{})
+	lookup := func(ctx context.Context, host string) ([]netip.Addr, error) {
+		close(asked)
+		defer close(returned)
+		select { // the DNS server answers only when the test says so
+		case <-release:
+			return []netip.Addr{netip.MustParseAddr("127.0.0.2")}, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	engine, err := ping.NewProbing(mode, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got sink
+	sched := ping.NewScheduler(st, engine, ping.NewResolver(groups.TargetPolicy{}, lookup), nil, got.add)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sched.Run(runCtx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	<-asked // the lookup is hanging now
+
+	added := groups.Target{ID: uuid.NewString(), Address: "127.0.0.3", IP: netip.MustParseAddr("127.0.0.3"), CreatedAt: now}
+	if _, err := st.AddTargets(ctx, g.ID, []groups.Target{added}); err != nil {
+		t.Fatal(err)
+	}
+	sched.Changed()
+	eventually(t, "the added target answering while the lookup hangs", func() bool { return got.last(added.ID).OK })
+	select {
+	case <-returned:
+		t.Fatal("the change waited for the lookup to give up")
+	default:
+	}
+	if n := got.count(slow.ID); n != 0 {
+		t.Fatalf("a name still being looked up reported %d results, want none until it resolves", n)
+	}
+
+	close(release)
+	eventually(t, "the slow name answering once resolved", func() bool { return got.last(slow.ID).OK })
+	targets, _ := st.Targets(ctx, g.ID)
+	for _, tg := range targets {
+		if tg.ID == slow.ID && tg.IP != netip.MustParseAddr("127.0.0.2") {
+			t.Fatalf("resolved address not recorded: %+v", tg)
+		}
+	}
+}
