@@ -158,7 +158,9 @@ func TestExemptAddressesCountOnlyTowardTheTotal(t *testing.T) {
 func TestAcceptedConnectionKeepsItsFileDescriptor(t *testing.T) {
 	s := startServer(t, Options{MaxTotal: 1, MaxPerAddress: 1})
 	_, sc := s.admitted(t, "127.0.0.1")
-	if _, ok := sc.(interface{ SyscallConn() (syscall.RawConn, error) }); !ok {
+	if _, ok := sc.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	}); !ok {
 		t.Fatalf("%T does not offer SyscallConn", sc)
 	}
 	if _, ok := sc.(interface{ CloseWrite() error }); !ok {
