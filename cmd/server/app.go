@@ -113,13 +113,17 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		return nil, err
 	}
 
+	limited, err := limitConnections(ln, cfg, reg, log)
+	if err != nil {
+		return nil, err
+	}
 	a := &app{log: log, store: st, hub: hub, serveErr: make(chan error, 1),
-		server: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
+		server: &http.Server{Handler: boundRequestReads(handler, cfg.RequestReadTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
 	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
 	a.stopWriter = a.spawn(&a.writing, prober.runWriter)
 	a.stopHub = a.spawn(&a.hubbing, hub.Run)
 	a.stopProbing = a.spawn(&a.probing, func(ctx context.Context) { prober.runScheduler(ctx, log) })
-	go func() { a.serveErr <- a.server.Serve(ln) }()
+	go func() { a.serveErr <- a.server.Serve(limited) }()
 	log.Info("pingdeck listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "db", string(st.Dialect()))
 	return a, nil
 }

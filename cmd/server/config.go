@@ -35,6 +35,11 @@ type config struct {
 	LogLevel          slog.Level
 	PingEngine        string
 	ICMPMode          ping.Mode
+	// MaxConnections is the most client connections open at once; 0 derives it from the
+	// open-file limit (maxConnectionsFor).
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	RequestReadTimeout  time.Duration
 }
 
 // envName is the environment variable equivalent to a flag: --min-interval → PINGDECK_MIN_INTERVAL.
@@ -104,6 +109,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.PingEngine, "ping-engine", "auto", "probe engine: auto, probing (pro-bing, portable) or shared (one socket, Linux)")
 	icmpMode := fs.String("icmp-mode", "auto", "ICMP sockets: auto, unprivileged (needs net.ipv4.ping_group_range) or privileged (raw, needs CAP_NET_RAW)")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.IntVar(&c.MaxConnections, "max-connections", 0, "most client connections (HTTP and WebSocket) open at once; more are closed at once. 0: half the open-file limit, at most 10000")
+	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", 256, "most connections open at once from one client address (IPv6: one /64); more are closed at once. --trusted-proxies are exempt")
+	fs.DurationVar(&c.RequestReadTimeout, "request-read-timeout", 30*time.Second, "time a request's body may take to arrive after its headers (WebSocket streams excepted); a slower one gets 408 and its connection closed")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: pingdeck [flags]\n\nEvery flag can also be set by the environment variable shown.\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -175,6 +183,17 @@ func (c *config) validate() error {
 	}
 	if c.SpoolMaxMB < 0 {
 		bad("spool-max-mb", "must be 0 (no spool) or more, got %d", c.SpoolMaxMB)
+	}
+	if c.MaxConnections < 0 {
+		bad("max-connections", "must be 0 (derived from the open-file limit) or more, got %d", c.MaxConnections)
+	}
+	if c.MaxConnectionsPerIP < 1 {
+		bad("max-connections-per-ip", "must be at least 1, got %d", c.MaxConnectionsPerIP)
+	} else if c.MaxConnections > 0 && c.MaxConnectionsPerIP > c.MaxConnections {
+		bad("max-connections-per-ip", "must not be more than --max-connections (%d), got %d", c.MaxConnections, c.MaxConnectionsPerIP)
+	}
+	if c.RequestReadTimeout < time.Second || c.RequestReadTimeout > time.Hour {
+		bad("request-read-timeout", "must be between 1s and 1h, got %s", c.RequestReadTimeout)
 	}
 	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
 		bad("admin-password", "must be at least 8 characters")

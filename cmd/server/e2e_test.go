@@ -377,7 +377,8 @@ func TestHelpListsEverySetting(t *testing.T) {
 	}
 	for _, name := range []string{"listen", "data-dir", "db", "admin-password", "migrate", "min-interval",
 		"max-targets-per-user", "allowed-origins", "trusted-proxies", "retention-raw", "retention-rollup",
-		"allow-targets", "deny-targets", "log-level", "ping-engine", "icmp-mode"} {
+		"allow-targets", "deny-targets", "log-level", "ping-engine", "icmp-mode",
+		"max-connections", "max-connections-per-ip", "request-read-timeout"} {
 		if !strings.Contains(string(out), "--"+name+" ("+envName(name)+")") {
 			t.Errorf("--help does not document --%s with %s", name, envName(name))
 		}

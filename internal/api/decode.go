@@ -24,8 +24,9 @@ func limitBody(c *gin.Context) {
 	c.Next()
 }
 
-// decodeJSON reads exactly one JSON object into dst: unknown fields, trailing data and
-// type mismatches are errors that name the field.
+// decodeJSON reads exactly one JSON object into dst: unknown fields, keys that match a
+// field only when case is ignored, repeated keys, bytes that are not UTF-8, trailing
+// data and type mismatches are errors that name the field.
 func decodeJSON(c *gin.Context, dst any) error {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
@@ -33,6 +34,9 @@ func decodeJSON(c *gin.Context, dst any) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return groups.Invalid("body", "a JSON object is required")
+	}
+	if err := checkStrictJSON(body, dst); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

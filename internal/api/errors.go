@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -46,6 +47,12 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	case errors.As(err, &tooBig):
 		status, body = http.StatusRequestEntityTooLarge, errorDetail{Code: "too_large",
 			Message: "request body is larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The server's per-request read deadline passed while the body trickled in; the
+		// connection cannot be reused (the rest of the body is unread).
+		status, body = http.StatusRequestTimeout, errorDetail{Code: "request_timeout",
+			Message: "the request body did not arrive in time; send it at once"}
+		c.Header("Connection", "close")
 	default:
 		for _, k := range errorKinds {
 			if errors.Is(err, k.kind) {

@@ -33,7 +33,11 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return crossOriginProtection(s, r)
+	h, err := crossOriginProtection(s, r)
+	if err != nil {
+		return nil, err
+	}
+	return securityHeaders(h), nil
 }
 
 // routes lists every route.

@@ -104,12 +104,23 @@ func parseSamplesQuery(c *gin.Context, now time.Time) (from, to time.Time, limit
 	}
 	if raw := c.Query("cursor"); raw != "" {
 		us, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
+		if err != nil || us < 0 {
 			return from, to, 0, groups.Invalid("cursor", "must be the next value of a previous answer")
 		}
-		if after := time.UnixMicro(us + 1); after.After(from) {
-			from = after
-		}
+		from = afterCursor(from, to, us)
 	}
 	return from, to, limit, nil
+}
+
+// afterCursor is where the page after cursor us (unix µs) starts within [from, to): just
+// after it, or at to (an empty page) when the cursor is at or past the window's end.
+// Comparing before adding keeps the largest cursor from wrapping around to the first page.
+func afterCursor(from, to time.Time, us int64) time.Time {
+	if us >= to.UnixMicro() {
+		return to
+	}
+	if after := time.UnixMicro(us + 1); after.After(from) {
+		return after
+	}
+	return from
 }

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
@@ -104,8 +103,11 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 		return nil, err
 	}
 	display := strings.TrimSpace(nu.DisplayName)
-	if utf8.RuneCountInString(display) > 100 {
-		return nil, groups.Invalid("display_name", "is longer than 100 characters")
+	if display != "" {
+		var err error
+		if display, err = groups.CleanName("display_name", display, groups.MaxNameLength); err != nil {
+			return nil, err
+		}
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(nu.Password), s.cost)
 	if err != nil {
@@ -193,12 +195,11 @@ func (s *Service) TokenUser(ctx context.Context, token string) (*User, error) {
 // CreateToken makes a named API token for user and returns it in plain text, once.
 // A zero ttl means it does not expire.
 func (s *Service) CreateToken(ctx context.Context, userID, name string, ttl time.Duration) (string, *Token, error) {
-	name = strings.TrimSpace(name)
+	name, err := groups.CleanName("name", name, MaxTokenNameLen)
+	if err != nil {
+		return "", nil, err
+	}
 	switch {
-	case name == "":
-		return "", nil, groups.Invalid("name", "is required")
-	case utf8.RuneCountInString(name) > MaxTokenNameLen:
-		return "", nil, groups.Invalid("name", "is longer than %d characters", MaxTokenNameLen)
 	case ttl < 0:
 		return "", nil, groups.Invalid("expires_in", "must be positive")
 	}

@@ -5,10 +5,7 @@ package groups
 
 import (
 	"net/netip"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Visibility says who besides the owner and named shares can see a group.
@@ -85,14 +82,12 @@ func (g *Group) ApplyDefaults(l Limits) {
 
 // Validate checks a group's own fields against the server limits.
 func (g *Group) Validate(l Limits) error {
-	g.Name = strings.TrimSpace(g.Name)
+	name, err := CleanName("name", g.Name, MaxNameLength)
+	if err != nil {
+		return err
+	}
+	g.Name = name
 	switch {
-	case g.Name == "":
-		return Invalid("name", "is required")
-	case utf8.RuneCountInString(g.Name) > MaxNameLength:
-		return Invalid("name", "is longer than %d characters", MaxNameLength)
-	case strings.ContainsFunc(g.Name, unicode.IsControl):
-		return Invalid("name", "must not contain control characters")
 	case g.Visibility != Private && g.Visibility != Public:
 		return Invalid("visibility", "must be %q or %q", Private, Public)
 	case g.Interval%time.Millisecond != 0:

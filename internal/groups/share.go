@@ -3,7 +3,6 @@ package groups
 import (
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -32,17 +31,15 @@ func ValidateShare(g *Group, granteeID string, role Role) error {
 // MaxMessageLength bounds the message of a "look at this" notification, in characters.
 const MaxMessageLength = 500
 
-// CleanMessage trims a notification message and checks its length and characters
-// (line breaks and tabs are allowed, other control characters are not).
+// CleanMessage trims a notification message and checks its length and characters: as
+// a name (CleanName) but optional, and line breaks and tabs are allowed.
 func CleanMessage(msg string) (string, error) {
 	msg = strings.TrimSpace(msg)
-	switch {
-	case utf8.RuneCountInString(msg) > MaxMessageLength:
+	if utf8.RuneCountInString(msg) > MaxMessageLength {
 		return "", Invalid("message", "is longer than %d characters", MaxMessageLength)
-	case !utf8.ValidString(msg):
-		return "", Invalid("message", "is not valid UTF-8")
-	case strings.ContainsFunc(msg, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }):
-		return "", Invalid("message", "must not contain control characters other than line breaks and tabs")
+	}
+	if err := checkText("message", msg, true); err != nil {
+		return "", err
 	}
 	return msg, nil
 }
