@@ -50,6 +50,11 @@ const missing = [];
 page.on('response', (r) => {
   if (r.status() === 404 && !new URL(r.url()).pathname.startsWith('/api/')) missing.push(r.url());
 });
+/** @type {string[]} what the Content-Security-Policy blocked */
+const blocked = [];
+page.on('console', (m) => {
+  if (/Content Security Policy/i.test(m.text())) blocked.push(m.text());
+});
 /** @type {string[]} WebSockets the page opened */
 const sockets = [];
 page.on('websocket', (ws) => sockets.push(ws.url()));
@@ -320,6 +325,7 @@ try {
   });
   assert(!pageErrors.length, 'page errors: ' + pageErrors.join('\n'));
   assert(!missing.length, 'missing (404): ' + missing.join(', '));
+  assert(!blocked.length, 'blocked by the CSP: ' + blocked.join('\n'));
 } catch {
   if (!failures) failures++;
   console.log('--- server log (tail) ---\n' + srv.log().split('\n').slice(-30).join('\n'));
