@@ -115,11 +115,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: pingdeck [flags]\n\nEvery flag can also be set by the environment variable shown.\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
-			def := f.DefValue
-			if def == "" {
-				def = "none"
-			}
-			fmt.Fprintf(usageOut, "  --%s (%s)\n      %s (default %s)\n", f.Name, envName(f.Name), f.Usage, def)
+			fmt.Fprintf(usageOut, "  --%s (%s)\n      %s%s\n", f.Name, envName(f.Name), f.Usage, defaultText(f))
 		})
 	}
 	if err := fs.Parse(args); err != nil {
@@ -211,4 +207,38 @@ func (c *config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// defaultText is a flag's default as --help prints it, once and in the units a user
+// writes: nothing when the usage already says it, "none" for empty, "168h" rather
+// than "168h0m0s", "info" rather than "INFO".
+func defaultText(f *flag.Flag) string {
+	if strings.Contains(f.Usage, "(default") {
+		return ""
+	}
+	def := f.DefValue
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch v := g.Get().(type) {
+		case time.Duration:
+			def = shortDuration(v)
+		case *slog.Level:
+			def = strings.ToLower(v.String())
+		}
+	}
+	if def == "" {
+		def = "none"
+	}
+	return " (default " + def + ")"
+}
+
+// shortDuration drops a duration's zero tails: 168h0m0s → 168h, 1m30s stays.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

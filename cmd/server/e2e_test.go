@@ -383,4 +383,18 @@ func TestHelpListsEverySetting(t *testing.T) {
 			t.Errorf("--help does not document --%s with %s", name, envName(name))
 		}
 	}
+	// each default once, in the units a user writes
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Count(line, "(default") > 1 {
+			t.Errorf("--help prints a default twice: %s", line)
+		}
+	}
+	for _, want := range []string{"(default 168h)", "(default 9600h)", "(default info)", "(default 200ms)"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("--help lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "0m0s") || strings.Contains(string(out), "INFO") {
+		t.Errorf("--help shows Go's spelling of a default:\n%s", out)
+	}
 }
