@@ -31,7 +31,7 @@ bench: bench-engine bench-live bench-report bench-ui
 .PHONY: bench-engine
 bench-engine:
 	@command -v fping >/dev/null || { apt-get install -y fping || { apt-get update && apt-get install -y fping; }; } >&2
-	@$(GO) build -o bin/pingbench ./cmd/pingbench
+	@$(GO) build -o bin/pingbench ./bench/pingbench
 	@./bin/pingbench $(BENCH_ENGINE_ARGS)
 
 ## Frontend (frontend/): Node 20 + npm. node_modules is installed with `npm ci` only when it
@@ -77,7 +77,7 @@ bench-ui: frontend-deps
 ## Flags via BENCH_REPORT_ARGS, e.g. BENCH_REPORT_ARGS="-hours 2 -raw-minutes 10".
 .PHONY: bench-report
 bench-report:
-	@$(GO) build -o bin/reportbench ./cmd/reportbench
+	@$(GO) build -o bin/reportbench ./bench/reportbench
 	@./bin/reportbench $(BENCH_REPORT_ARGS)
 
 ## screenshots: docs/dashboard.png, docs/dashboard-phone.png and docs/report.png from the

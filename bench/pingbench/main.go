@@ -9,7 +9,7 @@
 // It sends ICMP only to 127.0.0.0/8, every cell stops by itself, and it needs root
 // (raw sockets for the engines and fping, AF_PACKET for the reference sniffer).
 //
-//	go build -o bin/pingbench ./cmd/pingbench && sudo ./bin/pingbench -n 1000 -duration 10s
+//	go build -o bin/pingbench ./bench/pingbench && sudo ./bin/pingbench -n 1000 -duration 10s
 package main
 
 import (
