@@ -146,13 +146,7 @@ export async function startDashboard() {
 export async function reloadGroups() {
   loading.value = true;
   try {
-    let res;
-    try {
-      res = await api('GET', '/api/v1/groups?scope=dashboard');
-    } catch (e) {
-      if (!(e instanceof ApiError) || e.status !== 400) throw e;
-      res = await api('GET', '/api/v1/groups');
-    }
+    const res = await api('GET', '/api/v1/groups?scope=dashboard');
     deck.setList(res.groups || []);
     live.follow(deck.groups.peek().map((g) => g.id));
     loadError.value = null;
@@ -203,8 +197,8 @@ export async function loadNotifications() {
   try {
     const res = await api('GET', '/api/v1/notifications');
     notifications.value = res.notifications || [];
-  } catch {
-    notifications.value = []; // not on this server yet
+  } catch (e) {
+    flashError(e);
   }
 }
 

@@ -41,13 +41,12 @@ export function ShareDialog({ g }) {
   const [name, setName] = useState('');
   const [role, setRole] = useState('viewer');
   const [err, setErr] = useState('');
-  const [unsupported, setUnsupported] = useState(false);
   const load = async () => {
     try {
       const r = await api('GET', `/api/v1/groups/${g.id}/shares`);
       setShares(r.shares || []);
     } catch (x) {
-      if (/** @type {any} */ (x).status === 404 && /** @type {any} */ (x).code === 'not_found') setUnsupported(true);
+      setErr(/** @type {Error} */ (x).message);
       setShares([]);
     }
   };
@@ -98,9 +97,9 @@ export function ShareDialog({ g }) {
       <datalist id="share-users">${others.map((u) => html`<option value=${u.username}>${u.display_name}</option>`)}</datalist>
       <label>Role<select value=${role} onChange=${(/** @type {any} */ e) => setRole(e.currentTarget.value)}>
         <option value="viewer">viewer (sees, reports)</option><option value="editor">editor (also edits targets)</option></select></label>
-      <button type="submit" class="primary" disabled=${unsupported}>Share</button>
+      <button type="submit" class="primary">Share</button>
     </form>
-    <p class="err" role="alert">${err}${unsupported ? 'Sharing with named users is not available on this server yet.' : ''}</p>
+    <p class="err" role="alert">${err}</p>
     <${AskToLook} g=${g} users=${others} />
     <h3>Shared with</h3>
     ${shares === null ? html`<p class="muted">Loading…</p>` : !shares.length ? html`<p class="muted">Nobody yet.</p>` : html`<ul class="shares">

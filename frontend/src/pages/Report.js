@@ -85,7 +85,7 @@ export function Report({ gid, q }) {
     setErr('');
     api('GET', `/api/v1/groups/${enc(gid)}/report?${reportQuery(from, range, step, 'json')}`).then(
       (r) => !gone && setRep(r),
-      (e) => !gone && (setRep(null), setErr(e.status === 404 && String(e.message).startsWith('route') ? 'This server has no reports yet.' : e.message)),
+      (e) => !gone && (setRep(null), setErr(e.message)),
     );
     return () => {
       gone = true;

@@ -89,7 +89,7 @@ export function Target({ gid, tid }) {
     })().catch((e) => {
       if (gone) return;
       setHist([]);
-      setErr(e.status === 404 && String(e.message).startsWith('route') ? 'This server keeps no history for the chart yet; showing live probes only.' : 'History: ' + e.message);
+      setErr('History: ' + e.message);
     });
     return () => {
       gone = true;
