@@ -63,6 +63,7 @@ func (s *server) routes() (*gin.Engine, error) {
 	authed.GET("/users", handleUserList(s))
 	authed.POST("/users", requireAdmin(s), handleUserCreate(s))
 	authed.DELETE("/users/:username", requireAdmin(s), handleUserDelete(s))
+	authed.POST("/users/:username/unlock", requireAdmin(s), handleUserUnlock(s))
 	authed.GET("/tokens", handleTokenList(s))
 	authed.POST("/tokens", handleTokenCreate(s))
 	authed.DELETE("/tokens/:token_id", handleTokenDelete(s))
