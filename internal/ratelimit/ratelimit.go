@@ -36,12 +36,6 @@ func NewBuckets(burst int, refill time.Duration, maxKeys int) *Buckets {
 	return &Buckets{burst: float64(burst), refill: refill, maxKeys: max(maxKeys, 1), buckets: map[string]*bucket{}}
 }
 
-// Burst is how many tokens a full bucket holds.
-func (b *Buckets) Burst() int { return int(b.burst) }
-
-// Refill is how long a bucket takes to earn one token.
-func (b *Buckets) Refill() time.Duration { return b.refill }
-
 // Wait is how long until key has a token to spend: 0 when it has one now.
 func (b *Buckets) Wait(key string, now time.Time) time.Duration {
 	bk := b.buckets[key]
