@@ -315,6 +315,10 @@ func TestDeviceKeySurvivesRestart(t *testing.T) {
 func TestTokenLifetimeBounds(t *testing.T) {
 	svc, _ := limitedService(t, nil)
 	ctx := context.Background()
+	users, err := svc.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		ttl  time.Duration
 		want string // "" when accepted
@@ -328,9 +332,9 @@ func TestTokenLifetimeBounds(t *testing.T) {
 		{0, ""},
 	}
 	for _, tt := range tests {
-		_, _, err := svc.CreateToken(ctx, "00000000-0000-4000-8000-000000000001", "t", tt.ttl)
+		_, _, err := svc.CreateToken(ctx, users[0].ID, "t", tt.ttl)
 		if tt.want == "" {
-			if errors.Is(err, groups.ErrInvalid) {
+			if err != nil {
 				t.Errorf("ttl %v refused: %v", tt.ttl, err)
 			}
 			continue
