@@ -67,7 +67,11 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 			st.Close()
 		}
 	}()
-	accounts := auth.NewService(st, auth.Options{SessionTTL: sessionTTL})
+	deviceKey, err := auth.LoadDeviceKey(cfg.DeviceKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--device-key-file (PINGDECK_DEVICE_KEY_FILE) %s: %w", cfg.DeviceKeyFile, err)
+	}
+	accounts := auth.NewService(st, auth.Options{SessionTTL: sessionTTL, DeviceKey: deviceKey})
 	created, generated, err := accounts.Bootstrap(ctx, cfg.AdminPassword)
 	if err != nil {
 		return nil, err

@@ -30,6 +30,7 @@ type config struct {
 	RetentionRaw      time.Duration
 	RetentionRollup   time.Duration
 	SpoolMaxMB        int64
+	DeviceKeyFile     string
 	AllowTargets      []netip.Prefix
 	DenyTargets       []netip.Prefix
 	LogLevel          slog.Level
@@ -104,6 +105,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.RetentionRaw, "retention-raw", 168*time.Hour, "how long raw probe results are kept")
 	fs.DurationVar(&c.RetentionRollup, "retention-rollup", 9600*time.Hour, "how long 1-minute rollups are kept")
 	fs.Int64Var(&c.SpoolMaxMB, "spool-max-mb", 1024, "MiB of probe results kept on disk (<data-dir>/spool) while the database is unavailable; 0 keeps them in memory only")
+	fs.StringVar(&c.DeviceKeyFile, "device-key-file", "", "file with the 32-byte key that signs device cookies (made if missing); replicas should share one (default <data-dir>/device-cookie.key)")
 	fs.Var(prefixFlag{&c.AllowTargets}, "allow-targets", "comma-separated CIDRs targets must be in (default all)")
 	fs.Var(prefixFlag{&c.DenyTargets}, "deny-targets", "comma-separated CIDRs targets must not be in (default none)")
 	fs.StringVar(&c.PingEngine, "ping-engine", "auto", "probe engine: auto, probing (pro-bing, portable) or shared (one socket, Linux)")
@@ -140,6 +142,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	c.ICMPMode = ping.Mode(*icmpMode)
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "pingdeck.db")
+	}
+	if c.DeviceKeyFile == "" {
+		c.DeviceKeyFile = filepath.Join(c.DataDir, "device-cookie.key")
 	}
 	return c, c.validate()
 }

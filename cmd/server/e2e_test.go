@@ -344,6 +344,10 @@ func TestTakenPortFailsAtOnce(t *testing.T) {
 }
 
 func TestBadConfigNamesTheSetting(t *testing.T) {
+	shortKey := filepath.Join(t.TempDir(), "device.key")
+	if err := os.WriteFile(shortKey, []byte("too short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  []string
@@ -357,6 +361,7 @@ func TestBadConfigNamesTheSetting(t *testing.T) {
 		{"retention", nil, []string{"--retention-raw", "24h", "--retention-rollup", "1h"}, "--retention-rollup"},
 		{"stray argument", nil, []string{"serve"}, "unexpected argument"},
 		{"old schema without migrate", nil, []string{"--migrate=false"}, "--migrate=true"},
+		{"device key", []string{"PINGDECK_DEVICE_KEY_FILE=" + shortKey}, nil, "--device-key-file (PINGDECK_DEVICE_KEY_FILE)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -377,7 +382,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 	}
 	for _, name := range []string{"listen", "data-dir", "db", "admin-password", "migrate", "min-interval",
 		"max-targets-per-user", "allowed-origins", "trusted-proxies", "retention-raw", "retention-rollup",
-		"allow-targets", "deny-targets", "log-level", "ping-engine", "icmp-mode",
+		"allow-targets", "deny-targets", "log-level", "ping-engine", "icmp-mode", "device-key-file",
 		"max-connections", "max-connections-per-ip", "request-read-timeout"} {
 		if !strings.Contains(string(out), "--"+name+" ("+envName(name)+")") {
 			t.Errorf("--help does not document --%s with %s", name, envName(name))

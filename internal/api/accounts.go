@@ -15,8 +15,15 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-// handleLogin checks credentials and sets a fresh session cookie; a session the browser
-// already had is ended, so a login always rotates the session.
+// deviceCookie marks a browser that has signed in to an account before (see
+// auth.SignedIn.Device). It is sent only to the login endpoint.
+const (
+	deviceCookie     = "pingdeck_device"
+	deviceCookiePath = "/api/v1/auth/login"
+)
+
+// handleLogin checks credentials and sets a fresh session cookie and device cookie; a
+// session the browser already had is ended, so a login always rotates the session.
 func handleLogin(s *server) gin.HandlerFunc {
 	return s.wrap(func(c *gin.Context) error {
 		var req loginRequest
@@ -30,7 +37,9 @@ func handleLogin(s *server) gin.HandlerFunc {
 			return groups.Invalid("password", "is required")
 		}
 		ctx := c.Request.Context()
-		token, u, err := s.Accounts.Login(ctx, req.Username, req.Password, c.ClientIP())
+		device, _ := c.Cookie(deviceCookie)
+		in, err := s.Accounts.SignIn(ctx, auth.LoginAttempt{
+			Username: req.Username, Password: req.Password, ClientIP: c.ClientIP(), Device: device})
 		if err != nil {
 			return err
 		}
@@ -40,8 +49,12 @@ func handleLogin(s *server) gin.HandlerFunc {
 			}
 			s.Events.CredentialRevoked(auth.SessionID(old))
 		}
-		s.setSessionCookie(c, token, s.SessionTTL)
-		c.JSON(http.StatusOK, gin.H{"user": userOut(u)})
+		s.setSessionCookie(c, in.Session, s.SessionTTL)
+		http.SetCookie(c.Writer, &http.Cookie{
+			Name: deviceCookie, Value: in.Device, Path: deviceCookiePath, MaxAge: int(in.DeviceTTL.Seconds()),
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secureRequest(c.Request, s.trusted),
+		})
+		c.JSON(http.StatusOK, gin.H{"user": userOut(in.User)})
 		return nil
 	})
 }
@@ -50,6 +63,20 @@ func (s *server) setSessionCookie(c *gin.Context, value string, maxAge time.Dura
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: sessionCookie, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secureRequest(c.Request, s.trusted),
+	})
+}
+
+// handleUserUnlock lets an administrator lift the lockout strangers' failed sign-ins put
+// on an account, so its owner can sign in from a new device at once.
+func handleUserUnlock(s *server) gin.HandlerFunc {
+	return s.wrap(func(c *gin.Context) error {
+		u, err := s.userNamed(c.Request.Context(), "username", c.Param("username"))
+		if err != nil {
+			return err
+		}
+		s.Accounts.UnlockAccount(u.Username)
+		c.Status(http.StatusNoContent)
+		return nil
 	})
 }
 
@@ -130,7 +157,7 @@ func handleTokenCreate(s *server) gin.HandlerFunc {
 		var ttl time.Duration
 		if req.ExpiresIn != nil {
 			if ttl = time.Duration(*req.ExpiresIn); ttl <= 0 {
-				return groups.Invalid("expires_in", "must be positive")
+				return groups.Invalid("expires_in", "must be positive; leave it out for a token that does not expire")
 			}
 		}
 		secret, t, err := s.Accounts.CreateToken(c.Request.Context(), currentUser(c).ID, req.Name, ttl)

@@ -1,17 +1,21 @@
 package api
 
-import "time"
+import (
+	"time"
 
-// SendLimiterForTest exposes the notification send limiter to the external tests.
-type SendLimiterForTest struct{ l *sendLimiter }
+	"pingdeck/internal/ratelimit"
+)
+
+// SendLimiterForTest exposes the kind of limiter notifications are sent through.
+type SendLimiterForTest struct{ l *ratelimit.Limiter }
 
 // NewSendLimiterForTest returns a limiter with the given burst, refill and bound.
 func NewSendLimiterForTest(burst int, refill time.Duration, maxKeys int) SendLimiterForTest {
-	return SendLimiterForTest{newSendLimiter(burst, refill, maxKeys)}
+	return SendLimiterForTest{ratelimit.NewLimiter(burst, refill, maxKeys)}
 }
 
-// Take spends one send for key (see sendLimiter.take).
-func (s SendLimiterForTest) Take(key string, now time.Time) time.Duration { return s.l.take(key, now) }
+// Take spends one send for key (see ratelimit.Limiter.Take).
+func (s SendLimiterForTest) Take(key string, now time.Time) time.Duration { return s.l.Take(key, now) }
 
 // Len is how many senders are tracked.
-func (s SendLimiterForTest) Len() int { s.l.mu.Lock(); defer s.l.mu.Unlock(); return len(s.l.buckets) }
+func (s SendLimiterForTest) Len() int { return s.l.Len() }

@@ -56,6 +56,8 @@ type options struct {
 	logs    io.Writer
 	// live, if set, runs a live hub with these options (Store and the like are filled in).
 	live *live.Options
+	// accounts, if set, changes the account service's options.
+	accounts func(*auth.Options)
 }
 
 // eachEnv runs f against a server on SQLite and one on Postgres.
@@ -73,7 +75,11 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	accounts := auth.NewService(st, auth.Options{BcryptCost: bcrypt.MinCost})
+	accountOpts := auth.Options{BcryptCost: bcrypt.MinCost}
+	if o.accounts != nil {
+		o.accounts(&accountOpts)
+	}
+	accounts := auth.NewService(st, accountOpts)
 	if _, _, err := accounts.Bootstrap(context.Background(), adminPassword); err != nil {
 		t.Fatal(err)
 	}

@@ -46,8 +46,10 @@ func requireUser(s *server) gin.HandlerFunc {
 
 func authenticate(c *gin.Context, s *server) (*auth.User, auth.Credential, error) {
 	if h := c.GetHeader("Authorization"); h != "" {
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
+		// The scheme is case-insensitive (RFC 7235 §2.1), and one or more spaces follow it.
+		scheme, token, _ := strings.Cut(h, " ")
+		token = strings.TrimLeft(token, " ")
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return nil, auth.Credential{}, &groups.Error{Kind: groups.ErrUnauthenticated, Message: `Authorization header must be "Bearer <token>"`}
 		}
 		return s.Accounts.AuthenticateToken(c.Request.Context(), token)

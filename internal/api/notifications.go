@@ -91,7 +91,7 @@ func handleNotificationCreate(s *server) gin.HandlerFunc {
 			}
 			return err
 		}
-		if wait := s.notifySends.take(u.ID, time.Now()); wait > 0 {
+		if wait := s.notifySends.Take(u.ID, time.Now()); wait > 0 {
 			return &groups.Error{Kind: groups.ErrRateLimited, Message: "too many notifications sent; try again later",
 				Details: map[string]any{"retry_after_seconds": int(wait.Seconds()) + 1}}
 		}

@@ -358,6 +358,9 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin.call("DELETE", p, nil, 404)
 
 	admin.call("POST", "/api/v1/users", map[string]any{"username": "carol", "password": "carol-password"}, 201)
+	bob.call("POST", "/api/v1/users/carol/unlock", nil, 403)
+	admin.call("POST", "/api/v1/users/nobody/unlock", nil, 404)
+	admin.call("POST", "/api/v1/users/carol/unlock", nil, 204)
 	bob.call("DELETE", "/api/v1/users/carol", nil, 403)
 	admin.call("DELETE", "/api/v1/users/admin", nil, 400)
 	admin.call("DELETE", "/api/v1/users/nobody", nil, 404)

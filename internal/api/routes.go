@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"pingdeck/internal/groups"
+	"pingdeck/internal/ratelimit"
 )
 
 // server is the HTTP layer's state: its dependencies and what NewHandler derived from them.
@@ -16,7 +17,7 @@ type server struct {
 	Deps
 	trusted []*net.IPNet
 	// notifySends limits how many notifications each user sends.
-	notifySends *sendLimiter
+	notifySends *ratelimit.Limiter
 }
 
 // NewHandler returns pingdeck's HTTP handler.
@@ -28,7 +29,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if d.Events == nil {
 		d.Events = noEvents{}
 	}
-	s := &server{Deps: d, trusted: trusted, notifySends: newSendLimiter(notifyBurst, notifyRefill, notifyMaxKeys)}
+	s := &server{Deps: d, trusted: trusted, notifySends: newSendLimiter()}
 	r, err := s.routes()
 	if err != nil {
 		return nil, err
@@ -66,6 +67,7 @@ func (s *server) routes() (*gin.Engine, error) {
 	authed.GET("/users", handleUserList(s))
 	authed.POST("/users", requireAdmin(s), handleUserCreate(s))
 	authed.DELETE("/users/:username", requireAdmin(s), handleUserDelete(s))
+	authed.POST("/users/:username/unlock", requireAdmin(s), handleUserUnlock(s))
 	authed.GET("/tokens", handleTokenList(s))
 	authed.POST("/tokens", handleTokenCreate(s))
 	authed.DELETE("/tokens/:token_id", handleTokenDelete(s))

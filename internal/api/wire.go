@@ -3,7 +3,11 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"pingdeck/internal/auth"
@@ -11,10 +15,15 @@ import (
 	"pingdeck/internal/store"
 )
 
-// durationJSON accepts "1s"/"500ms" or a number of milliseconds.
+// durationJSON accepts "1s"/"500ms" or a number of milliseconds. A value beyond what a
+// time.Duration holds (about ±292 years) becomes the largest (or smallest) one, so a
+// check of its range says it is too large instead of seeing a wrapped-around number.
 type durationJSON time.Duration
 
 var durationType = reflect.TypeFor[durationJSON]()
+
+// digitRun is a run of digits in a duration string; see UnmarshalJSON.
+var digitRun = regexp.MustCompile(`[0-9]+`)
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (d *durationJSON) UnmarshalJSON(b []byte) error {
@@ -25,17 +34,44 @@ func (d *durationJSON) UnmarshalJSON(b []byte) error {
 		}
 		v, err := time.ParseDuration(s)
 		if err != nil {
-			return &json.UnmarshalTypeError{Value: "string " + string(b), Type: durationType}
+			// ParseDuration fails alike on bad syntax and on overflow; with every number
+			// made 1 it parses exactly when only the size was wrong.
+			if _, serr := time.ParseDuration(digitRun.ReplaceAllString(s, "1")); serr != nil {
+				return &json.UnmarshalTypeError{Value: "string " + string(b), Type: durationType}
+			}
+			v = saturate(!strings.HasPrefix(s, "-"))
 		}
 		*d = durationJSON(v)
 		return nil
 	}
 	var ms float64
 	if err := json.Unmarshal(b, &ms); err != nil {
-		return &json.UnmarshalTypeError{Value: string(b), Type: durationType}
+		// A number too large for a float64 (1e400) is still a number: ±Inf. (The
+		// decoder calls UnmarshalJSON only with valid JSON, so "Inf" cannot come here.)
+		f, _ := strconv.ParseFloat(string(b), 64)
+		if !math.IsInf(f, 0) {
+			return &json.UnmarshalTypeError{Value: string(b), Type: durationType}
+		}
+		ms = f
 	}
-	*d = durationJSON(time.Duration(ms * float64(time.Millisecond)))
+	ns := ms * float64(time.Millisecond)
+	switch {
+	case ns >= math.MaxInt64:
+		*d = durationJSON(saturate(true))
+	case ns <= math.MinInt64:
+		*d = durationJSON(saturate(false))
+	default:
+		*d = durationJSON(time.Duration(ns))
+	}
 	return nil
+}
+
+// saturate is the largest duration, or the smallest when positive is false.
+func saturate(positive bool) time.Duration {
+	if positive {
+		return math.MaxInt64
+	}
+	return math.MinInt64
 }
 
 // targetList accepts a list of strings or one string; either may hold pasted text.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,28 +21,43 @@ const (
 	MinPasswordLength = 8
 	MaxPasswordLength = 72 // bcrypt's limit, in bytes
 	MaxTokenNameLen   = 100
-	AdminUsername     = "admin"
+	// MinTokenTTL and MaxTokenTTL bound an API token's lifetime when it has one.
+	MinTokenTTL   = time.Second
+	MaxTokenTTL   = 10 * 365 * 24 * time.Hour
+	AdminUsername = "admin"
 )
 
 var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,31}$`)
 
 // Options tune the service; zero values pick production defaults.
 type Options struct {
-	BcryptCost  int           // default bcrypt.DefaultCost; tests use bcrypt.MinCost
-	SessionTTL  time.Duration // idle lifetime of a session, default 14 days
-	LoginBurst  int           // failed sign-ins allowed per user and per client before slowing down, default 5
-	LoginRefill time.Duration // one more attempt per this long after the burst, default 12 s
-	Now         func() time.Time
+	BcryptCost int           // default bcrypt.DefaultCost; tests use bcrypt.MinCost
+	SessionTTL time.Duration // idle lifetime of a session, default 14 days
+	// LoginBurst is how many sign-in attempts each client address, each account (from
+	// devices it does not know) and each known device may fail before slowing down,
+	// default 5; LoginRefill is how often one more is allowed after that, default 12 s.
+	LoginBurst  int
+	LoginRefill time.Duration
+	// DeviceKey signs device cookies (DeviceKeySize bytes, see LoadDeviceKey). Default: a
+	// random key, so devices are known until the process restarts.
+	DeviceKey []byte
+	// DeviceTTL is how long a device cookie lasts after the sign-in that set it, default 365 days.
+	DeviceTTL time.Duration
+	Now       func() time.Time
 }
 
 // Service signs people in and out and manages accounts and API tokens.
 type Service struct {
-	store    Store
-	cost     int
-	ttl      time.Duration
-	now      func() time.Time
-	failures *failureLimiter
-	dummy    []byte // a hash compared against for unknown users, so timing does not tell
+	store   Store
+	cost    int
+	ttl     time.Duration
+	now     func() time.Time
+	limits  *loginLimits
+	devices deviceCookies
+	dummy   []byte // a hash compared against for unknown users, so timing does not tell
+	// passwordChecks counts password hash comparisons made by sign-ins: the expensive
+	// step the limits bound.
+	passwordChecks atomic.Int64
 }
 
 // NewService returns a Service over store.
@@ -52,10 +69,16 @@ func NewService(store Store, o Options) *Service {
 		o.SessionTTL = 14 * 24 * time.Hour
 	}
 	if o.LoginBurst == 0 {
-		o.LoginBurst = 5
+		o.LoginBurst = defaultLoginBurst
 	}
 	if o.LoginRefill == 0 {
-		o.LoginRefill = 12 * time.Second
+		o.LoginRefill = defaultLoginRefill
+	}
+	if len(o.DeviceKey) == 0 {
+		o.DeviceKey = newDeviceKey()
+	}
+	if o.DeviceTTL == 0 {
+		o.DeviceTTL = defaultDeviceTTL
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -63,7 +86,8 @@ func NewService(store Store, o Options) *Service {
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), o.BcryptCost)
 	return &Service{
 		store: store, cost: o.BcryptCost, ttl: o.SessionTTL, now: o.Now, dummy: dummy,
-		failures: newFailureLimiter(o.LoginBurst, o.LoginRefill, 100_000),
+		limits:  newLoginLimits(o.LoginBurst, o.LoginRefill),
+		devices: deviceCookies{key: o.DeviceKey, ttl: o.DeviceTTL},
 	}
 }
 
@@ -139,39 +163,81 @@ func checkPassword(field, pw string) error {
 // ListUsers returns every account (for sharing pickers and the admin page).
 func (s *Service) ListUsers(ctx context.Context) ([]User, error) { return s.store.ListUsers(ctx) }
 
-// Login checks credentials and starts a new session, returning the cookie token. Failed
-// attempts are rate limited per username and per client address.
-func (s *Service) Login(ctx context.Context, username, password, clientIP string) (string, *User, error) {
+// LoginAttempt is one try to sign in.
+type LoginAttempt struct {
+	Username, Password string
+	// ClientIP is the address the attempt came from.
+	ClientIP string
+	// Device is the device cookie the client sent, if any (see SignedIn.Device).
+	Device string
+}
+
+// SignedIn is what a successful sign-in hands the client.
+type SignedIn struct {
+	User *User
+	// Session is the new session's cookie token.
+	Session string
+	// Device is a new device cookie binding the client to User, valid for DeviceTTL:
+	// sent back with later sign-ins to that account, it spares the client the lockout
+	// strangers' failures cause.
+	Device    string
+	DeviceTTL time.Duration
+}
+
+// SignIn checks credentials and starts a new session. Every attempt first reserves a
+// token from its rate limits (its device's, or its address's and the account's), so no
+// more attempts reach the password hash than the limits allow, however many run at
+// once; an attempt with the right password gives its tokens back.
+func (s *Service) SignIn(ctx context.Context, a LoginAttempt) (*SignedIn, error) {
 	now := s.now()
-	username = strings.ToLower(strings.TrimSpace(username))
-	keys := []string{"user:" + username, "ip:" + clientIP}
-	for _, k := range keys {
-		if wait := s.failures.wait(k, now); wait > 0 {
-			return "", nil, &groups.Error{Kind: groups.ErrRateLimited,
-				Message: "too many failed sign-ins; try again later",
-				Details: map[string]any{"retry_after_seconds": int(wait.Seconds()) + 1}}
-		}
+	username := strings.ToLower(strings.TrimSpace(a.Username))
+	slots := s.limits.slots(username, a.ClientIP, s.devices.check(a.Device, username, now))
+	if err := s.limits.reserve(slots, now); err != nil {
+		return nil, err
 	}
-	u, err := s.store.UserByUsername(ctx, username)
-	if err != nil && !errors.Is(err, groups.ErrNotFound) {
-		return "", nil, err
+	var u *User
+	if usernamePattern.MatchString(username) {
+		var err error
+		if u, err = s.store.UserByUsername(ctx, username); err != nil && !errors.Is(err, groups.ErrNotFound) {
+			s.limits.refund(slots, now) // not a guess: the database failed
+			return nil, err
+		}
 	}
 	hash := s.dummy
 	if u != nil {
 		hash = []byte(u.PasswordHash)
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil {
-		for _, k := range keys {
-			s.failures.fail(k, now)
-		}
-		return "", nil, &groups.Error{Kind: groups.ErrUnauthenticated, Message: "wrong username or password"}
+	s.passwordChecks.Add(1)
+	if bcrypt.CompareHashAndPassword(hash, []byte(a.Password)) != nil || u == nil {
+		return nil, &groups.Error{Kind: groups.ErrUnauthenticated, Message: "wrong username or password"}
 	}
+	s.limits.refund(slots, now)
 	token := newSecret()
 	sess := &Session{ID: hashSecret(token), UserID: u.ID, CreatedAt: now.UTC(), LastSeenAt: now.UTC(), ExpiresAt: now.Add(s.ttl).UTC()}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	return &SignedIn{User: u, Session: token, Device: s.devices.issue(u.Username, now), DeviceTTL: s.devices.ttl}, nil
+}
+
+// Login is SignIn for a client without a device cookie, returning the session token.
+func (s *Service) Login(ctx context.Context, username, password, clientIP string) (string, *User, error) {
+	in, err := s.SignIn(ctx, LoginAttempt{Username: username, Password: password, ClientIP: clientIP})
+	if err != nil {
 		return "", nil, err
 	}
-	return token, u, nil
+	return in.Session, in.User, nil
+}
+
+// PasswordChecks is how many password hashes sign-ins have compared since the service
+// started: the work the sign-in limits bound.
+func (s *Service) PasswordChecks() int64 { return s.passwordChecks.Load() }
+
+// UnlockAccount forgets the failed sign-ins counted against username from devices it
+// does not know, so its owner can sign in from anywhere at once. (Per-address and
+// per-device limits stay.) The caller checks that the account exists.
+func (s *Service) UnlockAccount(username string) {
+	s.limits.resetAccount(strings.ToLower(strings.TrimSpace(username)))
 }
 
 // Logout ends the session the token belongs to; an unknown token is not an error.
@@ -193,7 +259,7 @@ func (s *Service) TokenUser(ctx context.Context, token string) (*User, error) {
 }
 
 // CreateToken makes a named API token for user and returns it in plain text, once.
-// A zero ttl means it does not expire.
+// A zero ttl means it does not expire; any other must be within MinTokenTTL..MaxTokenTTL.
 func (s *Service) CreateToken(ctx context.Context, userID, name string, ttl time.Duration) (string, *Token, error) {
 	name, err := groups.CleanName("name", name, MaxTokenNameLen)
 	if err != nil {
@@ -202,6 +268,10 @@ func (s *Service) CreateToken(ctx context.Context, userID, name string, ttl time
 	switch {
 	case ttl < 0:
 		return "", nil, groups.Invalid("expires_in", "must be positive")
+	case ttl > 0 && ttl < MinTokenTTL:
+		return "", nil, groups.Invalid("expires_in", "must be at least %s", MinTokenTTL)
+	case ttl > MaxTokenTTL:
+		return "", nil, groups.Invalid("expires_in", "must be at most %s (10 years); leave it out for a token that does not expire", shortHours(MaxTokenTTL))
 	}
 	secret := TokenPrefix + newSecret()
 	now := s.now().UTC()
@@ -225,3 +295,6 @@ func (s *Service) ListTokens(ctx context.Context, userID string) ([]Token, error
 func (s *Service) RevokeToken(ctx context.Context, userID, id string) error {
 	return s.store.DeleteToken(ctx, userID, id)
 }
+
+// shortHours writes a whole number of hours as "87600h" (not "87600h0m0s").
+func shortHours(d time.Duration) string { return strconv.FormatInt(int64(d/time.Hour), 10) + "h" }
