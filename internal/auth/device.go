@@ -50,8 +50,8 @@ func (d deviceCookies) check(cookie, username string, now time.Time) string {
 		return ""
 	}
 	p64, m64, _ := strings.Cut(cookie, ".")
-	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
-	mac, err2 := base64.RawURLEncoding.DecodeString(m64)
+	payload, err1 := base64.RawURLEncoding.Strict().DecodeString(p64)
+	mac, err2 := base64.RawURLEncoding.Strict().DecodeString(m64)
 	if err1 != nil || err2 != nil || !hmac.Equal(mac, d.mac(string(payload))) {
 		return ""
 	}
