@@ -98,6 +98,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		if err := st.Ping(ctx); err != nil {
 			return fmt.Errorf("database: %w", err)
 		}
+		prober.writer.Wake() // the database answers: a writer waiting out a failure retries now
 		return prober.ready()
 	}
 	handler, err := api.NewHandler(api.Deps{
