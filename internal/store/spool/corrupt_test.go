@@ -228,3 +228,16 @@ func TestVersion1SegmentsAreReadAndResynchronised(t *testing.T) {
 		}
 	}
 }
+
+// A byte flipped in a segment's file header costs none of its records.
+func TestDamagedFileHeaderKeepsTheRecords(t *testing.T) {
+	dir := t.TempDir()
+	path, _ := writeSegment(t, dir)
+	flip(t, path, 2)
+	s := mustOpen(t, dir, 1<<30)
+	c := s.Corruptions()
+	if len(c) != 1 || c[0].Offset != 0 || c[0].Bytes != int64(len(fileHeader)) {
+		t.Fatalf("reports = %+v; want the %d bytes of the file header", c, len(fileHeader))
+	}
+	takeAll(t, s)
+}

@@ -75,11 +75,16 @@ func parseHeader(b []byte) (recordHeader, bool) {
 // index lists the intact records of a segment's contents and the damage between them.
 // name is the segment's file, for the corruption reports.
 func index(name string, data []byte) ([]record, []Corruption) {
-	if bytes.HasPrefix(data, []byte(fileHeader)) {
-		return indexV2(name, data)
-	}
-	if len(data) < len(fileHeader) && bytes.HasPrefix([]byte(fileHeader), data) {
+	switch {
+	case bytes.HasPrefix(data, []byte(fileHeader)):
+		return indexV2(name, data, len(fileHeader))
+	case len(data) < len(fileHeader) && bytes.HasPrefix([]byte(fileHeader), data):
 		return nil, nil // a segment created just before a crash, its header cut short
+	}
+	if _, ok := parseV1(data, 0); !ok && resyncV2(data, 0) < len(data) {
+		// Not a version 1 record, but version 2 ones further on: a version 2 segment
+		// whose file header is damaged. Reading from 0 reports the header as skipped.
+		return indexV2(name, data, 0)
 	}
 	return indexV1(name, data)
 }
@@ -106,10 +111,11 @@ func (d *damage) add(off, n int64, results int64, known bool, reason string) {
 	d.out = append(d.out, Corruption{Segment: d.name, Offset: off, Bytes: n, Results: results, ResultsKnown: known, Reason: reason})
 }
 
-func indexV2(name string, data []byte) ([]record, []Corruption) {
+// indexV2 reads a version 2 segment from its first record at start.
+func indexV2(name string, data []byte, start int) ([]record, []Corruption) {
 	var recs []record
 	d := damage{name: name}
-	for off := len(fileHeader); off < len(data); {
+	for off := start; off < len(data); {
 		h, ok := parseHeader(data[off:])
 		if !ok {
 			next := resyncV2(data, off+1)

@@ -135,7 +135,9 @@ func (s *Spool) path(seq uint64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seq, suffix))
 }
 
-// scan indexes a segment's intact records, skipping damaged ones (reported).
+// scan indexes a segment's intact records, skipping damaged ones (reported). It reads
+// the segment whole: segments are closed at segmentBytes (8 MiB), so that is their size
+// but for one record past it.
 func (s *Spool) scan(seq uint64) (*segment, []Corruption, error) {
 	data, err := os.ReadFile(s.path(seq))
 	if err != nil {
