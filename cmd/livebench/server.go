@@ -106,7 +106,7 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			g.Targets = append(g.Targets, groups.Target{ID: uuid.NewString(), Address: ip.String(), IP: ip, CreatedAt: now})
 			targets = append(targets, ping.Result{GroupID: g.ID, TargetID: g.Targets[ti].ID})
 		}
-		if err := st.CreateGroup(ctx, g); err != nil {
+		if _, err := st.CreateGroup(ctx, g, store.Quota{}); err != nil {
 			return err
 		}
 		groupIDs = append(groupIDs, g.ID)

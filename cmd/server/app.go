@@ -102,12 +102,13 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		if err := st.Ping(ctx); err != nil {
 			return fmt.Errorf("database: %w", err)
 		}
+		prober.writer.Wake() // the database answers: a writer waiting out a failure retries now
 		return prober.ready()
 	}
 	handler, err := api.NewHandler(api.Deps{
 		Store: st, Accounts: accounts, Logger: log, Registry: reg, Ready: ready, UI: frontend.Dist(),
 		TargetsChanged: prober.targetsChanged,
-		Limits:         groups.Limits{MinInterval: cfg.MinInterval, MaxTargetsPerUser: cfg.MaxTargetsPerUser},
+		Limits:         groups.Limits{MinInterval: cfg.MinInterval, MaxTargetsPerUser: cfg.MaxTargetsPerUser, MaxGroupsPerUser: cfg.MaxGroupsPerUser},
 		Policy:         groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets},
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,

@@ -356,6 +356,7 @@ func TestBadConfigNamesTheSetting(t *testing.T) {
 	}{
 		{"flag", nil, []string{"--min-interval", "1ms"}, "--min-interval"},
 		{"env", []string{"PINGDECK_MAX_TARGETS_PER_USER=lots"}, nil, "PINGDECK_MAX_TARGETS_PER_USER"},
+		{"groups quota", []string{"PINGDECK_MAX_GROUPS_PER_USER=0"}, nil, "max-groups-per-user"},
 		{"db scheme", []string{"PINGDECK_DB=mysql://x"}, nil, "--db"},
 		{"deny list", nil, []string{"--deny-targets", "10.0.0.0/33"}, "deny-targets"},
 		{"retention", nil, []string{"--retention-raw", "24h", "--retention-rollup", "1h"}, "--retention-rollup"},
@@ -381,7 +382,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 		t.Fatalf("--help: %v\n%s", err, out)
 	}
 	for _, name := range []string{"listen", "data-dir", "db", "admin-password", "migrate", "min-interval",
-		"max-targets-per-user", "allowed-origins", "trusted-proxies", "retention-raw", "retention-rollup",
+		"max-targets-per-user", "max-groups-per-user", "allowed-origins", "trusted-proxies", "retention-raw", "retention-rollup",
 		"allow-targets", "deny-targets", "log-level", "ping-engine", "icmp-mode", "device-key-file",
 		"max-connections", "max-connections-per-ip", "request-read-timeout"} {
 		if !strings.Contains(string(out), "--"+name+" ("+envName(name)+")") {

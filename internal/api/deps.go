@@ -19,17 +19,16 @@ import (
 
 // GroupStore is the persistence the group and target handlers need.
 type GroupStore interface {
-	CreateGroup(ctx context.Context, g *groups.Group) error
+	CreateGroup(ctx context.Context, g *groups.Group, q store.Quota) (overQuota []groups.Target, err error)
 	GroupFor(ctx context.Context, id, viewerID string) (*store.GroupWithRole, error)
 	GroupsFor(ctx context.Context, viewer groups.Actor, scope store.GroupScope) ([]store.GroupWithRole, error)
 	UpdateGroup(ctx context.Context, g *groups.Group) error
 	DeleteGroup(ctx context.Context, id string) error
-	AddTargets(ctx context.Context, groupID string, ts []groups.Target) ([]groups.Target, error)
+	AddTargets(ctx context.Context, groupID string, ts []groups.Target, q store.Quota) (added, overQuota []groups.Target, err error)
 	Targets(ctx context.Context, groupID string) ([]groups.Target, error)
 	Target(ctx context.Context, groupID, targetID string) (*groups.Target, error)
 	SetTargetPaused(ctx context.Context, groupID, targetID string, paused bool) error
 	DeleteTarget(ctx context.Context, groupID, targetID string) error
-	CountTargetsOwnedBy(ctx context.Context, ownerID string) (int, error)
 	SetTargetsPaused(ctx context.Context, groupID string, targetIDs []string, paused bool) (int64, error)
 	DeleteTargets(ctx context.Context, groupID string, targetIDs []string) (int64, error)
 	ResultStats(ctx context.Context, targetIDs []string, from, to time.Time) (map[string]store.WindowStats, error)

@@ -34,6 +34,7 @@ var errorKinds = []struct {
 	{groups.ErrNotFound, http.StatusNotFound, "not_found"},
 	{groups.ErrConflict, http.StatusConflict, "conflict"},
 	{groups.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
+	{groups.ErrQuotaExceeded, http.StatusForbidden, "quota_exceeded"},
 	{groups.ErrNotImplemented, http.StatusNotImplemented, "not_implemented"},
 }
 

@@ -124,16 +124,14 @@ func (s *server) createGroup(ctx context.Context, u *auth.User, id string, req *
 	if err := g.Validate(s.Limits); err != nil {
 		return nil, err
 	}
-	accepted, skipped, err := s.prepareTargets(ctx, u.ID, req.Targets, nil, now)
+	var skipped []groups.SkippedInput
+	g.Targets, skipped = s.prepareTargets(req.Targets, nil, now)
+	over, err := s.Store.CreateGroup(ctx, g, s.quota())
 	if err != nil {
 		return nil, err
 	}
-	g.Targets = accepted
-	if err := s.Store.CreateGroup(ctx, g); err != nil {
-		return nil, err
-	}
-	out := groupOut(g, groups.RoleOwner, len(accepted))
-	out.Skipped = skipped
+	out := groupOut(g, groups.RoleOwner, len(g.Targets))
+	out.Skipped = s.quotaSkipped(skipped, over)
 	return &out, nil
 }
 

@@ -11,49 +11,46 @@ import (
 	"github.com/google/uuid"
 
 	"pingdeck/internal/groups"
+	"pingdeck/internal/store"
 )
 
 const reasonAlreadyInGroup = "already in this group"
 
 // prepareTargets parses pasted input into new targets for a group that already holds
-// the addresses in have, within the owner's quota. Creation times are a microsecond
-// apart so targets list in the order entered.
-func (s *server) prepareTargets(ctx context.Context, ownerID string, input targetList, have map[string]bool, now time.Time) ([]groups.Target, []groups.SkippedInput, error) {
+// the addresses in have. Creation times are a microsecond apart so targets list in the
+// order entered. The owner's quota is applied by the store, in the transaction that
+// inserts them (see quotaSkipped).
+func (s *server) prepareTargets(input targetList, have map[string]bool, now time.Time) ([]groups.Target, []groups.SkippedInput) {
 	parsed, skipped := groups.ParseTargets(groups.SplitTargetInput(input...), s.Policy)
-	fresh := parsed[:0]
+	targets := make([]groups.Target, 0, len(parsed))
 	for _, p := range parsed {
 		if have[p.Address] {
 			skipped = append(skipped, groups.SkippedInput{Input: p.Address, Reason: reasonAlreadyInGroup})
-		} else {
-			fresh = append(fresh, p)
-		}
-	}
-	if len(fresh) == 0 {
-		return nil, skipped, nil
-	}
-	room := len(fresh)
-	if quota := s.Limits.MaxTargetsPerUser; quota > 0 {
-		used, err := s.Store.CountTargetsOwnedBy(ctx, ownerID)
-		if err != nil {
-			return nil, nil, err
-		}
-		room = max(0, min(room, quota-used))
-	}
-	targets := make([]groups.Target, 0, room)
-	for i, p := range fresh {
-		if i >= room {
-			skipped = append(skipped, groups.SkippedInput{Input: p.Address,
-				Reason: fmt.Sprintf("over the group owner's quota of %d targets (--max-targets-per-user)", s.Limits.MaxTargetsPerUser)})
 			continue
 		}
 		targets = append(targets, groups.Target{ID: uuid.NewString(), Address: p.Address, IP: p.IP,
-			CreatedAt: now.Add(time.Duration(i) * time.Microsecond)})
+			CreatedAt: now.Add(time.Duration(len(targets)) * time.Microsecond)})
 	}
-	return targets, skipped, nil
+	return targets, skipped
 }
 
-// addTargets adds pasted input to an existing group; addresses it already has
-// (including ones a concurrent request just added) are reported as skipped.
+// quota is the per-user limits the store checks atomically with each insert.
+func (s *server) quota() store.Quota {
+	return store.Quota{MaxGroups: s.Limits.MaxGroupsPerUser, MaxTargets: s.Limits.MaxTargetsPerUser}
+}
+
+// quotaSkipped says, per target the store left out, that the owner's quota is full.
+func (s *server) quotaSkipped(skipped []groups.SkippedInput, over []groups.Target) []groups.SkippedInput {
+	for _, t := range over {
+		skipped = append(skipped, groups.SkippedInput{Input: t.Address,
+			Reason: fmt.Sprintf("over the group owner's quota of %d targets (--max-targets-per-user)", s.Limits.MaxTargetsPerUser)})
+	}
+	return skipped
+}
+
+// addTargets adds pasted input to an existing group, within the owner's quota;
+// addresses it already has (including ones a concurrent request just added) are
+// reported as skipped.
 func (s *server) addTargets(ctx context.Context, g *groups.Group, input targetList) ([]groups.Target, []groups.SkippedInput, error) {
 	existing, err := s.Store.Targets(ctx, g.ID)
 	if err != nil {
@@ -63,20 +60,21 @@ func (s *server) addTargets(ctx context.Context, g *groups.Group, input targetLi
 	for _, t := range existing {
 		have[t.Address] = true
 	}
-	targets, skipped, err := s.prepareTargets(ctx, g.OwnerID, input, have, time.Now().UTC())
+	targets, skipped := s.prepareTargets(input, have, time.Now().UTC())
+	added, over, err := s.Store.AddTargets(ctx, g.ID, targets, s.quota())
 	if err != nil {
 		return nil, nil, err
 	}
-	added, err := s.Store.AddTargets(ctx, g.ID, targets)
-	if err != nil {
-		return nil, nil, err
-	}
-	isAdded := make(map[string]bool, len(added))
+	skipped = s.quotaSkipped(skipped, over)
+	settled := make(map[string]bool, len(added)+len(over))
 	for _, t := range added {
-		isAdded[t.ID] = true
+		settled[t.ID] = true
+	}
+	for _, t := range over {
+		settled[t.ID] = true
 	}
 	for _, t := range targets {
-		if !isAdded[t.ID] {
+		if !settled[t.ID] {
 			skipped = append(skipped, groups.SkippedInput{Input: t.Address, Reason: reasonAlreadyInGroup})
 		}
 	}

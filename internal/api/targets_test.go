@@ -25,6 +25,8 @@ func TestAddTargetsReportsEveryLine(t *testing.T) {
 			"ff02::1",                // multicast v6
 			"0.0.0.0",                // unspecified
 			"255.255.255.255",        // broadcast
+			"0.1.2.3",                // "this network", not a host
+			"240.0.0.0/24",           // reserved, not hosts
 			strings.Repeat("a", 300), // too long
 			"http://example.com",     // URL
 			"Router-1.Example.NET.",  // hostname, canonicalised
@@ -54,6 +56,8 @@ func TestAddTargetsReportsEveryLine(t *testing.T) {
 			"ff02::1":                "multicast",
 			"0.0.0.0":                "unspecified",
 			"255.255.255.255":        "broadcast",
+			"0.1.2.3":                "0.0.0.0/8",
+			"240.0.0.0/24":           "240.0.0.0/4",
 			strings.Repeat("a", 300): "253",
 			"http://example.com":     "scheme",
 		}

@@ -15,6 +15,9 @@ var (
 	ErrUnauthenticated = errors.New("unauthenticated")
 	ErrRateLimited     = errors.New("rate limited")
 	ErrNotImplemented  = errors.New("not implemented")
+	// ErrQuotaExceeded: the request would take its owner past a per-user limit
+	// (--max-groups-per-user, --max-targets-per-user).
+	ErrQuotaExceeded = errors.New("quota exceeded")
 )
 
 // Error is a user-facing error: a kind, the request field it is about (if any) and a
@@ -55,4 +58,10 @@ func Forbidden(format string, args ...any) *Error {
 // Conflict reports that the request collides with existing state.
 func Conflict(field, format string, args ...any) *Error {
 	return &Error{Kind: ErrConflict, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// QuotaExceeded reports that the request would take a user past a per-user limit of
+// limit; the message should name the limit's flag.
+func QuotaExceeded(limit int, format string, args ...any) *Error {
+	return &Error{Kind: ErrQuotaExceeded, Message: fmt.Sprintf(format, args...), Details: map[string]any{"limit": limit}}
 }

@@ -34,7 +34,8 @@ const (
 // Limits are the server-wide bounds a group's settings are checked against.
 type Limits struct {
 	MinInterval       time.Duration
-	MaxTargetsPerUser int
+	MaxTargetsPerUser int // targets in all the groups one user owns; 0 is unlimited
+	MaxGroupsPerUser  int // groups one user owns; 0 is unlimited
 }
 
 // Group is a named set of targets probed with the same settings: one card on the dashboard.

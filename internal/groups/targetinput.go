@@ -28,10 +28,29 @@ const (
 )
 
 // TargetPolicy is the server's allow/deny list of networks (admin configured).
-// Unspecified, multicast and broadcast addresses are refused regardless.
+// Unspecified, multicast and broadcast addresses, and the special-purpose blocks that
+// hold no hosts (notHostBlocks), are refused regardless.
 type TargetPolicy struct {
 	Allow []netip.Prefix // empty means everything is allowed
 	Deny  []netip.Prefix
+}
+
+// notHostBlocks are the IANA special-purpose blocks (besides the unspecified,
+// multicast and broadcast addresses CheckAddr refuses on their own) whose addresses are
+// no host a probe could reach. It is a lookup table, never written.
+//
+// Deliberately allowed: loopback (127.0.0.0/8, ::1), the benchmarking range
+// 198.18.0.0/15 (pingdeck's own test hosts), private and shared address space, IPv4
+// link-local, the NAT64 prefix 64:ff9b::/96, and the documentation blocks (192.0.2.0/24,
+// 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32): labs number real hosts from them, and
+// an operator who wants them refused can list them in --deny-targets.
+var notHostBlocks = [...]struct {
+	prefix netip.Prefix
+	reason string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), `0.0.0.0/8 is "this network" (RFC 791), not a host`},
+	{netip.MustParsePrefix("240.0.0.0/4"), "240.0.0.0/4 is reserved for future use (RFC 1112), not a host"},
+	{netip.MustParsePrefix("100::/64"), "100::/64 is discard-only (RFC 6666), not a host"},
 }
 
 // CheckAddr reports why addr may not be probed, or nil. It is used for literal IPs and
@@ -52,6 +71,11 @@ func (p TargetPolicy) CheckAddr(addr netip.Addr) error {
 		return errors.New("broadcast address cannot be pinged")
 	case addr.Is6() && addr.IsLinkLocalUnicast():
 		return errors.New("link-local IPv6 address needs a zone (%interface), and zones are not supported")
+	}
+	for _, b := range notHostBlocks {
+		if b.prefix.Contains(addr) {
+			return errors.New(b.reason)
+		}
 	}
 	for _, d := range p.Deny {
 		if d.Contains(addr) {

@@ -130,11 +130,17 @@ func (r *Resolver) due() []string {
 	return out
 }
 
+// Resolve looks host up now, not from the cache: the address to probe (IPv4
+// preferred, allowed by the target policy), or why there is none.
+func (r *Resolver) Resolve(ctx context.Context, host string) (netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	return r.pick(ctx, host)
+}
+
 // refresh looks host up and stores the answer; it reports whether the answer changed.
 func (r *Resolver) refresh(ctx context.Context, host string) bool {
-	lookupCtx, cancel := context.WithTimeout(ctx, lookupTimeout)
-	addr, err := r.pick(lookupCtx, host)
-	cancel()
+	addr, err := r.Resolve(ctx, host)
 	if ctx.Err() != nil {
 		return false
 	}

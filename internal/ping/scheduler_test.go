@@ -93,7 +93,7 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "lo", Visibility: groups.Private,
 		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
 		Targets: []groups.Target{target("127.0.0.1"), target("localhost"), target("no-such-host.invalid")}}
-	if err := st.CreateGroup(ctx, g); err != nil {
+	if _, err := st.CreateGroup(ctx, g, store.Quota{}); err != nil {
 		t.Fatal(err)
 	}
 	ip, host, bad := g.Targets[0].ID, g.Targets[1].ID, g.Targets[2].ID
@@ -140,7 +140,7 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 
 	// Adding a target starts it.
 	added := target("127.0.0.3")
-	if _, err := st.AddTargets(ctx, g.ID, []groups.Target{added}); err != nil {
+	if _, _, err := st.AddTargets(ctx, g.ID, []groups.Target{added}, store.Quota{}); err != nil {
 		t.Fatal(err)
 	}
 	sched.Changed()
@@ -185,7 +185,7 @@ func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
 	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "dns", Visibility: groups.Private,
 		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
 		Targets: []groups.Target{slow}}
-	if err := st.CreateGroup(ctx, g); err != nil {
+	if _, err := st.CreateGroup(ctx, g, store.Quota{}); err != nil {
 		t.Fatal(err)
 	}
 	asked := make(chan struct{})
@@ -219,7 +219,7 @@ func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
 	<-asked // the lookup is hanging now
 
 	added := groups.Target{ID: uuid.NewString(), Address: "127.0.0.3", IP: netip.MustParseAddr("127.0.0.3"), CreatedAt: now}
-	if _, err := st.AddTargets(ctx, g.ID, []groups.Target{added}); err != nil {
+	if _, _, err := st.AddTargets(ctx, g.ID, []groups.Target{added}, store.Quota{}); err != nil {
 		t.Fatal(err)
 	}
 	sched.Changed()

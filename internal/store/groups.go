@@ -84,17 +84,36 @@ func (s *Store) viewQuery(ctx context.Context, viewerID string) *gorm.DB {
 		Joins("LEFT JOIN pins p ON p.group_id = g.id AND p.user_id = ?", viewerID)
 }
 
-// CreateGroup stores a new group and its targets in one transaction. An existing ID is
-// a conflict.
-func (s *Store) CreateGroup(ctx context.Context, g *groups.Group) error {
+// CreateGroup stores a new group and as many of its targets as the owner's quota has
+// room for, in one transaction that holds the owner's lock (lockOwner), so parallel
+// creations never take the owner past q. The group itself past q.MaxGroups is refused
+// (groups.ErrQuotaExceeded). g.Targets is cut to the targets stored; those left out
+// for the target quota are returned, in input order. An existing ID is a conflict.
+func (s *Store) CreateGroup(ctx context.Context, g *groups.Group, q Quota) (overQuota []groups.Target, err error) {
 	row := groupRowOf(g)
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var added []groups.Target
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockOwner(tx, g.OwnerID); err != nil {
+			return err
+		}
+		if err := checkGroupQuota(tx, g.OwnerID, q); err != nil {
+			return err
+		}
+		room, err := targetRoom(tx, g.OwnerID, q)
+		if err != nil {
+			return err
+		}
 		if err := tx.Create(&row).Error; err != nil {
 			return translate("create group", err)
 		}
-		_, err := insertTargets(tx, g.ID, g.Targets)
+		added, overQuota, err = insertTargets(tx, g.ID, g.Targets, room)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	g.Targets = added
+	return overQuota, nil
 }
 
 // GroupFor returns a group as viewerID sees it, or not-found. Access decisions are the

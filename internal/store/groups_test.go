@@ -23,7 +23,7 @@ func newGroup(t *testing.T, s *Store, ownerID, name string, vis groups.Visibilit
 		tg.IP, _ = netip.ParseAddr(a)
 		g.Targets = append(g.Targets, tg)
 	}
-	if err := s.CreateGroup(context.Background(), g); err != nil {
+	if _, err := s.CreateGroup(context.Background(), g, Quota{}); err != nil {
 		t.Fatalf("create group: %v", err)
 	}
 	return g
@@ -63,8 +63,8 @@ func TestGroupsRoundTrip(t *testing.T) {
 				t.Errorf("target %d = %s/%v, want %s/%v (in the order added)", i, targets[i].Address, targets[i].IP, want.Address, want.IP)
 			}
 		}
-		if err := s.CreateGroup(ctx, &groups.Group{ID: g.ID, OwnerID: alice.ID, Name: "again", Visibility: groups.Private,
-			Interval: time.Second, Timeout: time.Second, PacketSize: 56}); !errors.Is(err, groups.ErrConflict) {
+		if _, err := s.CreateGroup(ctx, &groups.Group{ID: g.ID, OwnerID: alice.ID, Name: "again", Visibility: groups.Private,
+			Interval: time.Second, Timeout: time.Second, PacketSize: 56}, Quota{}); !errors.Is(err, groups.ErrConflict) {
 			t.Fatalf("create with an existing id: err = %v, want conflict", err)
 		}
 		if _, err := s.GroupFor(ctx, uuid.NewString(), alice.ID); !errors.Is(err, groups.ErrNotFound) {
@@ -148,11 +148,11 @@ func TestTargets(t *testing.T) {
 			batch = append(batch, groups.Target{ID: uuid.NewString(), Address: addr, IP: netip.MustParseAddr(addr), CreatedAt: time.Now()})
 		}
 		batch = append(batch, groups.Target{ID: uuid.NewString(), Address: "192.0.2.1", CreatedAt: time.Now()})
-		added, err := s.AddTargets(ctx, g.ID, batch)
+		added, _, err := s.AddTargets(ctx, g.ID, batch, Quota{})
 		if err != nil || len(added) != 1200 {
 			t.Fatalf("AddTargets added %d, %v; want 1200 (the existing address skipped)", len(added), err)
 		}
-		again, err := s.AddTargets(ctx, g.ID, batch[:10])
+		again, _, err := s.AddTargets(ctx, g.ID, batch[:10], Quota{})
 		if err != nil || len(again) != 0 {
 			t.Fatalf("re-adding: added %d, %v", len(again), err)
 		}

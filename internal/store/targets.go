@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"pingdeck/internal/groups"
 )
@@ -39,25 +39,48 @@ func targetRowOf(groupID string, t *groups.Target) targetRow {
 	return row
 }
 
-// AddTargets inserts the targets whose address the group does not have yet and returns
-// those it inserted; the others are already there.
-func (s *Store) AddTargets(ctx context.Context, groupID string, ts []groups.Target) ([]groups.Target, error) {
-	var added []groups.Target
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		added, err = insertTargets(tx, groupID, ts)
+// AddTargets inserts the targets whose address the group does not have yet, as many
+// as the group owner's quota has room for, and returns those it inserted and those it
+// left out for the quota (in input order); the others are already there. The count and
+// the insert are one transaction under the owner's lock (lockOwner), so parallel
+// additions never take the owner past q.MaxTargets.
+func (s *Store) AddTargets(ctx context.Context, groupID string, ts []groups.Target, q Quota) (added, overQuota []groups.Target, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var owner []string
+		if err := tx.Model(&groupRow{}).Where("id = ?", groupID).Pluck("owner_id", &owner).Error; err != nil {
+			return translate("find the group's owner", err)
+		}
+		if len(owner) == 0 {
+			return fmt.Errorf("store: add targets: %w", groups.NotFound("group"))
+		}
+		if err := s.lockOwner(tx, owner[0]); err != nil {
+			return err
+		}
+		room, err := targetRoom(tx, owner[0], q)
 		if err != nil {
 			return err
 		}
+		added, overQuota, err = insertTargets(tx, groupID, ts, room)
+		if err != nil {
+			return err
+		}
+		if len(added) == 0 {
+			return nil
+		}
 		return tx.Model(&groupRow{}).Where("id = ?", groupID).Update("updated_at", time.Now().UTC()).Error
 	})
-	return added, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return added, overQuota, nil
 }
 
-// insertTargets skips addresses the group already has, in the same transaction.
-func insertTargets(tx *gorm.DB, groupID string, ts []groups.Target) ([]groups.Target, error) {
+// insertTargets skips addresses the group already has, in the same transaction, and
+// inserts at most room of the rest (room < 0: all), returning those inserted and those
+// over room.
+func insertTargets(tx *gorm.DB, groupID string, ts []groups.Target, room int) (added, overQuota []groups.Target, err error) {
 	if len(ts) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	existing := map[string]bool{}
 	const chunk = 500 // keeps IN lists and batch inserts under every driver's parameter limit
@@ -69,28 +92,33 @@ func insertTargets(tx *gorm.DB, groupID string, ts []groups.Target) ([]groups.Ta
 		var found []string
 		err := tx.Model(&targetRow{}).Where("group_id = ? AND address IN ?", groupID, addrs).Pluck("address", &found).Error
 		if err != nil {
-			return nil, translate("find existing targets", err)
+			return nil, nil, translate("find existing targets", err)
 		}
 		for _, a := range found {
 			existing[a] = true
 		}
 	}
-	var added []groups.Target
 	rows := make([]targetRow, 0, len(ts))
 	for i := range ts {
 		if existing[ts[i].Address] {
 			continue
 		}
 		existing[ts[i].Address] = true
+		if room >= 0 && len(added) >= room {
+			overQuota = append(overQuota, ts[i])
+			continue
+		}
 		rows = append(rows, targetRowOf(groupID, &ts[i]))
 		added = append(added, ts[i])
 	}
 	if len(rows) > 0 {
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, chunk).Error; err != nil {
-			return nil, translate("insert targets", err)
+		// No ON CONFLICT: the owner's lock keeps anyone else from adding to this
+		// group meanwhile, and a row this insert did not make would be miscounted.
+		if err := tx.CreateInBatches(rows, chunk).Error; err != nil {
+			return nil, nil, translate("insert targets", err)
 		}
 	}
-	return added, nil
+	return added, overQuota, nil
 }
 
 // Targets returns a group's targets in the order they were added.

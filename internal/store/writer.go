@@ -31,8 +31,11 @@ type WriterOptions struct {
 	// batches are written first when the database answers again, also after a restart.
 	Spool      *spool.Spool
 	SpillAfter time.Duration // a write hung this long counts as an outage, default 5 s
-	Registry   prometheus.Registerer
-	Logger     *slog.Logger
+	// RetryAfter is the wait after a failed write, doubled after each further failure
+	// up to MaxRetryAfter; defaults 1 s and 5 s. Wake cuts the wait short.
+	RetryAfter, MaxRetryAfter time.Duration
+	Registry                  prometheus.Registerer
+	Logger                    *slog.Logger
 }
 
 // ResultWriter batches probe results into the database. Submit never blocks the probe
@@ -50,6 +53,7 @@ type ResultWriter struct {
 type writerLane struct {
 	w          *ResultWriter
 	in         chan ping.Result
+	wake       chan struct{} // Wake's signal; one pending is enough, more are dropped
 	maxPending int
 	held       atomic.Int64 // results taken from in and not yet written, for the gauge
 }
@@ -64,6 +68,7 @@ var _ resultStore = (*Store)(nil)
 
 type writerMetrics struct {
 	written, batches, writeErrors prometheus.Counter
+	spoolCorruptBytes             prometheus.Counter
 	dropped                       *prometheus.CounterVec
 	pending, spooled              prometheus.Gauge
 	batchSeconds                  prometheus.Histogram
@@ -92,24 +97,34 @@ func NewResultWriter(st resultStore, o WriterOptions) *ResultWriter {
 	if o.SpillAfter <= 0 {
 		o.SpillAfter = 5 * time.Second
 	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = time.Second
+	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = 5 * time.Second
+	}
+	o.MaxRetryAfter = max(o.MaxRetryAfter, o.RetryAfter)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := writerMetrics{
-		written:      prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_results_written_total", Help: "Probe results written to the database."}),
-		batches:      prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_result_batches_total", Help: "Result batches written."}),
-		writeErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_result_write_errors_total", Help: "Failed result batch writes (retried)."}),
-		dropped:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pingdeck_results_dropped_total", Help: "Probe results dropped before reaching the database, by reason."}, []string{"reason"}),
-		pending:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "pingdeck_results_pending", Help: "Results waiting to be written (queue and retry buffer)."}),
-		spooled:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "pingdeck_results_spooled", Help: "Results waiting in the on-disk spool."}),
+		written:     prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_results_written_total", Help: "Probe results written to the database."}),
+		batches:     prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_result_batches_total", Help: "Result batches written."}),
+		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_result_write_errors_total", Help: "Failed result batch writes (retried)."}),
+		dropped:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pingdeck_results_dropped_total", Help: "Probe results dropped before reaching the database, by reason."}, []string{"reason"}),
+		pending:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "pingdeck_results_pending", Help: "Results waiting to be written (queue and retry buffer)."}),
+		spooled:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "pingdeck_results_spooled", Help: "Results waiting in the on-disk spool."}),
+		spoolCorruptBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_spool_corrupt_bytes_total",
+			Help: "Bytes of damaged spool records skipped. The results in them are counted in pingdeck_results_dropped_total{reason=\"spool_corrupt\"} when the record's header survived; a damaged header hides how many it held, so those are counted here only."}),
 		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pingdeck_result_batch_seconds", Help: "Time to write one batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 	}
 	if o.Registry != nil {
-		o.Registry.MustRegister(m.written, m.batches, m.writeErrors, m.dropped, m.pending, m.spooled, m.batchSeconds)
+		o.Registry.MustRegister(m.written, m.batches, m.writeErrors, m.dropped, m.pending, m.spooled, m.batchSeconds, m.spoolCorruptBytes)
 	}
 	w := &ResultWriter{store: st, o: o, metrics: m}
 	for range o.Lanes {
-		w.lanes = append(w.lanes, &writerLane{w: w, in: make(chan ping.Result, max(o.QueueSize/o.Lanes, 1)), maxPending: max(o.MaxPending/o.Lanes, 1)})
+		w.lanes = append(w.lanes, &writerLane{w: w, in: make(chan ping.Result, max(o.QueueSize/o.Lanes, 1)),
+			wake: make(chan struct{}, 1), maxPending: max(o.MaxPending/o.Lanes, 1)})
 	}
 	return w
 }
@@ -150,8 +165,26 @@ func (w *ResultWriter) Submit(r ping.Result) bool {
 	}
 }
 
+// Wake tells the writer the database answers again (e.g. /readyz's ping succeeded): a
+// lane waiting out a failed write retries at once rather than at the end of its wait.
+// It never blocks, and costs nothing when no write is failing.
+func (w *ResultWriter) Wake() {
+	for _, l := range w.lanes {
+		select {
+		case l.wake <- struct{}{}:
+		default: // one is already pending
+		}
+	}
+}
+
+// wakeGap is the least time between a failed write and a retry Wake brings forward, so
+// that calling Wake in a loop (every /readyz request) cannot turn into a retry storm
+// while writes fail for a reason a ping does not see.
+const wakeGap = 250 * time.Millisecond
+
 // Run writes until ctx ends, then writes what it holds (for up to 5 s more) and returns.
 func (w *ResultWriter) Run(ctx context.Context) error {
+	w.reportSpoolDamage()
 	w.ensurePartitions(ctx)
 	var wg sync.WaitGroup
 	for _, l := range w.lanes {
@@ -204,9 +237,9 @@ func (l *writerLane) run(ctx context.Context) {
 	spare := make([]ping.Result, 0, w.o.BatchSize)
 	writing := false
 	var fromSpool *spool.Token // inflight came from the spool
-	var writeStarted, retryAt time.Time
+	var writeStarted, retryAt, failedAt time.Time
 	failing := false // the last write failed
-	backoff := time.Second
+	backoff := w.o.RetryAfter
 	sp := w.o.Spool
 	// startWrite hands a batch to the writing goroutine, unless a write is under way or
 	// waiting out a failure: spooled batches first (they are the oldest), then the
@@ -216,8 +249,8 @@ func (l *writerLane) run(ctx context.Context) {
 			return
 		}
 		if sp != nil {
-			batch, tok, ok, lost := sp.Take()
-			w.metrics.dropped.WithLabelValues("spool_corrupt").Add(float64(lost))
+			batch, tok, ok := sp.Take()
+			w.reportSpoolDamage()
 			if ok {
 				inflight, fromSpool = batch, &tok
 				writing, writeStarted = true, time.Now()
@@ -275,7 +308,8 @@ func (l *writerLane) run(ctx context.Context) {
 				spare = inflight[:0]
 			}
 			inflight = nil
-			retryAt, backoff = time.Now().Add(backoff), min(2*backoff, 30*time.Second)
+			failedAt = time.Now()
+			retryAt, backoff = failedAt.Add(backoff), min(2*backoff, w.o.MaxRetryAfter)
 			return
 		}
 		failing = false
@@ -288,7 +322,7 @@ func (l *writerLane) run(ctx context.Context) {
 			spare = inflight
 		}
 		inflight = nil
-		backoff = time.Second
+		backoff = w.o.RetryAfter
 	}
 	held := func() int {
 		if fromSpool != nil {
@@ -315,6 +349,13 @@ func (l *writerLane) run(ctx context.Context) {
 				pending = spill(pending)
 			}
 			startWrite(true)
+		case <-l.wake:
+			if failing && !writing {
+				if soon := failedAt.Add(wakeGap); soon.Before(retryAt) {
+					retryAt = soon // at once, unless the failure was just now
+				}
+				startWrite(true)
+			}
 		case <-ctx.Done():
 			for drained := false; !drained; {
 				select {
@@ -351,6 +392,20 @@ func (l *writerLane) run(ctx context.Context) {
 		}
 		l.held.Store(int64(held()))
 		w.setPending()
+	}
+}
+
+// reportSpoolDamage counts and logs what the spool skipped as damaged.
+func (w *ResultWriter) reportSpoolDamage() {
+	if w.o.Spool == nil {
+		return
+	}
+	for _, c := range w.o.Spool.Corruptions() {
+		w.metrics.dropped.WithLabelValues("spool_corrupt").Add(float64(c.Results))
+		w.metrics.spoolCorruptBytes.Add(float64(c.Bytes))
+		w.o.Logger.Error("the result spool had damaged records; skipped them and read on",
+			"segment", c.Segment, "offset", c.Offset, "bytes", c.Bytes, "results", c.Results,
+			"results_known", c.ResultsKnown, "reason", c.Reason)
 	}
 }
 

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -146,5 +148,49 @@ func TestWriterSpillsWhileAWriteHangs(t *testing.T) {
 	}
 	if sp.Len() != 0 {
 		t.Fatalf("spool still holds %d results", sp.Len())
+	}
+}
+
+// A byte flipped in a spool segment costs the one record it hit: the writer writes
+// every other spooled result, and the metric and the log say what was skipped.
+func TestWriterCountsAndLogsSpoolDamage(t *testing.T) {
+	dir := t.TempDir()
+	sp := openSpool(t, dir)
+	all := results(50, time.Now())
+	for i := 0; i < len(all); i += 10 {
+		if _, err := sp.Append(all[i : i+10]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(files) != 1 {
+		t.Fatalf("segments: %v", files)
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff // in the payload of the third of five records
+	if err := os.WriteFile(files[0], data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := &logRecorder{}
+	db := newSwitchableStore()
+	db.up.Store(true)
+	w, stop := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond,
+		Spool: openSpool(t, dir), Logger: slog.New(logs)})
+	waitFor(t, "the intact spooled results to be written", func() bool { return db.count() == 40 })
+	stop()
+	db.check(t, slices.Concat(all[:20], all[30:]))
+	if n := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("spool_corrupt")); n != 10 {
+		t.Fatalf("spool_corrupt drops = %v, want the 10 results of the damaged record", n)
+	}
+	reports := logs.attrs("the result spool had damaged records; skipped them and read on")
+	if len(reports) != 1 || reports[0]["results"].Int64() != 10 || reports[0]["bytes"].Int64() == 0 ||
+		float64(reports[0]["bytes"].Int64()) != testutil.ToFloat64(w.metrics.spoolCorruptBytes) {
+		t.Fatalf("damage logged as %v (bytes metric %v); want one report of 10 results and the bytes skipped",
+			reports, testutil.ToFloat64(w.metrics.spoolCorruptBytes))
 	}
 }

@@ -2,21 +2,19 @@
 // so that neither a long outage nor a crash during one loses them.
 //
 // A spool is a directory of append-only segment files (NNNNNNNNNNNNNNNNNNNN.seg),
-// oldest first. Each record in a segment is one batch:
-//
-//	length uint32 LE | CRC-32C of the payload uint32 LE | payload
+// oldest first. Each record in a segment is one batch, framed so that it can be found
+// again past damage (segment.go has the format).
 //
 // Records are taken oldest first and acknowledged once written to the database; a
 // segment is deleted when every record in it is acknowledged. Acknowledgements live in
 // memory only, so after a crash a partly written segment is taken again from its
 // start: the consumer must tolerate writing a batch twice (the result writer does).
-// A record cut short by a crash fails its length or checksum check and ends that
-// segment: everything before it is kept.
+// A damaged record (a flipped bit, a write cut short by a crash) is skipped and the
+// reading goes on at the next intact one; every skip is reported by Corruptions.
 package spool
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -32,15 +30,12 @@ import (
 )
 
 const (
-	headerSize = 8
-	suffix     = ".seg"
+	suffix = ".seg"
 	// maxRecord bounds one record's payload; a longer length is a torn or foreign file.
 	maxRecord = 64 << 20
 	// defaultSegmentBytes is where a segment is closed and the next one started.
 	defaultSegmentBytes = 8 << 20
 )
-
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // Spool is safe for use by several goroutines.
 type Spool struct {
@@ -53,7 +48,13 @@ type Spool struct {
 	w       *os.File   // the newest segment, open for appending; nil until the first Append
 	bytes   int64      // on disk, all segments
 	results int64      // in records not yet acknowledged
+	// corrupt is the damage found and not yet collected by Corruptions; bounded by
+	// maxCorruptions, past which the oldest reports are merged away.
+	corrupt []Corruption
 }
+
+// maxCorruptions bounds the damage reports kept between two Corruptions calls.
+const maxCorruptions = 1000
 
 type segment struct {
 	seq     uint64
@@ -66,6 +67,7 @@ type record struct {
 	off     int64 // of the payload
 	length  int32
 	results int32
+	sum     uint32 // CRC-32C of the payload
 	state   recordState
 }
 
@@ -99,10 +101,11 @@ func Open(dir string, maxBytes int64) (*Spool, error) {
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
-		seg, err := s.scan(seq)
+		seg, damage, err := s.scan(seq)
 		if err != nil {
 			return nil, err
 		}
+		s.reportCorrupt(damage...)
 		if seg.live == 0 {
 			if err := os.Remove(s.path(seq)); err != nil {
 				return nil, fmt.Errorf("spool: %w", err)
@@ -132,34 +135,41 @@ func (s *Spool) path(seq uint64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seq, suffix))
 }
 
-// scan indexes a segment's valid records; a torn or corrupt record ends it.
-func (s *Spool) scan(seq uint64) (*segment, error) {
-	f, err := os.Open(s.path(seq))
+// scan indexes a segment's intact records, skipping damaged ones (reported). It reads
+// the segment whole: segments are closed at segmentBytes (8 MiB), so that is their size
+// but for one record past it.
+func (s *Spool) scan(seq uint64) (*segment, []Corruption, error) {
+	data, err := os.ReadFile(s.path(seq))
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+		return nil, nil, fmt.Errorf("spool: %w", err)
 	}
-	defer f.Close()
-	seg := &segment{seq: seq}
-	var hdr [headerSize]byte
-	for off := int64(0); ; {
-		if _, err := f.ReadAt(hdr[:], off); err != nil {
-			break // end of file, or a torn header
+	recs, damage := index(s.path(seq), data)
+	return &segment{seq: seq, size: int64(len(data)), records: recs, live: len(recs)}, damage, nil
+}
+
+// reportCorrupt keeps damage reports for Corruptions, within maxCorruptions.
+func (s *Spool) reportCorrupt(cs ...Corruption) {
+	s.corrupt = append(s.corrupt, cs...)
+	if over := len(s.corrupt) - maxCorruptions; over > 0 {
+		first := s.corrupt[0]
+		first.Reason = fmt.Sprintf("%s (and %d more reports merged into this one)", first.Reason, over)
+		for _, c := range s.corrupt[1 : over+1] {
+			first.Bytes += c.Bytes
+			first.Results += c.Results
+			first.ResultsKnown = first.ResultsKnown && c.ResultsKnown
 		}
-		length, sum := binary.LittleEndian.Uint32(hdr[:4]), binary.LittleEndian.Uint32(hdr[4:])
-		if length == 0 || length > maxRecord {
-			break
-		}
-		payload := make([]byte, length)
-		if _, err := f.ReadAt(payload, off+headerSize); err != nil || crc32.Checksum(payload, crcTable) != sum {
-			break
-		}
-		n, _ := binary.Uvarint(payload)
-		seg.records = append(seg.records, record{off: off + headerSize, length: int32(length), results: int32(n)})
-		seg.live++
-		off += headerSize + int64(length)
-		seg.size = off
+		s.corrupt = append([]Corruption{first}, s.corrupt[over+1:]...)
 	}
-	return seg, nil
+}
+
+// Corruptions returns the damage found since the last call, at Open or since (by Take,
+// when a record no longer reads back as it was written), and forgets it.
+func (s *Spool) Corruptions() []Corruption {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.corrupt
+	s.corrupt = nil
+	return out
 }
 
 // Len is how many results the spool holds (taken ones included, until acknowledged).
@@ -187,10 +197,7 @@ func (s *Spool) Append(batch []ping.Result) (dropped int64, err error) {
 	if len(payload) > maxRecord {
 		return 0, fmt.Errorf("spool: a batch of %d results is too big for one record", len(batch))
 	}
-	rec := make([]byte, headerSize+len(payload))
-	binary.LittleEndian.PutUint32(rec[:4], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(rec[4:8], crc32.Checksum(payload, crcTable))
-	copy(rec[headerSize:], payload)
+	rec := appendRecord(make([]byte, 0, headerSize+len(payload)), payload, len(batch))
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -207,7 +214,8 @@ func (s *Spool) Append(batch []ping.Result) (dropped int64, err error) {
 	if err := s.w.Sync(); err != nil {
 		return 0, fmt.Errorf("spool: sync: %w", err)
 	}
-	last.records = append(last.records, record{off: last.size + headerSize, length: int32(len(payload)), results: int32(len(batch))})
+	last.records = append(last.records, record{off: last.size + headerSize, length: int32(len(payload)),
+		results: int32(len(batch)), sum: crc32.Checksum(payload, crcTable)})
 	last.live++
 	last.size += int64(len(rec))
 	s.bytes += int64(len(rec))
@@ -238,8 +246,15 @@ func (s *Spool) startSegment() error {
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
+	// Synced with the first record, which follows at once.
+	if _, err := f.WriteString(fileHeader); err != nil {
+		f.Close()
+		_ = os.Remove(s.path(seq))
+		return fmt.Errorf("spool: write: %w", err)
+	}
 	s.w = f
-	s.segs = append(s.segs, &segment{seq: seq})
+	s.segs = append(s.segs, &segment{seq: seq, size: int64(len(fileHeader))})
+	s.bytes += int64(len(fileHeader))
 	return nil
 }
 
@@ -274,8 +289,9 @@ func (s *Spool) removeOldest() {
 }
 
 // Take returns the oldest record not taken yet, if any, and marks it taken until
-// Ack or Release. A record that can no longer be read is skipped and counted in lost.
-func (s *Spool) Take() (batch []ping.Result, tok Token, ok bool, lost int64) {
+// Ack or Release. A record that no longer reads back as written is skipped and
+// reported (Corruptions).
+func (s *Spool) Take() (batch []ping.Result, tok Token, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, seg := range s.segs {
@@ -286,16 +302,19 @@ func (s *Spool) Take() (batch []ping.Result, tok Token, ok bool, lost int64) {
 			}
 			b, err := s.read(seg.seq, r)
 			if err != nil {
-				lost += int64(r.results)
+				s.reportCorrupt(Corruption{Segment: s.path(seg.seq), Offset: r.off, Bytes: int64(r.length),
+					Results: int64(r.results), ResultsKnown: true, Reason: "record payload no longer reads back: " + err.Error()})
 				s.markDone(seg, r)
 				continue
 			}
 			r.state = taken
-			return b, Token{seg.seq, i}, true, lost
+			return b, Token{seg.seq, i}, true
 		}
 	}
-	return nil, Token{}, false, lost
+	return nil, Token{}, false
 }
+
+var errChanged = errors.New("checksum mismatch")
 
 func (s *Spool) read(seq uint64, r *record) ([]ping.Result, error) {
 	f, err := os.Open(s.path(seq))
@@ -306,6 +325,9 @@ func (s *Spool) read(seq uint64, r *record) ([]ping.Result, error) {
 	payload := make([]byte, r.length)
 	if _, err := f.ReadAt(payload, r.off); err != nil {
 		return nil, err
+	}
+	if crc32.Checksum(payload, crcTable) != r.sum {
+		return nil, errChanged
 	}
 	return decode(payload)
 }
@@ -362,94 +384,4 @@ func (s *Spool) Close() error {
 	err := s.w.Close()
 	s.w = nil
 	return err
-}
-
-// encode is a batch's payload: its length, then per result the target and group IDs,
-// send time (unix ns), RTT (ns), OK and error text.
-func encode(batch []ping.Result) []byte {
-	out := binary.AppendUvarint(nil, uint64(len(batch)))
-	for i := range batch {
-		r := &batch[i]
-		out = appendString(out, r.TargetID)
-		out = appendString(out, r.GroupID)
-		out = binary.AppendVarint(out, r.SentAt.UnixNano())
-		out = binary.AppendVarint(out, int64(r.RTT))
-		ok := byte(0)
-		if r.OK {
-			ok = 1
-		}
-		out = append(out, ok)
-		out = appendString(out, r.Err)
-	}
-	return out
-}
-
-func appendString(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
-
-var errCorrupt = errors.New("spool: corrupt record")
-
-func decode(p []byte) ([]ping.Result, error) {
-	d := decoder{p: p}
-	n := d.uvarint()
-	if d.err != nil || n > uint64(len(p)) {
-		return nil, errCorrupt
-	}
-	out := make([]ping.Result, 0, n)
-	for range n {
-		var r ping.Result
-		r.TargetID = d.string()
-		r.GroupID = d.string()
-		r.SentAt = time.Unix(0, d.varint()).UTC()
-		r.RTT = time.Duration(d.varint())
-		r.OK = d.byte() == 1
-		r.Err = d.string()
-		if d.err != nil {
-			return nil, d.err
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// decoder reads a payload, remembering the first error.
-type decoder struct {
-	p   []byte
-	err error
-}
-
-func (d *decoder) uvarint() uint64 { return next(d, binary.Uvarint) }
-func (d *decoder) varint() int64   { return next(d, binary.Varint) }
-
-// next reads one varint of either kind with read.
-func next[T uint64 | int64](d *decoder, read func([]byte) (T, int)) T {
-	v, n := read(d.p)
-	if n <= 0 {
-		d.err = errCorrupt
-		return 0
-	}
-	d.p = d.p[n:]
-	return v
-}
-
-func (d *decoder) byte() byte {
-	if len(d.p) == 0 {
-		d.err = errCorrupt
-		return 0
-	}
-	b := d.p[0]
-	d.p = d.p[1:]
-	return b
-}
-
-func (d *decoder) string() string {
-	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.p)) {
-		d.err = errCorrupt
-		return ""
-	}
-	s := string(d.p[:n])
-	d.p = d.p[n:]
-	return s
 }
