@@ -1,5 +1,6 @@
 // Browser tests against the real binary: sign in, paste a group of loopback addresses,
-// watch them go green, pause one, pull a report as CSV, survive a server restart.
+// watch them go green, pause one, pull a report as CSV, survive a server restart, share,
+// run accounts (users, forced password change, tokens, sessions ended by a new password).
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -294,6 +295,109 @@ try {
     assert((await page.getByRole('button', { name: 'Add to my dashboard' }).count()) === 0, 'offers to add an invisible card');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+
+  /** @param {import('playwright-core').Page} p @param {string} user @param {string} pass */
+  const signIn = async (p, user, pass) => {
+    await p.getByLabel('Username').fill(user);
+    await p.getByLabel('Password').fill(pass);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+  };
+
+  await step('admin manages users: create, reset a password (forced new one at sign-in), make and unmake admin', async () => {
+    await signIn(page, 'admin', PASSWORD);
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+    await page.locator('tr[data-user=bob]').waitFor();
+    await page.getByRole('button', { name: 'New user' }).click();
+    let dlg = page.getByRole('dialog');
+    await dlg.getByLabel('Username').fill('carol');
+    await dlg.getByLabel('Password', { exact: true }).fill('carol-password-1');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    const carol = page.locator('tr[data-user=carol]');
+    await carol.waitFor();
+    await carol.getByRole('button', { name: 'Reset password' }).click();
+    dlg = page.getByRole('dialog');
+    await dlg.getByText('must choose a new password at their next sign-in').waitFor();
+    await dlg.getByLabel('New password').fill('carol-temporary-1');
+    await dlg.getByRole('button', { name: 'Set password' }).click();
+    await carol.getByText('must change password').waitFor();
+    await carol.getByRole('button', { name: 'Make admin' }).click();
+    await carol.locator('td', { hasText: /^yes$/ }).waitFor();
+    await carol.getByRole('button', { name: 'Remove admin' }).click();
+    await carol.locator('td', { hasText: /^no$/ }).waitFor();
+    // the last administrator cannot step down, and is told why
+    await page.locator('tr[data-user=admin]').getByRole('button', { name: 'Remove admin' }).click();
+    await page.getByRole('alert').filter({ hasText: 'last administrator' }).waitFor();
+    // the delete dialog says what goes with the account; cancelled here
+    await page.locator('tr[data-user=bob]').getByRole('button', { name: 'Delete' }).click();
+    dlg = page.getByRole('dialog');
+    await dlg.getByText(/with no groups, 0 API tokens and their sessions\?/).waitFor();
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    await signIn(page, 'carol', 'carol-temporary-1');
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    await page.getByLabel('Password you signed in with').fill('carol-temporary-1');
+    await page.getByLabel('New password', { exact: true }).fill('carol-own-pass-1');
+    await page.getByLabel('New password again').fill('carol-own-pass-1');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    // still at #/users, where the admin signed out: to a non-admin that page does not exist
+    await page.getByRole('heading', { name: 'Not found' }).waitFor();
+    assert((await page.getByRole('link', { name: 'Users' }).count()) === 0, 'a non-admin sees the Users link');
+    await page.getByRole('link', { name: 'Back to the dashboard' }).click();
+    await page.getByText('No groups yet').waitFor();
+  });
+
+  await step('tokens page: a new token is shown once with a copy button, listed, and revoked', async () => {
+    await browser.ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByRole('heading', { name: 'API tokens' }).waitFor();
+    await page.getByText('You have no API tokens.').waitFor();
+    await page.getByLabel('Name').fill('grafana');
+    await page.getByLabel('Expires').selectOption({ label: '30 days' });
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = page.getByRole('region', { name: 'New token' });
+    const token = (await secret.locator('code.token').textContent()) || '';
+    assert(/^pdk_[A-Za-z0-9_-]{20,}$/.test(token), 'token shown: ' + token);
+    await secret.getByText('It will not be shown again').waitFor();
+    await secret.getByRole('button', { name: 'Copy' }).click();
+    await page.getByText('Token copied.').waitFor();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert(copied === token, 'clipboard holds ' + copied);
+    const row = page.locator('tr[data-token=grafana]');
+    await row.waitFor();
+    await page.reload();
+    await row.waitFor();
+    assert(!(await page.content()).includes(token), 'the token is shown again after a reload');
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+    await row.waitFor({ state: 'detached' });
+    await page.getByText('You have no API tokens.').waitFor();
+  });
+
+  await step('a password change signs out the other browser at once; this one stays', async () => {
+    const other = await launch();
+    try {
+      const page2 = await other.ctx.newPage();
+      page2.setDefaultTimeout(T);
+      await page2.goto(srv.url + '/');
+      await signIn(page2, 'carol', 'carol-own-pass-1');
+      await page2.getByText('No groups yet').waitFor();
+      await page2.locator('.conn-live').waitFor();
+      await page.getByRole('button', { name: /^Change password/ }).click();
+      const dlg = page.getByRole('dialog');
+      await dlg.getByLabel('Current password').fill('carol-own-pass-1');
+      await dlg.getByLabel('New password', { exact: true }).fill('carol-final-pass-1');
+      await dlg.getByLabel('New password again').fill('carol-final-pass-1');
+      await dlg.getByRole('button', { name: 'Change password' }).click();
+      await page.getByText('Password changed. Your other sessions are signed out.').waitFor();
+      await page2.getByRole('button', { name: 'Sign in' }).waitFor(); // its stream closed with 4401
+      await page.reload();
+      await page.getByRole('heading', { name: 'API tokens' }).waitFor(); // still signed in
+    } finally {
+      await other.close();
+    }
   });
 
   await step('sign out', async () => {

@@ -183,3 +183,20 @@ export function plural(n, one, many = one + 's') {
 export function fmtClock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 }
+
+/**
+ * When something happened, for account pages: "never", "just now", "5 min ago",
+ * "3 h ago", or the date for anything older than a day.
+ * @param {string|null|undefined} iso RFC 3339 time
+ * @param {number} [now] ms epoch
+ */
+export function fmtAgo(iso, now = Date.now()) {
+  if (!iso) return 'never';
+  const t = Date.parse(iso);
+  if (!isFinite(t)) return '—';
+  const s = Math.round((now - t) / 1000);
+  if (s < 0) return new Date(t).toLocaleString();
+  if (s < 60) return 'just now';
+  if (s < 86400) return fmtDuration(Math.floor(s / 60) * 60000) + ' ago';
+  return new Date(t).toLocaleDateString();
+}

@@ -2,9 +2,11 @@
 //   #/                         dashboard
 //   #/report/<gid>?from=<unix s>&range=<s>
 //   #/target/<gid>/<tid>
+//   #/tokens                   your API tokens
+//   #/users                    user management (administrators)
 import { signal } from '@preact/signals';
 
-/** @typedef {{page:'dashboard'|'report'|'target', gid?:string, tid?:string, q: URLSearchParams}} Route */
+/** @typedef {{page:'dashboard'|'report'|'target'|'tokens'|'users'|'notfound', gid?:string, tid?:string, q: URLSearchParams}} Route */
 
 /**
  * @param {string} hash location.hash
@@ -17,6 +19,8 @@ export function parseRoute(hash) {
   const q = new URLSearchParams(query);
   if (parts[0] === 'report' && parts[1]) return { page: 'report', gid: parts[1], q };
   if (parts[0] === 'target' && parts[1] && parts[2]) return { page: 'target', gid: parts[1], tid: parts[2], q };
+  if ((parts[0] === 'tokens' || parts[0] === 'users') && parts.length === 1) return { page: parts[0], q };
+  if (parts.length) return { page: 'notfound', q };
   return { page: 'dashboard', q };
 }
 

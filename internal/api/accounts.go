@@ -54,7 +54,7 @@ func handleLogin(s *server) gin.HandlerFunc {
 			Name: deviceCookie, Value: in.Device, Path: deviceCookiePath, MaxAge: int(in.DeviceTTL.Seconds()),
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secureRequest(c.Request, s.trusted),
 		})
-		c.JSON(http.StatusOK, gin.H{"user": userOut(in.User)})
+		c.JSON(http.StatusOK, gin.H{"user": meOut(in.User)})
 		return nil
 	})
 }
@@ -97,24 +97,8 @@ func handleLogout(s *server) gin.HandlerFunc {
 
 func handleMe(s *server) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.JSON(http.StatusOK, userOut(currentUser(c)))
+		c.JSON(http.StatusOK, meOut(currentUser(c)))
 	}
-}
-
-// handleUserList lists every account so people can pick whom to share with.
-func handleUserList(s *server) gin.HandlerFunc {
-	return s.wrap(func(c *gin.Context) error {
-		users, err := s.Accounts.ListUsers(c.Request.Context())
-		if err != nil {
-			return err
-		}
-		out := make([]userJSON, len(users))
-		for i := range users {
-			out[i] = userOut(&users[i])
-		}
-		c.JSON(http.StatusOK, gin.H{"users": out})
-		return nil
-	})
 }
 
 type userCreateRequest struct {

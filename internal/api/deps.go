@@ -35,6 +35,7 @@ type GroupStore interface {
 	Report(ctx context.Context, q store.ReportQuery) (*store.Report, error)
 	Samples(ctx context.Context, targetID string, from, to time.Time, limit int) ([]store.Sample, error)
 	SharingStore
+	UserAdminStore
 }
 
 var _ GroupStore = (*store.Store)(nil)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
 )
 
@@ -30,6 +31,7 @@ var errorKinds = []struct {
 }{
 	{groups.ErrInvalid, http.StatusBadRequest, "invalid"},
 	{groups.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated"},
+	{auth.ErrPasswordChangeRequired, http.StatusForbidden, "password_change_required"},
 	{groups.ErrForbidden, http.StatusForbidden, "forbidden"},
 	{groups.ErrNotFound, http.StatusNotFound, "not_found"},
 	{groups.ErrConflict, http.StatusConflict, "conflict"},

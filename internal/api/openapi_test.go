@@ -357,6 +357,32 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin.call("DELETE", p, nil, 204)
 	admin.call("DELETE", p, nil, 404)
 
+	// Passwords: an administrator's reset ends the user's sessions and holds the next
+	// one back until the user chooses a new password.
+	admin.call("POST", "/api/v1/users", map[string]any{"username": "dave", "password": "dave-password"}, 201)
+	dave := newClient()
+	dave.call("POST", "/api/v1/auth/login", map[string]any{"username": "dave", "password": "dave-password"}, 200)
+	bob.call("PUT", "/api/v1/users/dave/password", map[string]any{"new_password": "temporary-1"}, 403)
+	admin.call("PUT", "/api/v1/users/dave/password", map[string]any{"new_password": "short"}, 400)
+	admin.call("PUT", "/api/v1/users/nobody/password", map[string]any{"new_password": "temporary-1"}, 404)
+	admin.call("PUT", "/api/v1/users/admin/password", map[string]any{"new_password": "temporary-1"}, 400)
+	admin.call("PUT", "/api/v1/users/dave/password", map[string]any{"new_password": "temporary-1"}, 204)
+	dave.call("GET", "/api/v1/me", nil, 401)
+	dave.call("POST", "/api/v1/auth/login", map[string]any{"username": "dave", "password": "temporary-1"}, 200)
+	dave.call("GET", "/api/v1/me", nil, 200)
+	dave.call("GET", "/api/v1/users", nil, 403)
+	dave.call("POST", "/api/v1/me/password", map[string]any{"current_password": "temporary-1", "new_password": "short"}, 400)
+	dave.call("POST", "/api/v1/me/password", map[string]any{"current_password": "not-it", "new_password": "dave-password-2"}, 403)
+	dave.call("POST", "/api/v1/me/password", map[string]any{"current_password": "temporary-1", "new_password": "dave-password-2"}, 204)
+	dave.call("GET", "/api/v1/users", nil, 200)
+	// Administrators: the last one keeps the flag.
+	bob.call("PATCH", "/api/v1/users/dave", map[string]any{"is_admin": true}, 403)
+	admin.call("PATCH", "/api/v1/users/dave", map[string]any{}, 400)
+	admin.call("PATCH", "/api/v1/users/nobody", map[string]any{"is_admin": true}, 404)
+	admin.call("PATCH", "/api/v1/users/dave", map[string]any{"is_admin": true}, 200)
+	admin.call("PATCH", "/api/v1/users/dave", map[string]any{"is_admin": false}, 200)
+	admin.call("PATCH", "/api/v1/users/admin", map[string]any{"is_admin": false}, 409)
+
 	admin.call("POST", "/api/v1/users", map[string]any{"username": "carol", "password": "carol-password"}, 201)
 	bob.call("POST", "/api/v1/users/carol/unlock", nil, 403)
 	admin.call("POST", "/api/v1/users/nobody/unlock", nil, 404)
@@ -376,8 +402,9 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin.header = http.Header{}
 	admin.call("POST", "/api/v1/auth/logout", nil, 204)
 
-	// The client address has failed once already (admin, "wrong"); 4 more use up its 5.
-	for range 4 {
+	// The client address has failed twice already (admin's "wrong" sign-in, dave's wrong
+	// current password); 3 more use up its 5.
+	for range 3 {
 		anon.call("POST", "/api/v1/auth/login", map[string]any{"username": "mallory", "password": "guess"}, 401)
 	}
 	anon.call("POST", "/api/v1/auth/login", map[string]any{"username": "mallory", "password": "guess"}, 429)

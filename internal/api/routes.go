@@ -62,11 +62,14 @@ func (s *server) routes() (*gin.Engine, error) {
 	v1.POST("/auth/login", handleLogin(s))
 	v1.POST("/auth/logout", handleLogout(s)) // works with a stale cookie too, so it can always clear it
 
-	authed := v1.Group("", requireUser(s))
+	authed := v1.Group("", requireUser(s), passwordGate(s))
 	authed.GET("/me", handleMe(s))
+	authed.POST("/me/password", handleMyPassword(s))
 	authed.GET("/users", handleUserList(s))
 	authed.POST("/users", requireAdmin(s), handleUserCreate(s))
+	authed.PATCH("/users/:username", requireAdmin(s), handleUserPatch(s))
 	authed.DELETE("/users/:username", requireAdmin(s), handleUserDelete(s))
+	authed.PUT("/users/:username/password", requireAdmin(s), handleUserPasswordSet(s))
 	authed.POST("/users/:username/unlock", requireAdmin(s), handleUserUnlock(s))
 	authed.GET("/tokens", handleTokenList(s))
 	authed.POST("/tokens", handleTokenCreate(s))

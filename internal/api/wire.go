@@ -114,6 +114,18 @@ func userOut(u *auth.User) userJSON {
 	return userJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt}
 }
 
+// meJSON is the signed-in user as they see themselves.
+type meJSON struct {
+	userJSON
+	// MustChangePassword: an administrator set the password; the UI asks for a new one
+	// and the API refuses everything else until then.
+	MustChangePassword bool `json:"must_change_password"`
+}
+
+func meOut(u *auth.User) meJSON {
+	return meJSON{userJSON: userOut(u), MustChangePassword: u.MustChangePassword}
+}
+
 type tokenJSON struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`

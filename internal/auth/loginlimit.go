@@ -107,6 +107,13 @@ func (l *loginLimits) resetAccount(username string) {
 	l.account.Reset(username)
 }
 
+// accountWait is how long sign-ins to username from unknown clients must wait.
+func (l *loginLimits) accountWait(username string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.account.Wait(username, now)
+}
+
 func rateLimited(kind string, wait time.Duration) error {
 	msg := "too many failed sign-ins from this address; try again later"
 	switch kind {

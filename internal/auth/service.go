@@ -214,9 +214,14 @@ func (s *Service) SignIn(ctx context.Context, a LoginAttempt) (*SignedIn, error)
 	s.limits.refund(slots, now)
 	token := newSecret()
 	sess := &Session{ID: hashSecret(token), UserID: u.ID, CreatedAt: now.UTC(), LastSeenAt: now.UTC(), ExpiresAt: now.Add(s.ttl).UTC()}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	if err := s.store.StartSession(ctx, sess, u.PasswordHash); err != nil {
+		if errors.Is(err, groups.ErrNotFound) { // deleted, or its password changed, since it was read
+			return nil, &groups.Error{Kind: groups.ErrUnauthenticated, Message: "wrong username or password"}
+		}
 		return nil, err
 	}
+	signedIn := now.UTC()
+	u.LastSignInAt = &signedIn
 	return &SignedIn{User: u, Session: token, Device: s.devices.issue(u.Username, now), DeviceTTL: s.devices.ttl}, nil
 }
 

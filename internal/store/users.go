@@ -12,19 +12,22 @@ import (
 )
 
 type userRow struct {
-	ID           string
-	Username     string
-	DisplayName  string
-	PasswordHash string
-	IsAdmin      bool
-	CreatedAt    time.Time
+	ID                 string
+	Username           string
+	DisplayName        string
+	PasswordHash       string
+	IsAdmin            bool
+	MustChangePassword bool
+	CreatedAt          time.Time
+	LastSignInAt       *time.Time
 }
 
 func (userRow) TableName() string { return "users" }
 
 func (r *userRow) toDomain() *auth.User {
 	return &auth.User{ID: r.ID, Username: r.Username, DisplayName: r.DisplayName,
-		PasswordHash: r.PasswordHash, IsAdmin: r.IsAdmin, CreatedAt: r.CreatedAt.UTC()}
+		PasswordHash: r.PasswordHash, IsAdmin: r.IsAdmin, MustChangePassword: r.MustChangePassword,
+		CreatedAt: r.CreatedAt.UTC(), LastSignInAt: utcPtr(r.LastSignInAt)}
 }
 
 var _ auth.Store = (*Store)(nil)
@@ -32,7 +35,7 @@ var _ auth.Store = (*Store)(nil)
 // CreateUser stores a new user; a taken username is a conflict.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	row := userRow{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName,
-		PasswordHash: u.PasswordHash, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt}
+		PasswordHash: u.PasswordHash, IsAdmin: u.IsAdmin, MustChangePassword: u.MustChangePassword, CreatedAt: u.CreatedAt}
 	return translate("create user", s.db.WithContext(ctx).Create(&row).Error)
 }
 
@@ -74,13 +77,9 @@ func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
 func (s *Store) DeleteUser(ctx context.Context, id string) ([]string, error) {
 	var owned []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		admins := tx.Model(&userRow{}).Where("is_admin")
-		if s.dialect == Postgres { // SQLite's write transactions are exclusive already
-			admins = admins.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		var adminIDs []string
-		if err := admins.Pluck("id", &adminIDs).Error; err != nil {
-			return translate("lock administrators", err)
+		adminIDs, err := s.lockAdmins(tx)
+		if err != nil {
+			return err
 		}
 		var row userRow
 		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
@@ -98,4 +97,18 @@ func (s *Store) DeleteUser(ctx context.Context, id string) ([]string, error) {
 		return nil, err
 	}
 	return owned, nil
+}
+
+// lockAdmins returns the administrators' IDs, locking their rows until tx ends, so two
+// transactions that each remove an administrator cannot both see another one left.
+func (s *Store) lockAdmins(tx *gorm.DB) ([]string, error) {
+	admins := tx.Model(&userRow{}).Where("is_admin")
+	if s.dialect == Postgres { // SQLite's write transactions are exclusive already
+		admins = admins.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var ids []string
+	if err := admins.Pluck("id", &ids).Error; err != nil {
+		return nil, translate("lock administrators", err)
+	}
+	return ids, nil
 }

@@ -28,7 +28,10 @@ export function TopBar() {
     ${onDash && html`<button type="button" class="btn small" title="Cards shared with you or public" onClick=${() => (dialog.value = { kind: 'browse' })}>Add shared…</button>
       <button type="button" class="primary small" onClick=${() => (dialog.value = { kind: 'new' })}>New group</button>`}
     <${Bell} />
-    <span class="user" title="Signed in">${me.value?.display_name || me.value?.username}</span>
+    <a class="btn small" href="#/tokens" aria-current=${route.value.page === 'tokens' ? 'page' : undefined}>Tokens</a>
+    ${me.value?.is_admin && html`<a class="btn small" href="#/users" aria-current=${route.value.page === 'users' ? 'page' : undefined}>Users</a>`}
+    <button type="button" class="link user" title="Signed in; click to change your password" aria-label=${'Change password (signed in as ' + (me.value?.username || '') + ')'}
+      onClick=${() => (dialog.value = { kind: 'password' })}>${me.value?.display_name || me.value?.username}</button>
     <button type="button" class="btn small" onClick=${() => logout()}>Sign out</button>
   </header>`;
 }
