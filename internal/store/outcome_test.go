@@ -91,9 +91,9 @@ func TestReportCountsErrorsApart(t *testing.T) {
 
 		rng := rand.New(rand.NewPCG(3, 5))
 		windows := []struct{ from, to time.Time }{
-			{base, base.Add(2 * time.Minute)},                                         // on minute edges
+			{base, base.Add(2 * time.Minute)},                                          // on minute edges
 			{base.Add(17 * time.Second), base.Add(137*time.Second + time.Millisecond)}, // off them
-			{base.Add(5 * time.Second), base.Add(50 * time.Second)},                   // inside one minute
+			{base.Add(5 * time.Second), base.Add(50 * time.Second)},                    // inside one minute
 			{base.Add(-7 * time.Minute), base.Add(2*time.Hour + 3*time.Second)},        // whole hours inside
 		}
 		for range 25 {
