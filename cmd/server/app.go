@@ -21,6 +21,7 @@ import (
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
+	"pingdeck/internal/ping"
 	"pingdeck/internal/store"
 	"pingdeck/internal/store/spool"
 )
@@ -110,6 +111,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		TargetsChanged: prober.targetsChanged,
 		Limits:         groups.Limits{MinInterval: cfg.MinInterval, MaxTargetsPerUser: cfg.MaxTargetsPerUser, MaxGroupsPerUser: cfg.MaxGroupsPerUser},
 		Policy:         groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets},
+		Resolver:       ping.NewResolver(groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets}, nil),
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
 		Events: hub, Live: hub,

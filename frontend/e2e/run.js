@@ -98,7 +98,7 @@ try {
   await step('new group from a pasted list shows what was added and skipped', async () => {
     await page.getByRole('button', { name: 'New group' }).first().click();
     const dlg = page.getByRole('dialog');
-    await dlg.getByLabel('Name').fill('loopback');
+    await dlg.getByLabel('Name', { exact: true }).fill('loopback');
     await dlg.getByLabel('Targets').fill('127.0.0.1\n127.0.0.2, 127.0.0.3 # lab\n224.0.0.1\n127.0.0.1');
     await dlg.getByRole('button', { name: 'Create group' }).click();
     await dlg.locator('.results').waitFor();
@@ -126,18 +126,57 @@ try {
     await page.locator('.card').waitFor();
   });
 
-  await step('a hostname that does not resolve says so, stays out of the loss, and counts in the tab title', async () => {
+  await step('a hostname that does not resolve is refused unless insisted, says so, stays out of the loss, and counts in the tab title', async () => {
     const gid = await page.locator('.card').first().getAttribute('data-group');
+    // the dialog without the checkbox skips it, with the reason
+    await page.getByRole('button', { name: 'Actions for loopback' }).click();
+    await page.getByRole('menuitem', { name: 'Add targets…' }).click();
+    const dlg = page.getByRole('dialog');
+    await dlg.getByLabel('Targets').fill('nonexistent.invalid');
+    await dlg.getByRole('button', { name: 'Add', exact: true }).click();
+    await dlg.locator('.results').waitFor();
+    let text = (await dlg.locator('.results').textContent()) || '';
+    assert(text.includes('0 added, 1 skipped') && /✕nonexistent\.invalid skipped: does not resolve: no such host/.test(text), 'without the checkbox: ' + text);
+    await assertOnScreen(dlg.locator('.results li'), dlg);
+    await dlg.getByRole('button', { name: 'Done' }).click();
+    await dlg.waitFor({ state: 'detached' });
+
+    // the API adds it when the request insists, and says it did not resolve
     const added = await page.evaluate(async (id) => {
-      const r = await fetch(`/api/v1/groups/${id}/targets`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ targets: ['nonexistent.invalid'] }) });
-      return r.status;
+      const r = await fetch(`/api/v1/groups/${id}/targets`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ targets: ['nonexistent.invalid'], allow_unresolved: true }) });
+      return { status: r.status, body: await r.json() };
     }, gid);
-    assert(added === 200 || added === 201, 'add: ' + added);
+    assert(added.status === 200 && added.body.added.length === 1 && added.body.added[0].unresolved === 'no such host', 'add: ' + JSON.stringify(added));
     const row = page.locator('.row[data-target]', { hasText: 'nonexistent.invalid' });
     await row.locator('.rtt', { hasText: 'no such host' }).waitFor();
     assert((await row.getAttribute('data-state')) === 'down', 'state: ' + (await row.getAttribute('data-state')));
     assert((await row.locator('.loss').textContent()) === '—', 'loss of a target that never sent: ' + (await row.locator('.loss').textContent()));
     await page.waitForFunction(() => document.title === '(1) pingdeck');
+
+    // its page says why in the live log, not "timeout"
+    await page.getByRole('button', { name: 'nonexistent.invalid', exact: true }).click();
+    await page.locator('pre.log', { hasText: 'Not sent: no such host' }).waitFor();
+    const log = (await page.locator('pre.log').textContent()) || '';
+    assert(!log.includes('timeout'), 'log says timeout: ' + log);
+    await page.getByRole('link', { name: '← Dashboard' }).click();
+    await page.locator('.card').waitFor();
+
+    await row.getByRole('button', { name: 'Remove nonexistent.invalid' }).click();
+    await row.waitFor({ state: 'detached' });
+    await page.waitForFunction(() => document.title === 'pingdeck');
+
+    // the dialog with the checkbox adds it, and says per line that it does not resolve yet
+    await page.getByRole('button', { name: 'Actions for loopback' }).click();
+    await page.getByRole('menuitem', { name: 'Add targets…' }).click();
+    await dlg.getByLabel('Targets').fill('nonexistent.invalid');
+    await dlg.getByLabel('Add names that do not resolve yet').check();
+    await dlg.getByRole('button', { name: 'Add', exact: true }).click();
+    await dlg.locator('.results').waitFor();
+    text = (await dlg.locator('.results').textContent()) || '';
+    assert(text.includes('1 added, 0 skipped') && text.includes('nonexistent.invalid added, does not resolve yet (no such host)'), 'with the checkbox: ' + text);
+    await dlg.getByRole('button', { name: 'Done' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    await row.locator('.rtt', { hasText: 'no such host' }).waitFor();
     await row.getByRole('button', { name: 'Remove nonexistent.invalid' }).click();
     await row.waitFor({ state: 'detached' });
     await page.waitForFunction(() => document.title === 'pingdeck');
@@ -206,6 +245,9 @@ try {
     const csv = readFileSync(path, 'utf8');
     assert(csv.startsWith('target_id,address,ip,sent,received,success_rate'), 'CSV: ' + csv.slice(0, 200));
     assert(csv.trim().split('\n').length === 4, 'CSV rows: ' + csv);
+    assert(csv.split('\n')[0].endsWith(',errors'), 'CSV header without errors last: ' + csv.split('\n')[0]);
+    const heads = await page.locator('table.stats thead th').allTextContents();
+    assert(heads.slice(0, 4).join('|') === 'Target|Sent|Received|Errors', 'report columns: ' + heads.join('|'));
     // the permalink reopens the same window
     const url = page.url();
     await page.goto('about:blank');

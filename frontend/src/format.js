@@ -81,7 +81,8 @@ export function lineResults(items, added, skipped) {
       continue;
     }
     const t = addedBy.get(input);
-    if (t) out[i] = { input, ok: true, detail: t.ip && t.ip !== t.address ? 'added → ' + t.ip : 'added' };
+    if (t && t.unresolved) out[i] = { input, ok: true, detail: `added, does not resolve yet (${t.unresolved})` };
+    else if (t) out[i] = { input, ok: true, detail: t.ip && t.ip !== t.address ? 'added → ' + t.ip : 'added' };
     else if (input.includes('/')) out[i] = { input, ok: true, detail: ranged ? `added (range, ${ranged} addresses)` : 'added (range)' };
     else out[i] = { input, ok: true, detail: 'added' };
   }

@@ -39,6 +39,16 @@ describe('format', () => {
     ]);
   });
 
+  it('says per line that a name was added although it does not resolve yet', () => {
+    const items = ['nope.invalid', 'gone.invalid'];
+    const added = [{ address: 'nope.invalid', ip: null, unresolved: 'no such host' }];
+    const skipped = [{ input: 'gone.invalid', reason: 'does not resolve: no such host' }];
+    expect(lineResults(items, added, skipped)).toEqual([
+      { input: 'nope.invalid', ok: true, detail: 'added, does not resolve yet (no such host)' },
+      { input: 'gone.invalid', ok: false, detail: 'does not resolve: no such host' },
+    ]);
+  });
+
   it('parses and prints durations', () => {
     expect(parseDurationS('120')).toBe(120);
     expect(parseDurationS('5m')).toBe(300);

@@ -5,7 +5,7 @@ import { sortRows, rowMatches, filterWords } from '../src/sort.js';
 import { parseRoute, reportHash } from '../src/router.js';
 import { TargetModel } from '../src/live/model.js';
 import { seriesColumns } from '../src/pages/Report.js';
-import { pingLine, sampleColumns } from '../src/pages/Target.js';
+import { pingLine, sampleColumns, notSentSummary } from '../src/pages/Target.js';
 
 describe('sparkline geometry', () => {
   it('puts the newest sample at the right and scales to the largest RTT', () => {
@@ -64,8 +64,16 @@ describe('dashboard helpers', () => {
   it('turns report series and samples into chart columns, and writes ping lines', () => {
     const cols = seriesColumns([{ at: '2026-01-01T00:00:00Z', rtt_avg_ms: 1, rtt_p95_ms: 2, loss_pct: 0 }, { at: '2026-01-01T00:00:10Z', rtt_avg_ms: null, rtt_p95_ms: null, loss_pct: 100 }]);
     expect(cols).toEqual([[1767225600, 1767225610], [1, null], [2, null], [0, 100]]);
-    expect(sampleColumns([{ at: 1000, ok: true, rtt_ms: 3 }, { at: '1970-01-01T00:00:02Z', ok: false, rtt_ms: null }])).toEqual([[1, 2], [3, null], [0, 100]]);
+    expect(sampleColumns([{ at: 1000, ok: true, rtt_ms: 3 }, { at: '1970-01-01T00:00:02Z', ok: false, rtt_ms: null }])).toEqual([[1, 2], [3, null], [0, 100], [0, 0]]);
+    // a probe that never left is no loss: it has its own marker
+    const hist = [{ at: 1000, ok: false, rtt_ms: null, err: 'timeout' }, { at: 2000, ok: false, rtt_ms: null, err: 'no such host' }, { at: 3000, ok: false, rtt_ms: null, err: 'no such host' }];
+    expect(sampleColumns(hist)).toEqual([[1, 2, 3], [null, null, null], [100, 0, 0], [0, 100, 100]]);
+    expect(notSentSummary(hist)).toBe('2 not sent: no such host');
+    expect(notSentSummary([{ at: 1, ok: true, rtt_ms: 1 }])).toBe('');
     expect(pingLine({ at: 0, ok: true, rtt_ms: 0.0451 }, 3, '127.0.0.1', 64)).toMatch(/64 bytes from 127\.0\.0\.1: icmp_seq=3 time=0\.045 ms$/);
     expect(pingLine({ at: 0, ok: false, rtt_ms: null, err: 'timeout' }, 4, '127.0.0.1', 64)).toMatch(/Request timeout for icmp_seq 4$/);
+    // live (the stream's full reason) and history (the samples API's short one) alike
+    expect(pingLine({ at: 0, ok: false, rtt_ms: null, err: 'resolve x.invalid: lookup x.invalid on 10.0.0.53:53: no such host' }, 5, 'x.invalid', 64)).toMatch(/Not sent: no such host \(icmp_seq 5\)$/);
+    expect(pingLine({ at: 0, ok: false, rtt_ms: null, err: 'no such host' }, 6, 'x.invalid', 64)).toMatch(/Not sent: no such host \(icmp_seq 6\)$/);
   });
 });

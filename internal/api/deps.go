@@ -46,6 +46,9 @@ type Deps struct {
 	Accounts *auth.Service
 	Limits   groups.Limits
 	Policy   groups.TargetPolicy
+	// Resolver checks, when targets are added, that their hostnames resolve; nil
+	// checks nothing.
+	Resolver HostResolver
 	Logger   *slog.Logger
 	// Registry receives the HTTP metrics and serves /metrics.
 	Registry *prometheus.Registry

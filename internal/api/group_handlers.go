@@ -23,6 +23,8 @@ type groupRequest struct {
 	PacketSize *int          `json:"packet_size"`
 	Visibility *string       `json:"visibility"`
 	Paused     *bool         `json:"paused"`
+	// AllowUnresolved adds hostnames that do not resolve (yet) instead of skipping them.
+	AllowUnresolved bool `json:"allow_unresolved"`
 }
 
 // groupPatch is the body of PATCH /groups/{id}: settings only.
@@ -125,12 +127,14 @@ func (s *server) createGroup(ctx context.Context, u *auth.User, id string, req *
 		return nil, err
 	}
 	var skipped []groups.SkippedInput
-	g.Targets, skipped = s.prepareTargets(req.Targets, nil, now)
+	var unresolved map[string]string
+	g.Targets, skipped, unresolved = s.prepareTargets(ctx, req.Targets, nil, now, req.AllowUnresolved)
 	over, err := s.Store.CreateGroup(ctx, g, s.quota())
 	if err != nil {
 		return nil, err
 	}
 	out := groupOut(g, groups.RoleOwner, len(g.Targets))
+	markUnresolved(out.Targets, unresolved)
 	out.Skipped = s.quotaSkipped(skipped, over)
 	return &out, nil
 }
@@ -155,12 +159,14 @@ func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWi
 		changed = true
 	}
 	var skipped []groups.SkippedInput
+	var unresolved map[string]string
 	if len(req.Targets) > 0 {
-		added, sk, err := s.addTargets(ctx, g, req.Targets)
+		added, sk, unres, err := s.addTargets(ctx, g, req.Targets, req.AllowUnresolved)
 		if err != nil {
 			return nil, err
 		}
 		skipped = withoutReason(sk, reasonAlreadyInGroup)
+		unresolved = unres
 		changed = changed || len(added) > 0
 	}
 	if changed {
@@ -172,6 +178,7 @@ func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWi
 	}
 	g.Targets = targets
 	out := groupOut(g, groups.RoleFor(actorOf(u), g, v.ShareRole), len(targets))
+	markUnresolved(out.Targets, unresolved)
 	out.Skipped = skipped
 	return &out, nil
 }

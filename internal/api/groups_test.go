@@ -16,6 +16,8 @@ func TestGroupCreateDefaultsAndPastedTargets(t *testing.T) {
 		alice.mustJSON("POST", "/api/v1/groups", map[string]any{
 			"name":    "  edge routers ",
 			"targets": "192.0.2.1, 2001:db8::1\nrouter1.example.net  # core\n198.51.100.0/28\nfe80::1%eth0\n192.0.2.1",
+			// router1.example.net has no address here: insist
+			"allow_unresolved": true,
 		}, 201, &g)
 		if g.Name != "edge routers" || g.Role != "owner" || g.Visibility != "private" || g.IntervalMs != 1000 ||
 			g.TimeoutMs != 1000 || g.PacketSize != 56 || g.Owner.Username != "alice" {
@@ -25,7 +27,8 @@ func TestGroupCreateDefaultsAndPastedTargets(t *testing.T) {
 		if g.TargetCount != 17 || len(g.Targets) != 17 {
 			t.Fatalf("targets = %d (%+v), want 17", len(g.Targets), g.Targets)
 		}
-		if g.Targets[0].Address != "192.0.2.1" || g.Targets[0].Kind != "ip" || g.Targets[2].Kind != "hostname" || g.Targets[2].IP != nil {
+		if g.Targets[0].Address != "192.0.2.1" || g.Targets[0].Kind != "ip" || g.Targets[2].Kind != "hostname" || g.Targets[2].IP != nil ||
+			g.Targets[2].Unresolved != "no such host" || g.Targets[0].Unresolved != "" {
 			t.Fatalf("targets are not in input order or mis-typed: %+v", g.Targets[:3])
 		}
 		if len(g.Skipped) != 2 {

@@ -21,6 +21,7 @@ import (
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
+	"pingdeck/internal/ping"
 	"pingdeck/internal/store"
 	"pingdeck/internal/store/storetest"
 )
@@ -94,7 +95,8 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 	events := &recordedEvents{}
 	deps := api.Deps{
 		Store: st, Accounts: accounts, Limits: limits, Policy: o.policy, Ready: ready,
-		Logger: logger(o.logs), Registry: prometheus.NewRegistry(), TrustedProxies: o.trusted,
+		Resolver: ping.NewResolver(o.policy, nil),
+		Logger:   logger(o.logs), Registry: prometheus.NewRegistry(), TrustedProxies: o.trusted,
 		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(), Events: events,
 	}
 	var hub *live.Hub
@@ -267,6 +269,8 @@ type target struct {
 	IP      *string `json:"ip"`
 	Kind    string  `json:"kind"`
 	Paused  bool    `json:"paused"`
+	// Unresolved is set only in the answer that added a hostname that did not resolve.
+	Unresolved string `json:"unresolved"`
 }
 
 type skipped struct {

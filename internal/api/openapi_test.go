@@ -262,6 +262,7 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin.callJSON("POST", "/api/v1/groups", map[string]any{
 		"name": "edge", "targets": "192.0.2.1, 2001:db8::1\nrouter1.example.net  # core\n198.51.100.0/30\nfe80::1%eth0\n192.0.2.1",
 		"interval": "500ms", "timeout": 300, "packet_size": 100, "visibility": "private", "paused": false,
+		"allow_unresolved": true,
 	}, 201, &g)
 	admin.call("POST", "/api/v1/groups", map[string]any{"name": "empty", "visibility": "public"}, 201)
 	admin.call("POST", "/api/v1/groups", map[string]any{"name": "g", "interval": "100ms"}, 400)
@@ -307,12 +308,20 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	probed := full.Targets[0].ID
 	var results []ping.Result
 	for i := range 90 {
-		results = append(results, ping.Result{TargetID: probed, SentAt: time.Now().Add(-time.Duration(90-i) * time.Second), OK: i%3 != 0, RTT: 12 * time.Millisecond})
+		r := ping.Result{TargetID: probed, SentAt: time.Now().Add(-time.Duration(90-i) * time.Second), OK: i%3 != 0, RTT: 12 * time.Millisecond}
+		if i%9 == 0 { // some probes never left: they are reported as errors
+			r.Err = "resolve x.invalid: lookup x.invalid: no such host"
+		} else if !r.OK {
+			r.Err = ping.ErrTimeout
+		}
+		results = append(results, r)
 	}
 	if err := e.store.WriteResults(t.Context(), results); err != nil {
 		t.Fatal(err)
 	}
 	admin.call("GET", p+"/report?range=120s", nil, 200)
+	admin.call("POST", p+"/prune", map[string]any{"action": "pause", "min_loss": 0.1, "dry_run": true}, 200)
+	admin.call("POST", p+"/targets", map[string]any{"targets": "localhost\nno-such-host.invalid"}, 200)
 	bob.call("GET", p+"/report?time_range=1h&step=10m&format=json", nil, 200) // public: a viewer may
 	admin.call("GET", p+"/report?range=120s&format=csv", nil, 200)
 	admin.call("GET", p+"/report?range=0", nil, 400)

@@ -23,11 +23,15 @@ type pruneRequest struct {
 	DryRun  bool          `json:"dry_run"`
 }
 
+// prunedTarget is one target prune chose. Sent counts the probes that left, Errors
+// those that never did (no address, send refused); Loss is the share of all its probes,
+// both kinds, that got no answer.
 type prunedTarget struct {
 	ID       string  `json:"id"`
 	Address  string  `json:"address"`
 	Sent     int64   `json:"sent"`
 	Received int64   `json:"received"`
+	Errors   int64   `json:"errors"`
 	Loss     float64 `json:"loss"`
 }
 
@@ -40,8 +44,10 @@ type pruneResult struct {
 }
 
 // handlePrune removes or pauses the targets whose loss over the last window is at least
-// min_loss (default 1: never answered). Targets with no probes in the window (paused,
-// or just added) are left alone. dry_run shows what it would do.
+// min_loss (default 1: never answered). A probe that never left (a hostname that does
+// not resolve, a refused send) counts as unanswered here: such a target is just as
+// unreachable, and its errors count says why. Targets with no probes in the window
+// (paused, or just added) are left alone. dry_run shows what it would do.
 func handlePrune(s *server) gin.HandlerFunc {
 	return s.wrap(func(c *gin.Context) error {
 		var req pruneRequest
@@ -71,13 +77,14 @@ func handlePrune(s *server) gin.HandlerFunc {
 		var chosen []string
 		for _, t := range targets {
 			st, ok := stats[t.ID]
-			if !ok || st.Sent == 0 || (t.Paused && req.Action == "pause") {
+			probes := st.Sent + st.Errors
+			if !ok || probes == 0 || (t.Paused && req.Action == "pause") {
 				continue
 			}
-			loss := 1 - float64(st.Received)/float64(st.Sent)
+			loss := 1 - float64(st.Received)/float64(probes)
 			if loss >= minLoss {
 				chosen = append(chosen, t.ID)
-				out.Targets = append(out.Targets, prunedTarget{ID: t.ID, Address: t.Address, Sent: st.Sent, Received: st.Received, Loss: loss})
+				out.Targets = append(out.Targets, prunedTarget{ID: t.ID, Address: t.Address, Sent: st.Sent, Received: st.Received, Errors: st.Errors, Loss: loss})
 			}
 		}
 		if !req.DryRun {

@@ -14,10 +14,13 @@ import (
 )
 
 // statsJSON is PROTOCOL.md's STATS: counts, rates (null when nothing was sent) and
-// RTTs in ms with µs precision (null when nothing was received).
+// RTTs in ms with µs precision (null when nothing was received). Sent counts the
+// probes that left; Errors those that never did (the hostname had no address, the send
+// was refused): they are no lost packets, so the rates are over Sent only.
 type statsJSON struct {
 	Sent        int64    `json:"sent"`
 	Received    int64    `json:"received"`
+	Errors      int64    `json:"errors"`
 	SuccessRate *float64 `json:"success_rate"`
 	LossPct     *float64 `json:"loss_pct"`
 	RTTMinMs    *float64 `json:"rtt_min_ms"`
@@ -112,7 +115,7 @@ func ipString(t groups.Target) string {
 
 // statsOut converts µs sums to the wire's ms, rounded to the µs.
 func statsOut(st store.Stats) statsJSON {
-	out := statsJSON{Sent: st.Sent, Received: st.Received}
+	out := statsJSON{Sent: st.Sent, Received: st.Received, Errors: st.Errors}
 	if st.Sent > 0 {
 		rate := float64(st.Received) / float64(st.Sent)
 		loss := 100 * float64(st.Sent-st.Received) / float64(st.Sent)
@@ -127,10 +130,12 @@ func statsOut(st store.Stats) statsJSON {
 	return out
 }
 
+// reportCSVHeader is PROTOCOL.md's header with errors appended last, so scripts that
+// read the older columns by position keep working.
 var reportCSVHeader = []string{"target_id", "address", "ip", "sent", "received", "success_rate", "loss_pct",
-	"rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "rtt_p50_ms", "rtt_p95_ms", "rtt_p99_ms", "rtt_stddev_ms"}
+	"rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "rtt_p50_ms", "rtt_p95_ms", "rtt_p99_ms", "rtt_stddev_ms", "errors"}
 
-// writeReportCSV writes one row per target under PROTOCOL.md's header; nulls are
+// writeReportCSV writes one row per target under reportCSVHeader; nulls are
 // empty. Once the header is out, a failed write means the client went away: nothing
 // more can be told to it.
 func writeReportCSV(c *gin.Context, r *reportJSON, from time.Time) {
@@ -148,7 +153,7 @@ func writeReportCSV(c *gin.Context, r *reportJSON, from time.Time) {
 	for _, t := range r.Targets {
 		row := []string{t.TargetID, t.Address, t.IP, strconv.FormatInt(t.Sent, 10), strconv.FormatInt(t.Received, 10),
 			num(t.SuccessRate), num(t.LossPct), num(t.RTTMinMs), num(t.RTTAvgMs), num(t.RTTMaxMs),
-			num(t.RTTP50Ms), num(t.RTTP95Ms), num(t.RTTP99Ms), num(t.RTTStddevMs)}
+			num(t.RTTP50Ms), num(t.RTTP95Ms), num(t.RTTP99Ms), num(t.RTTStddevMs), strconv.FormatInt(t.Errors, 10)}
 		_ = cw.Write(row)
 	}
 	cw.Flush()

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"pingdeck/internal/groups"
+	"pingdeck/internal/ping"
 )
 
 // Samples paging limits.
@@ -18,10 +19,15 @@ const (
 	defaultSamplesSpan  = time.Hour
 )
 
+// sampleJSON is one raw result. Sent is false for a probe that never left; Err says
+// why a probe failed: "timeout" for a lost one, else the reason it never left ("no
+// such host", "does not resolve", "send failed", "error"); null when answered.
 type sampleJSON struct {
 	At    string   `json:"at"`
 	OK    bool     `json:"ok"`
 	RTTMs *float64 `json:"rtt_ms"`
+	Sent  bool     `json:"sent"`
+	Err   *string  `json:"err"`
 }
 
 type samplesJSON struct {
@@ -62,10 +68,16 @@ func handleSamples(s *server) gin.HandlerFunc {
 			out.Next = &next
 		}
 		for _, r := range rows {
-			smp := sampleJSON{At: r.SentAt.UTC().Format(time.RFC3339Nano), OK: r.OK}
-			if r.OK {
+			smp := sampleJSON{At: r.SentAt.UTC().Format(time.RFC3339Nano), OK: r.OK, Sent: r.Unsent == ""}
+			switch {
+			case r.OK:
 				ms := float64(r.RTTUs) / 1000
 				smp.RTTMs = &ms
+			case r.Unsent != "":
+				smp.Err = &r.Unsent
+			default:
+				timeout := ping.ErrTimeout
+				smp.Err = &timeout
 			}
 			out.Samples = append(out.Samples, smp)
 		}

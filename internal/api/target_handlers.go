@@ -17,12 +17,14 @@ import (
 const reasonAlreadyInGroup = "already in this group"
 
 // prepareTargets parses pasted input into new targets for a group that already holds
-// the addresses in have. Creation times are a microsecond apart so targets list in the
-// order entered. The owner's quota is applied by the store, in the transaction that
-// inserts them (see quotaSkipped).
-func (s *server) prepareTargets(input targetList, have map[string]bool, now time.Time) ([]groups.Target, []groups.SkippedInput) {
+// the addresses in have, and looks their hostnames up (see resolveHostnames; unresolved
+// maps the IDs of names kept although they did not resolve to why). Creation times are
+// a microsecond apart so targets list in the order entered. The owner's quota is
+// applied by the store, in the transaction that inserts them (see quotaSkipped).
+func (s *server) prepareTargets(ctx context.Context, input targetList, have map[string]bool, now time.Time, allowUnresolved bool) (
+	targets []groups.Target, skipped []groups.SkippedInput, unresolved map[string]string) {
 	parsed, skipped := groups.ParseTargets(groups.SplitTargetInput(input...), s.Policy)
-	targets := make([]groups.Target, 0, len(parsed))
+	targets = make([]groups.Target, 0, len(parsed))
 	for _, p := range parsed {
 		if have[p.Address] {
 			skipped = append(skipped, groups.SkippedInput{Input: p.Address, Reason: reasonAlreadyInGroup})
@@ -31,7 +33,8 @@ func (s *server) prepareTargets(input targetList, have map[string]bool, now time
 		targets = append(targets, groups.Target{ID: uuid.NewString(), Address: p.Address, IP: p.IP,
 			CreatedAt: now.Add(time.Duration(len(targets)) * time.Microsecond)})
 	}
-	return targets, skipped
+	targets, unresolvable, unresolved := s.resolveHostnames(ctx, targets, allowUnresolved)
+	return targets, append(skipped, unresolvable...), unresolved
 }
 
 // quota is the per-user limits the store checks atomically with each insert.
@@ -50,20 +53,21 @@ func (s *server) quotaSkipped(skipped []groups.SkippedInput, over []groups.Targe
 
 // addTargets adds pasted input to an existing group, within the owner's quota;
 // addresses it already has (including ones a concurrent request just added) are
-// reported as skipped.
-func (s *server) addTargets(ctx context.Context, g *groups.Group, input targetList) ([]groups.Target, []groups.SkippedInput, error) {
+// reported as skipped. unresolved names the added hostnames that did not resolve.
+func (s *server) addTargets(ctx context.Context, g *groups.Group, input targetList, allowUnresolved bool) (
+	added []groups.Target, skipped []groups.SkippedInput, unresolved map[string]string, err error) {
 	existing, err := s.Store.Targets(ctx, g.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	have := make(map[string]bool, len(existing))
 	for _, t := range existing {
 		have[t.Address] = true
 	}
-	targets, skipped := s.prepareTargets(input, have, time.Now().UTC())
+	targets, skipped, unresolved := s.prepareTargets(ctx, input, have, time.Now().UTC(), allowUnresolved)
 	added, over, err := s.Store.AddTargets(ctx, g.ID, targets, s.quota())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	skipped = s.quotaSkipped(skipped, over)
 	settled := make(map[string]bool, len(added)+len(over))
@@ -78,7 +82,7 @@ func (s *server) addTargets(ctx context.Context, g *groups.Group, input targetLi
 			skipped = append(skipped, groups.SkippedInput{Input: t.Address, Reason: reasonAlreadyInGroup})
 		}
 	}
-	return added, skipped, nil
+	return added, skipped, unresolved, nil
 }
 
 func withoutReason(skipped []groups.SkippedInput, reason string) []groups.SkippedInput {
@@ -93,6 +97,8 @@ func withoutReason(skipped []groups.SkippedInput, reason string) []groups.Skippe
 
 type targetsRequest struct {
 	Targets targetList `json:"targets"`
+	// AllowUnresolved adds hostnames that do not resolve (yet) instead of skipping them.
+	AllowUnresolved bool `json:"allow_unresolved"`
 }
 
 type targetsAdded struct {
@@ -115,14 +121,14 @@ func handleTargetsAdd(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		added, skipped, err := s.addTargets(c.Request.Context(), v.Group, req.Targets)
+		added, skipped, unresolved, err := s.addTargets(c.Request.Context(), v.Group, req.Targets, req.AllowUnresolved)
 		if err != nil {
 			return err
 		}
 		if len(added) > 0 {
 			s.Events.GroupChanged(v.Group.ID)
 		}
-		out := targetsAdded{Added: targetsOut(added), Skipped: skipped}
+		out := targetsAdded{Added: markUnresolved(targetsOut(added), unresolved), Skipped: skipped}
 		if out.Skipped == nil {
 			out.Skipped = []groups.SkippedInput{}
 		}

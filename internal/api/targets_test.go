@@ -33,7 +33,7 @@ func TestAddTargetsReportsEveryLine(t *testing.T) {
 			"2001:db8::/126",         // 3 addresses (first excluded)
 		}, "\n")
 		var res addResult
-		alice.mustJSON("POST", "/api/v1/groups/"+g.ID+"/targets", map[string]any{"targets": pasted}, 200, &res)
+		alice.mustJSON("POST", "/api/v1/groups/"+g.ID+"/targets", map[string]any{"targets": pasted, "allow_unresolved": true}, 200, &res)
 		var added []string
 		for _, a := range res.Added {
 			added = append(added, a.Address)

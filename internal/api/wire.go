@@ -185,6 +185,9 @@ type targetJSON struct {
 	Kind      string    `json:"kind"`
 	Paused    bool      `json:"paused"`
 	CreatedAt time.Time `json:"created_at"`
+	// Unresolved, only in the answer of the request that added the target, says that its
+	// hostname did not resolve then (allow_unresolved) and why.
+	Unresolved string `json:"unresolved,omitempty"`
 }
 
 func targetOut(t *groups.Target) targetJSON {
@@ -197,6 +200,14 @@ func targetOut(t *groups.Target) targetJSON {
 		}
 	}
 	return out
+}
+
+// markUnresolved sets Unresolved on the targets named in unresolved (ID → reason).
+func markUnresolved(ts []targetJSON, unresolved map[string]string) []targetJSON {
+	for i := range ts {
+		ts[i].Unresolved = unresolved[ts[i].ID]
+	}
+	return ts
 }
 
 func targetsOut(ts []groups.Target) []targetJSON {

@@ -66,7 +66,7 @@ func TestLiveHelloAndSnapshot(t *testing.T) {
 	eachEnv(t, liveOptions(), func(t *testing.T, e *env) {
 		alice := e.user("alice")
 		var g group
-		alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "edge", "targets": "192.0.2.1\n192.0.2.2\nrouter.example.net"}, 201, &g)
+		alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "edge", "targets": "192.0.2.1\n192.0.2.2\nrouter.example.net", "allow_unresolved": true}, 201, &g)
 		up, down := g.Targets[0].ID, g.Targets[1].ID
 
 		first := e.mustWS(alice, "")

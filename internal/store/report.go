@@ -24,12 +24,14 @@ type ReportQuery struct {
 	RawSince time.Time
 }
 
-// Stats are probe counts and RTTs (µs) over a window. The RTT fields mean something
-// only when Received > 0. Min, mean, max and standard deviation (population) are
+// Stats are probe counts and RTTs (µs) over a window. Sent counts the probes that
+// left; Errors those that never did (the hostname had no address, the send was
+// refused), which are no lost packets and so are in neither Sent nor the loss. The RTT
+// fields mean something only when Received > 0. Min, mean, max and standard deviation (population) are
 // exact; the percentiles are nearest-rank, read from the rollup histograms merged with
 // the raw rows at the edges, within HistogramRelativeError of the exact value.
 type Stats struct {
-	Sent, Received         int64
+	Sent, Received, Errors int64
 	RTTMinUs, RTTMaxUs     float64
 	RTTMeanUs, RTTStddevUs float64
 	RTTP50Us, RTTP95Us     float64
@@ -283,7 +285,7 @@ func mergeSpans(in []span) []span {
 
 // stats turns sums into Stats.
 func (a *agg) stats() Stats {
-	st := Stats{Sent: a.sent, Received: a.received}
+	st := Stats{Sent: a.sent, Received: a.received, Errors: a.errors}
 	if a.received == 0 {
 		return st
 	}

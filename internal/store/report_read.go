@@ -28,7 +28,7 @@ func (s *Store) forEachRollup(ctx context.Context, table string, targets []strin
 	}
 	names := uuidNames(targets)
 	query := `SELECT ` + key + `, sum(sent), sum(received), sum(rtt_sum_us)::float8, sum(rtt_sumsq)::float8,
-		min(rtt_min_us), max(rtt_max_us), string_agg(hist, ''::bytea)
+		min(rtt_min_us), max(rtt_max_us), string_agg(hist, ''::bytea), sum(errors)
 		FROM ` + table + ` WHERE target_id = ANY($1::uuid[]) AND bucket >= $2 AND bucket < $3 GROUP BY 1`
 	return s.withPgx(ctx, func(c *pgx.Conn) error {
 		rows, err := c.Query(ctx, query, targets, time.UnixMicro(lo).UTC(), time.UnixMicro(hi).UTC())
@@ -64,7 +64,7 @@ func (s *Store) sqliteForEachRollup(ctx context.Context, table string, targets [
 	for start := 0; start < len(targets); start += sqliteIDChunk {
 		ids := targets[start:min(start+sqliteIDChunk, len(targets))]
 		args := append(idArgs(ids), lo, hi)
-		err := s.sqliteQuery(ctx, `SELECT target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist
+		err := s.sqliteQuery(ctx, `SELECT target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist, errors
 			FROM `+table+` WHERE target_id IN (`+placeholders(len(ids))+`) AND bucket >= ? AND bucket < ?`, args, func(rows *sql.Rows) error {
 			var target string
 			var minute int64
@@ -83,7 +83,7 @@ func (s *Store) sqliteForEachRollup(ctx context.Context, table string, targets [
 }
 
 // forEachRaw calls f with every raw probe of targets sent in one of spans (unix µs,
-// sorted, disjoint); rttUs is -1 for a lost probe.
+// sorted, disjoint); rttUs is lostUs for a lost probe, notSentUs for one that never left.
 func (s *Store) forEachRaw(ctx context.Context, targets []string, spans []span, f func(target string, at, rttUs int64)) error {
 	if s.dialect == SQLite {
 		var cond []string
@@ -95,7 +95,7 @@ func (s *Store) forEachRaw(ctx context.Context, targets []string, spans []span, 
 		for start := 0; start < len(targets); start += sqliteIDChunk {
 			ids := targets[start:min(start+sqliteIDChunk, len(targets))]
 			args := append(idArgs(ids), spanArgs...)
-			err := s.sqliteQuery(ctx, `SELECT target_id, sent_at, coalesce(rtt_us, -1) FROM probe_results
+			err := s.sqliteQuery(ctx, `SELECT target_id, sent_at, `+outcomeSQL+` FROM probe_results
 				WHERE target_id IN (`+placeholders(len(ids))+`) AND (`+strings.Join(cond, " OR ")+`)`, args, func(rows *sql.Rows) error {
 				var target string
 				var at, rtt int64
@@ -119,7 +119,7 @@ func (s *Store) forEachRaw(ctx context.Context, targets []string, spans []span, 
 	}
 	names := uuidNames(targets)
 	return s.withPgx(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT target_id, sent_at, coalesce(rtt_us, -1) FROM probe_results
+		rows, err := c.Query(ctx, `SELECT target_id, sent_at, `+outcomeSQL+` FROM probe_results
 			WHERE target_id = ANY($1::uuid[]) AND (`+strings.Join(cond, " OR ")+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("store: read results: %w", err)

@@ -97,17 +97,17 @@ func pgWriteBatch(ctx context.Context, c *pgx.Conn, rs []ping.Result, useCopy bo
 	defer tx.Rollback(ctx)
 	var inserted []insertedRow
 	if useCopy {
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"probe_results"}, []string{"target_id", "sent_at", "rtt_us", "ok"},
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"probe_results"}, []string{"target_id", "sent_at", "rtt_us", "ok", "unsent"},
 			pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
 				r := &rs[i]
-				return []any{r.TargetID, r.SentAt, rttMicros(r), r.OK}, nil
+				return []any{r.TargetID, r.SentAt, rttMicros(r), r.OK, unsentCode(r)}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("store: copy results: %w", err)
 		}
 		inserted = make([]insertedRow, len(rs))
 		for i := range rs {
-			inserted[i] = insertedRow{target: rs[i].TargetID, sentAt: rs[i].SentAt, rttUs: rttOrLost(&rs[i])}
+			inserted[i] = insertedRow{target: rs[i].TargetID, sentAt: rs[i].SentAt, rttUs: outcomeUs(&rs[i])}
 		}
 	} else if inserted, err = pgInsertNew(ctx, tx, rs); err != nil {
 		return err
@@ -126,17 +126,17 @@ func pgWriteBatch(ctx context.Context, c *pgx.Conn, rs []ping.Result, useCopy bo
 // pgInsertNew inserts the rows of rs not stored yet and returns them.
 func pgInsertNew(ctx context.Context, tx pgx.Tx, rs []ping.Result) ([]insertedRow, error) {
 	n := len(rs)
-	ids, at, rtts, oks := make([]string, n), make([]time.Time, n), make([]*int32, n), make([]bool, n)
+	ids, at, rtts, oks, unsent := make([]string, n), make([]time.Time, n), make([]*int32, n), make([]bool, n), make([]int16, n)
 	for i := range rs {
-		ids[i], at[i], oks[i] = rs[i].TargetID, rs[i].SentAt, rs[i].OK
-		if v := rttOrLost(&rs[i]); v >= 0 {
+		ids[i], at[i], oks[i], unsent[i] = rs[i].TargetID, rs[i].SentAt, rs[i].OK, unsentCode(&rs[i])
+		if v := outcomeUs(&rs[i]); v >= 0 {
 			us := int32(v)
 			rtts[i] = &us
 		}
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO probe_results (target_id, sent_at, rtt_us, ok)
-		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::bool[])
-		ON CONFLICT DO NOTHING RETURNING target_id::text, sent_at, coalesce(rtt_us, -1)`, ids, at, rtts, oks)
+	rows, err := tx.Query(ctx, `INSERT INTO probe_results (target_id, sent_at, rtt_us, ok, unsent)
+		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::bool[], $5::smallint[])
+		ON CONFLICT DO NOTHING RETURNING target_id::text, sent_at, `+outcomeSQL, ids, at, rtts, oks, unsent)
 	if err != nil {
 		return nil, fmt.Errorf("store: insert results: %w", err)
 	}
@@ -176,7 +176,7 @@ func (s *Store) writeResultsSQLite(ctx context.Context, rs []ping.Result) error 
 		return fmt.Errorf("store: write results: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO probe_results (target_id, sent_at, rtt_us, ok) VALUES (?, ?, ?, ?)")
+	stmt, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO probe_results (target_id, sent_at, rtt_us, ok, unsent) VALUES (?, ?, ?, ?, ?)")
 	if err != nil {
 		return fmt.Errorf("store: write results: %w", err)
 	}
@@ -184,12 +184,12 @@ func (s *Store) writeResultsSQLite(ctx context.Context, rs []ping.Result) error 
 	inserted := make([]insertedRow, 0, len(rs))
 	for i := range rs {
 		r := &rs[i]
-		res, err := stmt.ExecContext(ctx, r.TargetID, r.SentAt.UnixMicro(), rttMicros(r), r.OK)
+		res, err := stmt.ExecContext(ctx, r.TargetID, r.SentAt.UnixMicro(), rttMicros(r), r.OK, unsentCode(r))
 		if err != nil {
 			return fmt.Errorf("store: write results: %w", err)
 		}
 		if n, err := res.RowsAffected(); err == nil && n == 1 {
-			inserted = append(inserted, insertedRow{target: r.TargetID, sentAt: r.SentAt, rttUs: rttOrLost(r)})
+			inserted = append(inserted, insertedRow{target: r.TargetID, sentAt: r.SentAt, rttUs: outcomeUs(r)})
 		}
 	}
 	if len(inserted) > 0 {
@@ -207,14 +207,6 @@ func (s *Store) writeResultsSQLite(ctx context.Context, rs []ping.Result) error 
 func valueTuples(rows, width int) string {
 	one := "(" + placeholders(width) + ")"
 	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
-}
-
-// rttOrLost is the RTT in µs, or -1 for a lost probe.
-func rttOrLost(r *ping.Result) int64 {
-	if !r.OK {
-		return -1
-	}
-	return r.RTT.Microseconds()
 }
 
 // rttMicros is the stored RTT: NULL for a lost probe.

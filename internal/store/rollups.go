@@ -18,6 +18,7 @@ import (
 // such minutes and raw rows.
 type agg struct {
 	sent, received int64
+	errors         int64   // probes that never left (no address, send refused); not in sent
 	sumUs, sumSqUs float64 // over answered probes; exact below 2^53
 	minUs, maxUs   int64   // meaningful when received > 0
 	hist           histogram
@@ -25,8 +26,12 @@ type agg struct {
 
 func newAgg() *agg { return &agg{hist: histogram{}} }
 
-// addProbe counts one probe; rttUs < 0 means it was lost.
+// addProbe counts one probe: rttUs is its RTT, lostUs or notSentUs.
 func (a *agg) addProbe(rttUs int64) {
+	if rttUs == notSentUs {
+		a.errors++
+		return
+	}
 	a.sent++
 	if rttUs < 0 {
 		return
@@ -54,6 +59,7 @@ func (a *agg) merge(o *agg) {
 	}
 	a.sent += o.sent
 	a.received += o.received
+	a.errors += o.errors
 	a.sumUs += o.sumUs
 	a.sumSqUs += o.sumSqUs
 	a.hist.merge(o.hist)
@@ -77,7 +83,7 @@ func minuteOf(t time.Time) int64 { return t.Truncate(time.Minute).UnixMicro() }
 type insertedRow struct {
 	target string
 	sentAt time.Time
-	rttUs  int64 // -1 when lost
+	rttUs  int64 // lostUs or notSentUs when not answered
 }
 
 // rollupTables are the rollup levels: each sums the probes of one target over a
@@ -149,7 +155,7 @@ func upsertAllSQLite(ctx context.Context, tx *sql.Tx, rows []insertedRow) error 
 // which decode to the same sum).
 
 // rollupColumns are a rollup row's columns, in the order every statement uses.
-const rollupColumns = "target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist"
+const rollupColumns = "target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist, errors"
 
 // rollupAddSet merges an inserted row into a stored one (%[1]s qualifies the stored
 // row's columns, "r." on Postgres; least/greatest and min/max ignore NULL differently, so each
@@ -160,11 +166,13 @@ const rollupAddSet = `sent = %[1]ssent + excluded.sent,
 		rtt_sumsq = %[1]srtt_sumsq + excluded.rtt_sumsq,
 		rtt_min_us = %[2]s,
 		rtt_max_us = %[3]s,
-		hist = %[4]s`
+		hist = %[4]s,
+		errors = %[1]serrors + excluded.errors`
 
 // rollupReplaceSet overwrites a stored row with the merged one.
 const rollupReplaceSet = `sent = excluded.sent, received = excluded.received, rtt_sum_us = excluded.rtt_sum_us,
-		rtt_sumsq = excluded.rtt_sumsq, rtt_min_us = excluded.rtt_min_us, rtt_max_us = excluded.rtt_max_us, hist = excluded.hist`
+		rtt_sumsq = excluded.rtt_sumsq, rtt_min_us = excluded.rtt_min_us, rtt_max_us = excluded.rtt_max_us, hist = excluded.hist,
+		errors = excluded.errors`
 
 var (
 	pgRollupAdd = fmt.Sprintf(rollupAddSet, "r.",
@@ -177,11 +185,11 @@ var (
 
 // pgUpsertRollups writes rows given as arrays; %[1]s is the table, %[2]s the SET.
 const pgUpsertRollups = `INSERT INTO %[1]s AS r (` + rollupColumns + `)
-	SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::bytea[])
+	SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::bytea[], $10::int[])
 	ON CONFLICT (target_id, bucket) DO UPDATE SET %[2]s`
 
 // pgLockRollups reads and locks the stored rows of the given keys.
-const pgLockRollups = `SELECT target_id::text, bucket, sent, received, rtt_sum_us::float8, rtt_sumsq::float8, rtt_min_us, rtt_max_us, hist
+const pgLockRollups = `SELECT target_id::text, bucket, sent, received, rtt_sum_us::float8, rtt_sumsq::float8, rtt_min_us, rtt_max_us, hist, errors
 	FROM %s WHERE (target_id, bucket) IN (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]))
 	ORDER BY target_id, bucket FOR UPDATE`
 
@@ -261,11 +269,11 @@ func pgWriteRollups(ctx context.Context, tx pgx.Tx, table, set string, keys []ro
 	sent, received := make([]int32, n), make([]int32, n)
 	sums, sumsq := make([]int64, n), make([]int64, n)
 	mins, maxs := make([]*int32, n), make([]*int32, n)
-	hists := make([][]byte, n)
+	hists, errs := make([][]byte, n), make([]int32, n)
 	for i, k := range keys {
 		a := m[k]
 		ids[i], buckets[i] = k.target, time.UnixMicro(k.minute).UTC()
-		sent[i], received[i] = int32(a.sent), int32(a.received)
+		sent[i], received[i], errs[i] = int32(a.sent), int32(a.received), int32(a.errors)
 		sums[i], sumsq[i] = int64(a.sumUs), int64(a.sumSqUs)
 		if a.received > 0 {
 			lo, hi := int32(a.minUs), int32(a.maxUs)
@@ -273,7 +281,7 @@ func pgWriteRollups(ctx context.Context, tx pgx.Tx, table, set string, keys []ro
 		}
 		hists[i] = a.hist.encode()
 	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf(pgUpsertRollups, table, set), ids, buckets, sent, received, sums, sumsq, mins, maxs, hists); err != nil {
+	if _, err := tx.Exec(ctx, fmt.Sprintf(pgUpsertRollups, table, set), ids, buckets, sent, received, sums, sumsq, mins, maxs, hists, errs); err != nil {
 		return fmt.Errorf("store: upsert rollups: %w", err)
 	}
 	return nil
@@ -322,16 +330,16 @@ func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, b rollupBatch) error {
 func sqliteWriteRollups(ctx context.Context, tx *sql.Tx, table, set string, keys []rollupKey, m map[rollupKey]*agg) error {
 	for start := 0; start < len(keys); start += sqliteChunk {
 		part := keys[start:min(start+sqliteChunk, len(keys))]
-		args := make([]any, 0, 9*len(part))
+		args := make([]any, 0, 10*len(part))
 		for _, k := range part {
 			a := m[k]
 			var lo, hi sql.NullInt64
 			if a.received > 0 {
 				lo, hi = sql.NullInt64{Int64: a.minUs, Valid: true}, sql.NullInt64{Int64: a.maxUs, Valid: true}
 			}
-			args = append(args, k.target, k.minute, a.sent, a.received, int64(a.sumUs), int64(a.sumSqUs), lo, hi, a.hist.encode())
+			args = append(args, k.target, k.minute, a.sent, a.received, int64(a.sumUs), int64(a.sumSqUs), lo, hi, a.hist.encode(), a.errors)
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqliteUpsertRollups, table, valueTuples(len(part), 9), set), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqliteUpsertRollups, table, valueTuples(len(part), 10), set), args...); err != nil {
 			return fmt.Errorf("store: upsert rollups: %w", err)
 		}
 	}
@@ -341,13 +349,13 @@ func sqliteWriteRollups(ctx context.Context, tx *sql.Tx, table, set string, keys
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
-// scanRollup reads sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist.
+// scanRollup reads sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist, errors.
 func scanRollup(r rowScanner, extra ...any) (*agg, error) {
 	a := newAgg()
 	var sum, sumsq sql.NullFloat64
 	var lo, hi sql.NullInt64
 	var hist []byte
-	dest := append(extra, &a.sent, &a.received, &sum, &sumsq, &lo, &hi, &hist)
+	dest := append(extra, &a.sent, &a.received, &sum, &sumsq, &lo, &hi, &hist, &a.errors)
 	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -377,7 +385,7 @@ func (s *Store) AddRollups(ctx context.Context, rs []ping.Result) error {
 	}
 	rows := make([]insertedRow, len(rs))
 	for i := range rs {
-		rows[i] = insertedRow{target: rs[i].TargetID, sentAt: rs[i].SentAt, rttUs: rttOrLost(&rs[i])}
+		rows[i] = insertedRow{target: rs[i].TargetID, sentAt: rs[i].SentAt, rttUs: outcomeUs(&rs[i])}
 	}
 	if s.dialect == SQLite {
 		sqlDB, err := s.db.DB()

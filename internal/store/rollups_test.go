@@ -41,7 +41,7 @@ func TestRollupRowsStayCompact(t *testing.T) {
 		}
 		want := newAgg()
 		for i := range rs {
-			want.addProbe(rttOrLost(&rs[i]))
+			want.addProbe(outcomeUs(&rs[i]))
 		}
 		compact := len(want.hist.encode())
 		for _, table := range []string{"probe_rollups_1m", "probe_rollups_1h"} {

@@ -5,11 +5,13 @@ import (
 	"time"
 )
 
-// WindowStats are one target's probe counts and RTTs over a time window.
+// WindowStats are one target's probe counts and RTTs over a time window. Sent counts
+// the probes that left, Errors those that never did (no address, send refused).
 type WindowStats struct {
 	TargetID  string
 	Sent      int64
 	Received  int64
+	Errors    int64
 	RTTMinUs  *int64
 	RTTMaxUs  *int64
 	RTTMeanUs *float64
@@ -33,7 +35,8 @@ func (s *Store) ResultStats(ctx context.Context, targetIDs []string, from, to ti
 		ids := targetIDs[start:min(start+chunk, len(targetIDs))]
 		var part []WindowStats
 		err := s.db.WithContext(ctx).Table("probe_results").
-			Select(`target_id, count(*) AS sent, count(rtt_us) AS received,
+			Select(`target_id, sum(CASE WHEN unsent = 0 THEN 1 ELSE 0 END) AS sent, count(rtt_us) AS received,
+				sum(CASE WHEN unsent = 0 THEN 0 ELSE 1 END) AS errors,
 				min(rtt_us) AS rtt_min_us, max(rtt_us) AS rtt_max_us, avg(rtt_us) AS rtt_mean_us`).
 			Where("target_id IN ? AND sent_at >= ? AND sent_at < ?", ids, lo, hi).
 			Group("target_id").Scan(&part).Error

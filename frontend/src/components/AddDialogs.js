@@ -10,6 +10,15 @@ const close = () => (dialog.value = null);
 const PASTE_HELP = 'One per line, or separated by commas or spaces: IPv4, IPv6, hostnames, CIDR ranges (up to /24 or /120). # starts a comment.';
 
 /**
+ * The "add names that do not resolve yet" checkbox: without it such names are skipped.
+ * @param {{checked: boolean, onChange: (v: boolean) => void}} p
+ */
+function AllowUnresolved({ checked, onChange }) {
+  return html`<label class="inline check"><input type="checkbox" checked=${checked}
+      onChange=${(/** @type {any} */ e) => onChange(e.currentTarget.checked)} /> Add names that do not resolve yet</label>`;
+}
+
+/**
  * What happened to each pasted line.
  * @param {{items: string[], added: any[], skipped: any[]}} p
  */
@@ -64,10 +73,11 @@ export function NewGroupDialog() {
   const [name, setName] = useState('');
   const [text, setText] = useState('');
   const [interval, setInterval] = useState('1s');
+  const [allowUnresolved, setAllowUnresolved] = useState(false);
   const [done, setDone] = useState(/** @type {any} */ (null));
   const { submit, busy, err } = useSubmit(async () => {
     const items = splitTargetInput(text);
-    const g = await api('POST', '/api/v1/groups', { name: name.trim(), targets: text, interval });
+    const g = await api('POST', '/api/v1/groups', { name: name.trim(), targets: text, interval, allow_unresolved: allowUnresolved });
     deck.upsert({ ...g, targets: g.targets || [] });
     live.follow([g.id]);
     setDone({ items, added: g.targets || [], skipped: g.skipped || [] });
@@ -86,6 +96,7 @@ export function NewGroupDialog() {
       <label class="inline">Probe every <select value=${interval} onChange=${(/** @type {any} */ e) => setInterval(e.currentTarget.value)}>
         ${['200ms', '500ms', '1s', '2s', '5s', '10s', '30s', '60s'].map((v) => html`<option value=${v}>${fmtDuration(1000 * parseDurationS(v))}</option>`)}
       </select></label>
+      <${AllowUnresolved} checked=${allowUnresolved} onChange=${setAllowUnresolved} />
       <${FormFoot} err=${err} busy=${busy} label="Create group" busyLabel="Creating…" />
     </form>
   </${Dialog}>`;
@@ -94,10 +105,11 @@ export function NewGroupDialog() {
 /** "Add targets" to an existing group. @param {{g: import('../live/model.js').GroupModel}} p */
 export function AddTargetsDialog({ g }) {
   const [text, setText] = useState('');
+  const [allowUnresolved, setAllowUnresolved] = useState(false);
   const [done, setDone] = useState(/** @type {any} */ (null));
   const { submit, busy, err } = useSubmit(async () => {
     const items = splitTargetInput(text);
-    const res = await api('POST', `/api/v1/groups/${g.id}/targets`, { targets: text });
+    const res = await api('POST', `/api/v1/groups/${g.id}/targets`, { targets: text, allow_unresolved: allowUnresolved });
     setDone({ items, added: res.added, skipped: res.skipped });
     reloadGroup(g.id);
   });
@@ -114,6 +126,7 @@ export function AddTargetsDialog({ g }) {
     <form onSubmit=${submit}>
       <label>Targets<textarea rows="8" required value=${text} onInput=${(/** @type {any} */ e) => setText(e.currentTarget.value)} aria-describedby="paste-help"></textarea></label>
       <p id="paste-help" class="muted small">${PASTE_HELP}</p>
+      <${AllowUnresolved} checked=${allowUnresolved} onChange=${setAllowUnresolved} />
       <${FormFoot} err=${err} busy=${busy} label="Add" busyLabel="Adding…" />
     </form>
   </${Dialog}>`;
@@ -164,7 +177,7 @@ export function PruneDialog({ g }) {
       ${preview.targets.length
         ? html`<p>${preview.targets.length === 1 ? 'This target' : html`These <b>${preview.targets.length}</b> targets`} will be ${action === 'remove' ? 'removed' : 'paused'}:</p>
           <ul class="lines">${preview.targets.map((/** @type {any} */ t) => html`<li class="skip"><code>${t.address}</code>
-            <span class="why">${t.received}/${t.sent} answered (${Math.round(t.loss * 100)} % loss)</span></li>`)}</ul>`
+            <span class="why">${t.sent ? `${t.received}/${t.sent} answered` : 'nothing sent'}${t.errors ? `, ${t.errors} not sent (name does not resolve, or send refused)` : ''} (${Math.round(t.loss * 100)} % unanswered)</span></li>`)}</ul>`
         : html`<p>Nothing matches: every target answered enough in the last ${fmtDuration(1000 * parseDurationS(preview.window))}.</p>`}
     </div>`}
     <div class="dlg-foot">

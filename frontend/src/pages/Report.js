@@ -54,11 +54,11 @@ export function hasIsolated(col) {
   return col.some((v, i) => v != null && col[i - 1] == null && col[i + 1] == null);
 }
 
-/** @param {{s: any, label: any, ip?: any}} p */
-function StatsRow({ s, label, ip }) {
+/** @param {{s: any, label: any, ip?: any, errCls: string}} p */
+function StatsRow({ s, label, ip, errCls }) {
   return html`<tr>
     <th scope="row">${label}${ip ? html` <small class="ip">${ip}</small>` : ''}</th>
-    <td>${s.sent}</td><td class="wide">${s.received}</td>
+    <td>${s.sent}</td><td class="wide">${s.received}</td><td class=${errCls + (s.errors ? ' warn' : '')}>${s.errors ?? 0}</td>
     <td class=${s.success_rate != null && s.success_rate < 1 ? 'warn' : ''}>${fmtFrac(s.success_rate, 2)}</td>
     <td>${fmtPct(s.loss_pct, 2)}</td>
     <td class="wide">${fmtMs(s.rtt_min_ms)}</td><td>${fmtMs(s.rtt_avg_ms)}</td><td class="wide">${fmtMs(s.rtt_p50_ms)}</td>
@@ -92,6 +92,8 @@ export function Report({ gid, q }) {
     };
   }, [gid, from, range]);
   const data = useMemo(() => seriesColumns(rep?.series), [rep]);
+  // The errors column shows on phones only when there are errors to show.
+  const errCls = rep?.summary?.errors ? '' : 'wide';
   /** @param {number} f @param {number} r */
   const show = (f, r) => replace(reportHash(gid, f, r));
   const name = rep?.group_name || deck.byId.get(gid)?.meta.peek().name || 'group';
@@ -130,10 +132,11 @@ export function Report({ gid, q }) {
       { label: 'loss %', color: '#d93025', loss: true, points: hasIsolated(data[3]) },
     ]} />
     <div class="table-wrap"><table class="stats">
-      <thead><tr><th scope="col">Target</th><th>Sent</th><th class="wide">Received</th><th>Success</th><th>Loss</th>
+      <thead><tr><th scope="col">Target</th><th>Sent</th><th class="wide">Received</th>
+        <th class=${errCls} title="Probes that never left: the name does not resolve, or the send was refused. Not in Sent, not loss.">Errors</th><th>Success</th><th>Loss</th>
         <th class="wide">Min ms</th><th>Avg ms</th><th class="wide">p50 ms</th><th>p95 ms</th><th class="wide">Max ms</th><th class="wide">Stddev ms</th></tr></thead>
-      <tbody>${(rep.targets || []).map((/** @type {any} */ t) => html`<${StatsRow} key=${t.target_id} s=${t} label=${t.address} ip=${t.ip !== t.address ? t.ip : ''} />`)}</tbody>
-      <tfoot><${StatsRow} s=${rep.summary} label="All targets" /></tfoot>
+      <tbody>${(rep.targets || []).map((/** @type {any} */ t) => html`<${StatsRow} key=${t.target_id} s=${t} label=${t.address} ip=${t.ip !== t.address ? t.ip : ''} errCls=${errCls} />`)}</tbody>
+      <tfoot><${StatsRow} s=${rep.summary} label="All targets" errCls=${errCls} /></tfoot>
     </table></div>`}
   </main>`;
 }

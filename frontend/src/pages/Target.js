@@ -5,6 +5,7 @@ import { deck } from '../state.js';
 import { go, reportHash } from '../router.js';
 import { fmtFrac, fmtRtt } from '../format.js';
 import { Chart } from '../components/Chart.js';
+import { isLoss, failureReason } from '../live/model.js';
 
 const LOG_LINES = 500;
 
@@ -15,23 +16,42 @@ const LOG_LINES = 500;
 export function pingLine(s, seq, ip, bytes) {
   const t = new Date(s.at).toLocaleTimeString(undefined, { hour12: false });
   if (s.ok) return `${t}  ${bytes} bytes from ${ip}: icmp_seq=${seq} time=${s.rtt_ms != null ? s.rtt_ms.toFixed(3) : '?'} ms`;
-  return `${t}  ${s.err === 'timeout' || !s.err ? 'Request timeout' : s.err} for icmp_seq ${seq}`;
+  if (isLoss(s)) return `${t}  Request timeout for icmp_seq ${seq}`;
+  return `${t}  Not sent: ${failureReason(s)} (icmp_seq ${seq})`;
 }
 
 /**
- * Chart columns from samples: time, RTT (null when lost), loss marker (100 when lost).
- * @param {{at: number|string, ok: boolean, rtt_ms: number|null}[]} samples
- * @returns {[number[], (number|null)[], (number|null)[]]}
+ * Chart columns from samples: time, RTT (null when not answered), loss marker (100 when
+ * lost) and not-sent marker (100 when the probe never left: no address, send refused).
+ * @param {{at: number|string, ok: boolean, rtt_ms: number|null, err?: string|null}[]} samples
+ * @returns {[number[], (number|null)[], (number|null)[], (number|null)[]]}
  */
 export function sampleColumns(samples) {
-  /** @type {[number[], (number|null)[], (number|null)[]]} */
-  const c = [[], [], []];
+  /** @type {[number[], (number|null)[], (number|null)[], (number|null)[]]} */
+  const c = [[], [], [], []];
   for (const s of samples) {
     c[0].push((typeof s.at === 'number' ? s.at : Date.parse(s.at)) / 1000);
     c[1].push(s.ok ? s.rtt_ms : null);
-    c[2].push(s.ok ? 0 : 100);
+    const lost = isLoss(s);
+    c[2].push(lost ? 100 : 0);
+    c[3].push(!s.ok && !lost ? 100 : 0);
   }
   return c;
+}
+
+/**
+ * Why the probes among samples that never left did not, most frequent first, with counts:
+ * "57 not sent: no such host". '' when all left.
+ * @param {{ok: boolean, err?: string|null}[]} samples
+ */
+export function notSentSummary(samples) {
+  /** @type {Map<string, number>} */
+  const by = new Map();
+  for (const s of samples) {
+    const why = failureReason(/** @type {any} */ (s));
+    if (why) by.set(why, (by.get(why) || 0) + 1);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).map(([why, n]) => `${n} not sent: ${why}`).join(', ');
 }
 
 /** Live per-probe log and the last hour of one target. @param {{gid: string, tid: string}} p */
@@ -97,11 +117,14 @@ export function Target({ gid, tid }) {
   }, [gid, tid]);
   // history plus what arrived live since, refreshed every 2 s
   const data = useRef(/** @type {any} */ (null));
+  const notSent = useRef('');
   const lastTick = useRef(-1);
   if (hist && lastTick.current !== tick) {
     lastTick.current = tick;
     const lastAt = hist.length ? Date.parse(hist[hist.length - 1].at) : 0;
-    data.current = sampleColumns([...hist, ...live.current.filter((s) => s.at > lastAt)]);
+    const all = [...hist, ...live.current.filter((s) => s.at > lastAt)];
+    data.current = sampleColumns(all);
+    notSent.current = notSentSummary(all);
   }
   if (!g) return html`<main class="detail" id="main"><p class="muted">Loading…</p></main>`;
   if (!t) return html`<main class="detail" id="main"><p class="err">This target is not in “${g.meta.peek().name}” any more.</p></main>`;
@@ -118,7 +141,9 @@ export function Target({ gid, tid }) {
     <section aria-label="Last hour">
       <h2>Last hour</h2>
       ${hist ? html`<${Chart} data=${data.current} height=${220} label=${'RTT and losses of ' + t.address.peek() + ' over the last hour'}
-        series=${[{ label: 'RTT', color: '#2b7de9', points: true }, { label: 'lost', color: '#d93025', loss: true }]} />` : html`<p class="muted">Loading…</p>`}
+        series=${[{ label: 'RTT', color: '#2b7de9', points: true }, { label: 'lost', color: '#d93025', loss: true },
+          { label: 'not sent', color: '#8a8f98', loss: true }]} />` : html`<p class="muted">Loading…</p>`}
+      ${notSent.current && html`<p class="muted not-sent">${notSent.current} (probes that never left; not counted as loss)</p>`}
       <p class="muted">${err}</p>
     </section>
     <section aria-label="Live log">
