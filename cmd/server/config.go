@@ -25,6 +25,7 @@ type config struct {
 	Migrate           bool
 	MinInterval       time.Duration
 	MaxTargetsPerUser int
+	MaxStreamsPerUser int
 	AllowedOrigins    []string
 	TrustedProxies    []string
 	RetentionRaw      time.Duration
@@ -94,6 +95,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.BoolVar(&c.Migrate, "migrate", true, "apply database migrations at start; false refuses to start on an old schema")
 	fs.DurationVar(&c.MinInterval, "min-interval", 200*time.Millisecond, "smallest probe interval a group may use")
 	fs.IntVar(&c.MaxTargetsPerUser, "max-targets-per-user", 10000, "most targets one user's groups may hold in total")
+	fs.IntVar(&c.MaxStreamsPerUser, "max-streams-per-user", 20, "most live-stream WebSockets (open dashboards) one user may have at once; one more is refused with 429")
 	fs.Var(listFlag{&c.AllowedOrigins}, "allowed-origins", "comma-separated origins (https://host:port) allowed besides the server's own")
 	fs.Var(listFlag{&c.TrustedProxies}, "trusted-proxies", "comma-separated proxy IPs/CIDRs whose X-Forwarded-* headers are believed (default none)")
 	fs.DurationVar(&c.RetentionRaw, "retention-raw", 168*time.Hour, "how long raw probe results are kept")
@@ -166,6 +168,9 @@ func (c *config) validate() error {
 	}
 	if c.MaxTargetsPerUser < 1 {
 		bad("max-targets-per-user", "must be at least 1, got %d", c.MaxTargetsPerUser)
+	}
+	if c.MaxStreamsPerUser < 1 {
+		bad("max-streams-per-user", "must be at least 1, got %d", c.MaxStreamsPerUser)
 	}
 	if c.RetentionRaw < time.Hour {
 		bad("retention-raw", "must be at least 1h, got %s", c.RetentionRaw)
