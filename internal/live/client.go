@@ -148,14 +148,15 @@ func (c *client) kick(code int, reason string) {
 	c.dropQueued()
 	c.qmu.Unlock()
 	c.signal()
-	if c.conn != nil && (code == CloseTooSlow || code == websocket.CloseGoingAway) {
+	if c.conn != nil {
 		// The underlying connection's deadline: gorilla's own is the writer's to set.
 		_ = c.conn.NetConn().SetWriteDeadline(time.Now().Add(kickWriteWait))
 	}
 }
 
-// kickWriteWait bounds a write under way when its client is closed for being slow or
-// for shutdown, and the close frame after it.
+// kickWriteWait bounds the write under way when its client is closed (a peer that
+// does not read gets no close frame rather than holding the writer), and the close
+// frame after it.
 const kickWriteWait = time.Second
 
 // dropQueued forgets every queued message. c.qmu is held.

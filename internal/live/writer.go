@@ -126,12 +126,8 @@ func (c *client) write(o *outbound) error {
 // closeWith sends the close frame and waits a little for the peer's answer, so the
 // peer reads the code before the connection goes.
 func (c *client) closeWith(code int, reason string) {
-	wait := c.hub.opt.WriteWait
-	if code == CloseTooSlow || code == websocket.CloseGoingAway {
-		wait = kickWriteWait
-	}
 	msg := websocket.FormatCloseMessage(code, reason)
-	if c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wait)) != nil {
+	if c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(kickWriteWait)) != nil {
 		return
 	}
 	select {
