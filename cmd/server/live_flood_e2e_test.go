@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -249,17 +250,6 @@ func readCloseCode(conn *livetest.Conn, within time.Duration) string {
 	}
 }
 
-// smallReceiveBuffer dials with a 4 KB TCP receive buffer: a client that stops reading
-// is found out sooner.
-func smallReceiveBuffer(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
-	if err == nil {
-		err = c.(*net.TCPConn).SetReadBuffer(4 << 10)
-	}
-	return c, err
-}
-
 // vmRSS is a process's resident set size in bytes, from /proc/PID/status.
 func vmRSS(t *testing.T, pid int) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
@@ -277,4 +267,44 @@ func vmRSS(t *testing.T, pid int) int64 {
 	}
 	t.Errorf("no VmRSS in /proc/%d/status", pid)
 	return 0
+}
+
+// TestMaxStreamsPerUser: --max-streams-per-user (or its variable) caps one user's open
+// live streams; the next handshake gets 429 with the API's error body, and a bad value
+// is refused at start naming the setting.
+func TestMaxStreamsPerUser(t *testing.T) {
+	srv := startServer(t, []string{"PINGDECK_DATA_DIR=" + t.TempDir(), "PINGDECK_ADMIN_PASSWORD=admin-password",
+		"PINGDECK_MAX_STREAMS_PER_USER=2"}, "--listen", "127.0.0.1:0")
+	admin := srv.client()
+	admin.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
+	for range 2 {
+		if conn := dialLive(t, srv, admin, livetest.Options{}); conn != nil {
+			defer conn.Close()
+		}
+	}
+	base, _ := url.Parse(admin.base)
+	h := http.Header{"Origin": {admin.base}}
+	for _, ck := range admin.c.Jar.Cookies(base) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	_, resp, err := livetest.Dial(context.Background(), "ws://"+srv.addr+"/api/v1/ws", h, livetest.Options{})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a third stream with --max-streams-per-user 2: %v (%+v), want 429", err, resp)
+	}
+	var body struct{ Error struct{ Code, Message string } }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Error.Code != "rate_limited" ||
+		!strings.Contains(body.Error.Message, "--max-streams-per-user") {
+		t.Fatalf("429 body %+v (%v), want the rate_limited error naming --max-streams-per-user", body, err)
+	}
+
+	for _, bad := range [][]string{{"--max-streams-per-user", "0"}, {"--max-streams-per-user", "many"}} {
+		out, err := exec.Command(buildBinary(t), append([]string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, bad...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "max-streams-per-user") {
+			t.Errorf("%v: err %v, output:\n%s\nwant a failure naming the flag", bad, err, out)
+		}
+	}
+	out, _ := exec.Command(buildBinary(t), "--help").CombinedOutput()
+	if !strings.Contains(string(out), "--max-streams-per-user (PINGDECK_MAX_STREAMS_PER_USER)") {
+		t.Errorf("--help does not document --max-streams-per-user:\n%s", out)
+	}
 }
