@@ -291,7 +291,9 @@ func TestMaxStreamsPerUser(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("a third stream with --max-streams-per-user 2: %v (%+v), want 429", err, resp)
 	}
-	var body struct{ Error struct{ Code, Message string } }
+	var body struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Error.Code != "rate_limited" ||
 		!strings.Contains(body.Error.Message, "--max-streams-per-user") {
 		t.Fatalf("429 body %+v (%v), want the rate_limited error naming --max-streams-per-user", body, err)

@@ -49,7 +49,11 @@ func (h *Hub) takeGroupMessage(c *client, id string) (outbound, bool) {
 	}
 	delete(c.groupMsgs, id)
 	s := c.subs[id]
-	if s == nil || s.g.meta == nil {
+	if s == nil {
+		return outbound{}, false
+	}
+	if s.g.meta == nil { // not loaded: nothing to show, and the results go on
+		s.awaitingSnapshot = false
 		return outbound{}, false
 	}
 	if m == groupSnapshot {
