@@ -77,7 +77,7 @@ type client struct {
 
 	// Guarded by hub.mu.
 	subs      map[string]*subscription // followed groups
-	groupMsgs map[string]groupMsg      // group messages queued and not built yet, by group
+	groupMsgs map[string]groupMsg      // group messages queued and not built yet, by group; nil when none
 	dashboard bool                     // following the dashboard (no subscribe sent yet)
 	started   bool                     // hello sent; in a flush slot
 	slot, at  int                      // flush slot and index in it
@@ -85,7 +85,7 @@ type client struct {
 
 	qmu     sync.Mutex
 	queue   []outbound
-	spare   []outbound // the writer's emptied batch, reused as the next queue
+	spare   []outbound // the writer's emptied batch, reused as the next queue when small
 	queued  int        // bytes of the messages queued or being written (outbound.bytes)
 	closing bool       // no more messages: the writer sends the close frame, if any, and ends
 	code    int        // the close code to send; 0 sends none
@@ -96,8 +96,8 @@ type client struct {
 }
 
 func newClient(h *Hub, conn *websocket.Conn, v Viewer) *client {
-	return &client{hub: h, conn: conn, viewer: v, subs: map[string]*subscription{}, groupMsgs: map[string]groupMsg{},
-		dashboard: true, wake: make(chan struct{}, 1), readerDone: make(chan struct{})}
+	return &client{hub: h, conn: conn, viewer: v, subs: map[string]*subscription{}, dashboard: true,
+		wake: make(chan struct{}, 1), readerDone: make(chan struct{})}
 }
 
 // send queues a message for the writer without blocking. Every kind counts toward one

@@ -29,6 +29,9 @@ func (h *Hub) queueGroupMessage(c *client, s *subscription, m groupMsg) {
 		c.groupMsgs[id] = max(queued, m)
 		return
 	}
+	if c.groupMsgs == nil {
+		c.groupMsgs = map[string]groupMsg{}
+	}
 	c.groupMsgs[id] = m
 	kind := kindControl
 	if m == groupSnapshot {
@@ -48,6 +51,9 @@ func (h *Hub) takeGroupMessage(c *client, id string) (outbound, bool) {
 		return outbound{}, false
 	}
 	delete(c.groupMsgs, id)
+	if len(c.groupMsgs) == 0 {
+		c.groupMsgs = nil // most clients owe none most of the time: no map kept for them
+	}
 	s := c.subs[id]
 	if s == nil {
 		return outbound{}, false

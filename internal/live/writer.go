@@ -70,11 +70,16 @@ func (c *client) writeQueued() bool {
 			}
 		}
 		clear(batch)
-		c.qmu.Lock()
-		c.spare = batch[:0]
-		c.qmu.Unlock()
+		if cap(batch) <= keptQueueCap { // a burst's long slice goes; thousands of idle clients keep little
+			c.qmu.Lock()
+			c.spare = batch[:0]
+			c.qmu.Unlock()
+		}
 	}
 }
+
+// keptQueueCap is the longest emptied queue a writer keeps for reuse.
+const keptQueueCap = 4
 
 // fail ends writing after a failed write: the reader's end follows from the closed
 // connection. A write that took WriteWait is a client too slow to keep up, counted
