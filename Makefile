@@ -3,15 +3,22 @@ GO ?= go
 
 .PHONY: test vet build run clean
 
-## test: vet, the frontend checks (Vitest, dist matches a fresh build, browser tests), then
+## test: vet, the cross-builds, the frontend checks (Vitest, dist matches a fresh build, browser tests), then
 ## every Go test with the race detector (real SQLite, a throwaway Postgres, the real binary)
-test: vet test-frontend test-ui
+test: vet cross test-frontend test-ui
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+## cross: the portable build holds (the probing engine runs on macOS and Windows):
+## go vet for darwin (tests included), go build for windows
+.PHONY: cross
+cross:
+	GOOS=darwin $(GO) vet ./...
+	GOOS=windows $(GO) build ./...
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/pingdeck ./cmd/server

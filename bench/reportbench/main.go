@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command reportbench measures pingdeck's reports and result ingest on PostgreSQL:
 // it seeds a day of 1 Hz results for a 1,000-target and a 100-target group (rollups
 // for the whole day, raw rows for its last hours), times the ResultWriter against a

@@ -114,7 +114,9 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, EncodeGroup: api.LiveGroupJSON, Registry: reg, Logger: log})
+	// Every client is the same user here.
+	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, EncodeGroup: api.LiveGroupJSON, Registry: reg, Logger: log,
+		MaxStreamsPerUser: 1 << 20})
 	if err != nil {
 		return err
 	}

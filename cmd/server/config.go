@@ -26,6 +26,7 @@ type config struct {
 	MinInterval       time.Duration
 	MaxTargetsPerUser int
 	MaxGroupsPerUser  int
+	MaxStreamsPerUser int
 	AllowedOrigins    []string
 	TrustedProxies    []string
 	RetentionRaw      time.Duration
@@ -102,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.MinInterval, "min-interval", 200*time.Millisecond, "smallest probe interval a group may use")
 	fs.IntVar(&c.MaxTargetsPerUser, "max-targets-per-user", 10000, "most targets one user's groups may hold in total")
 	fs.IntVar(&c.MaxGroupsPerUser, "max-groups-per-user", 1000, "most groups one user may own")
+	fs.IntVar(&c.MaxStreamsPerUser, "max-streams-per-user", 20, "most live-stream WebSockets (open dashboards) one user may have at once; one more is refused with 429")
 	fs.Var(listFlag{&c.AllowedOrigins}, "allowed-origins", "comma-separated origins (https://host:port) allowed besides the server's own")
 	fs.Var(listFlag{&c.TrustedProxies}, "trusted-proxies", "comma-separated proxy IPs/CIDRs whose X-Forwarded-* headers are believed (default none)")
 	fs.DurationVar(&c.RetentionRaw, "retention-raw", 168*time.Hour, "how long raw probe results are kept")
@@ -180,6 +182,9 @@ func (c *config) validate() error {
 	}
 	if c.MaxGroupsPerUser < 1 {
 		bad("max-groups-per-user", "must be at least 1, got %d", c.MaxGroupsPerUser)
+	}
+	if c.MaxStreamsPerUser < 1 {
+		bad("max-streams-per-user", "must be at least 1, got %d", c.MaxStreamsPerUser)
 	}
 	if c.RetentionRaw < time.Hour {
 		bad("retention-raw", "must be at least 1h, got %s", c.RetentionRaw)

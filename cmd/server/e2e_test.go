@@ -25,6 +25,9 @@ import (
 	"pingdeck/internal/store/storetest"
 )
 
+// e2eBinaryEnv hands the binary built by a parent test to its child in a namespace.
+const e2eBinaryEnv = "PINGDECK_E2E_BINARY"
+
 func TestMain(m *testing.M) { storetest.Main(m) }
 
 // buildBinary compiles the real server, with the race detector, once per test binary

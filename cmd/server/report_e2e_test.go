@@ -12,9 +12,6 @@ import (
 	"pingdeck/internal/ping/pingtest"
 )
 
-// e2eBinaryEnv hands the binary built by a parent test to its child in a namespace.
-const e2eBinaryEnv = "PINGDECK_E2E_BINARY"
-
 type e2eStats struct {
 	Sent        int64    `json:"sent"`
 	Received    int64    `json:"received"`

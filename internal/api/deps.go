@@ -76,9 +76,10 @@ type Deps struct {
 }
 
 // LiveStream takes over an authenticated WebSocket request whose Origin was checked.
-// live.Hub implements it.
+// An error is a refusal before the upgrade, for the caller to answer (a user past the
+// streams limit: groups.ErrRateLimited). live.Hub implements it.
 type LiveStream interface {
-	ServeWS(w http.ResponseWriter, r *http.Request, v live.Viewer)
+	ServeWS(w http.ResponseWriter, r *http.Request, v live.Viewer) error
 }
 
 // Events receives the changes the live stream must push to open dashboards. The HTTP

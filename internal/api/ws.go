@@ -13,7 +13,8 @@ import (
 )
 
 // handleWebSocket hands an authenticated WebSocket handshake from an allowed origin to
-// the live stream. Unauthenticated requests never get here (401 from requireUser).
+// the live stream. Unauthenticated requests never get here (401 from requireUser); a
+// user with --max-streams-per-user sockets open gets 429 before the upgrade.
 func handleWebSocket(s *server) gin.HandlerFunc {
 	return s.wrap(func(c *gin.Context) error {
 		r := c.Request
@@ -27,9 +28,8 @@ func handleWebSocket(s *server) gin.HandlerFunc {
 			return groups.NotFound("live stream")
 		}
 		u, cred := currentUser(c), currentCredential(c)
-		s.Live.ServeWS(c.Writer, r, live.Viewer{UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName,
+		return s.Live.ServeWS(c.Writer, r, live.Viewer{UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName,
 			IsAdmin: u.IsAdmin, Credential: cred})
-		return nil
 	})
 }
 

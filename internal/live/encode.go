@@ -56,6 +56,12 @@ func appendItem(b, group []byte, it *liveItem) []byte {
 	return append(b, '}')
 }
 
+// itemBytes is about how long appendItem makes it (a little more, never less for
+// the usual round trip times).
+func itemBytes(g *groupState, it *liveItem) int {
+	return len(g.quoted) + len(it.target.quoted) + len(it.err) + 64
+}
+
 // encodeItems writes a group's items of one tick, each after a comma: the fragment
 // every follower's results message splices in (the first one in a message without
 // its comma).

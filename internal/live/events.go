@@ -231,7 +231,7 @@ func (h *Hub) applyGroupChanged(ctx context.Context, id string) error {
 	g.setMeta(meta)
 	for c := range g.subs {
 		if s := c.subs[id]; s != nil {
-			c.send(h.groupMessage(g, s.view, updatedPrefix, kindControl))
+			h.queueGroupMessage(c, s, groupUpdate)
 		}
 	}
 	return nil
@@ -284,7 +284,7 @@ func (h *Hub) applyAccessChanged(ctx context.Context, id string) error {
 			}
 		default:
 			s.view = v
-			c.send(h.groupMessage(g, v, updatedPrefix, kindControl))
+			h.queueGroupMessage(c, s, groupUpdate)
 		}
 	}
 	return nil
@@ -317,8 +317,9 @@ func (h *Hub) applyDashboardChanged(ctx context.Context, userID string) error {
 	}
 	var grants []grant
 	want := map[string]bool{}
+	onDashboard := 0
 	if len(cs) > 0 {
-		if grants, want, err = h.dashboardGrants(ctx, &v, cs); err != nil {
+		if grants, want, onDashboard, err = h.dashboardGrants(ctx, &v, cs); err != nil {
 			return err
 		}
 	}
@@ -333,6 +334,9 @@ func (h *Hub) applyDashboardChanged(ctx context.Context, userID string) error {
 				h.drop(c, id)
 			}
 		}
+		if onDashboard > maxGroupsPerClient {
+			c.sendError("invalid", dashboardCapped(onDashboard), "")
+		}
 		var add []grant
 		for _, gr := range grants {
 			if _, ok := c.subs[gr.id]; !ok {
@@ -345,7 +349,7 @@ func (h *Hub) applyDashboardChanged(ctx context.Context, userID string) error {
 		for id, s := range c.subs {
 			if p, known := pinned[id]; known && p != s.pinned {
 				s.pinned = p
-				c.send(h.groupMessage(s.g, s.view, updatedPrefix, kindControl))
+				h.queueGroupMessage(c, s, groupUpdate)
 			}
 		}
 	}
@@ -368,13 +372,15 @@ func (h *Hub) pinned(ctx context.Context, userID string, ids map[string]bool) (m
 	return out, nil
 }
 
-// dashboardGrants reads the user's dashboard: the groups some of cs do not follow yet,
-// and the set of all of them.
-func (h *Hub) dashboardGrants(ctx context.Context, v *Viewer, cs []*client) ([]grant, map[string]bool, error) {
+// dashboardGrants reads the user's dashboard, its first maxGroupsPerClient groups: those
+// some of cs do not follow yet, the set of all of them, and how many the dashboard has.
+func (h *Hub) dashboardGrants(ctx context.Context, v *Viewer, cs []*client) ([]grant, map[string]bool, int, error) {
 	ids, err := h.opt.Store.DashboardGroupIDs(ctx, v.UserID, v.IsAdmin)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
+	onDashboard := len(ids)
+	ids = ids[:min(len(ids), maxGroupsPerClient)]
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
@@ -391,7 +397,7 @@ func (h *Hub) dashboardGrants(ctx context.Context, v *Viewer, cs []*client) ([]g
 	}
 	h.mu.Unlock()
 	grants, _, err := h.resolve(ctx, v, fresh)
-	return grants, want, err
+	return grants, want, onDashboard, err
 }
 
 // recheckCredentials closes with 4401 the sockets whose session or token has ended

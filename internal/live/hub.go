@@ -7,9 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -47,15 +45,27 @@ type Options struct {
 	Registry    prometheus.Registerer // nil: metrics are kept but not exported
 	Logger      *slog.Logger
 
-	Tick           time.Duration // how often a client gets a results message, 200ms; cuts are every Tick/32 (6.25 ms)
-	ResumeWindow   time.Duration // how far back resume can replay, 2m
-	PingPeriod     time.Duration // server pings, 25s
-	PongWait       time.Duration // a client silent this long (no pong, no message) is dropped, 60s
-	WriteWait      time.Duration // longest one write may take, 10s
-	CloseGrace     time.Duration // how long a closing socket waits for the peer's close, 2s
-	RecheckEvery   time.Duration // how often open sockets' credentials are checked again, 1m
-	MaxQueuedTicks int           // results messages a client may have unwritten before 4429, 32
-	PublishBuffer  int           // results waiting for the next cut before drops, 65536
+	Tick         time.Duration // how often a client gets a results message, 200ms; cuts are every Tick/32 (6.25 ms)
+	ResumeWindow time.Duration // how far back resume can replay, 2m
+	PingPeriod   time.Duration // server pings, 25s
+	PongWait     time.Duration // a client silent this long (no pong, no message) is dropped, 60s
+	WriteWait    time.Duration // longest one write may take, 10s
+	CloseGrace   time.Duration // how long a closing socket waits for the peer's close, 2s
+	RecheckEvery time.Duration // how often open sockets' credentials are checked again, 1m
+	// MaxQueuedBytes bounds what one client has waiting, every kind of message
+	// counted from being queued until its write returns (a snapshot or group_updated,
+	// built only when written, counts groupMessageBytes while it waits): past it the
+	// client is closed with 4429. 4 MiB: seconds of a heavy stream (7 s of 1,000
+	// targets at 200 ms), a minute of a usual dashboard's.
+	MaxQueuedBytes int
+	// MaxStreamsPerUser is how many sockets one user may have open at once; one more
+	// is refused before the upgrade (429). 20.
+	MaxStreamsPerUser int
+	// InboundBurst messages from a client at once, then InboundPerSecond a second;
+	// past that the client is closed with 1008. 40 and 10.
+	InboundBurst     int
+	InboundPerSecond float64
+	PublishBuffer    int // results waiting for the next cut before drops, 65536
 }
 
 func (o *Options) defaults() {
@@ -71,8 +81,17 @@ func (o *Options) defaults() {
 	def(&o.WriteWait, 10*time.Second)
 	def(&o.CloseGrace, 2*time.Second)
 	def(&o.RecheckEvery, time.Minute)
-	if o.MaxQueuedTicks <= 0 {
-		o.MaxQueuedTicks = 32
+	if o.MaxQueuedBytes <= 0 {
+		o.MaxQueuedBytes = 4 << 20
+	}
+	if o.MaxStreamsPerUser <= 0 {
+		o.MaxStreamsPerUser = 20
+	}
+	if o.InboundBurst <= 0 {
+		o.InboundBurst = 40
+	}
+	if o.InboundPerSecond <= 0 {
+		o.InboundPerSecond = 10
 	}
 	if o.PublishBuffer <= 0 {
 		o.PublishBuffer = 65536
@@ -99,7 +118,12 @@ const (
 	cutEvery           = 6250 * time.Microsecond
 )
 
-// Close codes of the protocol beyond RFC 6455's.
+// Close codes of the protocol beyond RFC 6455's. The server closes with: 1000 normal;
+// 1001 shutting down; 1003 a binary message (only JSON text is taken); 1008 too many
+// messages (more than Options.InboundBurst at once, then InboundPerSecond); 1009 a
+// message over 256 KiB; 1011 internal error; 4401 signed out or session ended; 4403
+// access revoked to every followed group; 4429 too slow (more than
+// Options.MaxQueuedBytes waiting).
 const (
 	CloseUnauthenticated = 4401
 	CloseAccessRevoked   = 4403
@@ -128,14 +152,13 @@ type Hub struct {
 	groups  map[string]*groupState
 	clients map[*client]struct{}
 	byUser  map[string]map[*client]struct{} // clients past hello
+	streams map[string]int                  // open sockets by user, counted before the upgrade
 	gone    map[string][]goneSocket         // by user: sockets closed within the resume window
 	closed  bool
-	touched []*groupState  // scratch for cutting a tick
-	prefix  []byte         // the opening of results messages at seq
-	scratch []byte         // for encoding a cut
-	slots   [][]*client    // started clients by flush slot
-	inline  []pendingWrite // this slot's messages the flush loop writes itself
-	frames  frameScratch   // the flush loop's vector for its direct writes
+	touched []*groupState // scratch for cutting a tick
+	prefix  []byte        // the opening of results messages at seq
+	scratch []byte        // for encoding a cut
+	slots   [][]*client   // started clients by flush slot
 }
 
 // NewHub returns a hub; Run makes it deliver and ServeWS connects clients to it.
@@ -158,14 +181,14 @@ func NewHub(opt Options) (*Hub, error) {
 		events:    newEventQueue(10000),
 		clientCtx: ctx, stopCtx: cancel,
 		groups: map[string]*groupState{}, clients: map[*client]struct{}{}, byUser: map[string]map[*client]struct{}{},
-		gone: map[string][]goneSocket{},
+		streams: map[string]int{}, gone: map[string][]goneSocket{},
 	}
 	h.slots = make([][]*client, h.phases)
 	// A tick is cut every slot, so the ring keeps ResumeWindow's worth of slots.
 	h.ringTicks = uint64(max(1, opt.ResumeWindow/(opt.Tick/time.Duration(h.phases))))
 	h.upgrader = websocket.Upgrader{
-		// A results message fits one pooled write buffer (one frame, one write); no
-		// socket holds a write buffer between messages.
+		// A results message mostly fits one pooled write buffer (one frame, one
+		// write); no socket holds a write buffer between messages.
 		ReadBufferSize: 1024, WriteBufferSize: 32 << 10, WriteBufferPool: &sync.Pool{},
 		HandshakeTimeout: 10 * time.Second,
 		// The HTTP layer checks the Origin before handing the request over.
@@ -216,26 +239,9 @@ func (b *inbox) take(spare []ping.Result) []ping.Result {
 func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); h.runTicksLowPriority(ctx) }()
+	go func() { defer wg.Done(); h.runTicks(ctx) }()
 	go func() { defer wg.Done(); h.runEvents(ctx) }()
 	wg.Wait()
-}
-
-// flushNice is the nice value of the thread the flush loop runs on. The loop's writes
-// are bulk work; at a lower priority than the rest of the process the kernel runs API
-// requests first when both want a CPU, and the loop still gets its share.
-const flushNice = 5
-
-// runTicksLowPriority runs the flush loop on a thread of its own at flushNice. The thread
-// ends with the loop (a goroutine that exits locked takes its thread with it), so no
-// other goroutine ever runs at that priority; new threads the runtime starts meanwhile
-// come from its template thread, not from this one.
-func (h *Hub) runTicksLowPriority(ctx context.Context) {
-	runtime.LockOSThread()
-	if err := syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), flushNice); err != nil {
-		h.log.Debug("live: flush loop keeps normal priority", "err", err)
-	}
-	h.runTicks(ctx)
 }
 
 // Shutdown closes every socket with 1001 and waits for their goroutines; when ctx ends
@@ -292,16 +298,11 @@ func (h *Hub) runTicks(ctx context.Context) {
 // cut records one tick's results (if any) and encodes each group's items once, then
 // queues for every client of slot one results message with what it has not had yet,
 // spliced from those once-encoded fragments. Clients are spread over phases slots so
-// that every slot writes a share of them instead of every tick writing all at once.
-//
-// The results messages of sockets with nothing else to write are then written by this
-// loop itself, for up to three quarters of a slot (see writeInline): one goroutine
-// writing a slot's messages in a row costs less than starting a writer for each, and
-// it leaves the other CPUs to the API. Those writes never wait: what does not fit the
-// time, or the rest of a message the socket's buffer did not take, goes to that
-// socket's drain.
+// that every slot wakes a share of the writers instead of every tick waking them all
+// at once.
 func (h *Hub) cut(batch []ping.Result, slot int, now time.Time) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if len(batch) > 0 {
 		h.record(batch)
 	}
@@ -311,23 +312,6 @@ func (h *Hub) cut(batch []ping.Result, slot int, now time.Time) {
 	if len(h.slots[slot]) > 0 {
 		h.m.fanout.Observe(time.Since(now).Seconds())
 	}
-	inline := h.inline
-	h.inline = nil
-	h.mu.Unlock()
-	budget := now.Add(h.opt.Tick / time.Duration(h.phases) * 3 / 4)
-	for i := range inline {
-		inline[i].c.writeInline(inline[i].o, time.Now().Before(budget), &h.frames)
-		inline[i] = pendingWrite{}
-	}
-	h.mu.Lock()
-	h.inline = inline[:0] // keep the slice for the next slot
-	h.mu.Unlock()
-}
-
-// pendingWrite is a results message the flush loop writes itself after the cut.
-type pendingWrite struct {
-	c *client
-	o outbound
 }
 
 // record makes batch the next tick: per-target state, the resume ring, and one encoded
@@ -375,12 +359,6 @@ func (h *Hub) record(batch []ping.Result) {
 // message. Between two flushes of a client lie phases slots, so everything it needs
 // is still in the groups' fragment slots. h.mu is held.
 func (h *Hub) flush(c *client, now time.Time) {
-	if c.ping.IsZero() {
-		c.ping = now
-	} else if now.Sub(c.ping) >= h.opt.PingPeriod {
-		c.ping = now
-		c.send(outbound{kind: kindPing})
-	}
 	cur := c.sent
 	if cur >= h.seq {
 		return
@@ -393,6 +371,9 @@ func (h *Hub) flush(c *client, now time.Time) {
 	parts := h.getParts()
 	parts = append(parts, h.prefix)
 	for _, s := range c.subs {
+		if s.awaitingSnapshot { // its snapshot will carry these
+			continue
+		}
 		var run fragment // cuts back to back in one log: one part
 		for q := max(lo, s.from) + 1; q <= h.seq; q++ {
 			f := &s.g.frags[q%maxPhases]
@@ -417,10 +398,7 @@ func (h *Hub) flush(c *client, now time.Time) {
 	}
 	parts[1] = parts[1][1:] // the first fragment's leading comma
 	parts = append(parts, resultsSuffix)
-	o := outbound{parts: parts, kind: kindResults, tick: now, counted: true, pooled: true}
-	if c.enqueue(o, true) {
-		h.inline = append(h.inline, pendingWrite{c, o})
-	}
+	c.send(outbound{parts: parts, kind: kindResults, tick: now, pooled: true})
 }
 
 func (h *Hub) getParts() [][]byte {

@@ -16,7 +16,6 @@ const (
 	kindControl // hello, group_updated, group_deleted, access_revoked, notification, pong, error
 	kindReplay
 	numKinds
-	kindPing // a WebSocket ping frame, not counted
 )
 
 var kindNames = [numKinds]string{"results", "snapshot", "control", "replay"}
@@ -27,6 +26,7 @@ type metrics struct {
 	messages [numKinds]prometheus.Counter
 	bytes    prometheus.Counter
 	slow     prometheus.Counter
+	refused  prometheus.Counter
 	dropped  prometheus.Counter
 	fanout   prometheus.Histogram
 	delivery prometheus.Histogram
@@ -42,7 +42,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pingdeck_live_bytes_sent_total", Help: "Payload bytes of WebSocket messages written."}),
 		slow: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "pingdeck_live_slow_disconnects_total", Help: "Sockets closed with 4429 because they could not keep up."}),
+			Name: "pingdeck_live_slow_disconnects_total", Help: "Sockets dropped because they could not keep up: too many bytes waiting (closed with 4429), or one write blocked for 10 s."}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pingdeck_live_streams_refused_total", Help: "WebSocket handshakes refused (429) because the user had --max-streams-per-user open."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pingdeck_live_publish_dropped_total", Help: "Probe results not streamed because the hub was behind (they are still stored)."}),
 		fanout: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -55,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for k := range numKinds {
 		m.messages[k] = msgs.WithLabelValues(kindNames[k])
 	}
-	for _, c := range []prometheus.Collector{msgs, m.clients, m.bytes, m.slow, m.dropped, m.fanout, m.delivery} {
+	for _, c := range []prometheus.Collector{msgs, m.clients, m.bytes, m.slow, m.refused, m.dropped, m.fanout, m.delivery} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("live: register metrics: %w", err)
 		}

@@ -94,29 +94,44 @@ func (h *Hub) knownGroups(c *client, since uint64) map[string]bool {
 	return known
 }
 
-// resume replays the results after since, or sends fresh snapshots when they are gone.
+// resume replays the results after since, or sends fresh snapshots when they are gone
+// or more than the client may have queued. A snapshot already queued is not queued
+// again, so asking over and over adds nothing.
 func (h *Hub) resume(c *client, token string, since uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if c.subs == nil {
 		return
 	}
-	if h.canReplay(token, since) {
-		h.replay(c, since)
+	if h.canReplay(token, since) && h.replay(c, since) {
 		return
 	}
-	for _, s := range c.subs {
-		if s.g.meta != nil {
-			s.from = h.seq
-			c.send(h.groupMessage(s.g, s.view, snapshotPrefix, kindSnapshot))
-		}
-	}
+	h.snapshotAll(c)
 }
+
+// replayBudget is the share of MaxQueuedBytes a replay may fill: past it the client
+// gets snapshots instead, and the live stream after the replay still has room.
+func (h *Hub) replayBudget() int { return h.opt.MaxQueuedBytes / 2 }
 
 // replay queues the kept results after since for c's groups, in messages of up to
 // phases consecutive ticks each (as the live stream sends them), and continues the
-// live stream after them. h.mu is held.
-func (h *Hub) replay(c *client, since uint64) {
+// live stream after them. It queues nothing and reports false when they would take
+// more than replayBudget with what c has queued already. Groups whose snapshot is
+// queued get nothing: the snapshot carries them. h.mu is held.
+func (h *Hub) replay(c *client, since uint64) bool {
+	room := h.replayBudget() - c.queuedBytes()
+	need := 0
+	for _, s := range c.subs {
+		if s.awaitingSnapshot {
+			continue
+		}
+		for _, it := range s.g.after(since) {
+			need += itemBytes(s.g, &it.liveItem)
+		}
+	}
+	if need > room {
+		return false
+	}
 	type piece struct {
 		seq  uint64
 		frag []byte
@@ -124,6 +139,9 @@ func (h *Hub) replay(c *client, since uint64) {
 	var pieces []piece
 	var tick []liveItem
 	for _, s := range c.subs {
+		if s.awaitingSnapshot {
+			continue
+		}
 		kept := s.g.after(since)
 		for i := 0; i < len(kept); {
 			seq := kept[i].seq
@@ -150,4 +168,5 @@ func (h *Hub) replay(c *client, since uint64) {
 		parts = append(append([][]byte{resultsPrefix(last)}, parts...), resultsSuffix)
 		c.send(outbound{parts: parts, kind: kindReplay})
 	}
+	return true
 }

@@ -2,8 +2,8 @@ package live
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -22,36 +22,76 @@ type resumeRequest struct {
 
 // ServeWS upgrades an authenticated request (the caller has checked the credential
 // and the Origin) and runs the client until the socket closes. It returns at once;
-// the socket's goroutines belong to the hub and end by Shutdown at the latest.
-func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, v Viewer) {
+// the socket's goroutines belong to the hub and end by Shutdown at the latest. A user
+// who already has MaxStreamsPerUser sockets open is refused before the upgrade with a
+// groups.ErrRateLimited error, for the caller to answer (429); any other refusal has
+// been answered by the upgrader, and ServeWS returns nil.
+func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, v Viewer) error {
 	var res resumeRequest
 	if tok := r.URL.Query().Get("resume"); tok != "" {
 		since, err := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
 		res = resumeRequest{token: tok, since: since, ok: err == nil}
 	}
-	conn, gate, err := h.upgrade(w, r)
-	if err != nil {
-		return // the upgrader has answered
+	if err := h.reserveStream(v.UserID); err != nil {
+		return err
 	}
-	c := newClient(h, conn, gate, v)
+	conn, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		h.releaseStream(v.UserID)
+		return nil // the upgrader has answered
+	}
+	c := newClient(h, conn, v)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
+		h.releaseStream(v.UserID)
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		conn.Close()
-		return
+		return nil
 	}
 	h.clients[c] = struct{}{}
-	h.clientsWG.Add(1)
+	h.clientsWG.Add(2)
 	h.mu.Unlock()
 	h.m.clients.Inc()
 	go c.readPump(res)
+	go c.writePump()
+	return nil
+}
+
+// reserveStream counts one more open socket of userID, unless they have
+// MaxStreamsPerUser already: the check and the count are one step, so that parallel
+// handshakes cannot overshoot.
+func (h *Hub) reserveStream(userID string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.streams[userID] >= h.opt.MaxStreamsPerUser {
+		h.m.refused.Inc()
+		return &groups.Error{Kind: groups.ErrRateLimited, Message: fmt.Sprintf(
+			"%d live streams are open for this user, the most allowed (--max-streams-per-user); close a dashboard tab and try again",
+			h.opt.MaxStreamsPerUser)}
+	}
+	h.streams[userID]++
+	return nil
+}
+
+// releaseStream uncounts a socket reserveStream counted.
+func (h *Hub) releaseStream(userID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.releaseStreamLocked(userID)
+}
+
+func (h *Hub) releaseStreamLocked(userID string) {
+	if h.streams[userID]--; h.streams[userID] <= 0 {
+		delete(h.streams, userID)
+	}
 }
 
 // unregister takes a client whose socket has closed out of every set.
 func (h *Hub) unregister(c *client) {
 	h.mu.Lock()
 	delete(h.clients, c)
+	h.releaseStreamLocked(c.viewer.UserID)
 	if set := h.byUser[c.viewer.UserID]; set != nil {
 		delete(set, c)
 		if len(set) == 0 {
@@ -74,12 +114,15 @@ func (h *Hub) dbContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(h.clientCtx, dbTimeout)
 }
 
-// start sends hello and follows the viewer's dashboard: a snapshot per group, or, for
-// a client resuming within the window, the results it missed.
+// start sends hello and follows the viewer's dashboard (its first maxGroupsPerClient
+// groups): a snapshot per group, or, for a client resuming within the window, the
+// results it missed.
 func (h *Hub) start(c *client, r resumeRequest) {
 	ctx, cancel := h.dbContext()
 	defer cancel()
 	ids, err := h.opt.Store.DashboardGroupIDs(ctx, c.viewer.UserID, c.viewer.IsAdmin)
+	onDashboard := len(ids)
+	ids = ids[:min(len(ids), maxGroupsPerClient)]
 	var grants []grant
 	if err == nil {
 		grants, _, err = h.resolve(ctx, &c.viewer, ids)
@@ -107,12 +150,16 @@ func (h *Hub) start(c *client, r resumeRequest) {
 		Type: "hello", ServerTime: time.Now().UTC().Format(time.RFC3339Nano), ResumeToken: h.token, Seq: h.seq,
 		User: helloUser{ID: c.viewer.UserID, Username: c.viewer.Username, DisplayName: c.viewer.DisplayName, IsAdmin: c.viewer.IsAdmin},
 	})))
+	if onDashboard > maxGroupsPerClient {
+		c.sendError("invalid", dashboardCapped(onDashboard), "")
+	}
 	if !r.ok || !h.canReplay(r.token, r.since) {
 		h.follow(c, grants, true)
 		return
 	}
-	// Resuming: the groups the previous socket followed get what they missed, groups
-	// that joined the dashboard during the gap a snapshot.
+	// Resuming: the groups the previous socket followed get what they missed (or a
+	// snapshot when that is more than the client may have queued), groups that joined
+	// the dashboard during the gap a snapshot.
 	known := h.knownGroups(c, r.since)
 	var had, added []grant
 	for _, gr := range grants {
@@ -123,45 +170,14 @@ func (h *Hub) start(c *client, r resumeRequest) {
 		}
 	}
 	h.follow(c, had, false)
-	h.replay(c, r.since)
+	if !h.replay(c, r.since) {
+		h.snapshotAll(c)
+	}
 	h.follow(c, added, true)
 }
 
-// inbound is a message from the browser.
-type inbound struct {
-	Type   string   `json:"type"`
-	Groups []string `json:"groups"`
-	Token  string   `json:"token"`
-	Since  *uint64  `json:"since"`
-}
-
-// handle acts on one message from the client.
-func (h *Hub) handle(c *client, data []byte) {
-	var m inbound
-	if err := json.Unmarshal(data, &m); err != nil {
-		c.sendError("invalid", "a message must be a JSON object with a \"type\": "+err.Error(), "")
-		return
-	}
-	switch m.Type {
-	case "ping":
-		c.send(message(kindControl, pongMessage))
-	case "subscribe":
-		h.subscribe(c, m.Groups)
-	case "unsubscribe":
-		h.unsubscribe(c, m.Groups)
-	case "resume":
-		if m.Since == nil {
-			c.sendError("invalid", `resume needs "since": the last results seq seen`, "")
-			return
-		}
-		h.resume(c, m.Token, *m.Since)
-	default:
-		c.sendError("invalid", "unknown message type "+strconv.Quote(m.Type)+" (subscribe, unsubscribe, resume or ping)", "")
-	}
-}
-
-func (c *client) sendError(code, msg, id string) {
-	c.send(message(kindControl, controlMessage(errorMessage{Type: "error", Code: code, Message: msg, ID: id})))
+func dashboardCapped(n int) string {
+	return fmt.Sprintf("the dashboard has %d groups; this stream follows the first %d (subscribe to choose others)", n, maxGroupsPerClient)
 }
 
 // subscribe follows more groups; the client stops following its dashboard.
@@ -185,7 +201,7 @@ func (h *Hub) subscribe(c *client, ids []string) {
 		return
 	}
 	for _, id := range denied {
-		c.sendError("not_found", "group not found", id)
+		c.sendError("not_found", "group not found", echoID(id))
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -256,7 +272,7 @@ func (h *Hub) cachedMeta(id string) *groups.Group {
 }
 
 // follow subscribes c to the granted groups, with a snapshot of each when snapshot is
-// set. h.mu is held.
+// set (one already queued is not queued again). h.mu is held.
 func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 	for _, gr := range grants {
 		g := h.groups[gr.id]
@@ -267,13 +283,29 @@ func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 		if g.meta == nil {
 			g.setMeta(gr.meta)
 		}
-		if s := c.subs[gr.id]; s != nil && s.g != g { // the group was deleted and made anew
-			delete(s.g.subs, c)
+		s := c.subs[gr.id]
+		switch {
+		case s != nil && s.g == g:
+			s.view = gr.view
+		default:
+			if s != nil { // the group was deleted and made anew
+				delete(s.g.subs, c)
+			}
+			s = &subscription{g: g, view: gr.view, from: h.seq, joined: h.seq}
+			c.subs[gr.id] = s
+			g.subs[c] = struct{}{}
 		}
-		c.subs[gr.id] = &subscription{g: g, view: gr.view, from: h.seq, joined: h.seq}
-		g.subs[c] = struct{}{}
 		if snapshot {
-			c.send(h.groupMessage(g, gr.view, snapshotPrefix, kindSnapshot))
+			h.queueGroupMessage(c, s, groupSnapshot)
+		}
+	}
+}
+
+// snapshotAll queues a snapshot of every group c follows. h.mu is held.
+func (h *Hub) snapshotAll(c *client) {
+	for _, s := range c.subs {
+		if s.g.meta != nil {
+			h.queueGroupMessage(c, s, groupSnapshot)
 		}
 	}
 }
@@ -308,35 +340,4 @@ func (h *Hub) leaveSlot(c *client) {
 	s[c.at].at = c.at
 	s[last] = nil
 	h.slots[c.slot] = s[:last]
-}
-
-// groupMessage is a snapshot or group_updated for a follower with view v: the group
-// object (encoded once per role and pin) and its targets with live state (encoded
-// once per tick), shared by every follower. h.mu is held.
-func (h *Hub) groupMessage(g *groupState, v view, prefix []byte, kind msgKind) outbound {
-	head := g.headers[v]
-	if head == nil {
-		b, err := h.opt.EncodeGroup(g.meta, v.role, v.pinned, len(g.meta.Targets))
-		if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
-			h.log.Error("live: encoding a group", "group", g.id, "err", err)
-			b = append(append([]byte(`{"id":`), g.quoted...), '}')
-		}
-		head = b[:len(b)-1]
-		if g.headers == nil {
-			g.headers = map[view][]byte{}
-		}
-		g.headers[v] = head
-	}
-	if !g.snapBuilt || g.snapSeq != h.seq || g.snapVer != g.metaVer {
-		size := 2
-		for _, t := range g.meta.Targets {
-			size += 200
-			if ts := g.targets[t.ID]; ts != nil {
-				size += ts.n * 48
-			}
-		}
-		g.snapTgts = appendTargets(make([]byte, 0, size), g, time.Now())
-		g.snapSeq, g.snapVer, g.snapBuilt = h.seq, g.metaVer, true
-	}
-	return outbound{parts: [][]byte{prefix, head, targetsKey, g.snapTgts, groupSuffix}, kind: kind}
 }

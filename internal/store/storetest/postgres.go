@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package storetest gives tests real databases: a fresh SQLite file, and a fresh
 // database on a throwaway PostgreSQL cluster (or on PINGDECK_TEST_DATABASE_URL).
 //
