@@ -66,7 +66,7 @@ type fakeTicker struct {
 	clock  *fakeClock
 	c      chan time.Time
 	period time.Duration
-	next   time.Time // guarded by clock.mu, as is stopped
+	next   time.Time // guarded by clock.mu, as is stop
 	stop   bool
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"pingdeck/internal/ping"
 )
 
 // logRecorder keeps the log records it is given, for tests that check what an
@@ -46,19 +48,27 @@ func (l *logRecorder) attrs(msg string) []map[string]slog.Value {
 
 const writeFailedLog = "writing probe results failed; keeping them and retrying"
 
-// When the database comes back, a writer waiting out a failed write would wait out the
-// rest of its backoff; Wake (what /readyz's successful ping calls) makes it retry at
-// once. The wait here is an hour, so only the wake can explain the write.
-func TestWakeRetriesAFailedWriteAtOnce(t *testing.T) {
+// writeJustFailed starts a writer whose write of all has just failed on db (still down);
+// it is to wait an hour before it retries.
+func writeJustFailed(t *testing.T) (*testWriter, *switchableStore, []ping.Result) {
+	t.Helper()
 	db := newSwitchableStore()
 	w := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond,
 		RetryAfter: time.Hour, MaxRetryAfter: time.Hour})
 	all := results(50, time.Now())
 	w.submitAll(t, all)
 	w.flush(t)
-	if testutil.ToFloat64(w.metrics.writeErrors) < 1 {
-		t.Fatal("no failed write")
+	if n := testutil.ToFloat64(w.metrics.writeErrors); n != 1 {
+		t.Fatalf("%v failed writes, want 1", n)
 	}
+	return w, db, all
+}
+
+// When the database comes back, a writer waiting out a failed write would wait out the
+// rest of its backoff; Wake (what /readyz's successful ping calls) makes it retry at
+// once. The wait here is an hour, so only the wake can explain the write.
+func TestWakeRetriesAFailedWriteAtOnce(t *testing.T) {
+	w, db, all := writeJustFailed(t)
 	db.up.Store(true)
 	for waited := time.Duration(0); waited < wakeGap+100*time.Millisecond; waited += w.o.FlushEvery {
 		w.tick(t, w.o.FlushEvery) // many flush ticks: none may retry before the hour is up
@@ -84,12 +94,7 @@ func TestWakeRetriesAFailedWriteAtOnce(t *testing.T) {
 // for a reason its ping does not see) brings the retry forward only to wakeGap after
 // the failure, not to at once.
 func TestWakeWaitsWakeGapAfterAFailure(t *testing.T) {
-	db := newSwitchableStore()
-	w := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond,
-		RetryAfter: time.Hour, MaxRetryAfter: time.Hour})
-	all := results(50, time.Now())
-	w.submitAll(t, all)
-	w.flush(t)
+	w, db, all := writeJustFailed(t)
 	failedAt := w.clock.Now()
 	for range 3 {
 		w.wake(t)
