@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"log/slog"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,15 +45,9 @@ type ResultWriter struct {
 	o       WriterOptions
 	lanes   []*writerLane
 	metrics writerMetrics
-}
-
-// writerLane batches and writes the results of its share of the targets.
-type writerLane struct {
-	w          *ResultWriter
-	in         chan ping.Result
-	wake       chan struct{} // Wake's signal; one pending is enough, more are dropped
-	maxPending int
-	held       atomic.Int64 // results taken from in and not yet written, for the gauge
+	clock   clock
+	// stepped, when set (by tests), hears from each lane after each event it handles.
+	stepped func(laneStep)
 }
 
 // resultStore is what the writer needs from the database.
@@ -121,9 +113,9 @@ func NewResultWriter(st resultStore, o WriterOptions) *ResultWriter {
 	if o.Registry != nil {
 		o.Registry.MustRegister(m.written, m.batches, m.writeErrors, m.dropped, m.pending, m.spooled, m.batchSeconds, m.spoolCorruptBytes)
 	}
-	w := &ResultWriter{store: st, o: o, metrics: m}
-	for range o.Lanes {
-		w.lanes = append(w.lanes, &writerLane{w: w, in: make(chan ping.Result, max(o.QueueSize/o.Lanes, 1)),
+	w := &ResultWriter{store: st, o: o, metrics: m, clock: wallClock{}}
+	for i := range o.Lanes {
+		w.lanes = append(w.lanes, &writerLane{w: w, id: i, in: make(chan ping.Result, max(o.QueueSize/o.Lanes, 1)),
 			wake: make(chan struct{}, 1), maxPending: max(o.MaxPending/o.Lanes, 1)})
 	}
 	return w
@@ -190,208 +182,16 @@ func (w *ResultWriter) Run(ctx context.Context) error {
 	for _, l := range w.lanes {
 		wg.Go(func() { l.run(ctx) })
 	}
-	partitions := time.NewTicker(time.Hour)
+	partitions := w.clock.NewTicker(time.Hour)
 	defer partitions.Stop()
 	for {
 		select {
-		case <-partitions.C:
+		case <-partitions.C():
 			w.ensurePartitions(ctx)
 		case <-ctx.Done():
 			wg.Wait()
 			return nil
 		}
-	}
-}
-
-// run is one lane's loop. Writes run on a goroutine of their own, one batch at a time, so the queue keeps
-// being emptied into memory while the database is slow: a write that hangs holds one
-// batch, and what comes meanwhile waits in pending under MaxPending, exactly as
-// during an outage, instead of filling the queue and being dropped at Submit.
-func (l *writerLane) run(ctx context.Context) {
-	w := l.w
-	flush := time.NewTicker(w.o.FlushEvery)
-	defer flush.Stop()
-
-	batches := make(chan []ping.Result) // to the writing goroutine, one at a time
-	outcomes := make(chan error, 1)     // its answer for the batch it took
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for batch := range batches {
-			start := time.Now()
-			err := w.store.WriteResults(ctx, batch)
-			if err == nil {
-				w.metrics.batchSeconds.Observe(time.Since(start).Seconds())
-			}
-			outcomes <- err
-		}
-	})
-	abandoned := false // a write hung through shutdown: do not wait for it
-	defer func() {
-		close(batches)
-		if !abandoned {
-			wg.Wait()
-		}
-	}()
-
-	var pending, inflight []ping.Result // inflight: the batch being written, a copy
-	spare := make([]ping.Result, 0, w.o.BatchSize)
-	writing := false
-	var fromSpool *spool.Token // inflight came from the spool
-	var writeStarted, retryAt, failedAt time.Time
-	failing := false // the last write failed
-	backoff := w.o.RetryAfter
-	sp := w.o.Spool
-	// startWrite hands a batch to the writing goroutine, unless a write is under way or
-	// waiting out a failure: spooled batches first (they are the oldest), then the
-	// oldest pending results. Only full batches go, unless flush.
-	startWrite := func(flushing bool) {
-		if writing || time.Now().Before(retryAt) {
-			return
-		}
-		if sp != nil {
-			batch, tok, ok := sp.Take()
-			w.reportSpoolDamage()
-			if ok {
-				inflight, fromSpool = batch, &tok
-				writing, writeStarted = true, time.Now()
-				batches <- inflight
-				return
-			}
-		}
-		if len(pending) == 0 || (!flushing && len(pending) < w.o.BatchSize) {
-			return
-		}
-		n := min(len(pending), w.o.BatchSize)
-		inflight = append(spare[:0], pending[:n]...)
-		pending = pending[n:]
-		if len(pending) == 0 && cap(pending) > 4*w.o.BatchSize {
-			pending = nil // release what an outage grew
-		}
-		writing, writeStarted = true, time.Now()
-		batches <- inflight
-	}
-	// spill moves pending results to the spool, a batch a record; what the spool
-	// cannot take stays in memory.
-	spill := func(results []ping.Result) []ping.Result {
-		for len(results) > 0 {
-			n := min(len(results), w.o.BatchSize)
-			dropped, err := sp.Append(results[:n])
-			if err != nil {
-				w.o.Logger.Error("spooling probe results to disk failed; keeping them in memory", "err", err)
-				return results
-			}
-			if dropped > 0 {
-				w.metrics.dropped.WithLabelValues("spool_full").Add(float64(dropped))
-				w.o.Logger.Warn("the result spool is full; dropped its oldest results", "count", dropped)
-			}
-			results = results[n:]
-		}
-		return nil
-	}
-	outage := func() bool {
-		return sp != nil && (failing || (writing && time.Since(writeStarted) > w.o.SpillAfter))
-	}
-	finished := func(err error) {
-		writing = false
-		if err != nil {
-			failing = true
-			w.metrics.writeErrors.Inc()
-			if ctx.Err() == nil {
-				w.o.Logger.Warn("writing probe results failed; keeping them and retrying",
-					"pending", len(pending)+len(inflight), "retry_in", backoff, "err", err)
-			}
-			if fromSpool != nil {
-				sp.Release(*fromSpool) // still on disk, taken again later
-				fromSpool = nil
-			} else {
-				pending = append(slices.Clone(inflight), pending...) // oldest first, as before
-				spare = inflight[:0]
-			}
-			inflight = nil
-			failedAt = time.Now()
-			retryAt, backoff = failedAt.Add(backoff), min(2*backoff, w.o.MaxRetryAfter)
-			return
-		}
-		failing = false
-		w.metrics.batches.Inc()
-		w.metrics.written.Add(float64(len(inflight)))
-		if fromSpool != nil {
-			sp.Ack(*fromSpool)
-			fromSpool = nil
-		} else {
-			spare = inflight
-		}
-		inflight = nil
-		backoff = w.o.RetryAfter
-	}
-	held := func() int {
-		if fromSpool != nil {
-			return len(pending)
-		}
-		return len(pending) + len(inflight)
-	}
-
-	for {
-		select {
-		case r := <-l.in:
-			pending = append(pending, r)
-			if over := held() - l.maxPending; over > 0 {
-				over = min(over, len(pending))
-				pending = pending[over:]
-				w.metrics.dropped.WithLabelValues("database_unavailable").Add(float64(over))
-			}
-			startWrite(false)
-		case err := <-outcomes:
-			finished(err)
-			startWrite(false)
-		case <-flush.C:
-			if outage() {
-				pending = spill(pending)
-			}
-			startWrite(true)
-		case <-l.wake:
-			if failing && !writing {
-				if soon := failedAt.Add(wakeGap); soon.Before(retryAt) {
-					retryAt = soon // at once, unless the failure was just now
-				}
-				startWrite(true)
-			}
-		case <-ctx.Done():
-			for drained := false; !drained; {
-				select {
-				case r := <-l.in:
-					pending = append(pending, r)
-				default:
-					drained = true
-				}
-			}
-			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if writing { // cancelled with ctx: its rows come back unless it got through
-				select {
-				case err := <-outcomes:
-					finished(err)
-				case <-final.Done():
-					abandoned = true
-					if fromSpool == nil { // it may or may not have got through: keep it, a replay is harmless
-						pending = append(inflight, pending...)
-					}
-				}
-			}
-			if !abandoned {
-				w.writeAll(final, &pending)
-			}
-			if len(pending) > 0 && sp != nil {
-				pending = spill(pending)
-			}
-			if len(pending) > 0 {
-				w.metrics.dropped.WithLabelValues("shutdown").Add(float64(len(pending)))
-				w.o.Logger.Error("probe results lost at shutdown: the database did not take them", "count", len(pending))
-			}
-			return
-		}
-		l.held.Store(int64(held()))
-		w.setPending()
 	}
 }
 
@@ -426,7 +226,7 @@ func (w *ResultWriter) writeAll(ctx context.Context, pending *[]ping.Result) {
 
 // ensurePartitions keeps Postgres partitions for yesterday through two days ahead.
 func (w *ResultWriter) ensurePartitions(ctx context.Context) {
-	now := time.Now()
+	now := w.clock.Now()
 	if err := w.store.EnsurePartitions(ctx, now.Add(-24*time.Hour), now.Add(48*time.Hour)); err != nil && ctx.Err() == nil {
 		w.o.Logger.Warn("creating result partitions failed; will retry", "err", err)
 	}

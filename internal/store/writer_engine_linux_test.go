@@ -42,7 +42,7 @@ func TestHungDatabaseDoesNotDisturbProbing(t *testing.T) {
 	engine.Update(targets)
 
 	db := newBlockingStore()
-	w, stopWriter := startWriter(t, db, WriterOptions{BatchSize: 500, FlushEvery: 10 * time.Millisecond, QueueSize: 1000})
+	w := startWriter(t, db, WriterOptions{BatchSize: 500, FlushEvery: 10 * time.Millisecond, QueueSize: 1000})
 	var mu sync.Mutex
 	sentAt := map[string][]time.Time{}
 	refused := 0
@@ -96,8 +96,11 @@ func TestHungDatabaseDoesNotDisturbProbing(t *testing.T) {
 	}
 
 	close(db.release)
-	waitFor(t, "the held results to be written", func() bool { return len(db.written()) == total })
-	stopWriter()
+	w.flush(t)
+	if n := len(db.written()); n != total {
+		t.Errorf("wrote %d of the %d results sent once the database answered", n, total)
+	}
+	w.stop()
 	if d := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("database_unavailable")); d != 0 {
 		t.Errorf("%v results dropped", d)
 	}

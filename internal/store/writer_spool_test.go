@@ -75,18 +75,6 @@ func openSpool(t *testing.T, dir string) *spool.Spool {
 	return sp
 }
 
-func submitAll(t *testing.T, w *ResultWriter, rs []ping.Result) {
-	t.Helper()
-	for i, r := range rs {
-		for !w.Submit(r) {
-			time.Sleep(time.Millisecond)
-		}
-		if i%100 == 99 {
-			time.Sleep(time.Millisecond)
-		}
-	}
-}
-
 // During an outage results move to disk instead of piling up in memory; a server
 // stopped while the database is still away leaves them there, and the next one
 // writes them, each exactly once.
@@ -96,11 +84,15 @@ func TestWriterSpoolsThroughAnOutageAndARestart(t *testing.T) {
 	all := results(3000, time.Now())
 
 	sp := openSpool(t, dir)
-	w, stop := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond, Spool: sp})
-	submitAll(t, w, all[:2000])
-	waitFor(t, "the outage's results to reach the spool", func() bool { return sp.Len() == 2000 })
-	submitAll(t, w, all[2000:])
-	stop() // the database is still down: what is left in memory goes to disk too
+	w := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond, Spool: sp})
+	w.submitAll(t, all[:2000])
+	w.idle(t) // the first full batch failed
+	w.tick(t, w.o.FlushEvery)
+	if sp.Len() != 2000 {
+		t.Fatalf("spool holds %d results after a flush during the outage, want 2000", sp.Len())
+	}
+	w.submitAll(t, all[2000:])
+	w.stop() // the database is still down: what is left in memory goes to disk too
 	if sp.Len() != 3000 {
 		t.Fatalf("spool holds %d results after shutdown, want 3000", sp.Len())
 	}
@@ -113,9 +105,12 @@ func TestWriterSpoolsThroughAnOutageAndARestart(t *testing.T) {
 
 	db.up.Store(true)
 	again := openSpool(t, dir) // the next start
-	_, stop = startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond, Spool: again})
-	waitFor(t, "the spooled results to be written", func() bool { return db.count() == len(all) })
-	stop()
+	w = startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond, Spool: again})
+	w.flush(t)
+	if n := db.count(); n != len(all) {
+		t.Fatalf("wrote %d spooled results, want %d", n, len(all))
+	}
+	w.stop()
 	db.check(t, all)
 	if again.Len() != 0 {
 		t.Fatalf("spool still holds %d results", again.Len())
@@ -130,14 +125,29 @@ func TestWriterSpoolsThroughAnOutageAndARestart(t *testing.T) {
 func TestWriterSpillsWhileAWriteHangs(t *testing.T) {
 	db := newBlockingStore()
 	sp := openSpool(t, t.TempDir())
-	w, stop := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond, SpillAfter: 50 * time.Millisecond, Spool: sp})
+	const spillAfter = 50 * time.Millisecond
+	w := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond, SpillAfter: spillAfter, Spool: sp})
 	all := results(1000, time.Now())
-	submitAll(t, w, all)
+	w.submitAll(t, all)
+	w.taken(t)
+	for hung := time.Duration(0); hung < spillAfter; { // hung up to SpillAfter, not beyond: no outage yet
+		w.tick(t, w.o.FlushEvery)
+		hung += w.o.FlushEvery
+	}
+	if sp.Len() != 0 {
+		t.Fatalf("spilled %d results after a write hung for SpillAfter, not longer", sp.Len())
+	}
+	w.tick(t, w.o.FlushEvery)
 	// One batch is in the hung write; the rest is spilled.
-	waitFor(t, "the results behind a hung write to reach the spool", func() bool { return sp.Len() == int64(len(all)-100) })
+	if sp.Len() != int64(len(all)-100) {
+		t.Fatalf("spool holds %d results behind a write hung past SpillAfter, want %d", sp.Len(), len(all)-100)
+	}
 	close(db.release)
-	waitFor(t, "everything to be written", func() bool { return len(db.written()) == len(all) })
-	stop()
+	w.flush(t)
+	if n := len(db.written()); n != len(all) {
+		t.Fatalf("wrote %d results, want %d", n, len(all))
+	}
+	w.stop()
 	seen := map[rowKey]bool{}
 	for _, r := range db.written() {
 		k := rowKey{r.TargetID, r.SentAt.UnixNano()}
@@ -179,10 +189,10 @@ func TestWriterCountsAndLogsSpoolDamage(t *testing.T) {
 	logs := &logRecorder{}
 	db := newSwitchableStore()
 	db.up.Store(true)
-	w, stop := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond,
+	w := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: 5 * time.Millisecond,
 		Spool: openSpool(t, dir), Logger: slog.New(logs)})
-	waitFor(t, "the intact spooled results to be written", func() bool { return db.count() == 40 })
-	stop()
+	w.flush(t)
+	w.stop()
 	db.check(t, slices.Concat(all[:20], all[30:]))
 	if n := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("spool_corrupt")); n != 10 {
 		t.Fatalf("spool_corrupt drops = %v, want the 10 results of the damaged record", n)

@@ -15,31 +15,15 @@ import (
 	"pingdeck/internal/ping"
 )
 
-func startWriter(t *testing.T, st resultStore, o WriterOptions) (*ResultWriter, func()) {
+// assertRows checks how many rows probe_results holds.
+func assertRows(t *testing.T, s *Store, want int) {
 	t.Helper()
-	w := NewResultWriter(st, o)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); w.Run(ctx) }()
-	stop := func() { cancel(); wg.Wait() }
-	t.Cleanup(stop)
-	return w, stop
-}
-
-func waitForRows(t *testing.T, s *Store, want int) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var n int64
-		s.db.Table("probe_results").Count(&n)
-		if int(n) == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("probe_results has %d rows, want %d", n, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var n int64
+	if err := s.db.Table("probe_results").Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if int(n) != want {
+		t.Fatalf("probe_results has %d rows, want %d", n, want)
 	}
 }
 
@@ -58,12 +42,11 @@ func TestWriterSurvivesDatabaseOutage(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
 	eachDB(t, func(t *testing.T, s *Store) {
 		reg := prometheus.NewRegistry()
-		w, stop := startWriter(t, s, WriterOptions{BatchSize: 500, FlushEvery: 20 * time.Millisecond, Registry: reg})
+		w := startWriter(t, s, WriterOptions{BatchSize: 500, FlushEvery: 20 * time.Millisecond, Registry: reg})
 		all := results(6000, time.Now().UTC())
-		for _, r := range all[:2000] {
-			w.Submit(r)
-		}
-		waitForRows(t, s, 2000)
+		w.submitAll(t, all[:2000])
+		w.flush(t)
+		assertRows(t, s, 2000)
 
 		if err := s.db.Exec("ALTER TABLE probe_results RENAME TO probe_results_away").Error; err != nil {
 			t.Fatal(err)
@@ -73,18 +56,22 @@ func TestWriterSurvivesDatabaseOutage(t *testing.T) {
 				t.Fatal("Submit dropped a result while the database was down")
 			}
 		}
-		time.Sleep(300 * time.Millisecond) // several failed attempts
+		w.idle(t)     // the full batches failed
+		for range 3 { // several failed attempts, each after the longest wait
+			w.tick(t, w.o.MaxRetryAfter)
+			w.idle(t)
+		}
 		if testutil.ToFloat64(w.metrics.writeErrors) == 0 {
 			t.Fatal("the outage was not noticed")
 		}
 		if err := s.db.Exec("ALTER TABLE probe_results_away RENAME TO probe_results").Error; err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range all[4000:] {
-			w.Submit(r)
-		}
-		waitForRows(t, s, 6000)
-		stop()
+		w.submitAll(t, all[4000:])
+		w.tick(t, w.o.MaxRetryAfter) // the retry
+		w.flush(t)
+		assertRows(t, s, 6000)
+		w.stop()
 		if d := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("database_unavailable")); d != 0 {
 			t.Fatalf("dropped %v results", d)
 		}
@@ -94,12 +81,10 @@ func TestWriterSurvivesDatabaseOutage(t *testing.T) {
 // TestWriterFlushesOnShutdown checks that stopping the writer writes what it holds.
 func TestWriterFlushesOnShutdown(t *testing.T) {
 	s := openTest(t, "sqlite:"+t.TempDir()+"/w.db")
-	w, stop := startWriter(t, s, WriterOptions{BatchSize: 100_000, FlushEvery: time.Hour})
-	for _, r := range results(3000, time.Now()) {
-		w.Submit(r)
-	}
-	stop()
-	waitForRows(t, s, 3000)
+	w := startWriter(t, s, WriterOptions{BatchSize: 100_000, FlushEvery: time.Hour})
+	w.submitAll(t, results(3000, time.Now()))
+	w.stop()
+	assertRows(t, s, 3000)
 }
 
 // failingStore refuses every write.
@@ -115,22 +100,30 @@ func (failingStore) EnsurePartitions(context.Context, time.Time, time.Time) erro
 // TestWriterBoundsMemoryAndCountsDrops: a database that never answers costs at most
 // MaxPending results of memory, and every result dropped is counted.
 func TestWriterBoundsMemoryAndCountsDrops(t *testing.T) {
-	w, stop := startWriter(t, failingStore{}, WriterOptions{BatchSize: 10, FlushEvery: time.Millisecond, QueueSize: 100, MaxPending: 1000})
-	accepted := 0
-	for _, r := range results(5000, time.Now()) {
-		if w.Submit(r) {
-			accepted++
-		}
-		if accepted%50 == 0 {
-			time.Sleep(time.Millisecond) // let the writer drain the queue
+	w := newWriter(t, failingStore{}, WriterOptions{BatchSize: 10, FlushEvery: time.Millisecond, QueueSize: 100, MaxPending: 1000})
+	all := results(5000, time.Now())
+	const burst = 150               // half as much again as the queue holds
+	for _, r := range all[:burst] { // before the writer runs: the queue takes 100
+		w.Submit(r)
+	}
+	w.start(t)
+	for i := burst; i < len(all); i += burst {
+		w.taken(t) // let the writer drain the queue
+		for _, r := range all[i:min(i+burst, len(all))] {
+			w.Submit(r)
 		}
 	}
-	stop()
+	w.taken(t)
+	w.stop()
+	accepted := int(w.accepted.Load())
 	queueFull := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("queue_full"))
 	overflow := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("database_unavailable"))
 	atShutdown := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("shutdown"))
 	if int(queueFull)+accepted != 5000 {
 		t.Fatalf("queue_full drops %v + accepted %d != 5000 submitted", queueFull, accepted)
+	}
+	if queueFull < burst-100 {
+		t.Fatalf("queue_full drops %v, want at least the %d submitted to a full queue", queueFull, burst-100)
 	}
 	if atShutdown > 1000 {
 		t.Fatalf("held %v results at shutdown, bound is 1000", atShutdown)
@@ -169,16 +162,6 @@ func (b *blockingStore) written() []ping.Result {
 	return slices.Clone(b.rows)
 }
 
-// waitFor polls cond for up to 15 s (a bound on a stuck writer, not a timing check).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-	}
-}
-
 // TestWriterKeepsTakingResultsWhileTheDatabaseHangs: while a write hangs, the writer
 // keeps emptying its queue into memory, so Submit keeps succeeding; the memory bound
 // then drops the oldest results, counted; once the database answers, everything held
@@ -190,7 +173,7 @@ func TestWriterKeepsTakingResultsWhileTheDatabaseHangs(t *testing.T) {
 	}{{"within the memory bound", 10_000}, {"beyond it", 3000}} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := newBlockingStore()
-			w, stop := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: time.Millisecond,
+			w := startWriter(t, db, WriterOptions{BatchSize: 100, FlushEvery: time.Millisecond,
 				QueueSize: 100, MaxPending: tc.maxPending})
 			all := results(5000, time.Now())
 			for i := 0; i < len(all); i += 50 { // half a queue at a time, then wait until it is taken
@@ -199,15 +182,18 @@ func TestWriterKeepsTakingResultsWhileTheDatabaseHangs(t *testing.T) {
 						t.Fatalf("Submit refused result %d with the queue not full: the writer stopped taking results", i)
 					}
 				}
-				waitFor(t, "the writer to take its queue while a write hangs", func() bool { return len(w.lanes[0].in) == 0 })
+				w.taken(t)
 			}
 			overflow := testutil.ToFloat64(w.metrics.dropped.WithLabelValues("database_unavailable"))
 			if want := float64(max(len(all)-tc.maxPending, 0)); overflow != want {
 				t.Errorf("dropped %v results for the memory bound, want %v", overflow, want)
 			}
 			close(db.release)
-			waitFor(t, "the held results to be written", func() bool { return len(db.written())+int(overflow) == len(all) })
-			stop()
+			w.flush(t)
+			if n := len(db.written()); n+int(overflow) != len(all) {
+				t.Errorf("wrote %d results and dropped %v of %d once the database answered", n, overflow, len(all))
+			}
+			w.stop()
 			got := db.written()
 			if len(got) == 0 || got[len(got)-1] != all[len(all)-1] {
 				t.Errorf("the newest result was not kept")
