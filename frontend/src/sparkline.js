@@ -1,6 +1,6 @@
 // Row sparklines: a small canvas per row, drawn by hand (no chart library), redrawn only
 // when the row got samples and its canvas is on screen.
-import { SPARK_SAMPLES } from './live/model.js';
+import { SPARK_SAMPLES, isLoss } from './live/model.js';
 
 /**
  * Where each of the last n samples goes on a w×h canvas: newest at the right edge, one
@@ -9,8 +9,9 @@ import { SPARK_SAMPLES } from './live/model.js';
  * @param {number} w
  * @param {number} h
  * @param {number} [n] slots
- * @returns {{points: ({x:number,y:number}|null)[], losses: number[], max: number}}
- *   points: one per ok sample (null where a loss breaks the line); losses: x of each loss
+ * @returns {{points: ({x:number,y:number}|null)[], losses: number[], unsent: number[], max: number}}
+ *   points: one per ok sample (null where a failure breaks the line); losses: x of each lost
+ *   packet; unsent: x of each probe that never left (no address, send refused)
  */
 export function sparkGeometry(samples, w, h, n = SPARK_SAMPLES) {
   const shown = samples.length > n ? samples.slice(samples.length - n) : samples;
@@ -23,6 +24,8 @@ export function sparkGeometry(samples, w, h, n = SPARK_SAMPLES) {
   const points = [];
   /** @type {number[]} */
   const losses = [];
+  /** @type {number[]} */
+  const unsent = [];
   const offset = n - shown.length;
   for (let i = 0; i < shown.length; i++) {
     const s = shown[i];
@@ -30,15 +33,16 @@ export function sparkGeometry(samples, w, h, n = SPARK_SAMPLES) {
     if (s.ok && s.rtt_ms != null) {
       points.push({ x, y: h - pad - (s.rtt_ms / max) * (h - 2 * pad) });
     } else {
-      if (!s.ok) losses.push(x);
+      if (isLoss(s)) losses.push(x);
+      else if (!s.ok) unsent.push(x);
       points.push(null);
     }
   }
-  return { points, losses, max };
+  return { points, losses, unsent, max };
 }
 
 /** Colours per scheme, read once from CSS custom properties. */
-let colors = { line: '#2b7de9', loss: '#d93025' };
+let colors = { line: '#2b7de9', loss: '#d93025', unsent: '#8b949e' };
 
 /** Rereads the colours (call after the colour scheme changes). */
 export function readColors() {
@@ -47,6 +51,7 @@ export function readColors() {
   colors = {
     line: cs.getPropertyValue('--spark').trim() || colors.line,
     loss: cs.getPropertyValue('--down').trim() || colors.loss,
+    unsent: cs.getPropertyValue('--fg2').trim() || colors.unsent,
   };
 }
 
@@ -80,11 +85,12 @@ export function drawSparkline(canvas, samples) {
     }
   }
   ctx.stroke();
-  if (g.losses.length) {
-    ctx.fillStyle = colors.loss;
-    const bw = Math.max(1, Math.floor(w / SPARK_SAMPLES) - 1);
-    for (const x of g.losses) ctx.fillRect(Math.round(x - bw / 2), 0, bw, h);
-  }
+  const bw = Math.max(1, Math.floor(w / SPARK_SAMPLES) - 1);
+  ctx.fillStyle = colors.loss;
+  for (const x of g.losses) ctx.fillRect(Math.round(x - bw / 2), 0, bw, h);
+  // a probe that never left is not a lost packet: a short grey mark, not a red bar
+  ctx.fillStyle = colors.unsent;
+  for (const x of g.unsent) ctx.fillRect(Math.round(x - bw / 2), h - Math.max(2, Math.round(h / 4)), bw, Math.max(2, Math.round(h / 4)));
 }
 
 /**

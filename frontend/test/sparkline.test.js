@@ -19,6 +19,12 @@ describe('sparkline geometry', () => {
     expect(g.points[0].y).toBeGreaterThan(0);
     expect(g.max).toBeCloseTo(11.5);
   });
+  it('marks probes that never left apart from lost packets', () => {
+    const s = [{ at: 1, ok: false, rtt_ms: null, err: 'timeout' }, { at: 2, ok: false, rtt_ms: null, err: 'resolve x: no such host' }, { at: 3, ok: true, rtt_ms: 1 }];
+    const g = sparkGeometry(s, 60, 20, 3);
+    expect(g.losses).toEqual([10]);
+    expect(g.unsent).toEqual([30]);
+  });
   it('shows only the last n and leaves the left empty when short', () => {
     const s = Array.from({ length: 100 }, (_, i) => ({ at: i, ok: true, rtt_ms: 1 }));
     expect(sparkGeometry(s, 120, 20, 60).points.length).toBe(60);
