@@ -35,9 +35,6 @@ func (noStore) Recheck(context.Context, auth.Credential) (*auth.User, error) { r
 func testHub(t *testing.T, o Options) *Hub {
 	t.Helper()
 	o.Store, o.Credentials = noStore{}, noStore{}
-	o.EncodeGroup = func(g *groups.Group, role groups.Role, _ bool, n int) ([]byte, error) {
-		return json.Marshal(map[string]any{"id": g.ID, "role": role, "target_count": n})
-	}
 	h, err := NewHub(o)
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ type scene struct {
 	users  map[string]*auth.User
 }
 
-// newScene starts a hub with o (Store, Credentials and EncodeGroup filled in) whose
+// newScene starts a hub with o (Store and Credentials filled in) whose
 // public group has n targets. Everything stops when the test ends.
 func newScene(t *testing.T, o Options, n int) *scene {
 	t.Helper()
@@ -66,9 +66,6 @@ func newScene(t *testing.T, o Options, n int) *scene {
 	}
 	s.group = s.makeGroup(s.owner.ID, "public", n, time.Now())
 	o.Store, o.Credentials = st, accounts
-	o.EncodeGroup = func(g *groups.Group, role groups.Role, pinned bool, n int) ([]byte, error) {
-		return json.Marshal(map[string]any{"id": g.ID, "name": g.Name, "role": role, "pinned": pinned, "target_count": n})
-	}
 	if s.hub, err = NewHub(o); err != nil {
 		t.Fatal(err)
 	}
