@@ -193,7 +193,6 @@ type (
 	helloUser    = wire.Identity
 	helloMessage = wire.Hello
 	idMessage    = wire.IDMessage
-	errorMessage = wire.Error
 )
 
 func notificationOf(n groups.Notification) wire.NotificationMessage {
