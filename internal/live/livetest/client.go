@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -26,8 +27,8 @@ type Conn struct {
 type Options struct {
 	ReadBufferSize  int
 	WriteBufferSize int
-	// ReceiveBuffer, if set, fixes the socket's TCP receive buffer: a client that
-	// reads slowly pushes back on the server soon.
+	// ReceiveBuffer, if set, is the socket's TCP receive buffer (SO_RCVBUF): a client
+	// that reads slowly pushes back on the server soon.
 	ReceiveBuffer int
 	// NetDial, if set, makes the TCP connection (ReceiveBuffer then does nothing).
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -39,18 +40,15 @@ func Dial(ctx context.Context, url string, header http.Header, o Options) (*Conn
 	d := websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: o.ReadBufferSize,
 		WriteBufferSize: o.WriteBufferSize, NetDialContext: o.NetDial}
 	if d.NetDialContext == nil && o.ReceiveBuffer > 0 {
-		d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var nd net.Dialer
-			c, err := nd.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			if err := c.(*net.TCPConn).SetReadBuffer(o.ReceiveBuffer); err != nil {
-				c.Close()
-				return nil, fmt.Errorf("livetest: set the receive buffer: %w", err)
-			}
-			return c, nil
-		}
+		// Set before connecting, so the window TCP advertises fits the buffer from the
+		// start: shrunk later, the buffer drops the segments the peer was told it could
+		// send, and the peer's retransmissions back off for seconds.
+		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) { serr = setReceiveBuffer(fd, o.ReceiveBuffer) })
+			return errors.Join(err, serr)
+		}}
+		d.NetDialContext = nd.DialContext
 	}
 	ws, resp, err := d.DialContext(ctx, url, header)
 	if err != nil {
