@@ -188,13 +188,14 @@ func controlMessage(v any) []byte {
 	return b
 }
 
-// The live package's names for the control messages it builds with controlMessage.
+// Short names for the wire types of the control messages events.go and serve.go build.
 type (
 	helloUser    = wire.Identity
 	helloMessage = wire.Hello
 	idMessage    = wire.IDMessage
 )
 
+// notificationOf is the notification message that pushes n.
 func notificationOf(n groups.Notification) wire.NotificationMessage {
 	return wire.NotificationMessage{Type: wire.TypeNotification, Notification: wire.NotificationOf(&n)}
 }
