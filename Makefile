@@ -100,5 +100,5 @@ screenshots: frontend-deps
 ## Flags via BENCH_LIVE_ARGS, e.g. BENCH_LIVE_ARGS="-n 500 -duration 10s".
 .PHONY: bench-live
 bench-live:
-	@$(GO) build -o bin/livebench ./cmd/livebench
+	@$(GO) build -o bin/livebench ./bench/livebench
 	@./bin/livebench $(BENCH_LIVE_ARGS)

@@ -85,7 +85,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, EncodeGroup: api.LiveGroupJSON, Registry: reg, Logger: log,
+	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
 		MaxStreamsPerUser: cfg.MaxStreamsPerUser})
 	if err != nil {
 		return nil, err

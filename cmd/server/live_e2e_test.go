@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,39 +25,16 @@ func TestLiveStreamCarriesRealProbes(t *testing.T) {
 	}
 	c.call("POST", "/api/v1/groups", map[string]any{"name": "loopback", "interval": "500ms", "targets": "127.4.0.1\n127.4.0.2\n127.4.0.3"}, 201, &g)
 
-	base, _ := url.Parse(c.base)
-	h := http.Header{}
-	for _, ck := range c.c.Jar.Cookies(base) {
-		h.Add("Cookie", ck.Name+"="+ck.Value)
-	}
-	h.Set("Origin", c.base)
-	conn, resp, err := livetest.Dial(t.Context(), "ws://"+srv.addr+"/api/v1/ws", h, livetest.Options{})
+	conn, resp, err := c.wsDial(http.Header{"Origin": {c.base}}, livetest.Options{})
 	if err != nil {
 		t.Fatalf("dial: %v (%+v)", err, resp)
 	}
 	defer conn.Close()
-	type msg struct {
-		Type  string
-		Seq   uint64
-		Group *struct {
-			ID      string
-			Targets []struct{ ID, State string }
-		}
-		Items []struct {
-			G, T string
-			OK   bool
-			RTT  *float64 `json:"rtt_ms"`
-		}
-	}
-	read := func() msg {
+	read := func() livetest.Message {
 		t.Helper()
-		data, err := conn.Read(time.Now().Add(30 * time.Second))
+		m, err := conn.Next(time.Now().Add(30 * time.Second))
 		if err != nil {
 			t.Fatalf("read: %v", err)
-		}
-		var m msg
-		if err := json.Unmarshal(data, &m); err != nil {
-			t.Fatalf("%v: %s", err, data)
 		}
 		return m
 	}
@@ -82,7 +57,7 @@ func TestLiveStreamCarriesRealProbes(t *testing.T) {
 		}
 		lastSeq = m.Seq
 		for _, it := range m.Items {
-			if it.G != g.ID || !it.OK || it.RTT == nil || *it.RTT <= 0 {
+			if it.G != g.ID || !it.OK || it.RTTMs == nil || *it.RTTMs <= 0 {
 				t.Fatalf("item %+v: want an answered probe of the group", it)
 			}
 			answered[it.T]++

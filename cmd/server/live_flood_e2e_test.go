@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -209,21 +208,13 @@ func TestLiveFloodsKeepMemoryBounded(t *testing.T) {
 // dialLive opens the live stream with c's session and reads its hello.
 func dialLive(t *testing.T, srv *proc, c *httpClient, o livetest.Options) *livetest.Conn {
 	t.Helper()
-	base, _ := url.Parse(c.base)
-	h := http.Header{}
-	for _, ck := range c.c.Jar.Cookies(base) {
-		h.Add("Cookie", ck.Name+"="+ck.Value)
-	}
-	h.Set("Origin", c.base)
-	conn, resp, err := livetest.Dial(context.Background(), "ws://"+srv.addr+"/api/v1/ws", h, o)
+	conn, resp, err := c.wsDial(http.Header{"Origin": {c.base}}, o)
 	if err != nil {
 		t.Errorf("dial: %v (%+v)", err, resp)
 		return nil
 	}
-	data, err := conn.Read(time.Now().Add(30 * time.Second))
-	var m struct{ Type string }
-	if err != nil || json.Unmarshal(data, &m) != nil || m.Type != "hello" {
-		t.Errorf("first message %.100s, %v; want hello", data, err)
+	if m, err := conn.Next(time.Now().Add(30 * time.Second)); err != nil || m.Type != "hello" {
+		t.Errorf("first message %.100s, %v; want hello", m.Raw, err)
 	}
 	return conn
 }
@@ -282,12 +273,7 @@ func TestMaxStreamsPerUser(t *testing.T) {
 			defer conn.Close()
 		}
 	}
-	base, _ := url.Parse(admin.base)
-	h := http.Header{"Origin": {admin.base}}
-	for _, ck := range admin.c.Jar.Cookies(base) {
-		h.Add("Cookie", ck.Name+"="+ck.Value)
-	}
-	_, resp, err := livetest.Dial(context.Background(), "ws://"+srv.addr+"/api/v1/ws", h, livetest.Options{})
+	_, resp, err := admin.wsDial(http.Header{"Origin": {admin.base}}, livetest.Options{})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("a third stream with --max-streams-per-user 2: %v (%+v), want 429", err, resp)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,43 +12,18 @@ import (
 	"testing"
 	"time"
 
+	"pingdeck/internal/live/livetest"
+	"pingdeck/internal/wire"
+
 	"github.com/google/uuid"
-	"github.com/gorilla/websocket"
 )
 
-// wsFrame is what the e2e test reads of a live-stream message (PROTOCOL.md).
-type wsFrame struct {
-	Type  string `json:"type"`
-	Items []struct {
-		G  string `json:"g"`
-		T  string `json:"t"`
-		OK bool   `json:"ok"`
-	} `json:"items"`
-	Group *struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-		Role string `json:"role"`
-	} `json:"group"`
-	ID           string `json:"id"`
-	Code         string `json:"code"`
-	Message      string `json:"message"`
-	Notification *struct {
-		ID        string `json:"id"`
-		Kind      string `json:"kind"`
-		From      string `json:"from"`
-		GroupID   string `json:"group_id"`
-		GroupName string `json:"group_name"`
-	} `json:"notification"`
-}
+// wsFrame is a live-stream message (PROTOCOL.md) as the e2e tests read it.
+type wsFrame = livetest.Message
 
-func (f *wsFrame) hasResultsFor(groupID string) bool {
-	return f.Type == "results" && slices.ContainsFunc(f.Items, func(it struct {
-		G  string `json:"g"`
-		T  string `json:"t"`
-		OK bool   `json:"ok"`
-	}) bool {
-		return it.G == groupID
-	})
+// hasResultsFor says whether f is a results message with an item of groupID.
+func hasResultsFor(f *wsFrame, groupID string) bool {
+	return f.Type == "results" && slices.ContainsFunc(f.Items, func(it wire.Item) bool { return it.G == groupID })
 }
 
 // wsClient is one open live stream. Its reader goroutine ends when the connection does;
@@ -55,7 +31,7 @@ func (f *wsFrame) hasResultsFor(groupID string) bool {
 type wsClient struct {
 	t      *testing.T
 	name   string
-	conn   *websocket.Conn
+	conn   *livetest.Conn
 	frames chan wsFrame // bounded; a test that stops reading for long fails (see reader)
 	done   chan struct{}
 	err    error // why the reader stopped; read after done is closed
@@ -64,7 +40,7 @@ type wsClient struct {
 // dialWS opens the live stream as h's signed-in user.
 func (h *httpClient) dialWS(name string) *wsClient {
 	h.t.Helper()
-	conn, resp, err := h.wsDial(nil)
+	conn, resp, err := h.wsDial(nil, livetest.Options{})
 	if err != nil {
 		h.t.Fatalf("%s: open the live stream: %v (%s)", name, err, responseText(resp))
 	}
@@ -77,16 +53,18 @@ func (h *httpClient) dialWS(name string) *wsClient {
 	return w
 }
 
-func (h *httpClient) wsDial(header http.Header) (*websocket.Conn, *http.Response, error) {
+// wsDial opens the live stream with h's session cookie and the extra header (which may
+// be nil).
+func (h *httpClient) wsDial(header http.Header, o livetest.Options) (*livetest.Conn, *http.Response, error) {
 	req, _ := http.NewRequest("GET", h.base, nil)
-	if header == nil {
-		header = http.Header{}
+	hdr := http.Header{}
+	for k, v := range header {
+		hdr[k] = v
 	}
 	for _, c := range h.c.Jar.Cookies(req.URL) {
-		header.Add("Cookie", c.Name+"="+c.Value)
+		hdr.Add("Cookie", c.Name+"="+c.Value)
 	}
-	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	return d.Dial("ws"+strings.TrimPrefix(h.base, "http")+"/api/v1/ws", header)
+	return livetest.Dial(context.Background(), "ws"+strings.TrimPrefix(h.base, "http")+"/api/v1/ws", hdr, o)
 }
 
 func responseText(resp *http.Response) string {
@@ -100,13 +78,8 @@ func responseText(resp *http.Response) string {
 func (w *wsClient) read() {
 	defer close(w.done)
 	for {
-		_, raw, err := w.conn.ReadMessage()
+		f, err := w.conn.Next(time.Time{}) // until the connection ends
 		if err != nil {
-			w.err = err
-			return
-		}
-		var f wsFrame
-		if err := json.Unmarshal(raw, &f); err != nil {
 			w.err = err
 			return
 		}
@@ -174,7 +147,7 @@ func (w *wsClient) closed(what string) int {
 	case <-time.After(20 * time.Second):
 		w.t.Fatalf("%s: stream still open 20s after %s", w.name, what)
 	}
-	var ce *websocket.CloseError
+	var ce *livetest.CloseError
 	if errors.As(w.err, &ce) {
 		return ce.Code
 	}
@@ -198,7 +171,7 @@ func (w *wsClient) revoked(groupID string) {
 					return
 				}
 			}
-			var ce *websocket.CloseError
+			var ce *livetest.CloseError
 			if !errors.As(w.err, &ce) || ce.Code != 4403 {
 				w.t.Fatalf("%s: stream ended without access_revoked for %s: %v", w.name, groupID, w.err)
 			}
@@ -287,7 +260,7 @@ func TestSharingStory(t *testing.T) {
 		t.Fatalf("bob's dashboard: found %v pinned %v; want the pinned public card", found, pinned)
 	}
 	bobWS.next("a snapshot of the pinned card", func(f *wsFrame) bool { return f.Type == "snapshot" && f.Group != nil && f.Group.ID == pub.ID })
-	bobWS.next("results of the pinned card", func(f *wsFrame) bool { return f.hasResultsFor(pub.ID) })
+	bobWS.next("results of the pinned card", func(f *wsFrame) bool { return hasResultsFor(f, pub.ID) })
 
 	// Alice shares a private card with Carol as viewer; Carol is told at once.
 	var priv e2eGroup
@@ -305,7 +278,7 @@ func TestSharingStory(t *testing.T) {
 	if snap.Group.Role != "viewer" {
 		t.Errorf("carol's snapshot says role %q, want viewer", snap.Group.Role)
 	}
-	carolWS.next("results of the shared card", func(f *wsFrame) bool { return f.hasResultsFor(priv.ID) })
+	carolWS.next("results of the shared card", func(f *wsFrame) bool { return hasResultsFor(f, priv.ID) })
 	if status, body := carol.status("POST", "/api/v1/groups/"+priv.ID+"/targets", map[string]any{"targets": "127.0.5.3"}); status != 403 {
 		t.Fatalf("carol adding a target: %d %s, want 403", status, body)
 	}
@@ -315,8 +288,8 @@ func TestSharingStory(t *testing.T) {
 	revoked := time.Now()
 	carolWS.next("access_revoked", func(f *wsFrame) bool { return f.Type == "access_revoked" && f.ID == priv.ID })
 	t.Logf("access_revoked reached carol %v after the DELETE answered", time.Since(revoked).Round(time.Millisecond))
-	carolWS.none("results after revocation", 3*time.Second, func(f *wsFrame) bool { return f.hasResultsFor(priv.ID) })
-	carolWS.next("results of the public card after the revocation", func(f *wsFrame) bool { return f.hasResultsFor(pub.ID) })
+	carolWS.none("results after revocation", 3*time.Second, func(f *wsFrame) bool { return hasResultsFor(f, priv.ID) })
+	carolWS.next("results of the public card after the revocation", func(f *wsFrame) bool { return hasResultsFor(f, pub.ID) })
 	if status, _ := carol.status("GET", "/api/v1/groups/"+priv.ID, nil); status != 404 {
 		t.Fatalf("carol after revocation: %d, want 404", status)
 	}
@@ -353,11 +326,11 @@ func TestSharingStory(t *testing.T) {
 		t.Fatalf("the stream refuses the private card (%+v) unlike a random id (%+v)", hidden, missing)
 	}
 	daveWS.none("anything about the private card", 2*time.Second, func(f *wsFrame) bool {
-		return f.hasResultsFor(priv.ID) || (f.Group != nil && f.Group.ID == priv.ID) || (f.Type != "error" && f.ID == priv.ID)
+		return hasResultsFor(f, priv.ID) || (f.Group != nil && f.Group.ID == priv.ID) || (f.Type != "error" && f.ID == priv.ID)
 	})
 
 	// A page on another site cannot open the stream with Dave's cookie.
-	if conn, resp, err := dave.wsDial(http.Header{"Origin": {"https://evil.example"}}); err == nil {
+	if conn, resp, err := dave.wsDial(http.Header{"Origin": {"https://evil.example"}}, livetest.Options{}); err == nil {
 		conn.Close()
 		t.Fatal("a cross-site WebSocket with a valid cookie was accepted")
 	} else if resp == nil || resp.StatusCode != 403 {
@@ -376,10 +349,10 @@ func TestSharingStory(t *testing.T) {
 
 	// Bob's pinned public card is still streaming through all of this, until Alice makes
 	// it private: then it leaves his stream, though his pin stays.
-	bobWS.next("more results of the pinned card", func(f *wsFrame) bool { return f.hasResultsFor(pub.ID) })
+	bobWS.next("more results of the pinned card", func(f *wsFrame) bool { return hasResultsFor(f, pub.ID) })
 	alice.call("PATCH", "/api/v1/groups/"+pub.ID, map[string]string{"visibility": "private"}, 200, nil)
 	bobWS.revoked(pub.ID)
-	bobWS.none("results after the card went private", 2*time.Second, func(f *wsFrame) bool { return f.hasResultsFor(pub.ID) })
+	bobWS.none("results after the card went private", 2*time.Second, func(f *wsFrame) bool { return hasResultsFor(f, pub.ID) })
 	if found, _ := contains(list(bob, "?scope=dashboard"), pub.ID); found {
 		t.Error("the card is still on bob's dashboard after it went private")
 	}

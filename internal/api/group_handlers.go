@@ -12,6 +12,7 @@ import (
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/store"
+	"pingdeck/internal/wire"
 )
 
 // groupRequest is the body of POST and PUT /groups.
@@ -114,7 +115,7 @@ func handleGroupPut(s *server) gin.HandlerFunc {
 	})
 }
 
-func (s *server) createGroup(ctx context.Context, u *auth.User, id string, req *groupRequest) (*groupJSON, error) {
+func (s *server) createGroup(ctx context.Context, u *auth.User, id string, req *groupRequest) (*wire.Group, error) {
 	if req.Name == nil {
 		return nil, groups.Invalid("name", "is required")
 	}
@@ -140,7 +141,7 @@ func (s *server) createGroup(ctx context.Context, u *auth.User, id string, req *
 }
 
 // ensureGroup is a repeated PUT: apply the settings, add the targets not there yet.
-func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWithRole, req *groupRequest) (*groupJSON, error) {
+func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWithRole, req *groupRequest) (*wire.Group, error) {
 	g := v.Group
 	before := *g
 	patch := req.settings()
@@ -193,7 +194,7 @@ func handleGroupList(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]groupJSON, 0, len(views))
+		out := make([]wire.Group, 0, len(views))
 		for i := range views {
 			out = append(out, groupViewOut(&views[i], groups.RoleFor(actorOf(u), views[i].Group, views[i].ShareRole)))
 		}

@@ -116,7 +116,7 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 // startHub runs a live hub until the test ends, then closes its sockets and stops it.
 func startHub(t *testing.T, o live.Options, st *store.Store, accounts *auth.Service, reg *prometheus.Registry, log *slog.Logger) *live.Hub {
 	t.Helper()
-	o.Store, o.Credentials, o.EncodeGroup, o.Registry, o.Logger = st, accounts, api.LiveGroupJSON, reg, log
+	o.Store, o.Credentials, o.Registry, o.Logger = st, accounts, reg, log
 	hub, err := live.NewHub(o)
 	if err != nil {
 		t.Fatal(err)

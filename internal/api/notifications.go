@@ -10,13 +10,11 @@ import (
 	"github.com/google/uuid"
 
 	"pingdeck/internal/groups"
-	"pingdeck/internal/live"
+	"pingdeck/internal/wire"
 )
 
 // notificationListLimit bounds a notification listing: the newest this many.
 const notificationListLimit = 100
-
-func notificationOut(n *groups.Notification) live.Notification { return live.NotificationOf(n) }
 
 // handleNotificationList returns the user's newest notifications and the unread count.
 func handleNotificationList(s *server) gin.HandlerFunc {
@@ -32,9 +30,9 @@ func handleNotificationList(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]live.Notification, len(list))
+		out := make([]wire.Notification, len(list))
 		for i := range list {
-			out[i] = notificationOut(&list[i])
+			out[i] = wire.NotificationOf(&list[i])
 		}
 		c.JSON(http.StatusOK, gin.H{"notifications": out, "unread": unread})
 		return nil
@@ -101,7 +99,7 @@ func handleNotificationCreate(s *server) gin.HandlerFunc {
 			return err
 		}
 		s.Events.Notify(*n)
-		c.JSON(http.StatusCreated, notificationOut(n))
+		c.JSON(http.StatusCreated, wire.NotificationOf(n))
 		return nil
 	})
 }
@@ -120,7 +118,7 @@ func handleNotificationRead(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		c.JSON(http.StatusOK, notificationOut(n))
+		c.JSON(http.StatusOK, wire.NotificationOf(n))
 		return nil
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"pingdeck/internal/groups"
 	"pingdeck/internal/store"
+	"pingdeck/internal/wire"
 )
 
 const reasonAlreadyInGroup = "already in this group"
@@ -102,7 +103,7 @@ type targetsRequest struct {
 }
 
 type targetsAdded struct {
-	Added   []targetJSON          `json:"added"`
+	Added   []wire.Target         `json:"added"`
 	Skipped []groups.SkippedInput `json:"skipped"`
 }
 
@@ -128,7 +129,7 @@ func handleTargetsAdd(s *server) gin.HandlerFunc {
 		if len(added) > 0 {
 			s.Events.GroupChanged(v.Group.ID)
 		}
-		out := targetsAdded{Added: markUnresolved(targetsOut(added), unresolved), Skipped: skipped}
+		out := targetsAdded{Added: markUnresolved(wire.TargetsOf(added), unresolved), Skipped: skipped}
 		if out.Skipped == nil {
 			out.Skipped = []groups.SkippedInput{}
 		}
@@ -164,7 +165,7 @@ func handleTargetPatch(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		c.JSON(http.StatusOK, targetOut(t))
+		c.JSON(http.StatusOK, wire.TargetOf(t))
 		return nil
 	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"pingdeck/internal/groups"
 	"pingdeck/internal/store"
+	"pingdeck/internal/wire"
 )
 
 // UserAdminStore is what the administrators' user page reads besides the accounts.
@@ -19,7 +20,7 @@ type UserAdminStore interface {
 // adminUserJSON is a user as administrators see it: what everyone sees, and what the
 // user page needs to run the account.
 type adminUserJSON struct {
-	userJSON
+	wire.User
 	MustChangePassword bool       `json:"must_change_password"`
 	LastSignInAt       *time.Time `json:"last_sign_in_at"`
 	// Locked: failed sign-ins from unknown devices hold the account back (unlock lifts it).
@@ -40,7 +41,7 @@ func handleUserList(s *server) gin.HandlerFunc {
 			return err
 		}
 		if !currentUser(c).IsAdmin {
-			out := make([]userJSON, len(users))
+			out := make([]wire.User, len(users))
 			for i := range users {
 				out[i] = userOut(&users[i])
 			}
@@ -54,7 +55,7 @@ func handleUserList(s *server) gin.HandlerFunc {
 		out := make([]adminUserJSON, len(users))
 		for i := range users {
 			u, n := &users[i], counts[users[i].ID]
-			out[i] = adminUserJSON{userJSON: userOut(u), MustChangePassword: u.MustChangePassword,
+			out[i] = adminUserJSON{User: userOut(u), MustChangePassword: u.MustChangePassword,
 				LastSignInAt: u.LastSignInAt, Locked: s.Accounts.AccountLocked(u.Username),
 				GroupCount: n.Groups, TargetCount: n.Targets, TokenCount: n.Tokens}
 		}

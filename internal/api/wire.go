@@ -13,6 +13,7 @@ import (
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/store"
+	"pingdeck/internal/wire"
 )
 
 // durationJSON accepts "1s"/"500ms" or a number of milliseconds. A value beyond what a
@@ -102,28 +103,22 @@ func durationPtr(d *durationJSON) *time.Duration {
 	return &v
 }
 
-type userJSON struct {
-	ID          string    `json:"id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	IsAdmin     bool      `json:"is_admin"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-func userOut(u *auth.User) userJSON {
-	return userJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt}
+// userOut is u as the REST API lists it.
+func userOut(u *auth.User) wire.User {
+	return wire.User{Identity: wire.Identity{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, IsAdmin: u.IsAdmin},
+		CreatedAt: u.CreatedAt}
 }
 
 // meJSON is the signed-in user as they see themselves.
 type meJSON struct {
-	userJSON
+	wire.User
 	// MustChangePassword: an administrator set the password; the UI asks for a new one
 	// and the API refuses everything else until then.
 	MustChangePassword bool `json:"must_change_password"`
 }
 
 func meOut(u *auth.User) meJSON {
-	return meJSON{userJSON: userOut(u), MustChangePassword: u.MustChangePassword}
+	return meJSON{User: userOut(u), MustChangePassword: u.MustChangePassword}
 }
 
 type tokenJSON struct {
@@ -139,86 +134,25 @@ func tokenOut(t *auth.Token) tokenJSON {
 	return tokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt}
 }
 
-type ownerJSON struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-}
-
-type groupJSON struct {
-	ID          string                `json:"id"`
-	Name        string                `json:"name"`
-	Owner       ownerJSON             `json:"owner"`
-	Role        groups.Role           `json:"role"`
-	Visibility  string                `json:"visibility"`
-	Interval    string                `json:"interval"`
-	IntervalMs  int64                 `json:"interval_ms"`
-	Timeout     string                `json:"timeout"`
-	TimeoutMs   int64                 `json:"timeout_ms"`
-	PacketSize  int                   `json:"packet_size"`
-	Paused      bool                  `json:"paused"`
-	Pinned      bool                  `json:"pinned"`
-	TargetCount int                   `json:"target_count"`
-	CreatedAt   time.Time             `json:"created_at"`
-	UpdatedAt   time.Time             `json:"updated_at"`
-	Targets     []targetJSON          `json:"targets,omitempty"`
-	Skipped     []groups.SkippedInput `json:"skipped,omitempty"`
-}
-
-func groupOut(g *groups.Group, role groups.Role, targetCount int) groupJSON {
-	out := groupJSON{
-		ID: g.ID, Name: g.Name, Owner: ownerJSON{ID: g.OwnerID, Username: g.OwnerName}, Role: role,
-		Visibility: string(g.Visibility), Interval: g.Interval.String(), IntervalMs: g.Interval.Milliseconds(),
-		Timeout: g.Timeout.String(), TimeoutMs: g.Timeout.Milliseconds(), PacketSize: g.PacketSize,
-		Paused: g.Paused, TargetCount: targetCount, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
-	}
+// groupOut is g as viewer with role sees it; with its targets when g has them loaded.
+func groupOut(g *groups.Group, role groups.Role, targetCount int) wire.Group {
+	out := wire.GroupOf(g, role, targetCount)
 	if g.Targets != nil {
-		out.Targets = targetsOut(g.Targets)
+		out.Targets = wire.TargetsOf(g.Targets)
 		out.TargetCount = len(g.Targets)
 	}
 	return out
 }
 
-type targetJSON struct {
-	ID        string    `json:"id"`
-	Address   string    `json:"address"`
-	IP        *string   `json:"ip"`
-	Kind      string    `json:"kind"`
-	Paused    bool      `json:"paused"`
-	CreatedAt time.Time `json:"created_at"`
-	// Unresolved, only in the answer of the request that added the target, says that its
-	// hostname did not resolve then (allow_unresolved) and why.
-	Unresolved string `json:"unresolved,omitempty"`
-}
-
-func targetOut(t *groups.Target) targetJSON {
-	out := targetJSON{ID: t.ID, Address: t.Address, Kind: "hostname", Paused: t.Paused, CreatedAt: t.CreatedAt}
-	if t.IP.IsValid() {
-		ip := t.IP.String()
-		out.IP = &ip
-		if ip == t.Address {
-			out.Kind = "ip"
-		}
-	}
-	return out
-}
-
 // markUnresolved sets Unresolved on the targets named in unresolved (ID → reason).
-func markUnresolved(ts []targetJSON, unresolved map[string]string) []targetJSON {
+func markUnresolved(ts []wire.Target, unresolved map[string]string) []wire.Target {
 	for i := range ts {
 		ts[i].Unresolved = unresolved[ts[i].ID]
 	}
 	return ts
 }
 
-func targetsOut(ts []groups.Target) []targetJSON {
-	out := make([]targetJSON, len(ts))
-	for i := range ts {
-		out[i] = targetOut(&ts[i])
-	}
-	return out
-}
-
-func groupViewOut(v *store.GroupWithRole, role groups.Role) groupJSON {
+func groupViewOut(v *store.GroupWithRole, role groups.Role) wire.Group {
 	out := groupOut(v.Group, role, v.TargetCount)
 	out.Pinned = v.Pinned
 	return out

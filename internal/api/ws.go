@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,15 +52,4 @@ func (s *server) originAllowed(r *http.Request) bool {
 		}
 	}
 	return false
-}
-
-// LiveGroupJSON encodes a group as GET /api/v1/groups/{id} does for a viewer with role
-// who has or has not pinned it, without targets: the live stream's snapshots and
-// group_updated messages carry this object.
-func LiveGroupJSON(g *groups.Group, role groups.Role, pinned bool, targetCount int) ([]byte, error) {
-	cp := *g
-	cp.Targets = nil
-	out := groupOut(&cp, role, targetCount)
-	out.Pinned = pinned
-	return json.Marshal(out)
 }

@@ -4,16 +4,18 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
 	"pingdeck/internal/live"
+	"pingdeck/internal/live/livetest"
+	"pingdeck/internal/wire"
 )
 
 func liveOptions() options { return options{live: &live.Options{}} }
@@ -54,7 +56,7 @@ func TestLiveRefusesUnauthenticatedAndForeignOrigins(t *testing.T) {
 		}
 		if tc.want == 101 {
 			if m := w.next(); m.Type != "hello" {
-				t.Errorf("Origin %q: first message %s, want hello", tc.origin, m.raw)
+				t.Errorf("Origin %q: first message %s, want hello", tc.origin, m.Raw)
 			}
 		}
 	}
@@ -72,7 +74,7 @@ func TestLiveHelloAndSnapshot(t *testing.T) {
 		first := e.mustWS(alice, "")
 		hello := first.next()
 		if hello.Type != "hello" || hello.User == nil || hello.User.Username != "alice" || hello.ResumeToken == "" {
-			t.Fatalf("hello = %s", hello.raw)
+			t.Fatalf("hello = %s", hello.Raw)
 		}
 		if _, err := time.Parse(time.RFC3339Nano, hello.ServerTime); err != nil {
 			t.Errorf("server_time %q: %v", hello.ServerTime, err)
@@ -80,15 +82,30 @@ func TestLiveHelloAndSnapshot(t *testing.T) {
 		snap := first.next()
 		if snap.Type != "snapshot" || snap.Group == nil || snap.Group.ID != g.ID || snap.Group.Name != "edge" ||
 			snap.Group.Role != "owner" || snap.Group.Owner.Username != "alice" || len(snap.Group.Targets) != 3 {
-			t.Fatalf("snapshot = %s", snap.raw)
+			t.Fatalf("snapshot = %s", snap.Raw)
 		}
 		for _, tg := range snap.Group.Targets {
-			if tg.State != "unknown" || tg.Last != nil || tg.Loss != nil || len(tg.Recent) != 0 {
+			if tg.State != "unknown" || tg.Last != nil || tg.Loss1m != nil || len(tg.Recent) != 0 {
 				t.Errorf("target before any result: %+v", tg)
 			}
 		}
 		if tg := snap.Group.Targets[2]; tg.Address != "router.example.net" || tg.IP != nil {
 			t.Errorf("unresolved hostname target: %+v", tg)
+		}
+		// The snapshot's group and targets are what the REST API says of them, with
+		// the live fields added.
+		var rest wire.Group
+		alice.mustJSON("GET", "/api/v1/groups/"+g.ID, nil, 200, &rest)
+		if len(rest.Targets) != len(snap.Group.Targets) {
+			t.Fatalf("GET has %d targets, the snapshot %d", len(rest.Targets), len(snap.Group.Targets))
+		}
+		for i, tg := range snap.Group.Targets {
+			if !reflect.DeepEqual(tg.Target, rest.Targets[i]) {
+				t.Errorf("snapshot target %s is not GET's %+v", snap.Raw, rest.Targets[i])
+			}
+		}
+		if rest.Targets = nil; !reflect.DeepEqual(snap.Group.Group, rest) {
+			t.Errorf("snapshot group %s is not GET's %+v", snap.Raw, rest)
 		}
 
 		// Three rounds: the first target answers, the second never does.
@@ -103,10 +120,10 @@ func TestLiveHelloAndSnapshot(t *testing.T) {
 			m := first.until("results")
 			got = append(got, m.Items...)
 		}
-		if it := got[0]; it.G != g.ID || it.T != up || !it.OK || it.RTT == nil || *it.RTT != 1.5 || it.At != start.UnixMilli() || it.Err != "" {
+		if it := got[0]; it.G != g.ID || it.T != up || !it.OK || it.RTTMs == nil || *it.RTTMs != 1.5 || it.At != start.UnixMilli() || it.Err != "" {
 			t.Errorf("first item = %+v", it)
 		}
-		if it := got[1]; it.T != down || it.OK || it.RTT != nil || it.Err != "timeout" {
+		if it := got[1]; it.T != down || it.OK || it.RTTMs != nil || it.Err != "timeout" {
 			t.Errorf("lost probe item = %+v", it)
 		}
 
@@ -118,10 +135,10 @@ func TestLiveHelloAndSnapshot(t *testing.T) {
 			byID[tg.ID] = tg
 		}
 		u, d := byID[up], byID[down]
-		if u.State != "up" || u.Last == nil || !u.Last.OK || *u.Last.RTT != 1.5 || u.Loss == nil || *u.Loss != 0 || len(u.Recent) != 3 {
+		if u.State != "up" || u.Last == nil || !u.Last.OK || *u.Last.RTTMs != 1.5 || u.Loss1m == nil || *u.Loss1m != 0 || len(u.Recent) != 3 {
 			t.Errorf("answering target in snapshot: %+v", u)
 		}
-		if d.State != "down" || d.Loss == nil || *d.Loss != 1 || len(d.Recent) != 3 || d.Recent[0].At != start.UnixMilli() || d.Recent[2].At != start.Add(2*time.Second).UnixMilli() {
+		if d.State != "down" || d.Loss1m == nil || *d.Loss1m != 1 || len(d.Recent) != 3 || d.Recent[0].At != start.UnixMilli() || d.Recent[2].At != start.Add(2*time.Second).UnixMilli() {
 			t.Errorf("silent target in snapshot: %+v", d)
 		}
 	})
@@ -165,10 +182,10 @@ func TestLiveResultsOnlyForSubscribedVisibleGroups(t *testing.T) {
 	// Bob may follow the public group, but alice's private one does not exist for him.
 	bw.send(map[string]any{"type": "subscribe", "groups": []string{private.ID, public.ID}})
 	if m := bw.next(); m.Type != "error" || m.Code != "not_found" || m.ID != private.ID {
-		t.Fatalf("subscribing to another's private group: %s", m.raw)
+		t.Fatalf("subscribing to another's private group: %s", m.Raw)
 	}
 	if m := bw.until("snapshot"); m.Group.ID != public.ID || m.Group.Role != "viewer" {
-		t.Fatalf("subscribing to a public group: %s", m.raw)
+		t.Fatalf("subscribing to a public group: %s", m.Raw)
 	}
 
 	now := time.Now()
@@ -197,7 +214,7 @@ func TestLiveResultsOnlyForSubscribedVisibleGroups(t *testing.T) {
 	bw.send(map[string]any{"type": "unsubscribe", "groups": []string{public.ID}})
 	bw.send(map[string]any{"type": "ping"})
 	if m := bw.until("pong"); m.Type != "pong" {
-		t.Fatal(m.raw)
+		t.Fatal(m.Raw)
 	}
 	publish(e.hub, public.ID, ids(public), now.Add(5*time.Second), true)
 	publish(e.hub, bobs.ID, ids(bobs), now.Add(5*time.Second), true)
@@ -218,26 +235,26 @@ func TestLiveAPIChangesReachOpenSockets(t *testing.T) {
 	var added addResult
 	alice.mustJSON("POST", "/api/v1/groups/"+g.ID+"/targets", map[string]any{"targets": "192.0.2.2"}, 200, &added)
 	if m := w.until("group_updated"); len(m.Group.Targets) != 2 || m.Group.Targets[1].Address != "192.0.2.2" || m.Group.TargetCount != 2 {
-		t.Fatalf("after adding a target: %s", m.raw)
+		t.Fatalf("after adding a target: %s", m.Raw)
 	}
 	alice.mustJSON("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"name": "core", "paused": true}, 200, nil)
 	if m := w.until("group_updated"); m.Group.Name != "core" || !m.Group.Paused || m.Group.Targets[0].State != "paused" {
-		t.Fatalf("after rename and pause: %s", m.raw)
+		t.Fatalf("after rename and pause: %s", m.Raw)
 	}
 	alice.mustJSON("PATCH", "/api/v1/groups/"+g.ID+"/targets/"+added.Added[0].ID, map[string]any{"paused": true}, 200, nil)
 	if m := w.until("group_updated"); !m.Group.Targets[1].Paused {
-		t.Fatalf("after pausing a target: %s", m.raw)
+		t.Fatalf("after pausing a target: %s", m.Raw)
 	}
 	alice.mustJSON("DELETE", "/api/v1/groups/"+g.ID+"/targets/"+added.Added[0].ID, nil, 204, nil)
 	if m := w.until("group_updated"); len(m.Group.Targets) != 1 {
-		t.Fatalf("after deleting a target: %s", m.raw)
+		t.Fatalf("after deleting a target: %s", m.Raw)
 	}
 
 	// A new group joins the dashboard of every socket following it.
 	var second group
 	alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "second", "targets": "192.0.2.9"}, 201, &second)
 	if m := w.until("snapshot"); m.Group.ID != second.ID {
-		t.Fatalf("new group: %s", m.raw)
+		t.Fatalf("new group: %s", m.Raw)
 	}
 	publish(e.hub, second.ID, ids(second), time.Now(), true)
 	if items := w.collect(second.ID, 1); items[len(items)-1].G != second.ID {
@@ -260,19 +277,19 @@ func TestLiveAPIChangesReachOpenSockets(t *testing.T) {
 	only.until("snapshot")
 	alice.mustJSON("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"visibility": "private"}, 200, nil)
 	if m := bw.until("access_revoked"); m.ID != g.ID {
-		t.Fatalf("access_revoked = %s", m.raw)
+		t.Fatalf("access_revoked = %s", m.Raw)
 	}
 	if code := only.closeCode(); code != live.CloseAccessRevoked {
 		t.Fatalf("a socket left with no visible group closed with %d, want 4403", code)
 	}
 	if m := w.until("group_updated"); m.Group.Visibility != "private" || m.Group.Role != "owner" {
-		t.Fatalf("the owner after the visibility change: %s", m.raw)
+		t.Fatalf("the owner after the visibility change: %s", m.Raw)
 	}
 
 	// Deleting a group tells its followers.
 	alice.mustJSON("DELETE", "/api/v1/groups/"+g.ID, nil, 204, nil)
 	if m := w.until("group_deleted"); m.ID != g.ID {
-		t.Fatalf("group_deleted = %s", m.raw)
+		t.Fatalf("group_deleted = %s", m.Raw)
 	}
 
 	// Signing out and revoking a token close the sockets opened with them, and only those.
@@ -302,7 +319,7 @@ func TestLivePinnedFlagIsEachUsersOwn(t *testing.T) {
 	aw := e.mustWS(alice, "")
 	aw.until("hello")
 	if m := aw.until("snapshot"); m.Group.Pinned {
-		t.Fatalf("alice's snapshot of her unpinned group: %s", m.raw)
+		t.Fatalf("alice's snapshot of her unpinned group: %s", m.Raw)
 	}
 	dash := e.mustWS(bob, "") // bob's dashboard: nothing yet
 	dash.until("hello")
@@ -310,27 +327,27 @@ func TestLivePinnedFlagIsEachUsersOwn(t *testing.T) {
 	explicit.until("hello")
 	explicit.send(map[string]any{"type": "subscribe", "groups": []string{g.ID}})
 	if m := explicit.until("snapshot"); m.Group.Pinned {
-		t.Fatalf("bob's snapshot before pinning: %s", m.raw)
+		t.Fatalf("bob's snapshot before pinning: %s", m.Raw)
 	}
 
 	bob.mustJSON("PUT", "/api/v1/me/pins/"+g.ID, nil, 204, nil)
 	if m := dash.until("snapshot"); m.Group.ID != g.ID || !m.Group.Pinned {
-		t.Fatalf("the pinned group joining bob's dashboard: %s", m.raw)
+		t.Fatalf("the pinned group joining bob's dashboard: %s", m.Raw)
 	}
 	if m := explicit.until("group_updated"); !m.Group.Pinned {
-		t.Fatalf("bob's other socket after pinning: %s", m.raw)
+		t.Fatalf("bob's other socket after pinning: %s", m.Raw)
 	}
 	alice.mustJSON("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"name": "core"}, 200, nil)
 	if m := aw.next(); m.Type != "group_updated" || m.Group.Name != "core" || m.Group.Pinned {
-		t.Fatalf("alice after a rename (bob's pin is not hers): %s", m.raw)
+		t.Fatalf("alice after a rename (bob's pin is not hers): %s", m.Raw)
 	}
 	if m := explicit.until("group_updated"); m.Group.Name != "core" || !m.Group.Pinned {
-		t.Fatalf("bob after a rename: %s", m.raw)
+		t.Fatalf("bob after a rename: %s", m.Raw)
 	}
 
 	bob.mustJSON("DELETE", "/api/v1/me/pins/"+g.ID, nil, 204, nil)
 	if m := explicit.until("group_updated"); m.Group.Pinned {
-		t.Fatalf("bob's socket after unpinning: %s", m.raw)
+		t.Fatalf("bob's socket after unpinning: %s", m.Raw)
 	}
 }
 
@@ -344,11 +361,11 @@ func TestLiveNotificationsReachTheRecipient(t *testing.T) {
 	bob.mustJSON("GET", "/api/v1/me", nil, 200, &bobUser)
 	e.hub.Notify(groupsNotification(bobUser.ID))
 	if m := bw.until("notification"); m.Notification == nil || m.Notification.Kind != "look" || m.Notification.From != "alice" {
-		t.Fatalf("notification = %s", m.raw)
+		t.Fatalf("notification = %s", m.Raw)
 	}
 	aw.send(map[string]any{"type": "ping"})
 	if m := aw.next(); m.Type != "pong" {
-		t.Fatalf("alice got %s, want nothing before her pong", m.raw)
+		t.Fatalf("alice got %s, want nothing before her pong", m.Raw)
 	}
 }
 
@@ -424,7 +441,7 @@ func TestLiveResumeFillsTheGapExactly(t *testing.T) {
 			for seq < missed[len(missed)-1].seq {
 				m := back.next()
 				if m.Type != "results" || m.Seq <= seq {
-					t.Fatalf("replayed %s after seq %d; want results up to seq %d", m.raw, seq, missed[len(missed)-1].seq)
+					t.Fatalf("replayed %s after seq %d; want results up to seq %d", m.Raw, seq, missed[len(missed)-1].seq)
 				}
 				seq = m.Seq
 				got = append(got, m.Items...)
@@ -441,7 +458,7 @@ func TestLiveResumeFillsTheGapExactly(t *testing.T) {
 			// …then the stream goes on live.
 			round(10)
 			if m := back.next(); m.Type != "results" || m.Seq <= missed[len(missed)-1].seq || len(m.Items) != 2 {
-				t.Fatalf("after the replay: %s", m.raw)
+				t.Fatalf("after the replay: %s", m.Raw)
 			}
 			observer.until("results")
 		})
@@ -451,7 +468,7 @@ func TestLiveResumeFillsTheGapExactly(t *testing.T) {
 	other := e.mustWS(alice, "?resume=stale&since="+uitoa(last.Seq))
 	other.until("hello")
 	if m := other.next(); m.Type != "snapshot" || len(m.Group.Targets[0].Recent) == 0 {
-		t.Fatalf("resume with an unknown token: %s", m.raw)
+		t.Fatalf("resume with an unknown token: %s", m.Raw)
 	}
 }
 
@@ -481,7 +498,7 @@ func TestLiveResumeSnapshotsGroupsAddedDuringTheGap(t *testing.T) {
 		case m.Type == "snapshot" && m.Group.ID == added.ID:
 			snapshot = true
 		default:
-			t.Fatalf("resuming after a group was added: %s; want the missed result of %q and a snapshot of %q", m.raw, had.Name, added.Name)
+			t.Fatalf("resuming after a group was added: %s; want the missed result of %q and a snapshot of %q", m.Raw, had.Name, added.Name)
 		}
 	}
 }
@@ -496,7 +513,7 @@ func TestLiveClientThatNeverReadsIsDropped(t *testing.T) {
 	good.until("snapshot")
 	// The frozen client takes its hello and snapshot, then never reads again; a small
 	// receive buffer lets the server find out sooner.
-	frozen, _, err := e.dialWSWith(alice, "", nil, smallReceiveBuffer)
+	frozen, _, err := e.dialWSWith(alice, "", nil, livetest.Options{ReceiveBuffer: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,14 +559,8 @@ func TestLiveClientThatNeverReadsIsDropped(t *testing.T) {
 		r.next(" after the drop")
 	}
 	// The frozen client's connection is over: reading drains what was buffered, then ends.
-	_ = frozen.conn.SetReadDeadline(time.Now().Add(wsWait))
-	for {
-		if _, _, err := frozen.conn.ReadMessage(); err != nil {
-			if ce, ok := err.(*websocket.CloseError); ok && ce.Code != live.CloseTooSlow && ce.Code != websocket.CloseAbnormalClosure {
-				t.Fatalf("frozen client closed with %d, want 4429 (or a cut connection)", ce.Code)
-			}
-			break
-		}
+	if code, err := frozen.conn.CloseCode(time.Now().Add(wsWait)); err != nil || code != live.CloseTooSlow && code != livetest.CloseAbnormal {
+		t.Fatalf("frozen client closed with %d (%v), want 4429 (or a cut connection)", code, err)
 	}
 }
 
@@ -618,8 +629,8 @@ func TestLiveFrameTooBigIsClosedWith1009(t *testing.T) {
 	w := e.mustWS(e.user("alice"), "")
 	w.until("hello")
 	// The write may fail part way: the server stops reading at the frame's header.
-	_ = w.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","pad":"`+strings.Repeat("x", 1<<20)+`"}`))
-	if code := w.closeCode(); code != websocket.CloseMessageTooBig {
+	_ = w.conn.WriteText([]byte(`{"type":"ping","pad":"` + strings.Repeat("x", 1<<20) + `"}`))
+	if code := w.closeCode(); code != livetest.CloseMessageTooBig {
 		t.Fatalf("1 MB frame: closed with %d, want 1009", code)
 	}
 }
@@ -629,17 +640,17 @@ func TestLiveBadMessagesGetErrors(t *testing.T) {
 	w := e.mustWS(e.user("alice"), "")
 	w.until("hello")
 	for _, msg := range []string{`not json`, `{"type":"dance"}`, `{"type":"resume"}`} {
-		if err := w.conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		if err := w.conn.WriteText([]byte(msg)); err != nil {
 			t.Fatal(err)
 		}
 		if m := w.next(); m.Type != "error" || m.Code != "invalid" || m.Message == "" {
-			t.Errorf("%s → %s, want an invalid error", msg, m.raw)
+			t.Errorf("%s → %s, want an invalid error", msg, m.Raw)
 		}
 	}
 	w.send(map[string]any{"type": "subscribe", "groups": []string{"not-a-uuid", zeroID}})
 	for range 2 {
 		if m := w.next(); m.Type != "error" || m.Code != "not_found" || m.ID == "" {
-			t.Errorf("subscribe to nothing → %s", m.raw)
+			t.Errorf("subscribe to nothing → %s", m.Raw)
 		}
 	}
 }
@@ -657,7 +668,7 @@ func TestLiveShutdownClosesWith1001(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- e.hub.Shutdown(t.Context()) }()
 	for _, w := range []*ws{a, b} {
-		if code := w.closeCode(); code != websocket.CloseGoingAway {
+		if code := w.closeCode(); code != livetest.CloseGoingAway {
 			t.Fatalf("closed with %d at shutdown, want 1001", code)
 		}
 	}
@@ -666,7 +677,7 @@ func TestLiveShutdownClosesWith1001(t *testing.T) {
 	}
 	// No new socket once shut down.
 	if w, _, err := e.dialWS(alice, "", nil); err == nil {
-		if code := w.closeCode(); code != websocket.CloseGoingAway {
+		if code := w.closeCode(); code != livetest.CloseGoingAway {
 			t.Fatalf("a socket opened after shutdown closed with %d, want 1001", code)
 		}
 	}

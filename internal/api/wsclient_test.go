@@ -1,96 +1,33 @@
 package api_test
 
 import (
-	"encoding/json"
-	"errors"
-	"net"
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"pingdeck/internal/api"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
+	"pingdeck/internal/live/livetest"
 	"pingdeck/internal/ping"
+	"pingdeck/internal/wire"
 )
 
 // Wire shapes of the live stream, as a browser reads them.
-type wsSample struct {
-	At  int64    `json:"at"`
-	OK  bool     `json:"ok"`
-	RTT *float64 `json:"rtt_ms"`
-}
-
-type wsTarget struct {
-	ID      string     `json:"id"`
-	Address string     `json:"address"`
-	IP      *string    `json:"ip"`
-	Paused  bool       `json:"paused"`
-	State   string     `json:"state"`
-	Last    *wsSample  `json:"last"`
-	Loss    *float64   `json:"loss_1m"`
-	Recent  []wsSample `json:"recent"`
-}
-
-type wsGroup struct {
-	ID          string     `json:"id"`
-	Name        string     `json:"name"`
-	Role        string     `json:"role"`
-	Visibility  string     `json:"visibility"`
-	Paused      bool       `json:"paused"`
-	Pinned      bool       `json:"pinned"`
-	TargetCount int        `json:"target_count"`
-	IntervalMs  int64      `json:"interval_ms"`
-	Targets     []wsTarget `json:"targets"`
-	Owner       struct {
-		Username string `json:"username"`
-	} `json:"owner"`
-}
-
-type wsItem struct {
-	G   string   `json:"g"`
-	T   string   `json:"t"`
-	At  int64    `json:"at"`
-	OK  bool     `json:"ok"`
-	RTT *float64 `json:"rtt_ms"`
-	Err string   `json:"err"`
-}
-
-type wsMsg struct {
-	Type        string   `json:"type"`
-	Seq         uint64   `json:"seq"`
-	Items       []wsItem `json:"items"`
-	Group       *wsGroup `json:"group"`
-	ID          string   `json:"id"`
-	Code        string   `json:"code"`
-	Message     string   `json:"message"`
-	ResumeToken string   `json:"resume_token"`
-	ServerTime  string   `json:"server_time"`
-	User        *struct {
-		ID       string `json:"id"`
-		Username string `json:"username"`
-		IsAdmin  bool   `json:"is_admin"`
-	} `json:"user"`
-	Notification *struct {
-		ID      string `json:"id"`
-		Kind    string `json:"kind"`
-		From    string `json:"from"`
-		GroupID string `json:"group_id"`
-		Message string `json:"message"`
-	} `json:"notification"`
-	raw string
-}
+type (
+	wsMsg    = livetest.Message
+	wsItem   = wire.Item
+	wsTarget = wire.LiveTarget
+)
 
 // ws is one live-stream socket of a test user.
 type ws struct {
 	t    *testing.T
-	conn *websocket.Conn
+	conn *livetest.Conn
 }
 
 // wsWait bounds every wait for a message; nothing in these tests is timed tighter.
@@ -98,10 +35,10 @@ const wsWait = 30 * time.Second
 
 // dialWS opens the live stream with c's cookie or token; query is appended to the URL.
 func (e *env) dialWS(c *client, query string, header http.Header) (*ws, *http.Response, error) {
-	return e.dialWSWith(c, query, header, nil)
+	return e.dialWSWith(c, query, header, livetest.Options{})
 }
 
-func (e *env) dialWSWith(c *client, query string, header http.Header, netDial func(network, addr string) (net.Conn, error)) (*ws, *http.Response, error) {
+func (e *env) dialWSWith(c *client, query string, header http.Header, o livetest.Options) (*ws, *http.Response, error) {
 	h := http.Header{}
 	for k, v := range header {
 		h[k] = v
@@ -115,8 +52,7 @@ func (e *env) dialWSWith(c *client, query string, header http.Header, netDial fu
 			h.Add("Cookie", ck.Name+"="+ck.Value)
 		}
 	}
-	d := websocket.Dialer{HandshakeTimeout: wsWait, NetDial: netDial}
-	conn, resp, err := d.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/api/v1/ws"+query, h)
+	conn, resp, err := livetest.Dial(context.Background(), "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/api/v1/ws"+query, h, o)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -142,20 +78,14 @@ func (e *env) mustWS(c *client, query string) *ws {
 // next reads one message.
 func (w *ws) next() wsMsg {
 	w.t.Helper()
-	_ = w.conn.SetReadDeadline(time.Now().Add(wsWait))
-	_, data, err := w.conn.ReadMessage()
+	m, err := w.conn.Next(time.Now().Add(wsWait))
 	if err != nil {
 		w.t.Fatalf("reading the live stream: %v", err)
 	}
-	var m wsMsg
-	if err := json.Unmarshal(data, &m); err != nil {
-		w.t.Fatalf("message is not JSON: %v: %s", err, data)
-	}
-	m.raw = string(data)
 	return m
 }
 
-// until reads until a message of type typ, failing on any message rejected by skip.
+// until reads until a message of type typ, failing on any other but results.
 func (w *ws) until(typ string) wsMsg {
 	w.t.Helper()
 	for {
@@ -164,7 +94,7 @@ func (w *ws) until(typ string) wsMsg {
 			return m
 		}
 		if m.Type != "results" {
-			w.t.Fatalf("waiting for %s, got %s", typ, m.raw)
+			w.t.Fatalf("waiting for %s, got %s", typ, m.Raw)
 		}
 	}
 }
@@ -172,17 +102,14 @@ func (w *ws) until(typ string) wsMsg {
 // closeCode reads until the socket closes and returns the close code.
 func (w *ws) closeCode() int {
 	w.t.Helper()
-	_ = w.conn.SetReadDeadline(time.Now().Add(wsWait))
-	for {
-		_, _, err := w.conn.ReadMessage()
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			return ce.Code
-		}
-		if err != nil {
-			w.t.Fatalf("socket ended without a close frame: %v", err)
-		}
+	code, err := w.conn.CloseCode(time.Now().Add(wsWait))
+	if err != nil {
+		w.t.Fatal(err)
 	}
+	if code == livetest.CloseAbnormal {
+		w.t.Fatal("socket ended without a close frame")
+	}
+	return code
 }
 
 func (w *ws) send(v any) {
@@ -227,17 +154,6 @@ func metricValue(c *client, name string) float64 {
 		}
 	}
 	return sum
-}
-
-// smallReceiveBuffer dials with a 4 KiB socket receive buffer, so a client that stops
-// reading pushes back on the server quickly.
-func smallReceiveBuffer(network, addr string) (net.Conn, error) {
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		return errors.Join(err, serr)
-	}}
-	return d.Dial(network, addr)
 }
 
 func groupsNotification(userID string) groups.Notification {

@@ -2,17 +2,18 @@ package live
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"pingdeck/internal/live/livetest"
 )
 
-// TestWriterSendsMessagesWholeAndInOrder: messages of random sizes in parts, queued
-// faster than a slow peer reads them while it pings the server, all arrive whole and
-// in order, each one text message.
+// TestWriterSendsMessagesWholeAndInOrder: messages of random sizes in parts, all queued
+// while the peer pings the server and reads nothing (the server's buffers fill and its
+// writer blocks), arrive whole and in order, each one text message.
 func TestWriterSendsMessagesWholeAndInOrder(t *testing.T) {
 	s := newScene(t, Options{MaxQueuedBytes: 64 << 20}, 0)
 	conn := s.mustDial(s.viewer, dialOptions{recvBuf: 64 << 10})
@@ -27,30 +28,29 @@ func TestWriterSendsMessagesWholeAndInOrder(t *testing.T) {
 	}
 	got := make(chan []byte, n)
 	readErr := make(chan error, 1)
+	queued := make(chan struct{})
 	go func() {
-		_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+		<-queued // a reader slower than the queue: it starts once everything waits
+		deadline := time.Now().Add(60 * time.Second)
 		for range n {
-			kind, m, err := conn.ReadMessage()
-			if err == nil && kind != websocket.TextMessage {
-				err = fmt.Errorf("message type %d", kind)
-			}
+			m, err := conn.Read(deadline) // a text message, or an error
 			if err != nil {
 				readErr <- err
 				return
 			}
 			got <- m
-			time.Sleep(time.Millisecond) // a slow reader: the server's buffer fills
 		}
 	}()
 	for i, m := range want {
 		cut := rng.IntN(len(m) + 1)
 		c.send(outbound{parts: [][]byte{m[:cut], m[cut:]}, kind: kindReplay})
 		if i%10 == 0 {
-			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)); err != nil {
+			if err := conn.Ping(); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+	close(queued)
 	for i := range n {
 		select {
 		case m := <-got:
@@ -72,13 +72,9 @@ func TestWriterPingsEveryPingPeriod(t *testing.T) {
 	s := newScene(t, Options{PingPeriod: 50 * time.Millisecond, PongWait: 300 * time.Millisecond}, 0)
 	conn := s.mustDial(s.viewer, dialOptions{})
 	pings := 0
-	conn.SetPingHandler(func(data string) error {
-		pings++
-		return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-	})
+	conn.OnPing(func() { pings++ }) // runs in Read, on this goroutine
 	start := time.Now()
-	_ = conn.SetReadDeadline(start.Add(time.Second))
-	_, _, err := conn.ReadMessage() // handles pings until the deadline
+	_, err := conn.Read(start.Add(time.Second)) // handles pings until the deadline
 	if ne, ok := err.(interface{ Timeout() bool }); !ok || !ne.Timeout() {
 		t.Fatalf("the socket ended within a second of pings and pongs: %v", err)
 	}
@@ -95,8 +91,8 @@ func TestKickedWriterEndsWithTheCloseCode(t *testing.T) {
 	c := s.serverSide(s.viewer)
 	c.kick(CloseTooSlow, "too slow")
 	c.send(message(kindControl, []byte(`{"type":"late"}`)))
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, data, err := conn.ReadMessage(); !websocket.IsCloseError(err, CloseTooSlow) {
+	data, err := conn.Read(time.Now().Add(10 * time.Second))
+	if ce := (*livetest.CloseError)(nil); !errors.As(err, &ce) || ce.Code != CloseTooSlow {
 		t.Fatalf("read %q, %v; want close 4429 and nothing queued after the kick", data, err)
 	}
 }

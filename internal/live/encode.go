@@ -8,6 +8,7 @@ import (
 
 	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
+	"pingdeck/internal/wire"
 )
 
 // Fixed pieces of the wire format.
@@ -109,8 +110,10 @@ func appendSample(b []byte, s sample) []byte {
 	return append(b, '}')
 }
 
-// appendTargets writes the "targets" array of a snapshot: each target with its state,
-// last sample, loss over the last minute and recent samples, oldest first.
+// appendTargets writes the "targets" array of a snapshot: each target as the REST API
+// has it (wire.Target) with its state, last sample, loss over the last minute and
+// recent samples, oldest first (wire.LiveTarget; TestSnapshotTargetsAreWireTargets
+// holds the two to the same fields).
 func appendTargets(b []byte, g *groupState, now time.Time) []byte {
 	b = append(b, '[')
 	for i := range g.meta.Targets {
@@ -125,13 +128,19 @@ func appendTargets(b []byte, g *groupState, now time.Time) []byte {
 		b = appendString(b, t.Address)
 		b = append(b, `,"ip":`...)
 		if t.IP.IsValid() {
-			b = appendString(b, t.IP.String())
+			b = append(b, '"')
+			b = t.IP.AppendTo(b)
+			b = append(b, '"')
 		} else {
 			b = append(b, "null"...)
 		}
-		b = append(b, `,"paused":`...)
+		b = append(b, `,"kind":"`...)
+		b = append(b, wire.TargetKind(t)...)
+		b = append(b, `","paused":`...)
 		b = strconv.AppendBool(b, t.Paused)
-		b = append(b, `,"state":"`...)
+		b = append(b, `,"created_at":"`...)
+		b = t.CreatedAt.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","state":"`...)
 		b = append(b, g.stateOf(t, ts)...)
 		b = append(b, `","last":`...)
 		if s, ok := ts.last(); ok {
@@ -159,63 +168,34 @@ func appendTargets(b []byte, g *groupState, now time.Time) []byte {
 	return append(b, ']')
 }
 
+// groupHead is the group object of a snapshot or group_updated for a follower with
+// view v, as the REST API has it, without its targets and without its closing brace
+// (the targets with live state follow).
+func groupHead(g *groups.Group, v view) []byte {
+	out := wire.GroupOf(g, v.role, len(g.Targets))
+	out.Pinned = v.pinned
+	b, err := json.Marshal(out)
+	if err != nil { // only a time outside the years 0-9999 fails to marshal
+		out.CreatedAt, out.UpdatedAt = time.Time{}, time.Time{}
+		b, _ = json.Marshal(out)
+	}
+	return b[:len(b)-1]
+}
+
 // controlMessage encodes a small message (error, access_revoked, …).
 func controlMessage(v any) []byte {
 	b, _ := json.Marshal(v) // plain structs of strings always marshal
 	return b
 }
 
-type helloUser struct {
-	ID          string `json:"id"`
-	Username    string `json:"username"`
-	DisplayName string `json:"display_name"`
-	IsAdmin     bool   `json:"is_admin"`
-}
+// Short names for the wire types of the control messages events.go and serve.go build.
+type (
+	helloUser    = wire.Identity
+	helloMessage = wire.Hello
+	idMessage    = wire.IDMessage
+)
 
-type helloMessage struct {
-	Type        string    `json:"type"`
-	User        helloUser `json:"user"`
-	ServerTime  string    `json:"server_time"`
-	ResumeToken string    `json:"resume_token"`
-	Seq         uint64    `json:"seq"`
-}
-
-type idMessage struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
-}
-
-type errorMessage struct {
-	Type    string `json:"type"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	ID      string `json:"id,omitempty"`
-}
-
-// Notification is a notification on the wire, the same on the REST API and the stream
-// (PROTOCOL.md NOTIFICATION), so the two can never drift apart.
-type Notification struct {
-	ID        string     `json:"id"`
-	Kind      string     `json:"kind"`
-	From      string     `json:"from"`
-	GroupID   string     `json:"group_id"`
-	GroupName string     `json:"group_name"`
-	Message   string     `json:"message"`
-	CreatedAt time.Time  `json:"created_at"`
-	ReadAt    *time.Time `json:"read_at"`
-}
-
-// NotificationOf is n as it goes on the wire.
-func NotificationOf(n *groups.Notification) Notification {
-	return Notification{ID: n.ID, Kind: n.Kind, From: n.FromUsername, GroupID: n.GroupID, GroupName: n.GroupName,
-		Message: n.Message, CreatedAt: n.CreatedAt.UTC(), ReadAt: n.ReadAt}
-}
-
-type notificationMessage struct {
-	Type         string       `json:"type"`
-	Notification Notification `json:"notification"`
-}
-
-func notificationOf(n groups.Notification) notificationMessage {
-	return notificationMessage{Type: "notification", Notification: NotificationOf(&n)}
+// notificationOf is the notification message that pushes n.
+func notificationOf(n groups.Notification) wire.NotificationMessage {
+	return wire.NotificationMessage{Type: wire.TypeNotification, Notification: wire.NotificationOf(&n)}
 }

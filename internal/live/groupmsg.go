@@ -70,17 +70,12 @@ func (h *Hub) takeGroupMessage(c *client, id string) (outbound, bool) {
 }
 
 // groupMessage is a snapshot or group_updated for a follower with view v: the group
-// object (encoded once per role and pin) and its targets with live state (encoded
+// object (encoded once per role and pin, as the REST API has it) and its targets with live state (encoded
 // once per seq), shared by every follower. h.mu is held.
 func (h *Hub) groupMessage(g *groupState, v view, prefix []byte, kind msgKind) outbound {
 	head := g.headers[v]
 	if head == nil {
-		b, err := h.opt.EncodeGroup(g.meta, v.role, v.pinned, len(g.meta.Targets))
-		if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
-			h.log.Error("live: encoding a group", "group", g.id, "err", err)
-			b = append(append([]byte(`{"id":`), g.quoted...), '}')
-		}
-		head = b[:len(b)-1]
+		head = groupHead(g.meta, v)
 		if g.headers == nil {
 			g.headers = map[view][]byte{}
 		}

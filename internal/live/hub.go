@@ -31,17 +31,11 @@ type Credentials interface {
 	Recheck(ctx context.Context, c auth.Credential) (*auth.User, error)
 }
 
-// GroupEncoder writes a group's JSON object exactly as GET /api/v1/groups/{id} does for
-// a viewer with role who has (or has not) pinned it, without its targets (the stream
-// adds its own, with live state).
-type GroupEncoder func(g *groups.Group, role groups.Role, pinned bool, targetCount int) ([]byte, error)
-
-// Options configure a Hub. Store, Credentials and EncodeGroup are required; zero
+// Options configure a Hub. Store and Credentials are required; zero
 // durations and sizes take the defaults shown.
 type Options struct {
 	Store       Store
 	Credentials Credentials
-	EncodeGroup GroupEncoder
 	Registry    prometheus.Registerer // nil: metrics are kept but not exported
 	Logger      *slog.Logger
 
@@ -163,8 +157,8 @@ type Hub struct {
 
 // NewHub returns a hub; Run makes it deliver and ServeWS connects clients to it.
 func NewHub(opt Options) (*Hub, error) {
-	if opt.Store == nil || opt.Credentials == nil || opt.EncodeGroup == nil {
-		return nil, errors.New("live: Store, Credentials and EncodeGroup are required")
+	if opt.Store == nil || opt.Credentials == nil {
+		return nil, errors.New("live: Store and Credentials are required")
 	}
 	opt.defaults()
 	m, err := newMetrics(opt.Registry)

@@ -14,6 +14,7 @@ import (
 	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
 	"pingdeck/internal/store"
+	"pingdeck/internal/wire"
 )
 
 // These tests drive the hub's routing directly: clients whose writer never runs, so
@@ -35,9 +36,6 @@ func (noStore) Recheck(context.Context, auth.Credential) (*auth.User, error) { r
 func testHub(t *testing.T, o Options) *Hub {
 	t.Helper()
 	o.Store, o.Credentials = noStore{}, noStore{}
-	o.EncodeGroup = func(g *groups.Group, role groups.Role, _ bool, n int) ([]byte, error) {
-		return json.Marshal(map[string]any{"id": g.ID, "role": role, "target_count": n})
-	}
 	h, err := NewHub(o)
 	if err != nil {
 		t.Fatal(err)
@@ -60,29 +58,16 @@ func follower(h *Hub, user string, groupIDs ...string) *client {
 	return c
 }
 
-type item struct {
-	G  string `json:"g"`
-	T  string `json:"t"`
-	At int64  `json:"at"`
-	OK bool   `json:"ok"`
-}
-
-type results struct {
-	Type  string `json:"type"`
-	Seq   uint64 `json:"seq"`
-	Items []item `json:"items"`
-}
-
 // queued takes c's queued messages, decoded.
-func queued(t *testing.T, c *client) []results {
+func queued(t *testing.T, c *client) []wire.Results {
 	t.Helper()
 	c.qmu.Lock()
 	batch := c.queue
 	c.queue, c.queued = nil, 0
 	c.qmu.Unlock()
-	var out []results
+	var out []wire.Results
 	for _, o := range batch {
-		var m results
+		var m wire.Results
 		if err := json.Unmarshal(bytes.Join(o.parts, nil), &m); err != nil {
 			t.Fatalf("queued message %q: %v", bytes.Join(o.parts, nil), err)
 		}
@@ -112,7 +97,7 @@ func TestHubRoutesResultsOnlyToFollowers(t *testing.T) {
 
 	cutTick(h, []ping.Result{result("A", "a1", 1000), result("B", "b1", 1000), result("A", "a2", 1000), result("D", "d1", 1000)}, time.Now())
 
-	groupsOf := func(ms []results) map[string]int {
+	groupsOf := func(ms []wire.Results) map[string]int {
 		n := map[string]int{}
 		for _, m := range ms {
 			for _, it := range m.Items {

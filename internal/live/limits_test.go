@@ -2,14 +2,16 @@ package live
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"pingdeck/internal/live/livetest"
+
 	"github.com/google/uuid"
-	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -71,26 +73,20 @@ func TestSlowReaderIsClosedWith4429(t *testing.T) {
 	}()
 	defer func() { close(stop); <-published }()
 	start := time.Now()
-	_ = conn.SetReadDeadline(start.Add(15 * time.Second))
 	read := 0
+	var buf []byte
 	for {
-		_, r, err := conn.NextReader()
+		var err error
+		buf, err = conn.ReadInto(buf, start.Add(15*time.Second))
 		if err != nil {
-			ce, ok := err.(*websocket.CloseError)
-			if !ok || ce.Code != CloseTooSlow {
+			var ce *livetest.CloseError
+			if !errors.As(err, &ce) || ce.Code != CloseTooSlow {
 				t.Fatalf("after %s and %d KB read: %v, want close 4429", time.Since(start), read>>10, err)
 			}
 			break
 		}
-		buf := make([]byte, 16<<10)
-		for {
-			n, err := r.Read(buf)
-			read += n
-			time.Sleep(time.Duration(n) * time.Second / 500_000) // 500 KB/s
-			if err != nil {
-				break
-			}
-		}
+		read += len(buf)
+		time.Sleep(time.Duration(len(buf)) * time.Second / 500_000) // reading at 500 KB/s
 	}
 	t.Logf("closed with 4429 after %s, %d KB read", time.Since(start).Round(time.Millisecond), read>>10)
 	if d := time.Since(start); d > 8*time.Second {
@@ -150,21 +146,21 @@ func TestErrorsEchoAtMostAPrefix(t *testing.T) {
 	long := strings.Repeat("A", 250<<10)
 	send(t, conn, map[string]any{"type": long})
 	m := readMsg(t, conn)
-	if m.Type != "error" || len(m.raw) > 300 || !strings.Contains(m.Message, `"`+strings.Repeat("A", echoPrefix)+`"…`) {
-		t.Fatalf("a 250 KB type came back as %d bytes: %.300s", len(m.raw), m.raw)
+	if m.Type != "error" || len(m.Raw) > 300 || !strings.Contains(m.Message, `"`+strings.Repeat("A", echoPrefix)+`"…`) {
+		t.Fatalf("a 250 KB type came back as %d bytes: %.300s", len(m.Raw), m.Raw)
 	}
 	missing := uuid.NewString()
 	send(t, conn, map[string]any{"type": "subscribe", "groups": []string{strings.Repeat("é", 5000), missing}})
 	for _, want := range []string{strings.Repeat("é", echoPrefix/2), missing} {
 		if m := readMsg(t, conn); m.Type != "error" || m.Code != "not_found" || m.ID != want {
-			t.Fatalf("subscribe to an unknown group answered %.300s; want not_found with id %q", m.raw, want)
+			t.Fatalf("subscribe to an unknown group answered %.300s; want not_found with id %q", m.Raw, want)
 		}
 	}
-	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"type":`+strings.Repeat("[", 200<<10))); err != nil {
+	if err := conn.WriteText([]byte(`{"type":` + strings.Repeat("[", 200<<10))); err != nil {
 		t.Fatal(err)
 	}
-	if m := readMsg(t, conn); m.Type != "error" || len(m.raw) > 300 {
-		t.Fatalf("bad JSON came back as %d bytes: %.300s", len(m.raw), m.raw)
+	if m := readMsg(t, conn); m.Type != "error" || len(m.Raw) > 300 {
+		t.Fatalf("bad JSON came back as %d bytes: %.300s", len(m.Raw), m.Raw)
 	}
 }
 
@@ -178,7 +174,7 @@ func TestInboundFloodIsClosedWith1008(t *testing.T) {
 			break
 		}
 	}
-	if code := closeCode(t, conn, 10*time.Second); code != websocket.ClosePolicyViolation {
+	if code := closeCode(t, conn, 10*time.Second); code != livetest.ClosePolicyViolation {
 		t.Fatalf("a flood of 200 messages was closed with %d, want 1008", code)
 	}
 }
@@ -187,10 +183,10 @@ func TestInboundFloodIsClosedWith1008(t *testing.T) {
 func TestBinaryMessageIsClosedWith1003(t *testing.T) {
 	s := newScene(t, Options{}, 0)
 	conn := s.mustDial(s.viewer, dialOptions{})
-	if err := conn.WriteMessage(websocket.BinaryMessage, []byte(`{"type":"ping"}`)); err != nil {
+	if err := conn.WriteBinary([]byte(`{"type":"ping"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if code := closeCode(t, conn, 10*time.Second); code != websocket.CloseUnsupportedData {
+	if code := closeCode(t, conn, 10*time.Second); code != livetest.CloseUnsupportedData {
 		t.Fatalf("a binary message was answered with close %d, want 1003", code)
 	}
 }
@@ -203,7 +199,7 @@ func TestStreamsPerUserAreCappedExactly(t *testing.T) {
 	s := newScene(t, Options{MaxStreamsPerUser: limit}, 0)
 	var (
 		mu      sync.Mutex
-		opened  []*websocket.Conn
+		opened  []*livetest.Conn
 		refused int
 		wg      sync.WaitGroup
 	)
@@ -274,18 +270,18 @@ func TestDashboardStreamFollowsAtMostMaxGroups(t *testing.T) {
 	}
 	m := readMsg(t, conn)
 	if m.Type != "error" || !strings.Contains(m.Message, "1005 groups") || !strings.Contains(m.Message, "first 1000") {
-		t.Fatalf("after hello: %s; want an error saying only the first 1000 of 1005 groups are followed", m.raw)
+		t.Fatalf("after hello: %s; want an error saying only the first 1000 of 1005 groups are followed", m.Raw)
 	}
 	got := map[string]bool{}
 	for len(got) < maxGroupsPerClient {
 		m := readMsg(t, conn)
 		if m.Type != "snapshot" || !want[m.Group.ID] || got[m.Group.ID] {
-			t.Fatalf("snapshot %d: %.200s; want one of the dashboard's first 1000 groups, each once", len(got)+1, m.raw)
+			t.Fatalf("snapshot %d: %.200s; want one of the dashboard's first 1000 groups, each once", len(got)+1, m.Raw)
 		}
 		got[m.Group.ID] = true
 	}
 	send(t, conn, map[string]any{"type": "ping"})
 	if m := readMsg(t, conn); m.Type != "pong" {
-		t.Fatalf("after 1000 snapshots: %.200s, want only the pong", m.raw)
+		t.Fatalf("after 1000 snapshots: %.200s, want only the pong", m.Raw)
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"pingdeck/internal/ratelimit"
+	"pingdeck/internal/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 )
@@ -29,7 +32,7 @@ func (c *client) readPump(r resumeRequest) {
 	extend()
 	c.conn.SetPongHandler(func(string) error { extend(); return nil })
 	h.start(c, r)
-	limit := tokenBucket{rate: h.opt.InboundPerSecond, burst: float64(h.opt.InboundBurst)}
+	limit := ratelimit.NewBucket(h.opt.InboundBurst, time.Duration(float64(time.Second)/h.opt.InboundPerSecond))
 	for {
 		kind, data, err := c.conn.ReadMessage()
 		if errors.Is(err, websocket.ErrReadLimit) {
@@ -45,7 +48,7 @@ func (c *client) readPump(r resumeRequest) {
 		extend()
 		switch {
 		case c.isClosing(): // read on until the peer answers the close frame
-		case !limit.take(time.Now()):
+		case !limit.Allow(time.Now()):
 			c.kick(websocket.ClosePolicyViolation, "too many messages: at most "+
 				strconv.FormatFloat(h.opt.InboundPerSecond, 'f', -1, 64)+" a second")
 		case kind != websocket.TextMessage:
@@ -56,52 +59,22 @@ func (c *client) readPump(r resumeRequest) {
 	}
 }
 
-// tokenBucket limits one socket's inbound messages: burst at once, then rate a
-// second. Only the socket's reader uses it.
-type tokenBucket struct {
-	rate, burst float64
-	tokens      float64
-	last        time.Time
-}
-
-func (b *tokenBucket) take(now time.Time) bool {
-	if b.last.IsZero() {
-		b.tokens = b.burst
-	} else {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-// inbound is a message from the browser.
-type inbound struct {
-	Type   string   `json:"type"`
-	Groups []string `json:"groups"`
-	Token  string   `json:"token"`
-	Since  *uint64  `json:"since"`
-}
-
 // handle acts on one message from the client. Errors never carry more of what the
 // client sent than echoPrefix bytes of it.
 func (h *Hub) handle(c *client, data []byte) {
-	var m inbound
+	var m wire.ClientMessage
 	if err := json.Unmarshal(data, &m); err != nil {
 		c.sendError("invalid", `a message must be a JSON object with a "type" (`+clip(err.Error(), 80)+")", "")
 		return
 	}
 	switch m.Type {
-	case "ping":
+	case wire.TypePing:
 		c.send(message(kindControl, pongMessage))
-	case "subscribe":
+	case wire.TypeSubscribe:
 		h.subscribe(c, m.Groups)
-	case "unsubscribe":
+	case wire.TypeUnsubscribe:
 		h.unsubscribe(c, m.Groups)
-	case "resume":
+	case wire.TypeResume:
 		if m.Since == nil {
 			c.sendError("invalid", `resume needs "since": the last results seq seen`, "")
 			return
@@ -113,7 +86,7 @@ func (h *Hub) handle(c *client, data []byte) {
 }
 
 func (c *client) sendError(code, msg, id string) {
-	c.send(message(kindControl, controlMessage(errorMessage{Type: "error", Code: code, Message: msg, ID: id})))
+	c.send(message(kindControl, controlMessage(wire.Error{Type: wire.TypeError, Code: code, Message: msg, ID: id})))
 }
 
 // echoPrefix is the most of a client's input an error message repeats.

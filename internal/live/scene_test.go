@@ -2,8 +2,6 @@ package live
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,12 +11,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
+	"pingdeck/internal/live/livetest"
 	"pingdeck/internal/ping"
 	"pingdeck/internal/store"
 )
@@ -38,7 +36,7 @@ type scene struct {
 	users  map[string]*auth.User
 }
 
-// newScene starts a hub with o (Store, Credentials and EncodeGroup filled in) whose
+// newScene starts a hub with o (Store and Credentials filled in) whose
 // public group has n targets. Everything stops when the test ends.
 func newScene(t *testing.T, o Options, n int) *scene {
 	t.Helper()
@@ -66,9 +64,6 @@ func newScene(t *testing.T, o Options, n int) *scene {
 	}
 	s.group = s.makeGroup(s.owner.ID, "public", n, time.Now())
 	o.Store, o.Credentials = st, accounts
-	o.EncodeGroup = func(g *groups.Group, role groups.Role, pinned bool, n int) ([]byte, error) {
-		return json.Marshal(map[string]any{"id": g.ID, "name": g.Name, "role": role, "pinned": pinned, "target_count": n})
-	}
 	if s.hub, err = NewHub(o); err != nil {
 		t.Fatal(err)
 	}
@@ -126,24 +121,13 @@ type dialOptions struct {
 }
 
 // dial opens the stream as u.
-func (s *scene) dial(u *auth.User, o dialOptions) (*websocket.Conn, *http.Response, error) {
-	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	if o.recvBuf > 0 {
-		d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var nd net.Dialer
-			c, err := nd.DialContext(ctx, network, addr)
-			if err == nil {
-				err = c.(*net.TCPConn).SetReadBuffer(o.recvBuf)
-			}
-			return c, err
-		}
-	}
+func (s *scene) dial(u *auth.User, o dialOptions) (*livetest.Conn, *http.Response, error) {
 	url := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/?as=" + u.ID + o.query
-	return d.Dial(url, nil)
+	return livetest.Dial(context.Background(), url, nil, livetest.Options{ReceiveBuffer: o.recvBuf})
 }
 
 // mustDial opens the stream as u and reads its hello.
-func (s *scene) mustDial(u *auth.User, o dialOptions) *websocket.Conn {
+func (s *scene) mustDial(u *auth.User, o dialOptions) *livetest.Conn {
 	s.t.Helper()
 	conn, resp, err := s.dial(u, o)
 	if err != nil {
@@ -151,93 +135,55 @@ func (s *scene) mustDial(u *auth.User, o dialOptions) *websocket.Conn {
 	}
 	s.t.Cleanup(func() { conn.Close() })
 	if m := readMsg(s.t, conn); m.Type != "hello" {
-		s.t.Fatalf("first message %s, want hello", m.raw)
+		s.t.Fatalf("first message %s, want hello", m.Raw)
 	}
 	return conn
 }
 
-// serverSide is the hub's client for the only socket of u.
+// serverSide is the hub's client for the only socket of u. Call it after mustDial: the
+// hub registers a client before it queues its hello.
 func (s *scene) serverSide(u *auth.User) *client {
 	s.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		s.hub.mu.Lock()
-		var found *client
-		for c := range s.hub.clients {
-			if c.viewer.UserID == u.ID {
-				found = c
-			}
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	for c := range s.hub.clients {
+		if c.viewer.UserID == u.ID {
+			return c
 		}
-		s.hub.mu.Unlock()
-		if found != nil {
-			return found
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("no socket of %s at the hub", u.Username)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	s.t.Fatalf("no socket of %s at the hub", u.Username)
+	return nil
 }
 
 // msg is a server message as a browser reads it.
-type msg struct {
-	Type    string `json:"type"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	ID      string `json:"id"`
-	Seq     uint64 `json:"seq"`
-	Group   *struct {
-		ID      string            `json:"id"`
-		Targets []json.RawMessage `json:"targets"`
-	} `json:"group"`
-	Items []item `json:"items"`
-	raw   []byte
-}
+type msg = livetest.Message
 
-func readMsg(t *testing.T, conn *websocket.Conn) msg {
+func readMsg(t *testing.T, conn *livetest.Conn) msg {
 	t.Helper()
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, data, err := conn.ReadMessage()
+	m, err := conn.Next(time.Now().Add(10 * time.Second))
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	var m msg
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatalf("%v: %s", err, data)
-	}
-	m.raw = data
 	return m
 }
 
 // closeCode reads until the server closes the socket and returns its close code
 // (1006 when the connection ended without one).
-func closeCode(t *testing.T, conn *websocket.Conn, within time.Duration) int {
+func closeCode(t *testing.T, conn *livetest.Conn, within time.Duration) int {
 	t.Helper()
-	_ = conn.SetReadDeadline(time.Now().Add(within))
-	for {
-		_, _, err := conn.ReadMessage()
-		if err == nil {
-			continue
-		}
-		if ce, ok := err.(*websocket.CloseError); ok {
-			return ce.Code
-		}
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			t.Fatalf("the socket was still open after %s", within)
-		}
-		return websocket.CloseAbnormalClosure
+	code, err := conn.CloseCode(time.Now().Add(within))
+	if err != nil {
+		t.Fatalf("after %s: %v", within, err)
 	}
+	return code
 }
 
-func send(t *testing.T, conn *websocket.Conn, v any) {
+func send(t *testing.T, conn *livetest.Conn, v any) {
 	t.Helper()
-	_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if err := conn.WriteJSON(v); err != nil {
 		t.Fatal(err)
 	}
 }
-
-func (m msg) String() string { return fmt.Sprintf("%s", m.raw) }
 
 // setWriteBuffer fixes the server side's TCP send buffer (no autotuning), so that a
 // peer that reads slowly holds the writer back soon.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"pingdeck/internal/groups"
+	"pingdeck/internal/wire"
 )
 
 // recentSamples is how many results per target a snapshot carries (the sparkline).
@@ -215,14 +216,14 @@ func (g *groupState) after(since uint64) []ringItem {
 // stateOf is a target's card state.
 func (g *groupState) stateOf(t *groups.Target, ts *targetState) string {
 	if t.Paused || (g.meta != nil && g.meta.Paused) {
-		return "paused"
+		return wire.StatePaused
 	}
 	s, ok := ts.last()
 	switch {
 	case !ok:
-		return "unknown"
+		return wire.StateUnknown
 	case s.ok:
-		return "up"
+		return wire.StateUp
 	}
-	return "down"
+	return wire.StateDown
 }

@@ -25,11 +25,6 @@ type Buckets struct {
 	buckets map[string]*bucket
 }
 
-type bucket struct {
-	tokens float64
-	at     time.Time // when tokens was last brought up to date
-}
-
 // NewBuckets returns an empty set of buckets that each hold burst tokens, earn one per
 // refill, and number at most maxKeys.
 func NewBuckets(burst int, refill time.Duration, maxKeys int) *Buckets {
@@ -77,12 +72,7 @@ func (b *Buckets) Reset(key string) { delete(b.buckets, key) }
 // Len is how many keys are tracked.
 func (b *Buckets) Len() int { return len(b.buckets) }
 
-func (b *Buckets) bringUp(bk *bucket, now time.Time) {
-	if elapsed := now.Sub(bk.at); elapsed > 0 {
-		bk.tokens = min(b.burst, bk.tokens+float64(elapsed)/float64(b.refill))
-		bk.at = now
-	}
-}
+func (b *Buckets) bringUp(bk *bucket, now time.Time) { bk.bringUp(now, b.burst, b.refill) }
 
 // makeRoom forgets buckets until one more fits. When the set is full it forgets every
 // full bucket, and if that frees less than an eighth of the set, the least recently used

@@ -129,3 +129,24 @@ func TestBucketsMemoryIsBounded(t *testing.T) {
 	t.Logf("%d keys of 48 bytes: %d bytes of heap (%d per key)", maxKeys, used, used/maxKeys)
 	runtime.KeepAlive(b)
 }
+
+func TestBucket(t *testing.T) {
+	b := ratelimit.NewBucket(3, 100*time.Millisecond)
+	for i := range 3 {
+		if !b.Allow(t0) {
+			t.Fatalf("message %d of a burst of 3 refused", i+1)
+		}
+	}
+	if b.Allow(t0) {
+		t.Fatal("a 4th message at once allowed")
+	}
+	if b.Allow(t0.Add(99 * time.Millisecond)) {
+		t.Fatal("allowed before a token was earned")
+	}
+	if !b.Allow(t0.Add(100 * time.Millisecond)) {
+		t.Fatal("refused after a token was earned")
+	}
+	if !b.Allow(t0.Add(time.Hour)) || !b.Allow(t0.Add(time.Hour)) || !b.Allow(t0.Add(time.Hour)) || b.Allow(t0.Add(time.Hour)) {
+		t.Fatal("after a long quiet spell the bucket should hold the burst again, and no more")
+	}
+}

@@ -9,7 +9,7 @@
 // per client, latency from publish to client receive, and HTTP API latency
 // (GET /api/v1/me) idle and while the clients are connected.
 //
-//	go build -o bin/livebench ./cmd/livebench && ./bin/livebench -n 1000,5000
+//	go build -o bin/livebench ./bench/livebench && ./bin/livebench -n 1000,5000
 //
 // Every run is bounded: about 50 s per N with the default durations.
 package main

@@ -115,7 +115,7 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// Every client is the same user here.
-	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, EncodeGroup: api.LiveGroupJSON, Registry: reg, Logger: log,
+	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
 		MaxStreamsPerUser: 1 << 20})
 	if err != nil {
 		return err
