@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"pingdeck/internal/groups"
+	"pingdeck/internal/ping"
 )
 
 // recentSamples is how many results per target a snapshot carries (the sparkline).
@@ -35,7 +36,11 @@ func newTargetState(id string) *targetState {
 	return &targetState{id: id, quoted: appendString(nil, id)}
 }
 
-func (t *targetState) record(s sample) {
+// record keeps a result: in the recent samples, and in the last minute's loss unless
+// the probe never left (no address, a send error: failures that are not lost packets,
+// the rule the dashboard's isLoss applies too).
+func (t *targetState) record(it liveItem) {
+	s := it.sample
 	t.recent[t.next] = s
 	t.next = (t.next + 1) % recentSamples
 	t.n = min(t.n+1, recentSamples)
@@ -48,9 +53,12 @@ func (t *targetState) record(s sample) {
 	default:
 		*b = lossBucket{sec: sec}
 	}
-	b.sent++
-	if s.ok {
+	switch {
+	case s.ok:
+		b.sent++
 		b.recv++
+	case it.err == "" || it.err == ping.ErrTimeout:
+		b.sent++
 	}
 }
 
