@@ -100,7 +100,6 @@ func handleNotificationCreate(s *server) gin.HandlerFunc {
 		if err := s.Store.CreateNotification(ctx, n); err != nil {
 			return err
 		}
-		s.Events.Notify(*n)
 		c.JSON(http.StatusCreated, notificationOut(n))
 		return nil
 	})
