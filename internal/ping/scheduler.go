@@ -75,6 +75,8 @@ func NewScheduler(source Source, engine Engine, resolver *Resolver, log *slog.Lo
 		pending: newPendingGroups(maxPendingGroups), probed: map[string]groupPlan{}, unresolved: map[string]*unresolvedTarget{}}
 }
 
+var _ groups.Subscriber = (*Scheduler)(nil)
+
 // HandleChange applies a committed change to what is probed: the group it names is
 // re-read at once (a deleted group's targets are dropped without reading). Changes
 // that do not touch what is probed (shares, pins…) are ignored. It never blocks.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -207,7 +208,7 @@ func (s *Store) SetTargetsPaused(ctx context.Context, groupID string, targetIDs 
 		return 0, translate("pause targets", res.Error)
 	}
 	if res.RowsAffected > 0 {
-		s.publish(groups.Change{Kind: groups.ChangeTargets, GroupID: groupID, TargetIDs: targetIDs})
+		s.publish(groups.Change{Kind: groups.ChangeTargets, GroupID: groupID, TargetIDs: slices.Clone(targetIDs)})
 	}
 	return res.RowsAffected, nil
 }
@@ -222,7 +223,7 @@ func (s *Store) DeleteTargets(ctx context.Context, groupID string, targetIDs []s
 		return 0, translate("delete targets", res.Error)
 	}
 	if res.RowsAffected > 0 {
-		s.publish(groups.Change{Kind: groups.ChangeTargets, GroupID: groupID, TargetIDs: targetIDs})
+		s.publish(groups.Change{Kind: groups.ChangeTargets, GroupID: groupID, TargetIDs: slices.Clone(targetIDs)})
 	}
 	return res.RowsAffected, nil
 }
