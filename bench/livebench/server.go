@@ -77,7 +77,8 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	defer os.RemoveAll(dir)
-	st, err := store.Open(ctx, "sqlite:"+dir+"/bench.db", store.Options{Migrate: true})
+	var changes groups.Fanout // the store announces its changes; the hub subscribes
+	st, err := store.Open(ctx, "sqlite:"+dir+"/bench.db", store.Options{Migrate: true, Changes: &changes})
 	if err != nil {
 		return err
 	}
@@ -120,8 +121,9 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
+	changes.Subscribe(hub)
 	handler, err := api.NewHandler(api.Deps{Store: st, Accounts: accounts, Logger: log, Registry: reg,
-		Ready: st.Ping, Events: hub, Live: hub, SessionTTL: time.Hour,
+		Ready: st.Ping, Live: hub, SessionTTL: time.Hour,
 		Limits: groups.Limits{MinInterval: 200 * time.Millisecond, MaxTargetsPerUser: 1 << 20}})
 	if err != nil {
 		return err

@@ -39,8 +39,11 @@ type app struct {
 	probing, hubbing, writing, housekeeping            sync.WaitGroup
 }
 
-// The live hub is what the HTTP layer reports changes to.
-var _ api.Events = (*live.Hub)(nil)
+// The store announces every committed change; the live hub and the scheduler apply them.
+var (
+	_ groups.Subscriber = (*live.Hub)(nil)
+	_ groups.Subscriber = (*ping.Scheduler)(nil)
+)
 
 const sessionTTL = 14 * 24 * time.Hour
 
@@ -59,7 +62,9 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{Migrate: cfg.Migrate, Logger: log})
+	// changes carries each change the store commits to its subscribers (hub, scheduler).
+	changes := &groups.Fanout{}
+	st, err := store.Open(ctx, cfg.DB, store.Options{Migrate: cfg.Migrate, Logger: log, Changes: changes})
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +105,10 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		}
 	}
 	prober := newProber(cfg, st, reg, log, hub.Publish, resultSpool)
+	changes.Subscribe(hub)
+	if prober.scheduler != nil {
+		changes.Subscribe(prober.scheduler)
+	}
 	ready := func(ctx context.Context) error {
 		if err := st.Ping(ctx); err != nil {
 			return fmt.Errorf("database: %w", err)
@@ -109,13 +118,12 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	}
 	handler, err := api.NewHandler(api.Deps{
 		Store: st, Accounts: accounts, Logger: log, Registry: reg, Ready: ready, UI: frontend.Dist(),
-		TargetsChanged: prober.targetsChanged,
 		Limits:         groups.Limits{MinInterval: cfg.MinInterval, MaxTargetsPerUser: cfg.MaxTargetsPerUser, MaxGroupsPerUser: cfg.MaxGroupsPerUser},
 		Policy:         groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets},
 		Resolver:       ping.NewResolver(groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets}, nil),
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
-		Events: hub, Live: hub,
+		Live: hub,
 	})
 	if err != nil {
 		return nil, err

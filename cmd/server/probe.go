@@ -70,13 +70,6 @@ func modeOf(e ping.Engine) ping.Mode {
 	return ""
 }
 
-// targetsChanged tells the scheduler to re-read the stored targets.
-func (p *prober) targetsChanged() {
-	if p.scheduler != nil {
-		p.scheduler.Changed()
-	}
-}
-
 // ready reports why probing is not running, if it is not.
 func (p *prober) ready() error {
 	switch {

@@ -47,7 +47,6 @@ func handleLogin(s *server) gin.HandlerFunc {
 			if err := s.Accounts.Logout(ctx, old); err != nil {
 				return err
 			}
-			s.Events.CredentialRevoked(auth.SessionID(old))
 		}
 		s.setSessionCookie(c, in.Session, s.SessionTTL)
 		http.SetCookie(c.Writer, &http.Cookie{
@@ -87,7 +86,6 @@ func handleLogout(s *server) gin.HandlerFunc {
 			if err := s.Accounts.Logout(c.Request.Context(), token); err != nil {
 				return err
 			}
-			s.Events.CredentialRevoked(auth.SessionID(token))
 		}
 		s.setSessionCookie(c, "", -time.Second)
 		c.Status(http.StatusNoContent)
@@ -179,7 +177,6 @@ func handleTokenDelete(s *server) gin.HandlerFunc {
 		if err := s.Accounts.RevokeToken(c.Request.Context(), currentUser(c).ID, id); err != nil {
 			return err
 		}
-		s.Events.CredentialRevoked(id)
 		c.Status(http.StatusNoContent)
 		return nil
 	})

@@ -60,13 +60,8 @@ type Deps struct {
 	TrustedProxies []string
 	// UI is the built dashboard served at /; nil serves nothing there.
 	UI fs.FS
-	// TargetsChanged, if set, is called after any change to what should be probed
-	// (targets added, paused or removed; groups paused, re-timed or deleted). It must not block.
-	TargetsChanged func()
 	// SessionTTL is the cookie lifetime to advertise (the service enforces it server side).
 	SessionTTL time.Duration
-	// Events receives changes for the live stream; nil means none.
-	Events Events
 	// RetentionRaw and RetentionRollup are how long raw results and rollups are kept
 	// (--retention-raw, --retention-rollup): reports trust raw rows back to RetentionRaw
 	// and refuse windows reaching past RetentionRollup. Zero means 168h and 9600h.
@@ -81,37 +76,3 @@ type Deps struct {
 type LiveStream interface {
 	ServeWS(w http.ResponseWriter, r *http.Request, v live.Viewer) error
 }
-
-// Events receives the changes the live stream must push to open dashboards. The HTTP
-// layer calls it after a change is stored; implementations must not block. live.Hub
-// implements it; NewHandler uses a no-op when Deps.Events is nil.
-type Events interface {
-	// GroupChanged: a group's settings or targets changed (group_updated, new snapshot).
-	GroupChanged(groupID string)
-	// GroupDeleted: a group is gone (group_deleted to everyone following it).
-	GroupDeleted(groupID string)
-	// AccessChanged: who may see a group changed (share removed or role changed,
-	// visibility switched); followers who lost access get access_revoked or 4403.
-	AccessChanged(groupID string)
-	// DashboardChanged: a user's dashboard (own groups or pins) changed; their default
-	// subscriptions follow it.
-	DashboardChanged(userID string)
-	// CredentialRevoked: a session was logged out or an API token deleted; sockets
-	// opened with it close with 4401. credentialID is the session or token ID.
-	CredentialRevoked(credentialID string)
-	// UserDeleted: every socket of that user closes with 4401.
-	UserDeleted(userID string)
-	// Notify: a notification for n.UserID, pushed to their open sockets.
-	Notify(n groups.Notification)
-}
-
-// noEvents is the Events of a server without a live stream.
-type noEvents struct{}
-
-func (noEvents) GroupChanged(string)        {}
-func (noEvents) GroupDeleted(string)        {}
-func (noEvents) AccessChanged(string)       {}
-func (noEvents) DashboardChanged(string)    {}
-func (noEvents) CredentialRevoked(string)   {}
-func (noEvents) UserDeleted(string)         {}
-func (noEvents) Notify(groups.Notification) {}

@@ -4,9 +4,6 @@ import "github.com/gin-gonic/gin"
 
 // RouteTable exposes the route table to the external tests (openapi_test.go).
 func RouteTable(d Deps) (*gin.Engine, error) {
-	if d.Events == nil {
-		d.Events = noEvents{}
-	}
 	s := &server{Deps: d}
 	return s.routes()
 }

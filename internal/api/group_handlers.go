@@ -67,7 +67,6 @@ func handleGroupCreate(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		s.Events.DashboardChanged(u.ID)
 		c.JSON(http.StatusCreated, out)
 		return nil
 	})
@@ -90,7 +89,6 @@ func handleGroupPut(s *server) gin.HandlerFunc {
 		if errors.Is(err, groups.ErrNotFound) {
 			out, createErr := s.createGroup(ctx, u, id, &req)
 			if createErr == nil {
-				s.Events.DashboardChanged(u.ID)
 				c.JSON(http.StatusCreated, out)
 				return nil
 			}
@@ -151,27 +149,21 @@ func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWi
 	if err := g.Validate(limits); err != nil {
 		return nil, err
 	}
-	changed := false
 	if !g.SameSettings(&before) || g.Paused != before.Paused {
 		g.UpdatedAt = time.Now().UTC()
 		if err := s.Store.UpdateGroup(ctx, g); err != nil {
 			return nil, err
 		}
-		changed = true
 	}
 	var skipped []groups.SkippedInput
 	var unresolved map[string]string
 	if len(req.Targets) > 0 {
-		added, sk, unres, err := s.addTargets(ctx, g, req.Targets, req.AllowUnresolved)
+		_, sk, unres, err := s.addTargets(ctx, g, req.Targets, req.AllowUnresolved)
 		if err != nil {
 			return nil, err
 		}
 		skipped = withoutReason(sk, reasonAlreadyInGroup)
 		unresolved = unres
-		changed = changed || len(added) > 0
-	}
-	if changed {
-		s.groupChanged(g.ID, g.Visibility != before.Visibility)
 	}
 	targets, err := s.Store.Targets(ctx, g.ID)
 	if err != nil {
@@ -263,7 +255,6 @@ func handleGroupPatch(s *server) gin.HandlerFunc {
 			return err
 		}
 		limits := patch.Limits(v.Group, s.Limits)
-		visibility := v.Group.Visibility
 		patch.Apply(v.Group)
 		if err := v.Group.Validate(limits); err != nil {
 			return err
@@ -272,7 +263,6 @@ func handleGroupPatch(s *server) gin.HandlerFunc {
 		if err := s.Store.UpdateGroup(c.Request.Context(), v.Group); err != nil {
 			return err
 		}
-		s.groupChanged(v.Group.ID, v.Group.Visibility != visibility)
 		c.JSON(http.StatusOK, groupViewOut(v, role))
 		return nil
 	})
@@ -288,19 +278,7 @@ func handleGroupDelete(s *server) gin.HandlerFunc {
 		if err := s.Store.DeleteGroup(c.Request.Context(), v.Group.ID); err != nil {
 			return err
 		}
-		s.Events.GroupDeleted(v.Group.ID)
 		c.Status(http.StatusNoContent)
 		return nil
 	})
-}
-
-// groupChanged tells the live stream a group's settings changed. When who may see it
-// changed too, followers' access is checked first (AccessChanged also refreshes those
-// who keep it), so nobody who lost the group is sent its new settings.
-func (s *server) groupChanged(id string, visibilityChanged bool) {
-	if visibilityChanged {
-		s.Events.AccessChanged(id)
-		return
-	}
-	s.Events.GroupChanged(id)
 }

@@ -39,7 +39,7 @@ type env struct {
 	srv      *httptest.Server
 	accounts *auth.Service
 	store    *store.Store
-	// events records the calls the server makes to the live-stream seam.
+	// events records what the changes the store announced do to live streams.
 	events  *recordedEvents
 	observe func(t *testing.T, req *http.Request, resp *http.Response, body []byte)
 	// hub is the live stream, when options.live asked for one.
@@ -71,11 +71,14 @@ func eachEnv(t *testing.T, o options, f func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, dsn string, o options) *env {
 	t.Helper()
-	st, err := store.Open(context.Background(), dsn, store.Options{Migrate: true})
+	changes := &groups.Fanout{}
+	st, err := store.Open(context.Background(), dsn, store.Options{Migrate: true, Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	events := &recordedEvents{}
+	changes.Subscribe(groups.SubscriberFunc(func(c groups.Change) { live.Apply(events, c) }))
 	accountOpts := auth.Options{BcryptCost: bcrypt.MinCost}
 	if o.accounts != nil {
 		o.accounts(&accountOpts)
@@ -92,17 +95,17 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 	if ready == nil {
 		ready = st.Ping
 	}
-	events := &recordedEvents{}
 	deps := api.Deps{
 		Store: st, Accounts: accounts, Limits: limits, Policy: o.policy, Ready: ready,
 		Resolver: ping.NewResolver(o.policy, nil),
 		Logger:   logger(o.logs), Registry: prometheus.NewRegistry(), TrustedProxies: o.trusted,
-		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(), Events: events,
+		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(),
 	}
 	var hub *live.Hub
 	if o.live != nil {
 		hub = startHub(t, *o.live, st, accounts, deps.Registry, deps.Logger)
-		deps.Events, deps.Live = teeEvents{events, hub}, hub
+		changes.Subscribe(hub)
+		deps.Live = hub
 	}
 	h, err := api.NewHandler(deps)
 	if err != nil {

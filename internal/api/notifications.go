@@ -98,7 +98,6 @@ func handleNotificationCreate(s *server) gin.HandlerFunc {
 		if err := s.Store.CreateNotification(ctx, n); err != nil {
 			return err
 		}
-		s.Events.Notify(*n)
 		c.JSON(http.StatusCreated, wire.NotificationOf(n))
 		return nil
 	})

@@ -27,11 +27,9 @@ func handleMyPassword(s *server) gin.HandlerFunc {
 		if cred := currentCredential(c); cred.Kind == auth.CredentialSession {
 			change.KeepSession = cred.ID
 		}
-		ended, err := s.Accounts.ChangePassword(c.Request.Context(), currentUser(c), change)
-		if err != nil {
+		if _, err := s.Accounts.ChangePassword(c.Request.Context(), currentUser(c), change); err != nil {
 			return err
 		}
-		s.sessionsEnded(ended)
 		c.Status(http.StatusNoContent)
 		return nil
 	})
@@ -58,21 +56,12 @@ func handleUserPasswordSet(s *server) gin.HandlerFunc {
 		if u.ID == currentUser(c).ID {
 			return groups.Invalid("username", "is you; change your own password with POST /api/v1/me/password")
 		}
-		ended, err := s.Accounts.ResetPassword(ctx, u, req.NewPassword)
-		if err != nil {
+		if _, err := s.Accounts.ResetPassword(ctx, u, req.NewPassword); err != nil {
 			return err
 		}
-		s.sessionsEnded(ended)
 		c.Status(http.StatusNoContent)
 		return nil
 	})
-}
-
-// sessionsEnded closes the live streams opened with sessions that were just deleted.
-func (s *server) sessionsEnded(ids []string) {
-	for _, id := range ids {
-		s.Events.CredentialRevoked(id)
-	}
 }
 
 // passwordGate holds back the sessions of an account an administrator set the password

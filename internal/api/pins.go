@@ -20,7 +20,6 @@ func handlePinPut(s *server) gin.HandlerFunc {
 		if err := s.Store.PutPin(c.Request.Context(), u.ID, v.Group.ID, time.Now()); err != nil {
 			return err
 		}
-		s.Events.DashboardChanged(u.ID)
 		c.Status(http.StatusNoContent)
 		return nil
 	})
@@ -38,7 +37,6 @@ func handlePinDelete(s *server) gin.HandlerFunc {
 		if err := s.Store.DeletePin(c.Request.Context(), u.ID, v.Group.ID); err != nil {
 			return err
 		}
-		s.Events.DashboardChanged(u.ID)
 		c.Status(http.StatusNoContent)
 		return nil
 	})

@@ -96,9 +96,6 @@ func handlePrune(s *server) gin.HandlerFunc {
 			if err != nil {
 				return err
 			}
-			if len(chosen) > 0 {
-				s.Events.GroupChanged(v.Group.ID)
-			}
 		}
 		c.JSON(http.StatusOK, out)
 		return nil

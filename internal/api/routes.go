@@ -26,9 +26,6 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: trusted proxies: %w", err)
 	}
-	if d.Events == nil {
-		d.Events = noEvents{}
-	}
 	s := &server{Deps: d, trusted: trusted, notifySends: newSendLimiter()}
 	r, err := s.routes()
 	if err != nil {
@@ -76,7 +73,7 @@ func (s *server) routes() (*gin.Engine, error) {
 	authed.DELETE("/tokens/:token_id", handleTokenDelete(s))
 	authed.GET("/ws", handleWebSocket(s))
 
-	grp := authed.Group("/groups", s.notifyTargetsChanged)
+	grp := authed.Group("/groups")
 	grp.GET("", handleGroupList(s))
 	grp.POST("", handleGroupCreate(s))
 	grp.GET("/:id", handleGroupGet(s))
@@ -90,7 +87,6 @@ func (s *server) routes() (*gin.Engine, error) {
 	grp.GET("/:id/report", handleReport(s))
 	grp.GET("/:id/targets/:target_id/samples", handleSamples(s))
 
-	// Sharing changes who sees a group, not what is probed: outside grp's prober refresh.
 	authed.GET("/groups/:id/shares", handleShareList(s))
 	authed.PUT("/groups/:id/shares/:username", handleSharePut(s))
 	authed.DELETE("/groups/:id/shares/:username", handleShareDelete(s))
@@ -106,15 +102,6 @@ func (s *server) routes() (*gin.Engine, error) {
 	})
 	r.NoRoute(s.noRoute())
 	return r, nil
-}
-
-// notifyTargetsChanged tells the prober after every successful change to groups or
-// targets, so adds, pauses and deletes take effect at once.
-func (s *server) notifyTargetsChanged(c *gin.Context) {
-	c.Next()
-	if c.Request.Method != http.MethodGet && c.Writer.Status() < 300 && s.TargetsChanged != nil {
-		s.TargetsChanged()
-	}
 }
 
 // noRoute answers unknown API paths with a JSON 404 and everything else from the UI.

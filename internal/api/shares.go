@@ -90,14 +90,9 @@ func handleSharePut(s *server) gin.HandlerFunc {
 		now := time.Now().UTC()
 		note := &groups.Notification{ID: uuid.NewString(), UserID: grantee.ID, FromUserID: u.ID, FromUsername: u.Username,
 			Kind: groups.NotifyShared, GroupID: v.Group.ID, GroupName: v.Group.Name, CreatedAt: now}
-		sh, changed, err := s.Store.PutShare(ctx, groups.Share{GroupID: v.Group.ID, UserID: grantee.ID, Role: role, CreatedAt: now}, note)
+		sh, _, err := s.Store.PutShare(ctx, groups.Share{GroupID: v.Group.ID, UserID: grantee.ID, Role: role, CreatedAt: now}, note)
 		if err != nil {
 			return err
-		}
-		if changed {
-			s.Events.AccessChanged(v.Group.ID)
-			s.Events.DashboardChanged(grantee.ID) // a pin made before may show again
-			s.Events.Notify(*note)
 		}
 		c.JSON(http.StatusOK, shareOut(sh))
 		return nil
@@ -122,8 +117,6 @@ func handleShareDelete(s *server) gin.HandlerFunc {
 			}
 			return err
 		}
-		s.Events.AccessChanged(v.Group.ID)
-		s.Events.DashboardChanged(grantee.ID)
 		c.Status(http.StatusNoContent)
 		return nil
 	})

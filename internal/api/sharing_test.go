@@ -11,16 +11,18 @@ import (
 
 	"pingdeck/internal/api"
 	"pingdeck/internal/groups"
+	"pingdeck/internal/live"
 )
 
-// recordedEvents is an api.Events that remembers every call as "Method arg".
+// recordedEvents is a live.Effects that remembers every call as "Method arg": what the
+// changes the store announced do to open streams.
 type recordedEvents struct {
 	mu    sync.Mutex
 	calls []string
 	notes []groups.Notification
 }
 
-var _ api.Events = (*recordedEvents)(nil)
+var _ live.Effects = (*recordedEvents)(nil)
 
 func (r *recordedEvents) add(s string) {
 	r.mu.Lock()
@@ -207,8 +209,8 @@ func TestPinsAndScopes(t *testing.T) {
 		if status, raw, _ := bob.do("PUT", pin, nil); status != 204 {
 			t.Fatalf("pin: %d %s", status, raw)
 		}
-		bob.do("PUT", pin, nil) // pinning twice is fine
-		checkCalls(t, "pin", ev.take(), "DashboardChanged "+bobID, "DashboardChanged "+bobID)
+		bob.do("PUT", pin, nil) // pinning twice is fine, and changes nothing: no second event
+		checkCalls(t, "pin", ev.take(), "DashboardChanged "+bobID)
 		check("?scope=dashboard", "bob's", "public card*")
 		check("?scope=public", "public card*")
 		var g group

@@ -126,9 +126,6 @@ func handleTargetsAdd(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if len(added) > 0 {
-			s.Events.GroupChanged(v.Group.ID)
-		}
 		out := targetsAdded{Added: markUnresolved(wire.TargetsOf(added), unresolved), Skipped: skipped}
 		if out.Skipped == nil {
 			out.Skipped = []groups.SkippedInput{}
@@ -160,7 +157,6 @@ func handleTargetPatch(s *server) gin.HandlerFunc {
 		if err := s.Store.SetTargetPaused(ctx, groupID, targetID, *req.Paused); err != nil {
 			return err
 		}
-		s.Events.GroupChanged(groupID)
 		t, err := s.Store.Target(ctx, groupID, targetID)
 		if err != nil {
 			return err
@@ -180,7 +176,6 @@ func handleTargetDelete(s *server) gin.HandlerFunc {
 		if err := s.Store.DeleteTarget(c.Request.Context(), groupID, targetID); err != nil {
 			return err
 		}
-		s.Events.GroupChanged(groupID)
 		c.Status(http.StatusNoContent)
 		return nil
 	})

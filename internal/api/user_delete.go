@@ -22,16 +22,8 @@ func handleUserDelete(s *server) gin.HandlerFunc {
 		if u.ID == me.ID {
 			return groups.Invalid("username", "is you; another administrator must delete your account")
 		}
-		owned, err := s.Store.DeleteUser(ctx, u.ID)
-		if err != nil {
+		if _, err := s.Store.DeleteUser(ctx, u.ID); err != nil {
 			return err
-		}
-		for _, id := range owned {
-			s.Events.GroupDeleted(id)
-		}
-		s.Events.UserDeleted(u.ID)
-		if len(owned) > 0 && s.TargetsChanged != nil {
-			s.TargetsChanged()
 		}
 		c.Status(http.StatusNoContent)
 		return nil

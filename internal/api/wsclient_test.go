@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"pingdeck/internal/api"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
 	"pingdeck/internal/live/livetest"
@@ -159,49 +158,4 @@ func metricValue(c *client, name string) float64 {
 func groupsNotification(userID string) groups.Notification {
 	return groups.Notification{ID: "5b1f2f62-3b9e-4c7e-9a51-2f1d8c3e0a77", UserID: userID, FromUsername: "alice",
 		Kind: groups.NotifyLook, GroupID: zeroID, GroupName: "edge", Message: "look", CreatedAt: time.Now()}
-}
-
-// teeEvents hands every change to each of its Events.
-type teeEvents []api.Events
-
-func (t teeEvents) GroupChanged(id string) {
-	for _, e := range t {
-		e.GroupChanged(id)
-	}
-}
-
-func (t teeEvents) GroupDeleted(id string) {
-	for _, e := range t {
-		e.GroupDeleted(id)
-	}
-}
-
-func (t teeEvents) AccessChanged(id string) {
-	for _, e := range t {
-		e.AccessChanged(id)
-	}
-}
-
-func (t teeEvents) DashboardChanged(id string) {
-	for _, e := range t {
-		e.DashboardChanged(id)
-	}
-}
-
-func (t teeEvents) CredentialRevoked(id string) {
-	for _, e := range t {
-		e.CredentialRevoked(id)
-	}
-}
-
-func (t teeEvents) UserDeleted(id string) {
-	for _, e := range t {
-		e.UserDeleted(id)
-	}
-}
-
-func (t teeEvents) Notify(n groups.Notification) {
-	for _, e := range t {
-		e.Notify(n)
-	}
 }

@@ -18,8 +18,9 @@
 // group_updated, which carry every target of a group, wait in the queue as a group ID
 // and are built when the writer gets to them (groupmsg.go), at most one per group
 // per client. A ring of recent results per group lets a client that reconnects get
-// exactly what it missed (resume.go). The HTTP layer tells the hub about changes
-// through the api.Events methods it implements (events.go).
+// exactly what it missed (resume.go). Changes reach the hub from the store, which
+// publishes each committed change once (groups.Change); the hub subscribes and
+// applies it (HandleChange, events.go).
 //
 // Close codes are listed with CloseTooSlow.
 package live

@@ -98,14 +98,20 @@ func itemOf(r *ping.Result, t *targetState) liveItem {
 	return it
 }
 
-func appendSample(b []byte, s sample) []byte {
+// appendSample writes one of a snapshot target's samples; a failed one says why, as a
+// results item does: "timeout", or the target's newest reason for a probe that never left.
+func appendSample(b []byte, s sample, ts *targetState) []byte {
 	b = append(b, `{"at":`...)
 	b = strconv.AppendInt(b, s.at, 10)
-	if s.ok {
+	switch {
+	case s.ok:
 		b = append(b, `,"ok":true,"rtt_ms":`...)
 		b = appendRTT(b, s.rttUS)
-	} else {
-		b = append(b, `,"ok":false,"rtt_ms":null`...)
+	case s.unsent:
+		b = append(b, `,"ok":false,"rtt_ms":null,"err":`...)
+		b = appendString(b, ts.unsent)
+	default:
+		b = append(b, `,"ok":false,"rtt_ms":null,"err":"timeout"`...)
 	}
 	return append(b, '}')
 }
@@ -144,7 +150,7 @@ func appendTargets(b []byte, g *groupState, now time.Time) []byte {
 		b = append(b, g.stateOf(t, ts)...)
 		b = append(b, `","last":`...)
 		if s, ok := ts.last(); ok {
-			b = appendSample(b, s)
+			b = appendSample(b, s, ts)
 		} else {
 			b = append(b, "null"...)
 		}
@@ -160,7 +166,7 @@ func appendTargets(b []byte, g *groupState, now time.Time) []byte {
 				if j > 0 {
 					b = append(b, ',')
 				}
-				b = appendSample(b, ts.recent[(ts.next-ts.n+j+recentSamples)%recentSamples])
+				b = appendSample(b, ts.recent[(ts.next-ts.n+j+recentSamples)%recentSamples], ts)
 			}
 		}
 		b = append(b, "]}"...)

@@ -3,6 +3,8 @@ package live
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -10,8 +12,76 @@ import (
 	"pingdeck/internal/groups"
 )
 
-// The HTTP layer's change notifications (api.Events). Those that need the database
-// are queued for the hub's event goroutine; the rest act at once. None blocks.
+var _ groups.Subscriber = (*Hub)(nil)
+
+// HandleChange applies a committed change to the open streams (see Apply). The store
+// publishes every change once after its commit; the hub subscribes. It never blocks.
+func (h *Hub) HandleChange(c groups.Change) { Apply(h, c) }
+
+// Effects are what changes do to open streams; Hub implements them. Those that need
+// the database are queued for the hub's event goroutine (a bounded queue of distinct
+// changes; past it, changes are dropped and logged); the rest act at once. None blocks.
+type Effects interface {
+	// GroupChanged: a group's settings or targets changed (group_updated, new snapshot).
+	GroupChanged(groupID string)
+	// GroupDeleted: a group is gone (group_deleted to everyone following it).
+	GroupDeleted(groupID string)
+	// AccessChanged: who may see a group changed (share removed or role changed,
+	// visibility switched); followers who lost access get access_revoked or 4403.
+	AccessChanged(groupID string)
+	// DashboardChanged: a user's dashboard (own groups or pins) changed; their default
+	// subscriptions follow it.
+	DashboardChanged(userID string)
+	// CredentialRevoked: sockets opened with that session or token close with 4401.
+	CredentialRevoked(credentialID string)
+	// UserDeleted: every socket of that user closes with 4401.
+	UserDeleted(userID string)
+	// Notify: a notification for n.UserID, pushed to their open sockets.
+	Notify(n groups.Notification)
+}
+
+var _ Effects = (*Hub)(nil)
+
+// Apply does to e what the change c means for open streams.
+func Apply(e Effects, c groups.Change) {
+	switch c.Kind {
+	case groups.ChangeGroupCreated:
+		e.DashboardChanged(c.UserID)
+	case groups.ChangeGroupUpdated:
+		if c.AccessChanged {
+			// Followers' access is checked first (AccessChanged also refreshes those who
+			// keep it), so nobody who lost the group is sent its new settings.
+			e.AccessChanged(c.GroupID)
+		} else {
+			e.GroupChanged(c.GroupID)
+		}
+	case groups.ChangeTargets:
+		e.GroupChanged(c.GroupID)
+	case groups.ChangeGroupDeleted:
+		e.GroupDeleted(c.GroupID)
+	case groups.ChangeShare:
+		e.AccessChanged(c.GroupID)
+		e.DashboardChanged(c.UserID) // a pin made before may show again, or go
+		if c.Notification != nil {
+			e.Notify(*c.Notification)
+		}
+	case groups.ChangePin:
+		e.DashboardChanged(c.UserID)
+	case groups.ChangeNotification:
+		if c.Notification != nil {
+			e.Notify(*c.Notification)
+		}
+	case groups.ChangeCredentialsEnded:
+		for _, id := range c.CredentialIDs {
+			e.CredentialRevoked(id)
+		}
+	case groups.ChangeUserDeleted:
+		for _, id := range c.GroupIDs {
+			e.GroupDeleted(id)
+		}
+		e.UserDeleted(c.UserID)
+	}
+}
 
 // GroupChanged sends every follower a fresh group_updated.
 func (h *Hub) GroupChanged(groupID string) { h.events.push(event{kind: evGroupChanged, id: groupID}) }
@@ -356,17 +426,18 @@ func (h *Hub) applyDashboardChanged(ctx context.Context, userID string) error {
 	return nil
 }
 
-// pinned tells, for each of ids the user may still see, whether they pinned it.
+// pinned tells, for each of ids that still exists, whether the user pinned it: one
+// query for them all.
 func (h *Hub) pinned(ctx context.Context, userID string, ids map[string]bool) (map[string]bool, error) {
-	out := make(map[string]bool, len(ids))
-	for id := range ids {
-		gv, err := h.opt.Store.GroupFor(ctx, id, userID)
-		if errors.Is(err, groups.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	views, err := h.opt.Store.GroupsByID(ctx, slices.Collect(maps.Keys(ids)), userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(views))
+	for id, gv := range views {
 		out[id] = gv.Pinned
 	}
 	return out, nil

@@ -22,9 +22,15 @@ import (
 // Store is what the hub reads about groups and dashboards.
 type Store interface {
 	GroupFor(ctx context.Context, id, viewerID string) (*store.GroupWithRole, error)
+	// GroupsByID reads many groups as one viewer sees them, in one query.
+	GroupsByID(ctx context.Context, ids []string, viewerID string) (map[string]store.GroupWithRole, error)
 	Targets(ctx context.Context, groupID string) ([]groups.Target, error)
+	// TargetsOfGroups reads the targets of many groups in one query.
+	TargetsOfGroups(ctx context.Context, groupIDs []string) (map[string][]groups.Target, error)
 	DashboardGroupIDs(ctx context.Context, userID string, isAdmin bool) ([]string, error)
 }
+
+var _ Store = (*store.Store)(nil)
 
 // Credentials checks again, now and then, the credential a socket was opened with.
 type Credentials interface {
@@ -325,7 +331,7 @@ func (h *Hub) record(batch []ping.Result) {
 		}
 		t := g.target(r.TargetID)
 		it := itemOf(r, t)
-		t.record(it.sample)
+		t.record(it)
 		if len(g.pending) == 0 {
 			h.touched = append(h.touched, g)
 		}

@@ -27,7 +27,13 @@ type noStore struct{}
 func (noStore) GroupFor(context.Context, string, string) (*store.GroupWithRole, error) {
 	return nil, groups.ErrNotFound
 }
+func (noStore) GroupsByID(context.Context, []string, string) (map[string]store.GroupWithRole, error) {
+	return nil, nil
+}
 func (noStore) Targets(context.Context, string) ([]groups.Target, error) { return nil, nil }
+func (noStore) TargetsOfGroups(context.Context, []string) (map[string][]groups.Target, error) {
+	return nil, nil
+}
 func (noStore) DashboardGroupIDs(context.Context, string, bool) ([]string, error) {
 	return nil, nil
 }

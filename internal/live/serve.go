@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -228,47 +227,61 @@ type grant struct {
 }
 
 // resolve decides which of ids the viewer may see (the single rule, groups.RoleFor),
-// loading the targets of groups the hub has not loaded yet. Unknown and invisible
-// groups come back in denied; err is for failures to read.
+// loading the targets of groups the hub has not loaded yet: one query for the groups
+// and at most one for their targets, however many ids. Unknown and invisible groups
+// come back in denied; err is for failures to read.
 func (h *Hub) resolve(ctx context.Context, v *Viewer, ids []string) (grants []grant, denied []string, err error) {
-	seen := map[string]bool{}
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	views, err := h.opt.Store.GroupsByID(ctx, ids, v.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		if seen[id] {
 			continue
 		}
 		seen[id] = true
-		gv, err := h.opt.Store.GroupFor(ctx, id, v.UserID)
-		if errors.Is(err, groups.ErrNotFound) || errors.Is(err, groups.ErrInvalid) {
-			denied = append(denied, id)
-			continue
+		gv, ok := views[id]
+		role := groups.RoleNone
+		if ok {
+			role = groups.RoleFor(v.actor(), gv.Group, gv.ShareRole)
 		}
-		if err != nil {
-			return nil, nil, err
-		}
-		role := groups.RoleFor(v.actor(), gv.Group, gv.ShareRole)
 		if role == groups.RoleNone {
 			denied = append(denied, id)
 			continue
 		}
-		meta := h.cachedMeta(id)
-		if meta == nil {
-			if gv.Group.Targets, err = h.opt.Store.Targets(ctx, id); err != nil {
-				return nil, nil, err
-			}
-			meta = gv.Group
+		grants = append(grants, grant{id: id, view: view{role: role, pinned: gv.Pinned}, meta: gv.Group})
+	}
+	var load []string // groups whose settings and targets the hub has not loaded
+	h.mu.Lock()
+	for i := range grants {
+		if g := h.groups[grants[i].id]; g != nil && g.meta != nil {
+			grants[i].meta = g.meta
+		} else {
+			load = append(load, grants[i].id)
 		}
-		grants = append(grants, grant{id: id, view: view{role: role, pinned: gv.Pinned}, meta: meta})
+	}
+	h.mu.Unlock()
+	if len(load) == 0 {
+		return grants, denied, nil
+	}
+	targets, err := h.opt.Store.TargetsOfGroups(ctx, load)
+	if err != nil {
+		return nil, nil, err
+	}
+	loaded := make(map[string]bool, len(load))
+	for _, id := range load {
+		loaded[id] = true
+	}
+	for i := range grants {
+		if loaded[grants[i].id] {
+			grants[i].meta.Targets = append([]groups.Target{}, targets[grants[i].id]...)
+		}
 	}
 	return grants, denied, nil
-}
-
-func (h *Hub) cachedMeta(id string) *groups.Group {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if g := h.groups[id]; g != nil {
-		return g.meta
-	}
-	return nil
 }
 
 // follow subscribes c to the granted groups, with a snapshot of each when snapshot is

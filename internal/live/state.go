@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"pingdeck/internal/groups"
+	"pingdeck/internal/ping"
 	"pingdeck/internal/wire"
 )
 
@@ -12,9 +13,10 @@ const recentSamples = 60
 
 // sample is one probe result as the live stream keeps it.
 type sample struct {
-	at    int64 // unix ms the probe was sent
-	rttUS int32 // round trip in µs, when ok
-	ok    bool
+	at     int64 // unix ms the probe was sent
+	rttUS  int32 // round trip in µs, when ok
+	ok     bool
+	unsent bool // failed before it left (no address, send refused): not a lost packet
 }
 
 // lossBucket counts one second's probes, for loss over the last minute.
@@ -30,13 +32,22 @@ type targetState struct {
 	recent  [recentSamples]sample
 	n, next int // samples held, index of the next write
 	buckets [60]lossBucket
+	unsent  string // why the newest probe that never left failed ("resolve x: no such host")
 }
 
 func newTargetState(id string) *targetState {
 	return &targetState{id: id, quoted: appendString(nil, id)}
 }
 
-func (t *targetState) record(s sample) {
+// record keeps a result: in the recent samples, and in the last minute's loss unless
+// the probe never left (no address, a send error: failures that are not lost packets,
+// the rule the dashboard's isLoss applies too).
+func (t *targetState) record(it liveItem) {
+	s := it.sample
+	s.unsent = !s.ok && it.err != "" && it.err != ping.ErrTimeout
+	if s.unsent {
+		t.unsent = it.err
+	}
 	t.recent[t.next] = s
 	t.next = (t.next + 1) % recentSamples
 	t.n = min(t.n+1, recentSamples)
@@ -49,9 +60,12 @@ func (t *targetState) record(s sample) {
 	default:
 		*b = lossBucket{sec: sec}
 	}
-	b.sent++
-	if s.ok {
+	switch {
+	case s.ok:
+		b.sent++
 		b.recv++
+	case !s.unsent:
+		b.sent++
 	}
 }
 

@@ -100,22 +100,24 @@ func TestSnapshotTargetsAreWireTargets(t *testing.T) {
 			{ID: "t-paused", Address: "192.0.2.9", IP: netip.MustParseAddr("192.0.2.9"), Paused: true, CreatedAt: created},
 		}})
 	at := now.Add(-2 * time.Second).UnixMilli()
-	g.target("t-ip").record(sample{at: at, ok: true, rttUS: 1234})
-	g.target("t-ip").record(sample{at: at + 1000, ok: false})
-	g.target("t-host").record(sample{at: at, ok: true, rttUS: 250})
+	g.target("t-ip").record(liveItem{sample: sample{at: at, ok: true, rttUS: 1234}})
+	g.target("t-ip").record(liveItem{sample: sample{at: at + 1000, ok: false}, err: "timeout"})
+	g.target("t-host").record(liveItem{sample: sample{at: at, ok: true, rttUS: 250}})
+	g.target("t-unresolved").record(liveItem{sample: sample{at: at, ok: false}, err: "resolve nowhere.example: no such host"})
 
 	out := appendTargets(nil, g, now)
 	var got []wire.LiveTarget
 	decodeStrict(t, out, &got)
 	checkKeys(t, out, reflect.TypeFor[wire.LiveTarget]())
 
-	lost := wire.Sample{At: at + 1000}
+	lost := wire.Sample{At: at + 1000, Err: "timeout"}
+	unsent := wire.Sample{At: at, Err: "resolve nowhere.example: no such host"}
 	live := map[string]wire.LiveTarget{
 		"t-ip": {State: wire.StateDown, Last: &lost, Loss1m: rtt(0.5),
 			Recent: []wire.Sample{{At: at, OK: true, RTTMs: rtt(1.234)}, lost}},
 		"t-v6":         {State: wire.StateUnknown, Recent: []wire.Sample{}},
 		"t-host":       {State: wire.StateUp, Last: &wire.Sample{At: at, OK: true, RTTMs: rtt(0.25)}, Loss1m: rtt(0), Recent: []wire.Sample{{At: at, OK: true, RTTMs: rtt(0.25)}}},
-		"t-unresolved": {State: wire.StateUnknown, Recent: []wire.Sample{}},
+		"t-unresolved": {State: wire.StateDown, Last: &unsent, Recent: []wire.Sample{unsent}}, // no loss: it never left
 		"t-paused":     {State: wire.StatePaused, Recent: []wire.Sample{}},
 	}
 	if len(got) != len(g.meta.Targets) {

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"pingdeck/internal/groups"
 )
 
 // Desired is a stored target that should be probed. Addr is the stored IP (zero for a
@@ -20,26 +22,42 @@ type Desired struct {
 type Source interface {
 	// ActiveTargets lists the non-paused targets of non-paused groups.
 	ActiveTargets(ctx context.Context) ([]Desired, error)
+	// ActiveTargetsOfGroup lists the group's targets ActiveTargets would list: none
+	// when the group is paused or gone.
+	ActiveTargetsOfGroup(ctx context.Context, groupID string) ([]Desired, error)
 	// SetTargetIP records the address a hostname target resolved to.
 	SetTargetIP(ctx context.Context, targetID string, ip netip.Addr) error
 }
 
 // resyncEvery bounds how stale the probed set can get if a change notification is missed
-// (for instance a change made by another replica).
+// (for instance a change made by another replica, or a re-read that failed).
 const resyncEvery = 10 * time.Second
 
 // Scheduler keeps the engine's targets equal to the stored active targets and hands
 // every result to the sinks (the result writer, the live stream). Sinks must not block.
+// It is told of committed changes (HandleChange) and re-reads only the groups they
+// name; every resyncEvery it re-reads everything.
 type Scheduler struct {
 	source   Source
 	engine   Engine
 	resolver *Resolver
 	sinks    []func(Result)
 	log      *slog.Logger
-	changed  chan struct{}
+	pending  pendingGroups
+
+	// Owned by Run's goroutine: what is probed, by group.
+	probed map[string]groupPlan
 
 	mu         sync.Mutex
 	unresolved map[string]*unresolvedTarget // hostname targets with no address, by target ID
+}
+
+// groupPlan is what the scheduler does with one group's active targets: those it
+// probes, the hostnames it keeps resolving, those whose name does not resolve.
+type groupPlan struct {
+	targets    []Target
+	hosts      []string
+	unresolved []*unresolvedTarget
 }
 
 type unresolvedTarget struct {
@@ -54,15 +72,24 @@ func NewScheduler(source Source, engine Engine, resolver *Resolver, log *slog.Lo
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Scheduler{source: source, engine: engine, resolver: resolver, sinks: sinks, log: log,
-		changed: make(chan struct{}, 1), unresolved: map[string]*unresolvedTarget{}}
+		pending: newPendingGroups(maxPendingGroups), probed: map[string]groupPlan{}, unresolved: map[string]*unresolvedTarget{}}
 }
 
-// Changed tells the scheduler that stored targets changed; it re-reads them at once.
-// It never blocks.
-func (s *Scheduler) Changed() {
-	select {
-	case s.changed <- struct{}{}:
-	default: // a re-read is already due
+var _ groups.Subscriber = (*Scheduler)(nil)
+
+// HandleChange applies a committed change to what is probed: the group it names is
+// re-read at once (a deleted group's targets are dropped without reading). Changes
+// that do not touch what is probed (shares, pins…) are ignored. It never blocks.
+func (s *Scheduler) HandleChange(c groups.Change) {
+	switch c.Kind {
+	case groups.ChangeGroupCreated, groups.ChangeGroupUpdated, groups.ChangeTargets:
+		s.pending.mark(c.GroupID, false)
+	case groups.ChangeGroupDeleted:
+		s.pending.mark(c.GroupID, true)
+	case groups.ChangeUserDeleted:
+		for _, id := range c.GroupIDs {
+			s.pending.mark(id, true)
+		}
 	}
 }
 
@@ -82,9 +109,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.resolver.Run(ctx, s.Changed)
+		s.resolver.Run(ctx, s.pending.markAll) // new answers: re-read everything
 	}()
-	s.sync(ctx)
+	s.syncAll(ctx)
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- s.engine.Run(ctx, s.emit) }()
 
@@ -98,20 +125,51 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return <-engineDone
 		case err := <-engineDone:
 			return fmt.Errorf("ping: %s engine stopped: %w", s.engine.Name(), err)
-		case <-s.changed:
-			s.sync(ctx)
+		case <-s.pending.wake:
+			s.applyPending(ctx)
 		case <-resync.C:
-			s.sync(ctx)
+			s.syncAll(ctx)
 		case now := <-failures.C:
 			s.reportUnresolved(now)
 		}
 	}
 }
 
-// sync reads the desired targets and updates the engine. Hostnames take the resolver's
-// cached answer; a name looked up for the first time joins when its answer comes in
-// (the resolver calls Changed), probing its stored address meanwhile if it has one.
-func (s *Scheduler) sync(ctx context.Context) {
+// applyPending re-reads the groups changes named since the last call (everything,
+// when too many did) and updates the engine once for them all.
+func (s *Scheduler) applyPending(ctx context.Context) {
+	changed, all := s.pending.take()
+	if all {
+		s.syncAll(ctx)
+		return
+	}
+	if len(changed) == 0 {
+		return
+	}
+	for id, deleted := range changed {
+		if deleted {
+			delete(s.probed, id)
+			continue
+		}
+		desired, err := s.source.ActiveTargetsOfGroup(ctx, id)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("reading a changed group's targets failed; the next resync catches up", "group", id, "err", err)
+			}
+			continue
+		}
+		if len(desired) == 0 {
+			delete(s.probed, id)
+			continue
+		}
+		s.probed[id] = s.plan(ctx, desired)
+	}
+	s.update()
+}
+
+// syncAll reads every active target and updates the engine: at start, every
+// resyncEvery, and when the resolver has new answers.
+func (s *Scheduler) syncAll(ctx context.Context) {
 	desired, err := s.source.ActiveTargets(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -119,21 +177,37 @@ func (s *Scheduler) sync(ctx context.Context) {
 		}
 		return
 	}
-	targets := make([]Target, 0, len(desired))
-	hosts := map[string]bool{}
-	unresolved := map[string]*unresolvedTarget{}
+	byGroup := map[string][]Desired{}
+	for _, d := range desired {
+		byGroup[d.GroupID] = append(byGroup[d.GroupID], d)
+	}
+	probed := make(map[string]groupPlan, len(byGroup))
+	for id, ds := range byGroup {
+		probed[id] = s.plan(ctx, ds)
+	}
+	s.probed = probed
+	s.update()
+}
+
+// plan decides what to do with one group's desired targets. Hostnames take the
+// resolver's cached answer (a new address is recorded in the source); a name looked
+// up for the first time joins when its answer comes in, probing its stored address
+// meanwhile if it has one.
+func (s *Scheduler) plan(ctx context.Context, desired []Desired) groupPlan {
+	var p groupPlan
+	p.targets = make([]Target, 0, len(desired))
 	for _, d := range desired {
 		if ip, err := netip.ParseAddr(d.Address); err == nil {
 			d.Addr = ip.Unmap()
-			targets = append(targets, d.Target)
+			p.targets = append(p.targets, d.Target)
 			continue
 		}
-		hosts[d.Address] = true
+		p.hosts = append(p.hosts, d.Address)
 		addr, err, known := s.resolver.Cached(d.Address)
 		switch {
 		case !known:
 			if d.Addr.IsValid() {
-				targets = append(targets, d.Target)
+				p.targets = append(p.targets, d.Target)
 			}
 		case err == nil:
 			if addr != d.Addr {
@@ -142,13 +216,35 @@ func (s *Scheduler) sync(ctx context.Context) {
 				}
 				d.Addr = addr
 			}
-			targets = append(targets, d.Target)
+			p.targets = append(p.targets, d.Target)
 		case d.Addr.IsValid():
 			// Keep probing the last known address through a DNS failure.
 			s.log.Debug("re-resolving failed; probing the last known address", "target", d.Address, "err", err)
-			targets = append(targets, d.Target)
+			p.targets = append(p.targets, d.Target)
 		default:
-			unresolved[d.ID] = s.unresolvedEntry(d.Target, err)
+			p.unresolved = append(p.unresolved, s.unresolvedEntry(d.Target, err))
+		}
+	}
+	return p
+}
+
+// update hands the engine the whole probed set, the resolver the names to keep
+// resolving, and the failure reporter the names that do not resolve.
+func (s *Scheduler) update() {
+	n := 0
+	for _, p := range s.probed {
+		n += len(p.targets)
+	}
+	targets := make([]Target, 0, n)
+	hosts := map[string]bool{}
+	unresolved := map[string]*unresolvedTarget{}
+	for _, p := range s.probed {
+		targets = append(targets, p.targets...)
+		for _, h := range p.hosts {
+			hosts[h] = true
+		}
+		for _, u := range p.unresolved {
+			unresolved[u.target.ID] = u
 		}
 	}
 	s.resolver.Want(hosts)

@@ -75,15 +75,9 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 		t.Skip(err)
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), store.Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var changes groups.Fanout
+	st, owner := openStore(t, &changes)
 	defer st.Close()
-	owner := uuid.NewString()
-	if err := st.CreateUser(ctx, &auth.User{ID: owner, Username: "owner", PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().UTC()
 	target := func(addr string) groups.Target {
 		tg := groups.Target{ID: uuid.NewString(), Address: addr, CreatedAt: now}
@@ -93,17 +87,25 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "lo", Visibility: groups.Private,
 		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
 		Targets: []groups.Target{target("127.0.0.1"), target("localhost"), target("no-such-host.invalid")}}
-	if _, err := st.CreateGroup(ctx, g, store.Quota{}); err != nil {
-		t.Fatal(err)
+	// clock is another group's target whose answers mark time passing.
+	clock := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "clock", Visibility: groups.Private,
+		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
+		Targets: []groups.Target{target("127.0.0.1")}}
+	for _, g := range []*groups.Group{g, clock} {
+		if _, err := st.CreateGroup(ctx, g, store.Quota{}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	ip, host, bad := g.Targets[0].ID, g.Targets[1].ID, g.Targets[2].ID
+	ip, host, bad, tick := g.Targets[0].ID, g.Targets[1].ID, g.Targets[2].ID, clock.Targets[0].ID
 
-	engine, err := ping.NewProbing(mode, nil, nil)
+	probing, err := ping.NewProbing(mode, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	engine := newWatchedEngine(probing)
 	var got sink
 	sched := ping.NewScheduler(st, engine, ping.NewResolver(groups.TargetPolicy{}, nil), nil, got.add)
+	changes.Subscribe(sched)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- sched.Run(runCtx) }()
@@ -126,37 +128,49 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 		t.Fatalf("localhost's resolved address was not recorded: %+v", targets[1])
 	}
 
-	// Pausing a target stops it within an interval of the scheduler being told.
+	// quiet checks that, once the engine no longer has ids, they report at most the one
+	// probe each that was in flight, while the clock answers three more times.
+	quiet := func(what string, ids ...string) {
+		t.Helper()
+		engine.waitFor(t, what+": the engine stops probing them", func(set map[string]bool) bool {
+			for _, id := range ids {
+				if set[id] {
+					return false
+				}
+			}
+			return true
+		})
+		before := map[string]int{}
+		for _, id := range ids {
+			before[id] = got.count(id)
+		}
+		ticks := got.count(tick)
+		eventually(t, "three more answers from the clock", func() bool { return got.count(tick) >= ticks+3 })
+		for _, id := range ids {
+			if n := got.count(id) - before[id]; n > 1 {
+				t.Fatalf("%s: target reported %d more results after the engine dropped it, want at most the one in flight", what, n)
+			}
+		}
+	}
+
+	// Pausing a target in the store stops it: the store tells the scheduler.
 	if err := st.SetTargetPaused(ctx, g.ID, ip, true); err != nil {
 		t.Fatal(err)
 	}
-	sched.Changed()
-	time.Sleep(300 * time.Millisecond) // one interval for a probe in flight to report
-	paused := got.count(ip)
-	time.Sleep(600 * time.Millisecond)
-	if n := got.count(ip) - paused; n > 0 {
-		t.Fatalf("paused target reported %d more results", n)
-	}
+	quiet("paused target", ip)
 
 	// Adding a target starts it.
 	added := target("127.0.0.3")
 	if _, _, err := st.AddTargets(ctx, g.ID, []groups.Target{added}, store.Quota{}); err != nil {
 		t.Fatal(err)
 	}
-	sched.Changed()
 	eventually(t, "the added target answering", func() bool { return got.last(added.ID).OK })
 
 	// Deleting the group stops everything in it.
 	if err := st.DeleteGroup(ctx, g.ID); err != nil {
 		t.Fatal(err)
 	}
-	sched.Changed()
-	time.Sleep(300 * time.Millisecond)
-	before := got.count(added.ID) + got.count(host) + got.count(bad)
-	time.Sleep(600 * time.Millisecond)
-	if n := got.count(added.ID) + got.count(host) + got.count(bad) - before; n > 0 {
-		t.Fatalf("a deleted group's targets reported %d more results", n)
-	}
+	quiet("deleted group", added.ID, host, bad)
 }
 
 // TestSchedulerDoesNotWaitForDNS: a name whose lookup hangs does not hold up a change
@@ -171,15 +185,9 @@ func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
 		t.Skip(err)
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), store.Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var changes groups.Fanout
+	st, owner := openStore(t, &changes)
 	defer st.Close()
-	owner := uuid.NewString()
-	if err := st.CreateUser(ctx, &auth.User{ID: owner, Username: "owner", PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().UTC()
 	slow := groups.Target{ID: uuid.NewString(), Address: "slow.example", CreatedAt: now}
 	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "dns", Visibility: groups.Private,
@@ -207,6 +215,7 @@ func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
 	}
 	var got sink
 	sched := ping.NewScheduler(st, engine, ping.NewResolver(groups.TargetPolicy{}, lookup), nil, got.add)
+	changes.Subscribe(sched)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- sched.Run(runCtx) }()
@@ -222,7 +231,6 @@ func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
 	if _, _, err := st.AddTargets(ctx, g.ID, []groups.Target{added}, store.Quota{}); err != nil {
 		t.Fatal(err)
 	}
-	sched.Changed()
 	eventually(t, "the added target answering while the lookup hangs", func() bool { return got.last(added.ID).OK })
 	select {
 	case <-returned:
@@ -241,4 +249,21 @@ func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
 			t.Fatalf("resolved address not recorded: %+v", tg)
 		}
 	}
+}
+
+// openStore opens a SQLite store that publishes its changes to changes, with one user
+// (returned) to own groups.
+func openStore(t *testing.T, changes *groups.Fanout) (*store.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), store.Options{Migrate: true, Changes: changes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := uuid.NewString()
+	if err := st.CreateUser(ctx, &auth.User{ID: owner, Username: "owner", PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	return st, owner
 }

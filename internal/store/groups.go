@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"pingdeck/internal/groups"
 )
@@ -113,6 +115,7 @@ func (s *Store) CreateGroup(ctx context.Context, g *groups.Group, q Quota) (over
 		return nil, err
 	}
 	g.Targets = added
+	s.publish(groups.Change{Kind: groups.ChangeGroupCreated, GroupID: g.ID, UserID: g.OwnerID, TargetIDs: groups.TargetIDs(added)})
 	return overQuota, nil
 }
 
@@ -126,6 +129,39 @@ func (s *Store) GroupFor(ctx context.Context, id, viewerID string) (*GroupWithRo
 	}
 	out := v.withRole()
 	return &out, nil
+}
+
+// GroupsByID returns, in one query, the groups among ids that exist, each as viewerID
+// sees it, by ID; IDs that are not UUIDs or name no group are absent. Access decisions
+// are the caller's, as with GroupFor.
+func (s *Store) GroupsByID(ctx context.Context, ids []string, viewerID string) (map[string]GroupWithRole, error) {
+	valid := validIDs(ids)
+	out := make(map[string]GroupWithRole, len(valid))
+	if len(valid) == 0 {
+		return out, nil
+	}
+	var views []groupView
+	if err := s.viewQuery(ctx, viewerID).Where("g.id IN ?", valid).Find(&views).Error; err != nil {
+		return nil, translate("find groups", err)
+	}
+	for i := range views {
+		out[views[i].Row.ID] = views[i].withRole()
+	}
+	return out, nil
+}
+
+// validIDs is ids without repeats and without what is not a UUID (which no row has,
+// and which Postgres would refuse to compare with a uuid column).
+func validIDs(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] && len(id) == 36 && uuid.Validate(id) == nil {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // GroupScope selects which groups a listing returns.
@@ -169,20 +205,45 @@ func (s *Store) GroupsFor(ctx context.Context, viewer groups.Actor, scope GroupS
 	return out, nil
 }
 
-// UpdateGroup writes a group's settings (not its owner, ID or targets).
+// UpdateGroup writes a group's settings (not its owner, ID or targets). The change it
+// announces says whether the visibility changed (who may see the group).
 func (s *Store) UpdateGroup(ctx context.Context, g *groups.Group) error {
 	row := groupRowOf(g)
-	res := s.db.WithContext(ctx).Model(&groupRow{}).Where("id = ?", g.ID).Updates(map[string]any{
-		"name": row.Name, "visibility": row.Visibility, "interval_ms": row.IntervalMs,
-		"timeout_ms": row.TimeoutMs, "packet_size": row.PacketSize, "paused": row.Paused,
-		"updated_at": row.UpdatedAt,
+	var accessChanged bool
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		old := tx.Model(&groupRow{}).Where("id = ?", g.ID)
+		if s.dialect == Postgres { // SQLite's write transactions are exclusive already
+			old = old.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var visibility []string
+		if err := old.Pluck("visibility", &visibility).Error; err != nil {
+			return translate("read group", err)
+		}
+		if len(visibility) == 0 {
+			return fmt.Errorf("store: update group: %w", groups.ErrNotFound)
+		}
+		accessChanged = visibility[0] != row.Visibility
+		res := tx.Model(&groupRow{}).Where("id = ?", g.ID).Updates(map[string]any{
+			"name": row.Name, "visibility": row.Visibility, "interval_ms": row.IntervalMs,
+			"timeout_ms": row.TimeoutMs, "packet_size": row.PacketSize, "paused": row.Paused,
+			"updated_at": row.UpdatedAt,
+		})
+		return affectedOne("update group", res)
 	})
-	return affectedOne("update group", res)
+	if err != nil {
+		return err
+	}
+	s.publish(groups.Change{Kind: groups.ChangeGroupUpdated, GroupID: g.ID, AccessChanged: accessChanged})
+	return nil
 }
 
 // DeleteGroup removes a group with its targets, shares and pins.
 func (s *Store) DeleteGroup(ctx context.Context, id string) error {
-	return affectedOne("delete group", s.db.WithContext(ctx).Where("id = ?", id).Delete(&groupRow{}))
+	if err := affectedOne("delete group", s.db.WithContext(ctx).Where("id = ?", id).Delete(&groupRow{})); err != nil {
+		return err
+	}
+	s.publish(groups.Change{Kind: groups.ChangeGroupDeleted, GroupID: id})
+	return nil
 }
 
 // affectedOne turns "no row matched" into not-found.

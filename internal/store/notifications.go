@@ -69,7 +69,12 @@ func (s *Store) notificationQuery(ctx context.Context, userID string) *gorm.DB {
 // CreateNotification stores a notification for n.UserID. A recipient or group deleted
 // meanwhile is not-found.
 func (s *Store) CreateNotification(ctx context.Context, n *groups.Notification) error {
-	return translate("create notification", s.db.WithContext(ctx).Create(notificationRowOf(n)).Error)
+	if err := s.db.WithContext(ctx).Create(notificationRowOf(n)).Error; err != nil {
+		return translate("create notification", err)
+	}
+	stored := *n
+	s.publish(groups.Change{Kind: groups.ChangeNotification, UserID: n.UserID, GroupID: n.GroupID, Notification: &stored})
+	return nil
 }
 
 // Notifications returns a user's newest notifications (at most limit; only unread ones

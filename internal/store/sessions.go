@@ -62,10 +62,19 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, expires t
 
 // DeleteSession ends a session; deleting a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	return translate("delete session", s.db.WithContext(ctx).Where("id = ?", id).Delete(&sessionRow{}).Error)
+	res := s.db.WithContext(ctx).Where("id = ?", id).Delete(&sessionRow{})
+	if res.Error != nil {
+		return translate("delete session", res.Error)
+	}
+	if res.RowsAffected > 0 {
+		s.publish(groups.Change{Kind: groups.ChangeCredentialsEnded, CredentialIDs: []string{id}})
+	}
+	return nil
 }
 
 // DeleteExpiredSessions removes sessions that expired before now and reports how many.
+// It announces nothing: an expired session ended when it expired (the live stream's
+// periodic credential check closes its sockets), not when its row goes.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
 	res := s.db.WithContext(ctx).Where("expires_at <= ?", now.UTC()).Delete(&sessionRow{})
 	return res.RowsAffected, translate("delete expired sessions", res.Error)

@@ -74,6 +74,14 @@ func (s *Store) PutShare(ctx context.Context, sh groups.Share, notify *groups.No
 	if err != nil {
 		return nil, false, err
 	}
+	if changed {
+		c := groups.Change{Kind: groups.ChangeShare, GroupID: sh.GroupID, UserID: sh.UserID}
+		if notify != nil {
+			n := *notify
+			c.Notification = &n
+		}
+		s.publish(c)
+	}
 	return &out, changed, nil
 }
 
@@ -96,5 +104,9 @@ func (s *Store) Shares(ctx context.Context, groupID string) ([]groups.Share, err
 // pin, if any, stays, but no longer shows the group (see DashboardGroupIDs).
 func (s *Store) DeleteShare(ctx context.Context, groupID, userID string) error {
 	res := s.db.WithContext(ctx).Where("group_id = ? AND user_id = ?", groupID, userID).Delete(&shareRow{})
-	return affectedOne("delete share", res)
+	if err := affectedOne("delete share", res); err != nil {
+		return err
+	}
+	s.publish(groups.Change{Kind: groups.ChangeShare, GroupID: groupID, UserID: userID})
+	return nil
 }

@@ -36,12 +36,24 @@ type Options struct {
 	// database whose schema is older than this binary.
 	Migrate bool
 	Logger  *slog.Logger
+	// Changes is told of every committed change to what someone sees or what is
+	// probed (see publish); nil tells nobody.
+	Changes Publisher
 }
+
+// Publisher is told of each committed change, once, right after its commit. Publish
+// must not block. groups.Fanout is the in-process one.
+type Publisher interface {
+	Publish(groups.Change)
+}
+
+var _ Publisher = (*groups.Fanout)(nil)
 
 // Store is pingdeck's database.
 type Store struct {
 	db      *gorm.DB
 	dialect Dialect
+	changes Publisher
 }
 
 // ParseDSN splits a --db value into its dialect and the driver's DSN. It accepts
@@ -101,7 +113,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
 	}
-	s := &Store{db: db, dialect: dialect}
+	s := &Store{db: db, dialect: dialect, changes: o.Changes}
 	if err := s.configurePool(); err != nil {
 		s.Close()
 		return nil, err
@@ -162,6 +174,15 @@ func (s *Store) Close() error {
 		return err
 	}
 	return sqlDB.Close()
+}
+
+// publish announces a committed change. Every method that commits a change to what
+// someone sees (groups, targets, shares, pins, notifications, credentials, accounts) or
+// to what is probed calls it once, after the commit and only when something changed.
+func (s *Store) publish(c groups.Change) {
+	if s.changes != nil {
+		s.changes.Publish(c)
+	}
 }
 
 // translate maps driver errors to domain error kinds, keeping the original for logs.

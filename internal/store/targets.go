@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -72,6 +73,9 @@ func (s *Store) AddTargets(ctx context.Context, groupID string, ts []groups.Targ
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(added) > 0 {
+		s.publish(groups.Change{Kind: groups.ChangeTargets, GroupID: groupID, TargetIDs: groups.TargetIDs(added)})
+	}
 	return added, overQuota, nil
 }
 
@@ -135,6 +139,25 @@ func (s *Store) Targets(ctx context.Context, groupID string) ([]groups.Target, e
 	return out, nil
 }
 
+// TargetsOfGroups returns, in one query, the targets of each of groupIDs in the order
+// they were added, by group ID; a group without targets (or not there) is absent.
+func (s *Store) TargetsOfGroups(ctx context.Context, groupIDs []string) (map[string][]groups.Target, error) {
+	valid := validIDs(groupIDs)
+	out := make(map[string][]groups.Target, len(valid))
+	if len(valid) == 0 {
+		return out, nil
+	}
+	var rows []targetRow
+	err := s.db.WithContext(ctx).Where("group_id IN ?", valid).Order("group_id, created_at, address").Find(&rows).Error
+	if err != nil {
+		return nil, translate("list targets of groups", err)
+	}
+	for i := range rows {
+		out[rows[i].GroupID] = append(out[rows[i].GroupID], rows[i].toDomain())
+	}
+	return out, nil
+}
+
 // Target returns one target of a group.
 func (s *Store) Target(ctx context.Context, groupID, targetID string) (*groups.Target, error) {
 	var row targetRow
@@ -149,13 +172,21 @@ func (s *Store) Target(ctx context.Context, groupID, targetID string) (*groups.T
 // SetTargetPaused pauses or resumes one target of a group.
 func (s *Store) SetTargetPaused(ctx context.Context, groupID, targetID string, paused bool) error {
 	res := s.db.WithContext(ctx).Model(&targetRow{}).Where("id = ? AND group_id = ?", targetID, groupID).Update("paused", paused)
-	return affectedOne("pause target", res)
+	if err := affectedOne("pause target", res); err != nil {
+		return err
+	}
+	s.publish(groups.Change{Kind: groups.ChangeTargets, GroupID: groupID, TargetIDs: []string{targetID}})
+	return nil
 }
 
 // DeleteTarget removes one target of a group.
 func (s *Store) DeleteTarget(ctx context.Context, groupID, targetID string) error {
 	res := s.db.WithContext(ctx).Where("id = ? AND group_id = ?", targetID, groupID).Delete(&targetRow{})
-	return affectedOne("delete target", res)
+	if err := affectedOne("delete target", res); err != nil {
+		return err
+	}
+	s.publish(groups.Change{Kind: groups.ChangeTargets, GroupID: groupID, TargetIDs: []string{targetID}})
+	return nil
 }
 
 // CountTargetsOwnedBy counts the targets in all groups a user owns (the per-user quota).
@@ -173,7 +204,13 @@ func (s *Store) SetTargetsPaused(ctx context.Context, groupID string, targetIDs 
 		return 0, nil
 	}
 	res := s.db.WithContext(ctx).Model(&targetRow{}).Where("group_id = ? AND id IN ?", groupID, targetIDs).Update("paused", paused)
-	return res.RowsAffected, translate("pause targets", res.Error)
+	if res.Error != nil {
+		return 0, translate("pause targets", res.Error)
+	}
+	if res.RowsAffected > 0 {
+		s.publish(groups.Change{Kind: groups.ChangeTargets, GroupID: groupID, TargetIDs: slices.Clone(targetIDs)})
+	}
+	return res.RowsAffected, nil
 }
 
 // DeleteTargets removes several targets of a group at once and reports how many.
@@ -182,5 +219,11 @@ func (s *Store) DeleteTargets(ctx context.Context, groupID string, targetIDs []s
 		return 0, nil
 	}
 	res := s.db.WithContext(ctx).Where("group_id = ? AND id IN ?", groupID, targetIDs).Delete(&targetRow{})
-	return res.RowsAffected, translate("delete targets", res.Error)
+	if res.Error != nil {
+		return 0, translate("delete targets", res.Error)
+	}
+	if res.RowsAffected > 0 {
+		s.publish(groups.Change{Kind: groups.ChangeTargets, GroupID: groupID, TargetIDs: slices.Clone(targetIDs)})
+	}
+	return res.RowsAffected, nil
 }

@@ -86,5 +86,6 @@ func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
 	if res.RowsAffected == 0 {
 		return groups.NotFound("token")
 	}
+	s.publish(groups.Change{Kind: groups.ChangeCredentialsEnded, UserID: userID, CredentialIDs: []string{id}})
 	return nil
 }

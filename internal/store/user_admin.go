@@ -49,6 +49,9 @@ func (s *Store) SetPassword(ctx context.Context, userID, oldHash, newHash string
 	if err != nil {
 		return nil, err
 	}
+	if len(ended) > 0 {
+		s.publish(groups.Change{Kind: groups.ChangeCredentialsEnded, UserID: userID, CredentialIDs: ended})
+	}
 	return ended, nil
 }
 

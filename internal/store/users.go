@@ -96,6 +96,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.publish(groups.Change{Kind: groups.ChangeUserDeleted, UserID: id, GroupIDs: owned})
 	return owned, nil
 }
 
