@@ -26,12 +26,12 @@ func (v *Viewer) actor() groups.Actor { return groups.Actor{UserID: v.UserID, Is
 // group_updated) has no parts while it waits: it names its group, and the writer has
 // it built when it gets to it (groupmsg.go).
 type outbound struct {
-	parts  [][]byte
-	kind   msgKind
-	group  string    // a group message to build when written; parts is nil
-	tick   time.Time // for results: when its flush slot was flushed
-	pooled bool      // parts goes back to the hub's pool once written
-	bytes  int       // what it counts toward the client's MaxQueuedBytes
+	parts   [][]byte
+	kind    msgKind
+	group   string    // a group message to build when written; parts is nil
+	flushed time.Time // for results: when its slot was flushed
+	pooled  bool      // parts goes back to the hub's pool once written
+	bytes   int       // what it counts toward the client's MaxQueuedBytes
 }
 
 func message(kind msgKind, b []byte) outbound { return outbound{parts: [][]byte{b}, kind: kind} }

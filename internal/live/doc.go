@@ -1,5 +1,10 @@
 // Package live streams probe results and group changes to open dashboards over one
-// WebSocket each (GET /api/v1/ws; the wire format is DESIGN.md §5).
+// WebSocket each (GET /api/v1/ws; the wire format is PROTOCOL.md, the shapes internal/wire).
+//
+// Words, one per idea: a tick (Options.Tick, 200 ms) is how often each client gets a
+// results message; a cut (every Tick/32) takes the results published since the last
+// one and numbers them (seq); a slot is the share of clients flushed at one cut, so
+// every client is flushed once per tick.
 //
 // The Hub owns the set of connected clients and, per group, who follows it. Results
 // reach it through Publish (the scheduler's sink: never blocks, bounded, drops

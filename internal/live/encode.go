@@ -63,7 +63,7 @@ func itemBytes(g *groupState, it *liveItem) int {
 	return len(g.quoted) + len(it.target.quoted) + len(it.err) + 64
 }
 
-// encodeItems writes a group's items of one tick, each after a comma: the fragment
+// encodeItems writes a group's items of one cut, each after a comma: the fragment
 // every follower's results message splices in (the first one in a message without
 // its comma).
 func encodeItems(g *groupState, items []liveItem) []byte {
@@ -78,7 +78,7 @@ func appendItems(b []byte, g *groupState, items []liveItem) []byte {
 	return b
 }
 
-// resultsPrefix opens the results message of tick seq.
+// resultsPrefix opens the results message of cut seq.
 func resultsPrefix(seq uint64) []byte {
 	b := append([]byte(nil), `{"type":"results","seq":`...)
 	b = strconv.AppendUint(b, seq, 10)

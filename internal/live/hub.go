@@ -104,9 +104,9 @@ func (o *Options) defaults() {
 	}
 }
 
-// phasesFor is how many flush slots a tick has: slots of cutEvery, at most maxPhases.
-func phasesFor(tick time.Duration) int {
-	return int(min(maxPhases, max(1, tick/cutEvery)))
+// slotsFor is how many flush slots a tick has: slots of cutEvery, at most maxSlots.
+func slotsFor(tick time.Duration) int {
+	return int(min(maxSlots, max(1, tick/cutEvery)))
 }
 
 // Limits on what one client may ask for.
@@ -114,7 +114,7 @@ const (
 	maxMessageBytes    = 256 << 10 // a client frame larger than this is closed with 1009
 	maxGroupsPerClient = 1000
 	dbTimeout          = 10 * time.Second
-	maxPhases          = 32 // flush slots per tick; fragments are kept for this many cuts
+	maxSlots           = 32 // flush slots per tick; fragments are kept for this many cuts
 	cutEvery           = 6250 * time.Microsecond
 )
 
@@ -137,11 +137,11 @@ type Hub struct {
 	log       *slog.Logger
 	m         *metrics
 	token     string // resume token: changes with every start
-	ringTicks uint64 // ticks kept for resume
+	ringCuts  uint64 // cuts kept for resume
 	in        inbox
 	events    *eventQueue
 	upgrader  websocket.Upgrader
-	phases    int       // flush slots per Tick
+	slotCount int       // flush slots per Tick: the hub cuts once per slot
 	partsPool sync.Pool // *[][]byte for results messages' parts
 	clientCtx context.Context
 	stopCtx   context.CancelFunc
@@ -155,7 +155,7 @@ type Hub struct {
 	streams map[string]int                  // open sockets by user, counted before the upgrade
 	gone    map[string][]goneSocket         // by user: sockets closed within the resume window
 	closed  bool
-	touched []*groupState // scratch for cutting a tick
+	touched []*groupState // scratch for a cut
 	prefix  []byte        // the opening of results messages at seq
 	scratch []byte        // for encoding a cut
 	slots   [][]*client   // started clients by flush slot
@@ -176,16 +176,16 @@ func NewHub(opt Options) (*Hub, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
 		opt: opt, log: opt.Logger, m: m, token: hex.EncodeToString(tok),
-		phases:    phasesFor(opt.Tick),
+		slotCount: slotsFor(opt.Tick),
 		in:        inbox{max: opt.PublishBuffer},
 		events:    newEventQueue(10000),
 		clientCtx: ctx, stopCtx: cancel,
 		groups: map[string]*groupState{}, clients: map[*client]struct{}{}, byUser: map[string]map[*client]struct{}{},
 		streams: map[string]int{}, gone: map[string][]goneSocket{},
 	}
-	h.slots = make([][]*client, h.phases)
-	// A tick is cut every slot, so the ring keeps ResumeWindow's worth of slots.
-	h.ringTicks = uint64(max(1, opt.ResumeWindow/(opt.Tick/time.Duration(h.phases))))
+	h.slots = make([][]*client, h.slotCount)
+	// The hub cuts once per slot, so the ring keeps ResumeWindow's worth of cuts.
+	h.ringCuts = uint64(max(1, opt.ResumeWindow/(opt.Tick/time.Duration(h.slotCount))))
 	h.upgrader = websocket.Upgrader{
 		// A results message mostly fits one pooled write buffer (one frame, one
 		// write); no socket holds a write buffer between messages.
@@ -235,11 +235,11 @@ func (b *inbox) take(spare []ping.Result) []ping.Result {
 	return got
 }
 
-// Run cuts ticks and applies changes until ctx ends. Sockets stay open until Shutdown.
+// Run cuts results and applies changes until ctx ends. Sockets stay open until Shutdown.
 func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); h.runTicks(ctx) }()
+	go func() { defer wg.Done(); h.runCuts(ctx) }()
 	go func() { defer wg.Done(); h.runEvents(ctx) }()
 	wg.Wait()
 }
@@ -272,10 +272,10 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 }
 
-// runTicks, every slot (Tick/phases), cuts a tick of the results published since the
+// runCuts, every slot (Tick/slotCount), cuts the results published since the
 // last and flushes the clients of that slot.
-func (h *Hub) runTicks(ctx context.Context) {
-	t := time.NewTicker(h.opt.Tick / time.Duration(h.phases))
+func (h *Hub) runCuts(ctx context.Context) {
+	t := time.NewTicker(h.opt.Tick / time.Duration(h.slotCount))
 	defer t.Stop()
 	sweep := time.NewTicker(h.opt.ResumeWindow / 2)
 	defer sweep.Stop()
@@ -288,16 +288,16 @@ func (h *Hub) runTicks(ctx context.Context) {
 		case now := <-t.C:
 			batch = h.in.take(batch)
 			h.cut(batch, slot, now)
-			slot = (slot + 1) % h.phases
+			slot = (slot + 1) % h.slotCount
 		case <-sweep.C:
 			h.sweep()
 		}
 	}
 }
 
-// cut records one tick's results (if any) and encodes each group's items once, then
+// cut records the results since the last cut (if any) and encodes each group's items once, then
 // queues for every client of slot one results message with what it has not had yet,
-// spliced from those once-encoded fragments. Clients are spread over phases slots so
+// spliced from those once-encoded fragments. Clients are spread over the slots so
 // that every slot wakes a share of the writers instead of every tick waking them all
 // at once.
 func (h *Hub) cut(batch []ping.Result, slot int, now time.Time) {
@@ -314,7 +314,7 @@ func (h *Hub) cut(batch []ping.Result, slot int, now time.Time) {
 	}
 }
 
-// record makes batch the next tick: per-target state, the resume ring, and one encoded
+// record makes batch the next cut: per-target state, the resume ring, and one encoded
 // fragment per group that has followers. h.mu is held.
 func (h *Hub) record(batch []ping.Result) {
 	h.seq++
@@ -338,14 +338,14 @@ func (h *Hub) record(batch []ping.Result) {
 		g.pending = append(g.pending, it)
 	}
 	var oldest uint64
-	if seq > h.ringTicks {
-		oldest = seq - h.ringTicks
+	if seq > h.ringCuts {
+		oldest = seq - h.ringCuts
 	}
 	for _, g := range h.touched {
 		g.push(seq, g.pending, oldest)
 		if len(g.subs) > 0 {
 			h.scratch = appendItems(h.scratch[:0], g, g.pending)
-			g.frags[seq%maxPhases] = g.appendLog(seq, h.scratch)
+			g.frags[seq%maxSlots] = g.appendLog(seq, h.scratch)
 		}
 		clear(g.pending)
 		g.pending = g.pending[:0]
@@ -356,7 +356,7 @@ func (h *Hub) record(batch []ping.Result) {
 }
 
 // flush queues for c the results of its groups after the last seq it was sent, as one
-// message. Between two flushes of a client lie phases slots, so everything it needs
+// message. Between two flushes of a client lie slotCount cuts, so everything it needs
 // is still in the groups' fragment slots. h.mu is held.
 func (h *Hub) flush(c *client, now time.Time) {
 	cur := c.sent
@@ -365,8 +365,8 @@ func (h *Hub) flush(c *client, now time.Time) {
 	}
 	c.sent = h.seq
 	lo := cur
-	if ph := uint64(h.phases); h.seq > ph {
-		lo = max(lo, h.seq-ph) // never more than phases ticks back (so always true)
+	if ph := uint64(h.slotCount); h.seq > ph {
+		lo = max(lo, h.seq-ph) // never more than slotCount cuts back (so always true)
 	}
 	parts := h.getParts()
 	parts = append(parts, h.prefix)
@@ -376,7 +376,7 @@ func (h *Hub) flush(c *client, now time.Time) {
 		}
 		var run fragment // cuts back to back in one log: one part
 		for q := max(lo, s.from) + 1; q <= h.seq; q++ {
-			f := &s.g.frags[q%maxPhases]
+			f := &s.g.frags[q%maxSlots]
 			switch {
 			case f.seq != q || f.log == nil:
 			case run.log == f.log && run.end == f.start:
@@ -398,7 +398,7 @@ func (h *Hub) flush(c *client, now time.Time) {
 	}
 	parts[1] = parts[1][1:] // the first fragment's leading comma
 	parts = append(parts, resultsSuffix)
-	c.send(outbound{parts: parts, kind: kindResults, tick: now, pooled: true})
+	c.send(outbound{parts: parts, kind: kindResults, flushed: now, pooled: true})
 }
 
 func (h *Hub) getParts() [][]byte {
@@ -414,15 +414,15 @@ func (h *Hub) putParts(parts [][]byte) {
 	h.partsPool.Put(&parts)
 }
 
-// sweep forgets ticks past the resume window in groups that have had no results since.
+// sweep forgets cuts past the resume window in groups that have had no results since.
 func (h *Hub) sweep() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.seq <= h.ringTicks {
+	if h.seq <= h.ringCuts {
 		return
 	}
 	for _, g := range h.groups {
-		g.prune(h.seq - h.ringTicks)
+		g.prune(h.seq - h.ringCuts)
 	}
-	h.forgetGone(h.seq - h.ringTicks)
+	h.forgetGone(h.seq - h.ringCuts)
 }

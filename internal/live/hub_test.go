@@ -86,9 +86,9 @@ func result(group, target string, at int64) ping.Result {
 	return ping.Result{GroupID: group, TargetID: target, SentAt: time.UnixMilli(at), OK: true, RTT: time.Millisecond}
 }
 
-// cutTick runs one full tick: phases cuts, the first with batch.
+// cutTick runs one full tick: slotCount cuts, the first with batch.
 func cutTick(h *Hub, batch []ping.Result, now time.Time) {
-	for slot := range h.phases {
+	for slot := range h.slotCount {
 		h.cut(batch, slot, now)
 		batch = nil
 	}
@@ -137,8 +137,8 @@ func TestHubRoutesResultsOnlyToFollowers(t *testing.T) {
 
 func TestHubSpreadsClientsOverSlotsAndMergesCuts(t *testing.T) {
 	h := testHub(t, Options{})
-	if h.phases != 32 {
-		t.Fatalf("phases = %d at a 200 ms tick, want 32", h.phases)
+	if h.slotCount != 32 {
+		t.Fatalf("slotCount = %d at a 200 ms tick, want 32", h.slotCount)
 	}
 	var cs []*client
 	for i := range 64 {
@@ -152,7 +152,7 @@ func TestHubSpreadsClientsOverSlotsAndMergesCuts(t *testing.T) {
 	// A result in every cut: each client's one message holds the cuts since its last.
 	now := time.Now()
 	for tick := range 3 {
-		for slot := range h.phases {
+		for slot := range h.slotCount {
 			at := int64(tick*100 + slot)
 			h.cut([]ping.Result{result("A", "a1", at)}, slot, now)
 		}
@@ -173,13 +173,13 @@ func TestHubSpreadsClientsOverSlotsAndMergesCuts(t *testing.T) {
 		// nothing skipped.
 		for i := 1; i < len(ats); i++ {
 			prev, cur := ats[i-1], ats[i]
-			last := int64(h.phases - 1) // the last cut of a tick, then the next tick's first
+			last := int64(h.slotCount - 1) // the last cut of a tick, then the next tick's first
 			if !(cur == prev+1 || (prev%100 == last && cur == prev+100-last)) {
 				t.Fatalf("client in slot %d: items %v have a gap or a repeat", c.slot, ats)
 			}
 		}
-		if n := len(ats); n < 2*h.phases {
-			t.Fatalf("client in slot %d got %d items, want at least %d", c.slot, n, 2*h.phases)
+		if n := len(ats); n < 2*h.slotCount {
+			t.Fatalf("client in slot %d got %d items, want at least %d", c.slot, n, 2*h.slotCount)
 		}
 	}
 }
@@ -213,7 +213,7 @@ func TestHubReplaysExactlyWhatWasMissed(t *testing.T) {
 	c := follower(h, "u1", "A", "B")
 	now := time.Now()
 	for i := range 30 {
-		h.cut([]ping.Result{result("A", "a1", int64(i)), result("B", "b1", int64(i))}, i%h.phases, now)
+		h.cut([]ping.Result{result("A", "a1", int64(i)), result("B", "b1", int64(i))}, i%h.slotCount, now)
 	}
 	queued(t, c)
 

@@ -70,6 +70,6 @@ func (h *Hub) countSent(o *outbound, n int) {
 	h.m.messages[o.kind].Inc()
 	h.m.bytes.Add(float64(n))
 	if o.kind == kindResults {
-		h.m.delivery.Observe(time.Since(o.tick).Seconds())
+		h.m.delivery.Observe(time.Since(o.flushed).Seconds())
 	}
 }

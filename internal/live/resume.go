@@ -23,9 +23,9 @@ type goneSub struct {
 	joined uint64
 }
 
-// canReplay reports whether the ticks after since are all still kept.
+// canReplay reports whether the cuts after since are all still kept.
 func (h *Hub) canReplay(token string, since uint64) bool {
-	return token == h.token && since <= h.seq && h.seq-since <= h.ringTicks
+	return token == h.token && since <= h.seq && h.seq-since <= h.ringCuts
 }
 
 // remember keeps what a closing socket followed. h.mu is held.
@@ -114,7 +114,7 @@ func (h *Hub) resume(c *client, token string, since uint64) {
 func (h *Hub) replayBudget() int { return h.opt.MaxQueuedBytes / 2 }
 
 // replay queues the kept results after since for c's groups, in messages of up to
-// phases consecutive ticks each (as the live stream sends them), and continues the
+// slotCount consecutive cuts each (as the live stream sends them), and continues the
 // live stream after them. It queues nothing and reports false when they would take
 // more than replayBudget with what c has queued already. Groups whose snapshot is
 // queued get nothing: the snapshot carries them. h.mu is held.
@@ -137,7 +137,7 @@ func (h *Hub) replay(c *client, since uint64) bool {
 		frag []byte
 	}
 	var pieces []piece
-	var tick []liveItem
+	var cut []liveItem
 	for _, s := range c.subs {
 		if s.awaitingSnapshot {
 			continue
@@ -146,18 +146,18 @@ func (h *Hub) replay(c *client, since uint64) bool {
 		for i := 0; i < len(kept); {
 			seq := kept[i].seq
 			for ; i < len(kept) && kept[i].seq == seq; i++ {
-				tick = append(tick, kept[i].liveItem)
+				cut = append(cut, kept[i].liveItem)
 			}
-			pieces = append(pieces, piece{seq, encodeItems(s.g, tick)})
-			clear(tick)
-			tick = tick[:0]
+			pieces = append(pieces, piece{seq, encodeItems(s.g, cut)})
+			clear(cut)
+			cut = cut[:0]
 		}
 		s.from = h.seq
 	}
 	c.sent = h.seq
 	slices.SortStableFunc(pieces, func(a, b piece) int { return cmp.Compare(a.seq, b.seq) })
 	for i := 0; i < len(pieces); {
-		end := pieces[i].seq + uint64(h.phases) // this message: ticks before end
+		end := pieces[i].seq + uint64(h.slotCount) // this message: cuts before end
 		var parts [][]byte
 		last := pieces[i].seq
 		for ; i < len(pieces) && pieces[i].seq < end; i++ {

@@ -96,14 +96,14 @@ func (t *targetState) loss1m(now time.Time) (float64, bool) {
 	return 1 - float64(recv)/float64(sent), true
 }
 
-// liveItem is one result in a tick: the target, the sample and why it failed.
+// liveItem is one result in a cut: the target, the sample and why it failed.
 type liveItem struct {
 	target *targetState
 	sample
 	err string
 }
 
-// ringItem is one result kept for resume, with the tick it was cut in.
+// ringItem is one result kept for resume, with the cut it was in.
 type ringItem struct {
 	seq uint64
 	liveItem
@@ -125,7 +125,7 @@ type fragment struct {
 // Sizing of item logs: room for about logCuts cuts like the one that needs a new log.
 const (
 	logMinBytes = 1024
-	logCuts     = maxPhases
+	logCuts     = maxSlots
 )
 
 // appendLog adds cut seq's encoded items to the group's log.
@@ -148,9 +148,9 @@ type groupState struct {
 	metaVer uint64
 	targets map[string]*targetState
 	ring    []ringItem // ascending seq, one flat slice: ticks hold a result or two
-	pending []liveItem // this tick's items, while a tick is cut
+	pending []liveItem // the items published since the last cut
 	log     *itemLog
-	frags   [maxPhases]fragment // by seq % maxPhases
+	frags   [maxSlots]fragment // by seq % maxSlots
 	subs    map[*client]struct{}
 
 	headers   map[view][]byte // encoded group object per role and pin, for metaVer
@@ -194,7 +194,7 @@ func (g *groupState) setMeta(m *groups.Group) {
 	}
 }
 
-// push records tick seq's items and forgets ticks at or before oldest.
+// push records cut seq's items and forgets cuts at or before oldest.
 func (g *groupState) push(seq uint64, items []liveItem, oldest uint64) {
 	for _, it := range items {
 		g.ring = append(g.ring, ringItem{seq: seq, liveItem: it})
