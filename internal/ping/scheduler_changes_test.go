@@ -147,15 +147,7 @@ func TestSchedulerAppliesTheChangeItIsTold(t *testing.T) {
 	engine := newWatchedEngine(nil)
 	sched := ping.NewScheduler(src, engine, ping.NewResolver(groups.TargetPolicy{}, nil), nil)
 	changes.Subscribe(sched)
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sched.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	defer runScheduler(t, sched)()
 	has := func(want ...string) func(map[string]bool) bool {
 		return func(set map[string]bool) bool {
 			return len(set) == len(want) && !slices.ContainsFunc(want, func(id string) bool { return !set[id] })

@@ -61,12 +61,10 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestSchedulerFollowsTheStore runs the scheduler over a real store and the pro-bing
-// engine on loopback: stored targets are probed, hostnames resolved (and recorded),
-// unresolvable names fail with a reason, and pausing, adding and deleting take effect
-// as soon as the scheduler is told.
-func TestSchedulerFollowsTheStore(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
+// loopbackMode is the ICMP mode this machine allows; without one the test is skipped
+// (and fails under CI, which must be able to probe loopback).
+func loopbackMode(t *testing.T) ping.Mode {
+	t.Helper()
 	mode, err := ping.DetectMode(ping.ModeAuto)
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -74,6 +72,31 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 		}
 		t.Skip(err)
 	}
+	return mode
+}
+
+// runScheduler runs sched until the returned stop is called, which waits for it and
+// fails the test if it ended with an error.
+func runScheduler(t *testing.T, sched *ping.Scheduler) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sched.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestSchedulerFollowsTheStore runs the scheduler over a real store and the pro-bing
+// engine on loopback: stored targets are probed, hostnames resolved (and recorded),
+// unresolvable names fail with a reason, and pausing, adding and deleting take effect
+// as soon as the scheduler is told.
+func TestSchedulerFollowsTheStore(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
+	mode := loopbackMode(t)
 	ctx := context.Background()
 	var changes groups.Fanout
 	st, owner := openStore(t, &changes)
@@ -106,15 +129,7 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 	var got sink
 	sched := ping.NewScheduler(st, engine, ping.NewResolver(groups.TargetPolicy{}, nil), nil, got.add)
 	changes.Subscribe(sched)
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sched.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	defer runScheduler(t, sched)()
 
 	eventually(t, "answered probes of 127.0.0.1 and localhost", func() bool {
 		return got.last(ip).OK && got.last(host).OK
@@ -177,13 +192,7 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 // to what is probed; its answer is used as soon as it comes.
 func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
-	mode, err := ping.DetectMode(ping.ModeAuto)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	mode := loopbackMode(t)
 	ctx := context.Background()
 	var changes groups.Fanout
 	st, owner := openStore(t, &changes)
@@ -216,15 +225,7 @@ func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
 	var got sink
 	sched := ping.NewScheduler(st, engine, ping.NewResolver(groups.TargetPolicy{}, lookup), nil, got.add)
 	changes.Subscribe(sched)
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sched.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	defer runScheduler(t, sched)()
 	<-asked // the lookup is hanging now
 
 	added := groups.Target{ID: uuid.NewString(), Address: "127.0.0.3", IP: netip.MustParseAddr("127.0.0.3"), CreatedAt: now}
