@@ -86,7 +86,6 @@ func Open(cfg Config) (*Bus, error) {
 			return nil, fmt.Errorf("connect to %s: %w", cfg.URL, err)
 		}
 		b.nc = nc
-		b.log.Info("bus: connected to an external NATS", "url", nc.ConnectedUrlRedacted())
 		return b, nil
 	}
 	srv, err := startEmbedded(cfg)

@@ -40,6 +40,9 @@ func startEmbedded(cfg Config) (*server.Server, error) {
 	}
 	cfg.Logger.Error("bus: the JetStream store could not be opened; moved it aside and started with an empty one",
 		"store", cfg.StoreDir, "moved_to", aside, "err", err)
+	if opts, err = embeddedOptions(cfg); err != nil { // fresh: the server changes what it is given
+		return nil, err
+	}
 	return tryStart(opts, cfg)
 }
 

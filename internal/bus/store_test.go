@@ -16,13 +16,14 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // TestUnusableStoreIsMovedAside: a store JetStream cannot open at all (here a file
 // where its directory should be) is moved aside with an error logged, and the bus
-// starts on an empty one.
+// starts on an empty one (listening on a random port: the retry must not reuse the
+// options the failed start changed).
 func TestUnusableStoreIsMovedAside(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "bus")
 	if err := os.WriteFile(dir, []byte("garbage, not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b, logs := open(t, Config{StoreDir: dir})
+	b, logs := open(t, Config{StoreDir: dir, Listen: "127.0.0.1:0", User: "u", Password: "long-enough-password"})
 	if err := b.Ready(); err != nil {
 		t.Fatal(err)
 	}
