@@ -19,6 +19,7 @@ import (
 	"pingdeck/frontend"
 	"pingdeck/internal/api"
 	"pingdeck/internal/auth"
+	"pingdeck/internal/bus"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
 	"pingdeck/internal/ping"
@@ -28,11 +29,14 @@ import (
 
 // app is a running pingdeck: what start wired, in the order shutdown undoes it.
 type app struct {
-	log      *slog.Logger
-	store    *store.Store
-	server   *http.Server
-	serveErr chan error
-	hub      *live.Hub
+	log   *slog.Logger
+	store *store.Store
+	bus   *bus.Bus
+	// changeSub hands the bus's change events to the hub and the scheduler.
+	changeSub *bus.ChangeSubscription
+	server    *http.Server
+	serveErr  chan error
+	hub       *live.Hub
 	// Background work, stopped in this order: probing, then the live hub, then the
 	// writer (which flushes), then housekeeping.
 	stopProbing, stopHub, stopWriter, stopHousekeeping context.CancelFunc
@@ -62,9 +66,24 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
 	}
-	// changes carries each change the store commits to its subscribers (hub, scheduler).
+	// The bus starts first: the store publishes each change it commits there, and the
+	// bus's subscription hands what arrives (from this process or another on the same
+	// NATS) to the local subscribers, hub and scheduler, through changes.
+	b, err := openBus(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
 	changes := &groups.Fanout{}
-	st, err := store.Open(ctx, cfg.DB, store.Options{Migrate: cfg.Migrate, Logger: log, Changes: changes})
+	changeSub, err := b.SubscribeChanges(groups.SubscriberFunc(changes.Publish))
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.DB, store.Options{Migrate: cfg.Migrate, Logger: log, Changes: b})
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +132,9 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		if err := st.Ping(ctx); err != nil {
 			return fmt.Errorf("database: %w", err)
 		}
+		if err := b.Ready(); err != nil {
+			return fmt.Errorf("bus: %w", err)
+		}
 		prober.writer.Wake() // the database answers: a writer waiting out a failure retries now
 		return prober.ready()
 	}
@@ -133,7 +155,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	a := &app{log: log, store: st, hub: hub, serveErr: make(chan error, 1),
+	a := &app{log: log, store: st, bus: b, changeSub: changeSub, hub: hub, serveErr: make(chan error, 1),
 		server: &http.Server{Handler: boundRequestReads(handler, cfg.RequestReadTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
 	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
 	a.stopWriter = a.spawn(&a.writing, prober.runWriter)
@@ -146,7 +168,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 
 // shutdown stops in reverse order of start: HTTP, live sockets (closed with 1001 —
 // http.Server.Shutdown does not track hijacked connections), probing, the hub, result
-// writer (flushing), housekeeping, database.
+// writer (flushing), housekeeping, the bus, database.
 func (a *app) shutdown() error {
 	a.log.Info("shutting down")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -164,6 +186,13 @@ func (a *app) shutdown() error {
 	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}} {
 		stage.stop()
 		stage.wg.Wait()
+	}
+	// Nothing publishes or listens any more: the bus goes, then the database.
+	if subErr := a.changeSub.Stop(); subErr != nil {
+		err = errors.Join(err, subErr)
+	}
+	if busErr := a.bus.Close(); busErr != nil {
+		err = errors.Join(err, fmt.Errorf("closing the bus: %w", busErr))
 	}
 	return errors.Join(err, a.store.Close())
 }

@@ -43,6 +43,13 @@ type config struct {
 	MaxConnections      int
 	MaxConnectionsPerIP int
 	RequestReadTimeout  time.Duration
+	// NATS is the bus (internal/bus): embedded unless URL is set.
+	NATS natsConfig
+}
+
+// natsConfig is the bus's part of the configuration.
+type natsConfig struct {
+	URL, Listen, User, Password, TLSCert, TLSKey string
 }
 
 // envName is the environment variable equivalent to a flag: --min-interval → PINGDECK_MIN_INTERVAL.
@@ -118,6 +125,12 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.IntVar(&c.MaxConnections, "max-connections", 0, "most client connections (HTTP and WebSocket) open at once; more are closed at once. 0: half the open-file limit, at most 10000")
 	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", 256, "most connections open at once from one client address (IPv6: one /64); more are closed at once. --trusted-proxies are exempt")
 	fs.DurationVar(&c.RequestReadTimeout, "request-read-timeout", 30*time.Second, "time a request's body may take to arrive after its headers (WebSocket streams excepted); a slower one gets 408 and its connection closed")
+	fs.StringVar(&c.NATS.URL, "nats-url", "", "external NATS to use as the bus (nats://host:4222, comma-separated for a cluster); default: a NATS server embedded in pingdeck, store in <data-dir>/bus")
+	fs.StringVar(&c.NATS.Listen, "nats-listen", "", "host:port on which the embedded NATS server takes agents and replicas (default: no port, in-process only); needs --nats-user and --nats-password")
+	fs.StringVar(&c.NATS.User, "nats-user", "", "user every NATS client must give when --nats-listen is set; also used to connect to --nats-url")
+	fs.StringVar(&c.NATS.Password, "nats-password", "", "password that goes with --nats-user (at least 12 characters when listening)")
+	fs.StringVar(&c.NATS.TLSCert, "nats-tls-cert", "", "PEM certificate that makes the --nats-listen listener TLS-only (with --nats-tls-key)")
+	fs.StringVar(&c.NATS.TLSKey, "nats-tls-key", "", "PEM private key for --nats-tls-cert")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: pingdeck [flags]\n\nEvery flag can also be set by the environment variable shown.\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -206,6 +219,7 @@ func (c *config) validate() error {
 	if c.RequestReadTimeout < time.Second || c.RequestReadTimeout > time.Hour {
 		bad("request-read-timeout", "must be between 1s and 1h, got %s", c.RequestReadTimeout)
 	}
+	c.NATS.validate(bad)
 	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
 		bad("admin-password", "must be at least 8 characters")
 	}

@@ -366,6 +366,14 @@ func TestBadConfigNamesTheSetting(t *testing.T) {
 		{"stray argument", nil, []string{"serve"}, "unexpected argument"},
 		{"old schema without migrate", nil, []string{"--migrate=false"}, "--migrate=true"},
 		{"device key", []string{"PINGDECK_DEVICE_KEY_FILE=" + shortKey}, nil, "--device-key-file (PINGDECK_DEVICE_KEY_FILE)"},
+		{"bus listener without credentials", nil, []string{"--nats-listen", "127.0.0.1:0"}, "--nats-listen (PINGDECK_NATS_LISTEN): refusing to open the bus to the network without credentials"},
+		{"bus listener with a short password", []string{"PINGDECK_NATS_USER=agent", "PINGDECK_NATS_PASSWORD=short"}, []string{"--nats-listen", "127.0.0.1:0"}, "--nats-password"},
+		{"bus listen address", []string{"PINGDECK_NATS_LISTEN=4222"}, nil, "--nats-listen (PINGDECK_NATS_LISTEN): must be host:port"},
+		{"bus url and listener", nil, []string{"--nats-url", "nats://127.0.0.1:4222", "--nats-listen", "127.0.0.1:0", "--nats-user", "u", "--nats-password", "long-enough-password"}, "--nats-listen"},
+		{"bus url scheme", []string{"PINGDECK_NATS_URL=http://127.0.0.1:4222"}, nil, "--nats-url"},
+		{"bus url unreachable", []string{"PINGDECK_NATS_URL=nats://127.0.0.1:1"}, nil, "--nats-url (PINGDECK_NATS_URL)"},
+		{"bus tls without listener", nil, []string{"--nats-tls-cert", "c.pem", "--nats-tls-key", "k.pem"}, "--nats-tls-cert"},
+		{"bus tls files missing", nil, []string{"--nats-listen", "127.0.0.1:0", "--nats-user", "u", "--nats-password", "long-enough-password", "--nats-tls-cert", "missing.pem", "--nats-tls-key", "missing.key"}, "--nats-listen (PINGDECK_NATS_LISTEN) 127.0.0.1:0: TLS certificate and key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -387,7 +395,8 @@ func TestHelpListsEverySetting(t *testing.T) {
 	for _, name := range []string{"listen", "data-dir", "db", "admin-password", "migrate", "min-interval",
 		"max-targets-per-user", "max-groups-per-user", "allowed-origins", "trusted-proxies", "retention-raw", "retention-rollup",
 		"allow-targets", "deny-targets", "log-level", "ping-engine", "icmp-mode", "device-key-file",
-		"max-connections", "max-connections-per-ip", "request-read-timeout"} {
+		"max-connections", "max-connections-per-ip", "request-read-timeout",
+		"nats-url", "nats-listen", "nats-user", "nats-password", "nats-tls-cert", "nats-tls-key"} {
 		if !strings.Contains(string(out), "--"+name+" ("+envName(name)+")") {
 			t.Errorf("--help does not document --%s with %s", name, envName(name))
 		}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	e2eNATSUser     = "replica"
+	e2eNATSPassword = "correct horse battery staple"
+)
+
+// startListeningBus starts the binary with its embedded NATS open on a free loopback
+// port, and returns it with that port's URL.
+func startListeningBus(t *testing.T, dataDir string) (*proc, string) {
+	t.Helper()
+	env := []string{"PINGDECK_DATA_DIR=" + dataDir, "PINGDECK_ADMIN_PASSWORD=admin-password",
+		"PINGDECK_ALLOW_TARGETS=127.0.0.0/8", "PINGDECK_NATS_USER=" + e2eNATSUser, "PINGDECK_NATS_PASSWORD=" + e2eNATSPassword}
+	srv := startServer(t, env, "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
+	for _, line := range strings.Split(srv.stderr.String(), "\n") {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "bus: embedded NATS listening for agents and replicas" {
+			return srv, "nats://" + rec.Addr
+		}
+	}
+	t.Fatalf("no log line says where the bus listens:\n%s", srv.stderr)
+	return nil, ""
+}
+
+// TestChangesReachAnotherProcessOnTheBus: two processes, one bus. A change made
+// through server A's HTTP API (a rename) arrives, as JSON on its documented subject, at
+// another NATS client of A's bus, which is all a replica or an agent is; an anonymous
+// client is turned away.
+func TestChangesReachAnotherProcessOnTheBus(t *testing.T) {
+	srv, url := startListeningBus(t, t.TempDir())
+	if nc, err := nats.Connect(url, nats.Timeout(5*time.Second)); err == nil {
+		nc.Close()
+		t.Fatal("an anonymous client connected to the bus")
+	}
+	nc, err := nats.Connect(url, nats.UserInfo(e2eNATSUser, e2eNATSPassword), nats.Timeout(5*time.Second))
+	if err != nil {
+		t.Fatalf("connect to the bus with its credentials: %v", err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("pingdeck.v1.changes.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	c := srv.client()
+	c.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
+	var g e2eGroup
+	c.call("POST", "/api/v1/groups", map[string]any{"name": "core", "interval": "5s", "targets": "127.0.0.1"}, 201, &g)
+	c.call("PATCH", "/api/v1/groups/"+g.ID, map[string]string{"name": "core routers"}, 200, nil)
+
+	type change struct {
+		Kind    string `json:"kind"`
+		GroupID string `json:"group_id"`
+	}
+	var seen []string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		m, err := sub.NextMsg(time.Until(deadline))
+		if err != nil {
+			t.Fatalf("no group_updated for %s on the bus (%v); saw %v", g.ID, err, seen)
+		}
+		var ch change
+		if err := json.Unmarshal(m.Data, &ch); err != nil {
+			t.Fatalf("%s: payload %q is not JSON: %v", m.Subject, m.Data, err)
+		}
+		if m.Subject != "pingdeck.v1.changes."+ch.Kind {
+			t.Fatalf("a %s change on subject %s", ch.Kind, m.Subject)
+		}
+		seen = append(seen, ch.Kind+" "+ch.GroupID)
+		if ch.Kind == "group_updated" && ch.GroupID == g.ID {
+			break
+		}
+	}
+	if seen[0] != "group_created "+g.ID {
+		t.Errorf("changes arrived as %v; want the creation first", seen)
+	}
+	srv.stop()
+}
+
+// TestLostBusMakesTheServerNotReady: with --nats-url, the server runs on an external
+// NATS; when that goes away /readyz says the bus is the problem, and when it is back
+// the server is ready again.
+func TestLostBusMakesTheServerNotReady(t *testing.T) {
+	startNATS := func(port int) *server.Server {
+		ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns.Start()
+		if !ns.ReadyForConnections(10 * time.Second) {
+			t.Fatal("test NATS did not start")
+		}
+		return ns
+	}
+	ns := startNATS(server.RANDOM_PORT)
+	defer func() { ns.Shutdown() }()
+	port := ns.Addr().(*net.TCPAddr).Port
+	url := "nats://" + ns.Addr().String()
+
+	dataDir := t.TempDir()
+	srv := startServer(t, []string{"PINGDECK_DATA_DIR=" + dataDir, "PINGDECK_NATS_URL=" + url}, "--listen", "127.0.0.1:0")
+	c := srv.client()
+	c.call("GET", "/readyz", nil, 200, nil)
+	if _, err := os.Stat(filepath.Join(dataDir, "bus")); !os.IsNotExist(err) {
+		t.Errorf("with --nats-url a bus store was made in the data dir (%v): nothing should be embedded", err)
+	}
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	var body string
+	waitUntil(t, 10*time.Second, "/readyz to fail once NATS is gone", func() bool {
+		var code int
+		code, body = c.status("GET", "/readyz", nil)
+		return code == 503
+	})
+	if !strings.Contains(body, "bus:") {
+		t.Fatalf("/readyz while NATS is down does not name the bus: %s", body)
+	}
+
+	ns = startNATS(port)
+	waitUntil(t, 15*time.Second, "/readyz to pass once NATS is back", func() bool {
+		code, _ := c.status("GET", "/readyz", nil)
+		return code == 200
+	})
+	srv.stop()
+}
+
+// TestDamagedBusStoreStillStarts: a bus store whose files were overwritten with
+// garbage, or which is not even a directory, gives a clear log line and a start.
+func TestDamagedBusStoreStillStarts(t *testing.T) {
+	dataDir := t.TempDir()
+	srv, url := startListeningBus(t, dataDir)
+	nc, err := nats.Connect(url, nats.UserInfo(e2eNATSUser, e2eNATSPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "DAMAGE", Subjects: []string{"damage.>"}, Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if _, err := js.Publish(ctx, "damage.x", []byte(strings.Repeat("r", 100+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nc.Close()
+	srv.stop()
+
+	busDir := filepath.Join(dataDir, "bus")
+	damaged := 0
+	filepath.WalkDir(busDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		damaged++
+		return os.WriteFile(path, []byte("\x00\xffnot a NATS file\x00"), 0o600)
+	})
+	if damaged == 0 {
+		t.Fatal("the bus store holds no files")
+	}
+	again, _ := startListeningBus(t, dataDir)
+	again.client().call("GET", "/readyz", nil, 200, nil)
+	if !strings.Contains(again.stderr.String(), "bus: the JetStream store was damaged") {
+		t.Fatalf("after damage to %d files, no clear log line:\n%s", damaged, again.stderr)
+	}
+	again.stop()
+
+	if err := os.RemoveAll(busDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(busDir, []byte("garbage where the store was"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	third, _ := startListeningBus(t, dataDir)
+	third.client().call("GET", "/readyz", nil, 200, nil)
+	if !strings.Contains(third.stderr.String(), "bus: the JetStream store could not be opened; moved it aside") {
+		t.Fatalf("a store that is a file: no clear log line:\n%s", third.stderr)
+	}
+	third.stop()
+}

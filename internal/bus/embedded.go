@@ -1,0 +1,132 @@
+package bus
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// startTimeout bounds how long the embedded server may take to start (JetStream
+// recovers its store in this time).
+const startTimeout = 30 * time.Second
+
+// errStoreUnusable marks a start that failed because JetStream could not open its store.
+var errStoreUnusable = errors.New("JetStream could not open its store")
+
+// startEmbedded runs a NATS server with JetStream in this process. A store JetStream
+// cannot open at all is moved aside (kept for inspection) and the server started on an
+// empty one, with an error logged: a damaged bus store must not stop pingdeck from
+// starting, again and again. Damage inside a store that opens (a truncated or garbled
+// message file) is repaired or skipped by JetStream itself, which logs what it lost.
+func startEmbedded(cfg Config) (*server.Server, error) {
+	opts, err := embeddedOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := tryStart(opts, cfg)
+	if !errors.Is(err, errStoreUnusable) {
+		return srv, err
+	}
+	aside := fmt.Sprintf("%s.unusable-%s", cfg.StoreDir, time.Now().UTC().Format("20060102T150405Z"))
+	if rerr := os.Rename(cfg.StoreDir, aside); rerr != nil {
+		return nil, fmt.Errorf("bus store %s: %w; moving it aside failed too: %w", cfg.StoreDir, err, rerr)
+	}
+	cfg.Logger.Error("bus: the JetStream store could not be opened; moved it aside and started with an empty one",
+		"store", cfg.StoreDir, "moved_to", aside, "err", err)
+	if opts, err = embeddedOptions(cfg); err != nil { // fresh: the server changes what it is given
+		return nil, err
+	}
+	return tryStart(opts, cfg)
+}
+
+// tryStart starts a server with opts and waits until it takes connections with
+// JetStream on.
+func tryStart(opts *server.Options, cfg Config) (*server.Server, error) {
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS server: %w", err)
+	}
+	logs := &serverLog{log: cfg.Logger}
+	srv.SetLoggerV2(logs, false, false, false)
+	srv.Start()
+	fail := func(err error) (*server.Server, error) {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return nil, err
+	}
+	for deadline := time.Now().Add(startTimeout); !srv.ReadyForConnections(100 * time.Millisecond); {
+		if msg := logs.fatal(); msg != "" {
+			if strings.Contains(msg, "JetStream") {
+				return fail(fmt.Errorf("%w: %s", errStoreUnusable, msg))
+			}
+			if !opts.DontListen {
+				return fail(fmt.Errorf("embedded NATS server on %s: %s", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)), msg))
+			}
+			return fail(fmt.Errorf("embedded NATS server: %s", msg))
+		}
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("embedded NATS server not ready in %s", startTimeout))
+		}
+	}
+	if !srv.JetStreamEnabled() {
+		msg := logs.fatal()
+		if msg == "" {
+			msg = "JetStream is off"
+		}
+		return fail(fmt.Errorf("%w: %s", errStoreUnusable, msg))
+	}
+	if n := logs.problems(); n > 0 {
+		cfg.Logger.Warn("bus: the JetStream store was damaged; JetStream skipped or repaired what it could not read (the nats: lines above say what)",
+			"store", cfg.StoreDir, "problems", n)
+	}
+	return srv, nil
+}
+
+// embeddedOptions are the server's options: JetStream in cfg.StoreDir; no port unless
+// cfg.Listen, and then user and password required of every client, TLS if given.
+func embeddedOptions(cfg Config) (*server.Options, error) {
+	opts := &server.Options{
+		ServerName:             "pingdeck",
+		JetStream:              true,
+		StoreDir:               cfg.StoreDir,
+		DisableJetStreamBanner: true,
+		NoSigs:                 true, // pingdeck handles signals and stops the server in order
+		DontListen:             cfg.Listen == "",
+	}
+	if cfg.Listen == "" {
+		return opts, nil
+	}
+	if cfg.User == "" || cfg.Password == "" {
+		return nil, errors.New("refusing to open the bus to the network without credentials: give a user and a password")
+	}
+	host, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: %w", cfg.Listen, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return nil, fmt.Errorf("listen address %q: port must be 0..65535", cfg.Listen)
+	}
+	if p == 0 {
+		p = server.RANDOM_PORT // NATS reads 0 as its default port, 4222
+	}
+	opts.Host, opts.Port = host, p
+	opts.Username, opts.Password = cfg.User, cfg.Password
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("TLS certificate and key: %w", err)
+		}
+		opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		opts.TLS = true
+		opts.TLSTimeout = 2
+	}
+	return opts, nil
+}
