@@ -52,6 +52,14 @@ export const live = new LiveSocket({
   },
   onSessionEnded: () => signedOut(),
   onAccessRevoked: () => reloadGroups(),
+  // a reconnect after the user's rights changed (close 1012) brings their new admin flag
+  onHello: (u) => {
+    const cur = me.peek();
+    if (cur && u && cur.id === u.id && cur.is_admin !== u.is_admin) {
+      me.value = { ...cur, is_admin: u.is_admin };
+      reloadGroups();
+    }
+  },
 });
 
 /** How long the stream may be down before the cards say their figures are stale. */

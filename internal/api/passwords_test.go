@@ -355,3 +355,37 @@ func sessionOf(t *testing.T, e *env, c *client) string {
 	t.Fatal("no session cookie")
 	return ""
 }
+
+// TestDemotedAdminStreamsSeeWithTheNewRights: an administrator's open stream of another
+// user's private group does not outlive the administrator flag; the socket closes with
+// 1012 and the reconnected one no longer finds the group.
+func TestDemotedAdminStreamsSeeWithTheNewRights(t *testing.T) {
+	e := newEnv(t, sqliteDSN(t), liveOptions())
+	admin, bob := e.login("admin"), e.user("bob")
+	carol := e.user("carol")
+	admin.mustJSON("PATCH", "/api/v1/users/carol", map[string]any{"is_admin": true}, 200, nil)
+	var private struct {
+		ID string `json:"id"`
+	}
+	bob.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "bob's", "targets": "192.0.2.3"}, 201, &private)
+
+	cw := openStream(t, e, carol)
+	cw.send(map[string]any{"type": "subscribe", "groups": []string{private.ID}})
+	if m := cw.until("snapshot"); m.Group.ID != private.ID {
+		t.Fatalf("an administrator following bob's private group: %s", m.Raw)
+	}
+	admin.mustJSON("PATCH", "/api/v1/users/carol", map[string]any{"is_admin": false}, 200, nil)
+	if code := cw.closeCode(); code != 1012 {
+		t.Fatalf("carol's stream closed with %d after she stopped being an administrator, want 1012", code)
+	}
+	again := openStream(t, e, carol)
+	again.send(map[string]any{"type": "subscribe", "groups": []string{private.ID}})
+	if m := again.next(); m.Type != "error" || m.Code != "not_found" || m.ID != private.ID {
+		t.Fatalf("a demoted administrator subscribing to bob's private group: %s", m.Raw)
+	}
+	admin.mustJSON("PATCH", "/api/v1/users/carol", map[string]any{"is_admin": false}, 200, nil) // no change: nothing closes
+	again.send(map[string]any{"type": "ping"})
+	if m := again.until("pong"); m.Type != "pong" {
+		t.Fatalf("a no-op PATCH disturbed the stream: %s", m.Raw)
+	}
+}

@@ -36,6 +36,7 @@ func (r *recordedEvents) AccessChanged(id string)     { r.add("AccessChanged " +
 func (r *recordedEvents) DashboardChanged(id string)  { r.add("DashboardChanged " + id) }
 func (r *recordedEvents) CredentialRevoked(id string) { r.add("CredentialRevoked " + id) }
 func (r *recordedEvents) UserDeleted(id string)       { r.add("UserDeleted " + id) }
+func (r *recordedEvents) RightsChanged(id string)     { r.add("RightsChanged " + id) }
 func (r *recordedEvents) Notify(n groups.Notification) {
 	r.add("Notify " + n.UserID)
 	r.mu.Lock()

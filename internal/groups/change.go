@@ -30,6 +30,9 @@ const (
 	ChangeCredentialsEnded ChangeKind = "credentials_ended"
 	// ChangeUserDeleted: UserID's account is gone, with the groups GroupIDs it owned.
 	ChangeUserDeleted ChangeKind = "user_deleted"
+	// ChangeUserRights: UserID was made or unmade an administrator, so what they may
+	// see changed.
+	ChangeUserRights ChangeKind = "user_rights_changed"
 )
 
 // Change is one committed change to what someone sees or what is probed, announced

@@ -10,6 +10,8 @@ import (
 
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
+
+	"github.com/gorilla/websocket"
 )
 
 var _ groups.Subscriber = (*Hub)(nil)
@@ -36,6 +38,9 @@ type Effects interface {
 	CredentialRevoked(credentialID string)
 	// UserDeleted: every socket of that user closes with 4401.
 	UserDeleted(userID string)
+	// RightsChanged: the user was made or unmade an administrator; their sockets close
+	// with 1012 and the browser reconnects with its new rights.
+	RightsChanged(userID string)
 	// Notify: a notification for n.UserID, pushed to their open sockets.
 	Notify(n groups.Notification)
 }
@@ -80,6 +85,8 @@ func Apply(e Effects, c groups.Change) {
 			e.GroupDeleted(id)
 		}
 		e.UserDeleted(c.UserID)
+	case groups.ChangeUserRights:
+		e.RightsChanged(c.UserID)
 	}
 }
 
@@ -115,20 +122,27 @@ func (h *Hub) GroupDeleted(groupID string) {
 
 // CredentialRevoked closes, with 4401, the sockets opened with that session or token.
 func (h *Hub) CredentialRevoked(credentialID string) {
-	h.closeWhere(func(c *client) bool { return c.viewer.Credential.ID == credentialID }, "signed out or API token revoked")
+	h.closeWhere(func(c *client) bool { return c.viewer.Credential.ID == credentialID }, CloseUnauthenticated, "signed out or API token revoked")
 }
 
 // UserDeleted closes every socket of the user with 4401.
 func (h *Hub) UserDeleted(userID string) {
-	h.closeWhere(func(c *client) bool { return c.viewer.UserID == userID }, "account deleted")
+	h.closeWhere(func(c *client) bool { return c.viewer.UserID == userID }, CloseUnauthenticated, "account deleted")
 }
 
-func (h *Hub) closeWhere(match func(*client) bool, reason string) {
+// RightsChanged closes every socket of the user with 1012 (restart): a socket sees
+// with the rights it was opened with, so the browser reconnects and follows what the
+// user may see now (an administrator made a user no longer sees others' private groups).
+func (h *Hub) RightsChanged(userID string) {
+	h.closeWhere(func(c *client) bool { return c.viewer.UserID == userID }, websocket.CloseServiceRestart, "your rights changed: reconnect")
+}
+
+func (h *Hub) closeWhere(match func(*client) bool, code int, reason string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.clients {
 		if match(c) {
-			c.kick(CloseUnauthenticated, reason)
+			c.kick(code, reason)
 		}
 	}
 }
@@ -477,8 +491,10 @@ func (h *Hub) dashboardGrants(ctx context.Context, v *Viewer, cs []*client) ([]g
 func (h *Hub) recheckCredentials(ctx context.Context) {
 	h.mu.Lock()
 	creds := map[string]auth.Credential{}
+	admin := map[string]bool{} // by credential: the rights its sockets were opened with
 	for c := range h.clients {
 		creds[c.viewer.Credential.ID] = c.viewer.Credential
+		admin[c.viewer.Credential.ID] = c.viewer.IsAdmin
 	}
 	h.mu.Unlock()
 	for id, cred := range creds {
@@ -486,10 +502,13 @@ func (h *Hub) recheckCredentials(ctx context.Context) {
 			return
 		}
 		cctx, cancel := context.WithTimeout(ctx, dbTimeout)
-		_, err := h.opt.Credentials.Recheck(cctx, cred)
+		u, err := h.opt.Credentials.Recheck(cctx, cred)
 		cancel()
-		if errors.Is(err, groups.ErrUnauthenticated) {
+		switch {
+		case errors.Is(err, groups.ErrUnauthenticated):
 			h.CredentialRevoked(id)
+		case err == nil && u.IsAdmin != admin[id]: // a change this replica was not told of
+			h.RightsChanged(u.ID)
 		}
 	}
 }

@@ -58,7 +58,8 @@ func (s *Store) SetPassword(ctx context.Context, userID, oldHash, newHash string
 // SetAdmin makes the user an administrator or not. Taking the flag from the last
 // administrator is a conflict; concurrent changes are serialised like DeleteUser's.
 func (s *Store) SetAdmin(ctx context.Context, userID string, isAdmin bool) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	changed := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		adminIDs, err := s.lockAdmins(tx)
 		if err != nil {
 			return err
@@ -70,8 +71,13 @@ func (s *Store) SetAdmin(ctx context.Context, userID string, isAdmin bool) error
 		if row.IsAdmin && !isAdmin && len(adminIDs) <= 1 {
 			return groups.Conflict("is_admin", "%q is the last administrator; make another user an administrator first", row.Username)
 		}
+		changed = row.IsAdmin != isAdmin
 		return affectedOne("set administrator", tx.Model(&userRow{}).Where("id = ?", userID).Update("is_admin", isAdmin))
 	})
+	if err == nil && changed {
+		s.publish(groups.Change{Kind: groups.ChangeUserRights, UserID: userID})
+	}
+	return err
 }
 
 // UserCounts is what an account owns, for the admin page and its delete dialog.
