@@ -118,7 +118,7 @@ func TestLostBusMakesTheServerNotReady(t *testing.T) {
 	dataDir := t.TempDir()
 	srv := startServer(t, []string{"PINGDECK_DATA_DIR=" + dataDir, "PINGDECK_NATS_URL=" + url}, "--listen", "127.0.0.1:0")
 	c := srv.client()
-	c.call("GET", "/readyz", nil, 200, nil)
+	waitReady(t, c)
 	if _, err := os.Stat(filepath.Join(dataDir, "bus")); !os.IsNotExist(err) {
 		t.Errorf("with --nats-url a bus store was made in the data dir (%v): nothing should be embedded", err)
 	}
@@ -182,7 +182,7 @@ func TestDamagedBusStoreStillStarts(t *testing.T) {
 		t.Fatal("the bus store holds no files")
 	}
 	again, _ := startListeningBus(t, dataDir)
-	again.client().call("GET", "/readyz", nil, 200, nil)
+	waitReady(t, again.client())
 	if !strings.Contains(again.stderr.String(), "bus: the JetStream store was damaged") {
 		t.Fatalf("after damage to %d files, no clear log line:\n%s", damaged, again.stderr)
 	}
@@ -195,9 +195,19 @@ func TestDamagedBusStoreStillStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	third, _ := startListeningBus(t, dataDir)
-	third.client().call("GET", "/readyz", nil, 200, nil)
+	waitReady(t, third.client())
 	if !strings.Contains(third.stderr.String(), "bus: the JetStream store could not be opened; moved it aside") {
 		t.Fatalf("a store that is a file: no clear log line:\n%s", third.stderr)
 	}
 	third.stop()
+}
+
+// waitReady waits until /readyz answers 200: the server listens before its probe
+// engine and bus are up.
+func waitReady(t *testing.T, c *httpClient) {
+	t.Helper()
+	waitUntil(t, 20*time.Second, "/readyz to answer 200", func() bool {
+		code, _ := c.status("GET", "/readyz", nil)
+		return code == 200
+	})
 }

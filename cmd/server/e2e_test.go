@@ -293,7 +293,7 @@ func TestFirstRunCreateRestart(t *testing.T) {
 			t.Fatalf("created %d targets, skipped %+v; want 17 and 3 (oversized CIDR, multicast, not allowed)", len(g.Targets), g.Skipped)
 		}
 		c.call("PUT", "/api/v1/groups/"+id, body, 200, nil)
-		c.call("GET", "/readyz", nil, 200, nil)
+		waitReady(t, c)
 		metrics := c.text("/metrics")
 		for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "pingdeck_http_requests_total"} {
 			if !strings.Contains(metrics, name) {
