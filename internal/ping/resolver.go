@@ -130,6 +130,15 @@ func (r *Resolver) due() []string {
 	return out
 }
 
+// Allowed says why the target policy refuses to probe addr, or nil: addresses stored
+// before a rule (or a --deny-targets entry) came in are checked again when probed.
+func (r *Resolver) Allowed(addr netip.Addr) error {
+	if err := r.policy.CheckAddr(addr); err != nil {
+		return fmt.Errorf("%s %w", addr, err)
+	}
+	return nil
+}
+
 // Resolve looks host up now, not from the cache: the address to probe (IPv4
 // preferred, allowed by the target policy), or why there is none.
 func (r *Resolver) Resolve(ctx context.Context, host string) (netip.Addr, error) {

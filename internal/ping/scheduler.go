@@ -199,7 +199,7 @@ func (s *Scheduler) plan(ctx context.Context, desired []Desired) groupPlan {
 	for _, d := range desired {
 		if ip, err := netip.ParseAddr(d.Address); err == nil {
 			d.Addr = ip.Unmap()
-			p.targets = append(p.targets, d.Target)
+			p.add(s, d.Target)
 			continue
 		}
 		p.hosts = append(p.hosts, d.Address)
@@ -207,7 +207,7 @@ func (s *Scheduler) plan(ctx context.Context, desired []Desired) groupPlan {
 		switch {
 		case !known:
 			if d.Addr.IsValid() {
-				p.targets = append(p.targets, d.Target)
+				p.add(s, d.Target)
 			}
 		case err == nil:
 			if addr != d.Addr {
@@ -216,16 +216,27 @@ func (s *Scheduler) plan(ctx context.Context, desired []Desired) groupPlan {
 				}
 				d.Addr = addr
 			}
-			p.targets = append(p.targets, d.Target)
+			p.targets = append(p.targets, d.Target) // the resolver checked the policy
 		case d.Addr.IsValid():
 			// Keep probing the last known address through a DNS failure.
 			s.log.Debug("re-resolving failed; probing the last known address", "target", d.Address, "err", err)
-			p.targets = append(p.targets, d.Target)
+			p.add(s, d.Target)
 		default:
 			p.unresolved = append(p.unresolved, s.unresolvedEntry(d.Target, err))
 		}
 	}
 	return p
+}
+
+// add probes t at its stored address if the target policy allows it; if not (the
+// address was stored before a rule or a --deny-targets entry came in), t reports a
+// failed probe each interval saying why, as a name that does not resolve does.
+func (p *groupPlan) add(s *Scheduler, t Target) {
+	if err := s.resolver.Allowed(t.Addr); err != nil {
+		p.unresolved = append(p.unresolved, s.unresolvedEntry(t, err))
+		return
+	}
+	p.targets = append(p.targets, t)
 }
 
 // update hands the engine the whole probed set, the resolver the names to keep

@@ -268,3 +268,44 @@ func openStore(t *testing.T, changes *groups.Fanout) (*store.Store, string) {
 	}
 	return st, owner
 }
+
+// TestSchedulerKeepsToTheTargetPolicy: an address stored before a --deny-targets entry
+// (or a newer rule) came in is not probed; it reports a failure saying why, and the
+// other targets go on.
+func TestSchedulerKeepsToTheTargetPolicy(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
+	mode := loopbackMode(t)
+	ctx := context.Background()
+	var changes groups.Fanout
+	st, owner := openStore(t, &changes)
+	defer st.Close()
+	now := time.Now().UTC()
+	allowed := groups.Target{ID: uuid.NewString(), Address: "127.0.0.1", IP: netip.MustParseAddr("127.0.0.1"), CreatedAt: now}
+	denied := groups.Target{ID: uuid.NewString(), Address: "127.0.0.2", IP: netip.MustParseAddr("127.0.0.2"), CreatedAt: now}
+	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "policy", Visibility: groups.Private,
+		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
+		Targets: []groups.Target{allowed, denied}}
+	if _, err := st.CreateGroup(ctx, g, store.Quota{}); err != nil {
+		t.Fatal(err)
+	}
+	policy := groups.TargetPolicy{Deny: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}
+	probing, err := ping.NewProbing(mode, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got sink
+	sched := ping.NewScheduler(st, probing, ping.NewResolver(policy, nil), nil, got.add)
+	changes.Subscribe(sched)
+	defer runScheduler(t, sched)()
+
+	eventually(t, "the allowed target answering and the denied one failing", func() bool {
+		return got.last(allowed.ID).OK && got.count(denied.ID) >= 3
+	})
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	for _, r := range got.got {
+		if r.TargetID == denied.ID && (r.OK || !strings.Contains(r.Err, "127.0.0.2")) {
+			t.Fatalf("a denied address was probed or failed without saying why: %+v", r)
+		}
+	}
+}
