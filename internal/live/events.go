@@ -330,22 +330,18 @@ func (h *Hub) applyAccessChanged(ctx context.Context, id string) error {
 	if meta == nil {
 		return err
 	}
-	views := make(map[*client]view, len(fs))
-	byUser := map[string]view{}
+	users := make([]string, 0, len(fs))
 	for _, c := range fs {
-		v, known := byUser[c.viewer.UserID]
-		if !known {
-			gv, err := h.opt.Store.GroupFor(ctx, id, c.viewer.UserID)
-			switch {
-			case errors.Is(err, groups.ErrNotFound):
-			case err != nil:
-				return err
-			default:
-				v = view{role: groups.RoleFor(c.viewer.actor(), gv.Group, gv.ShareRole), pinned: gv.Pinned}
-			}
-			byUser[c.viewer.UserID] = v
-		}
-		views[c] = v
+		users = append(users, c.viewer.UserID)
+	}
+	states, err := h.opt.Store.ViewersOf(ctx, id, users) // one read for every follower
+	if err != nil {
+		return err
+	}
+	views := make(map[*client]view, len(fs))
+	for _, c := range fs {
+		st := states[c.viewer.UserID]
+		views[c] = view{role: groups.RoleFor(c.viewer.actor(), meta, st.ShareRole), pinned: st.Pinned}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -24,6 +24,8 @@ type Store interface {
 	GroupFor(ctx context.Context, id, viewerID string) (*store.GroupWithRole, error)
 	// GroupsByID reads many groups as one viewer sees them, in one query.
 	GroupsByID(ctx context.Context, ids []string, viewerID string) (map[string]store.GroupWithRole, error)
+	// ViewersOf reads the share role and pin of many users on one group.
+	ViewersOf(ctx context.Context, id string, userIDs []string) (map[string]store.ViewerState, error)
 	Targets(ctx context.Context, groupID string) ([]groups.Target, error)
 	// TargetsOfGroups reads the targets of many groups in one query.
 	TargetsOfGroups(ctx context.Context, groupIDs []string) (map[string][]groups.Target, error)

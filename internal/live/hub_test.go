@@ -30,6 +30,9 @@ func (noStore) GroupFor(context.Context, string, string) (*store.GroupWithRole, 
 func (noStore) GroupsByID(context.Context, []string, string) (map[string]store.GroupWithRole, error) {
 	return nil, nil
 }
+func (noStore) ViewersOf(context.Context, string, []string) (map[string]store.ViewerState, error) {
+	return nil, nil
+}
 func (noStore) Targets(context.Context, string) ([]groups.Target, error) { return nil, nil }
 func (noStore) TargetsOfGroups(context.Context, []string) (map[string][]groups.Target, error) {
 	return nil, nil

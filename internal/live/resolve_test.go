@@ -19,7 +19,12 @@ import (
 // countingStore is the real store, counting the hub's reads.
 type countingStore struct {
 	*store.Store
-	groupFor, groupsByID, targets, targetsOfGroups atomic.Int64
+	groupFor, groupsByID, targets, targetsOfGroups, viewersOf atomic.Int64
+}
+
+func (s *countingStore) ViewersOf(ctx context.Context, id string, userIDs []string) (map[string]store.ViewerState, error) {
+	s.viewersOf.Add(1)
+	return s.Store.ViewersOf(ctx, id, userIDs)
 }
 
 func (s *countingStore) GroupFor(ctx context.Context, id, viewerID string) (*store.GroupWithRole, error) {
@@ -43,7 +48,7 @@ func (s *countingStore) TargetsOfGroups(ctx context.Context, ids []string) (map[
 }
 
 func (s *countingStore) queries() int64 {
-	return s.groupFor.Load() + s.groupsByID.Load() + s.targets.Load() + s.targetsOfGroups.Load()
+	return s.groupFor.Load() + s.groupsByID.Load() + s.targets.Load() + s.targetsOfGroups.Load() + s.viewersOf.Load()
 }
 
 // TestSubscribeReadsManyGroupsInOneQuery: a subscribe naming n groups costs one read
@@ -157,5 +162,65 @@ func TestLossLeavesOutProbesThatNeverLeft(t *testing.T) {
 	only.record(itemOf(&r, only))
 	if loss, ok := only.loss1m(now); ok {
 		t.Fatalf("loss_1m of a target none of whose probes left = %v, want none", loss)
+	}
+}
+
+// TestAccessChangeReadsEveryFollowerAtOnce: a public group followed by many users turns
+// private; the hub re-checks all of them with one read of their shares and pins (not
+// one per user): the user it is shared with keeps it, the others lose it.
+func TestAccessChangeReadsEveryFollowerAtOnce(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/live.db", store.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	owner := &auth.User{ID: uuid.NewString(), Username: "owner", PasswordHash: "x", CreatedAt: time.Now()}
+	if err := st.CreateUser(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner.ID, Name: "g", Visibility: groups.Public, Interval: time.Second,
+		Timeout: time.Second, PacketSize: 56, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if _, err := st.CreateGroup(ctx, g, store.Quota{}); err != nil {
+		t.Fatal(err)
+	}
+	counted := &countingStore{Store: st}
+	h := testHub(t, Options{})
+	h.opt.Store = counted
+	const n = 50
+	var clients []*client
+	for i := range n {
+		u := &auth.User{ID: uuid.NewString(), Username: "u" + uuid.NewString()[:8], PasswordHash: "x", CreatedAt: time.Now()}
+		if err := st.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if _, _, err := st.PutShare(ctx, groups.Share{GroupID: g.ID, UserID: u.ID, Role: groups.RoleViewer, CreatedAt: time.Now()}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := newClient(h, nil, Viewer{UserID: u.ID}) // no writer: messages stay queued
+		h.subscribe(c, []string{g.ID})
+		clients = append(clients, c)
+	}
+	g.Visibility = groups.Private
+	if err := st.UpdateGroup(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	before := counted.queries()
+	if err := h.applyAccessChanged(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The group itself (settings and targets) is read once, its followers once.
+	if got := counted.queries() - before; got > 3 || counted.viewersOf.Load() != 1 {
+		t.Fatalf("re-checking %d followers made %d reads (ViewersOf %d, GroupFor %d, Targets %d), want at most 3 whatever their number",
+			n, got, counted.viewersOf.Load(), counted.groupFor.Load(), counted.targets.Load())
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, c := range clients {
+		if _, follows := c.subs[g.ID]; follows != (i == 0) {
+			t.Fatalf("follower %d still follows the group: %v (only the one it is shared with should)", i, follows)
+		}
 	}
 }

@@ -222,5 +222,16 @@ func TestGroupsByID(t *testing.T) {
 		if len(targets) != 2 || len(targets[shared.ID]) != 2 || targets[shared.ID][0].Address != "192.0.2.1" || len(targets[private.ID]) != 1 {
 			t.Fatalf("TargetsOfGroups = %+v", targets)
 		}
+		carol := newUser(t, s, "carol")
+		if err := s.PutPin(ctx, bob.ID, shared.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		viewers, err := s.ViewersOf(ctx, shared.ID, []string{bob.ID, carol.ID, alice.ID, "not-a-uuid", bob.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(viewers) != 1 || viewers[bob.ID] != (ViewerState{ShareRole: groups.RoleEditor, Pinned: true}) {
+			t.Fatalf("ViewersOf = %+v, want bob as a pinning editor only", viewers)
+		}
 	})
 }

@@ -256,3 +256,38 @@ func affectedOne(op string, res *gorm.DB) error {
 	}
 	return nil
 }
+
+// ViewerState is how one user relates to a group besides ownership: their share role
+// (empty without a share) and whether they pinned it.
+type ViewerState struct {
+	ShareRole groups.Role
+	Pinned    bool
+}
+
+// ViewersOf returns the share role and pin of each of userIDs on group id, in two
+// queries whatever the number of users (the live hub re-checks every follower of a
+// group whose access changed). Users with neither are absent from the map.
+func (s *Store) ViewersOf(ctx context.Context, id string, userIDs []string) (map[string]ViewerState, error) {
+	users := validIDs(userIDs)
+	out := make(map[string]ViewerState, len(users))
+	if len(users) == 0 || len(validIDs([]string{id})) == 0 {
+		return out, nil
+	}
+	var shares []shareRow
+	if err := s.db.WithContext(ctx).Where("group_id = ? AND user_id IN ?", id, users).Find(&shares).Error; err != nil {
+		return nil, translate("find shares", err)
+	}
+	for _, sh := range shares {
+		out[sh.UserID] = ViewerState{ShareRole: groups.Role(sh.Role)}
+	}
+	var pins []pinRow
+	if err := s.db.WithContext(ctx).Where("group_id = ? AND user_id IN ?", id, users).Find(&pins).Error; err != nil {
+		return nil, translate("find pins", err)
+	}
+	for _, p := range pins {
+		v := out[p.UserID]
+		v.Pinned = true
+		out[p.UserID] = v
+	}
+	return out, nil
+}
