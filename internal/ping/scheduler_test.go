@@ -61,6 +61,29 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// storeGroup stores a group of owner probing addrs every 200 ms (literal IPs stored as
+// resolved) and returns it with its targets.
+func storeGroup(t *testing.T, st *store.Store, owner, name string, addrs ...string) *groups.Group {
+	t.Helper()
+	now := time.Now().UTC()
+	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: name, Visibility: groups.Private,
+		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now}
+	for _, a := range addrs {
+		g.Targets = append(g.Targets, newTarget(a))
+	}
+	if _, err := st.CreateGroup(context.Background(), g, store.Quota{}); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// newTarget is a target for addr, a literal IP stored as resolved.
+func newTarget(addr string) groups.Target {
+	tg := groups.Target{ID: uuid.NewString(), Address: addr, CreatedAt: time.Now().UTC()}
+	tg.IP, _ = netip.ParseAddr(addr)
+	return tg
+}
+
 // loopbackMode is the ICMP mode this machine allows; without one the test is skipped
 // (and fails under CI, which must be able to probe loopback).
 func loopbackMode(t *testing.T) ping.Mode {
@@ -101,24 +124,9 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 	var changes groups.Fanout
 	st, owner := openStore(t, &changes)
 	defer st.Close()
-	now := time.Now().UTC()
-	target := func(addr string) groups.Target {
-		tg := groups.Target{ID: uuid.NewString(), Address: addr, CreatedAt: now}
-		tg.IP, _ = netip.ParseAddr(addr)
-		return tg
-	}
-	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "lo", Visibility: groups.Private,
-		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
-		Targets: []groups.Target{target("127.0.0.1"), target("localhost"), target("no-such-host.invalid")}}
+	g := storeGroup(t, st, owner, "lo", "127.0.0.1", "localhost", "no-such-host.invalid")
 	// clock is another group's target whose answers mark time passing.
-	clock := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "clock", Visibility: groups.Private,
-		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
-		Targets: []groups.Target{target("127.0.0.1")}}
-	for _, g := range []*groups.Group{g, clock} {
-		if _, err := st.CreateGroup(ctx, g, store.Quota{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	clock := storeGroup(t, st, owner, "clock", "127.0.0.1")
 	ip, host, bad, tick := g.Targets[0].ID, g.Targets[1].ID, g.Targets[2].ID, clock.Targets[0].ID
 
 	probing, err := ping.NewProbing(mode, nil, nil)
@@ -175,7 +183,7 @@ func TestSchedulerFollowsTheStore(t *testing.T) {
 	quiet("paused target", ip)
 
 	// Adding a target starts it.
-	added := target("127.0.0.3")
+	added := newTarget("127.0.0.3")
 	if _, _, err := st.AddTargets(ctx, g.ID, []groups.Target{added}, store.Quota{}); err != nil {
 		t.Fatal(err)
 	}
@@ -197,14 +205,8 @@ func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
 	var changes groups.Fanout
 	st, owner := openStore(t, &changes)
 	defer st.Close()
-	now := time.Now().UTC()
-	slow := groups.Target{ID: uuid.NewString(), Address: "slow.example", CreatedAt: now}
-	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "dns", Visibility: groups.Private,
-		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
-		Targets: []groups.Target{slow}}
-	if _, err := st.CreateGroup(ctx, g, store.Quota{}); err != nil {
-		t.Fatal(err)
-	}
+	g := storeGroup(t, st, owner, "dns", "slow.example")
+	slow := g.Targets[0]
 	asked := make(chan struct{})
 	release := make(chan struct{})
 	returned := make(chan struct{})
@@ -228,7 +230,7 @@ func TestSchedulerDoesNotWaitForDNS(t *testing.T) {
 	defer runScheduler(t, sched)()
 	<-asked // the lookup is hanging now
 
-	added := groups.Target{ID: uuid.NewString(), Address: "127.0.0.3", IP: netip.MustParseAddr("127.0.0.3"), CreatedAt: now}
+	added := newTarget("127.0.0.3")
 	if _, _, err := st.AddTargets(ctx, g.ID, []groups.Target{added}, store.Quota{}); err != nil {
 		t.Fatal(err)
 	}
@@ -275,19 +277,11 @@ func openStore(t *testing.T, changes *groups.Fanout) (*store.Store, string) {
 func TestSchedulerKeepsToTheTargetPolicy(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
 	mode := loopbackMode(t)
-	ctx := context.Background()
 	var changes groups.Fanout
 	st, owner := openStore(t, &changes)
 	defer st.Close()
-	now := time.Now().UTC()
-	allowed := groups.Target{ID: uuid.NewString(), Address: "127.0.0.1", IP: netip.MustParseAddr("127.0.0.1"), CreatedAt: now}
-	denied := groups.Target{ID: uuid.NewString(), Address: "127.0.0.2", IP: netip.MustParseAddr("127.0.0.2"), CreatedAt: now}
-	g := &groups.Group{ID: uuid.NewString(), OwnerID: owner, Name: "policy", Visibility: groups.Private,
-		Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond, PacketSize: 56, CreatedAt: now, UpdatedAt: now,
-		Targets: []groups.Target{allowed, denied}}
-	if _, err := st.CreateGroup(ctx, g, store.Quota{}); err != nil {
-		t.Fatal(err)
-	}
+	g := storeGroup(t, st, owner, "policy", "127.0.0.1", "127.0.0.2")
+	allowed, denied := g.Targets[0], g.Targets[1]
 	policy := groups.TargetPolicy{Deny: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}
 	probing, err := ping.NewProbing(mode, nil, nil)
 	if err != nil {
