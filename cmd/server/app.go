@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -24,7 +23,6 @@ import (
 	"pingdeck/internal/live"
 	"pingdeck/internal/ping"
 	"pingdeck/internal/store"
-	"pingdeck/internal/store/spool"
 )
 
 // app is a running pingdeck: what start wired, in the order shutdown undoes it.
@@ -38,7 +36,8 @@ type app struct {
 	serveErr  chan error
 	hub       *live.Hub
 	// Background work, stopped in this order: probing, then the live hub, then the
-	// writer (which flushes), then housekeeping.
+	// writer (a batch it fetched and did not store goes back to the stream), then
+	// housekeeping.
 	stopProbing, stopHub, stopWriter, stopHousekeeping context.CancelFunc
 	probing, hubbing, writing, housekeeping            sync.WaitGroup
 }
@@ -109,21 +108,24 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
-		MaxStreamsPerUser: cfg.MaxStreamsPerUser})
+	// Results: the prober publishes them on the bus; the writer stores them from the
+	// result stream, acking after commit; the hub hears those of the groups it follows.
+	resultMetrics := bus.NewResultMetrics(reg)
+	writer, err := newResultWriter(ctx, cfg, b, st, resultMetrics, reg, log)
 	if err != nil {
 		return nil, err
 	}
-	var resultSpool *spool.Spool
-	if cfg.SpoolMaxMB > 0 {
-		if resultSpool, err = spool.Open(filepath.Join(cfg.DataDir, "spool"), cfg.SpoolMaxMB<<20); err != nil {
-			return nil, fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
-		}
-		if n := resultSpool.Len(); n > 0 {
-			log.Info("probe results from an earlier run wait in the spool; writing them first", "count", n)
-		}
+	publisher, err := b.NewResultPublisher(bus.PublisherOptions{Metrics: resultMetrics, Logger: log})
+	if err != nil {
+		return nil, err
 	}
-	prober := newProber(cfg, st, reg, log, hub.Publish, resultSpool)
+	feed := b.NewResultFeed(liveFeedBuffer)
+	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
+		MaxStreamsPerUser: cfg.MaxStreamsPerUser, Feed: feed})
+	if err != nil {
+		return nil, err
+	}
+	prober := newProber(cfg, st, publisher, reg, log)
 	changes.Subscribe(hub)
 	if prober.scheduler != nil {
 		changes.Subscribe(prober.scheduler)
@@ -135,7 +137,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		if err := b.Ready(); err != nil {
 			return fmt.Errorf("bus: %w", err)
 		}
-		prober.writer.Wake() // the database answers: a writer waiting out a failure retries now
+		writer.Wake() // the database answers: a writer waiting out a failure retries now
 		return prober.ready()
 	}
 	handler, err := api.NewHandler(api.Deps{
@@ -158,9 +160,14 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	a := &app{log: log, store: st, bus: b, changeSub: changeSub, hub: hub, serveErr: make(chan error, 1),
 		server: &http.Server{Handler: boundRequestReads(handler, cfg.RequestReadTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
 	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
-	a.stopWriter = a.spawn(&a.writing, prober.runWriter)
-	a.stopHub = a.spawn(&a.hubbing, hub.Run)
-	a.stopProbing = a.spawn(&a.probing, func(ctx context.Context) { prober.runScheduler(ctx, log) })
+	a.stopWriter = a.spawn(&a.writing, writer.Run)
+	a.stopHub = a.spawn(&a.hubbing, func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Go(func() { feed.Run(ctx, func(rs []ping.Result) { hub.Publish(rs...) }) })
+		hub.Run(ctx)
+		wg.Wait()
+	})
+	a.stopProbing = a.spawn(&a.probing, func(ctx context.Context) { prober.run(ctx, log) })
 	go func() { a.serveErr <- a.server.Serve(limited) }()
 	log.Info("pingdeck listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "db", string(st.Dialect()))
 	return a, nil

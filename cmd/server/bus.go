@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"pingdeck/internal/bus"
+	"pingdeck/internal/ingest"
+	"pingdeck/internal/store"
 )
 
 // openBus starts the channel layer the configuration asks for: NATS embedded (default,
@@ -37,4 +43,24 @@ func openBus(cfg *config, log *slog.Logger) (*bus.Bus, error) {
 		log.Info("bus: embedded NATS, in-process only (no port)", "store", storeDir)
 	}
 	return b, nil
+}
+
+// liveFeedBuffer is how many result messages may wait for the live hub; past it NATS
+// drops them from the live stream (never from storage) and logs a slow consumer.
+const liveFeedBuffer = 8192
+
+// newResultWriter sets up the result stream with the configured limits, the writers'
+// durable consumer on it, and the writer that stores what it delivers.
+func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Store, m *bus.ResultMetrics, reg prometheus.Registerer, log *slog.Logger) (*ingest.Writer, error) {
+	setup, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	stream, cons, err := b.OpenResults(setup, bus.StreamLimits{MaxBytes: cfg.NATS.MaxMB << 20, MaxAge: cfg.NATS.MaxAge})
+	if err != nil {
+		return nil, err
+	}
+	bus.RegisterStreamGauges(reg, stream)
+	if info, err := stream.Info(setup); err == nil && info.State.Msgs > 0 {
+		log.Info("probe results from an earlier run wait on the bus; storing them first", "batches", info.State.Msgs, "bytes", info.State.Bytes)
+	}
+	return ingest.New(st, cons, ingest.Options{Metrics: m, Registry: reg, Logger: log}), nil
 }

@@ -99,8 +99,10 @@ func TestChangesReachAnotherProcessOnTheBus(t *testing.T) {
 // NATS; when that goes away /readyz says the bus is the problem, and when it is back
 // the server is ready again.
 func TestLostBusMakesTheServerNotReady(t *testing.T) {
+	natsStore := t.TempDir()
 	startNATS := func(port int) *server.Server {
-		ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true})
+		ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true,
+			JetStream: true, StoreDir: natsStore})
 		if err != nil {
 			t.Fatal(err)
 		}

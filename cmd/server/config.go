@@ -31,7 +31,6 @@ type config struct {
 	TrustedProxies    []string
 	RetentionRaw      time.Duration
 	RetentionRollup   time.Duration
-	SpoolMaxMB        int64
 	DeviceKeyFile     string
 	AllowTargets      []netip.Prefix
 	DenyTargets       []netip.Prefix
@@ -50,6 +49,9 @@ type config struct {
 // natsConfig is the bus's part of the configuration.
 type natsConfig struct {
 	URL, Listen, User, Password, TLSCert, TLSKey string
+	// MaxMB and MaxAge bound the result stream: what waits there for the database.
+	MaxMB  int64
+	MaxAge time.Duration
 }
 
 // envName is the environment variable equivalent to a flag: --min-interval → PINGDECK_MIN_INTERVAL.
@@ -115,7 +117,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.Var(listFlag{&c.TrustedProxies}, "trusted-proxies", "comma-separated proxy IPs/CIDRs whose X-Forwarded-* headers are believed (default none)")
 	fs.DurationVar(&c.RetentionRaw, "retention-raw", 168*time.Hour, "how long raw probe results are kept")
 	fs.DurationVar(&c.RetentionRollup, "retention-rollup", 9600*time.Hour, "how long 1-minute rollups are kept")
-	fs.Int64Var(&c.SpoolMaxMB, "spool-max-mb", 1024, "MiB of probe results kept on disk (<data-dir>/spool) while the database is unavailable; 0 keeps them in memory only")
+	fs.Int64Var(&c.NATS.MaxMB, "bus-max-mb", 1024, "MiB of probe results the bus keeps while the database does not take them; past it the oldest are dropped and counted (pingdeck_results_dropped_total)")
+	fs.DurationVar(&c.NATS.MaxAge, "bus-max-age", 72*time.Hour, "longest a probe result waits on the bus for the database before it is dropped and counted")
 	fs.StringVar(&c.DeviceKeyFile, "device-key-file", "", "file with the 32-byte key that signs device cookies (made if missing); replicas should share one (default <data-dir>/device-cookie.key)")
 	fs.Var(prefixFlag{&c.AllowTargets}, "allow-targets", "comma-separated CIDRs targets must be in (default all)")
 	fs.Var(prefixFlag{&c.DenyTargets}, "deny-targets", "comma-separated CIDRs targets must not be in (default none)")
@@ -204,9 +207,6 @@ func (c *config) validate() error {
 	}
 	if c.RetentionRollup < c.RetentionRaw {
 		bad("retention-rollup", "must be at least --retention-raw (%s), got %s", c.RetentionRaw, c.RetentionRollup)
-	}
-	if c.SpoolMaxMB < 0 {
-		bad("spool-max-mb", "must be 0 (no spool) or more, got %d", c.SpoolMaxMB)
 	}
 	if c.MaxConnections < 0 {
 		bad("max-connections", "must be 0 (derived from the open-file limit) or more, got %d", c.MaxConnections)

@@ -416,3 +416,14 @@ func TestHelpListsEverySetting(t *testing.T) {
 		t.Errorf("--help shows Go's spelling of a default:\n%s", out)
 	}
 }
+
+// waitUntil polls cond until it holds, failing the test after limit (a bound on a
+// stuck server, not a timing check).
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting %s for %s", limit, what)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // minNATSPasswordLen: a listening bus is reachable from the network; its password
@@ -13,6 +14,12 @@ const minNATSPasswordLen = 12
 
 // validate checks the bus settings, telling bad about each one at fault.
 func (n natsConfig) validate(bad func(name, format string, args ...any)) {
+	if n.MaxMB < 1 {
+		bad("bus-max-mb", "must be at least 1, got %d", n.MaxMB)
+	}
+	if n.MaxAge < time.Minute {
+		bad("bus-max-age", "must be at least 1m, got %s", n.MaxAge)
+	}
 	if n.URL != "" {
 		for _, u := range strings.Split(n.URL, ",") {
 			parsed, err := url.Parse(strings.TrimSpace(u))

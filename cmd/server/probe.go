@@ -5,32 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"pingdeck/internal/bus"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
 	"pingdeck/internal/ping/shared"
 	"pingdeck/internal/store"
-	"pingdeck/internal/store/spool"
 )
 
-// prober is the probe path: engine, scheduler and result writer, and whether it runs.
+// prober is the probe path: engine and scheduler, whose results go to the bus through
+// publisher, and whether it runs.
 type prober struct {
 	scheduler *ping.Scheduler
-	writer    *store.ResultWriter
-	spool     *spool.Spool // nil without one; closed when the writer stops
-	log       *slog.Logger
+	publisher *bus.ResultPublisher
 	running   atomic.Bool
 	failure   error // why probing is off, when it is
 }
 
 // newProber picks the engine (saying which and in what ICMP mode) and wires it to the
-// store and the live stream. When no ICMP socket can be had, the server still starts; the prober reports
+// bus. When no ICMP socket can be had, the server still starts; the prober reports
 // what to change and /readyz fails.
-func newProber(cfg *config, st *store.Store, reg prometheus.Registerer, log *slog.Logger, live func(ping.Result), sp *spool.Spool) *prober {
-	p := &prober{spool: sp, log: log, writer: store.NewResultWriter(st, store.WriterOptions{Registry: reg, Logger: log, Spool: sp})}
+func newProber(cfg *config, st *store.Store, publisher *bus.ResultPublisher, reg prometheus.Registerer, log *slog.Logger) *prober {
+	p := &prober{publisher: publisher}
 	engine, err := newEngine(cfg, ping.NewMetrics(reg), log)
 	if err != nil {
 		p.failure = err
@@ -39,7 +39,7 @@ func newProber(cfg *config, st *store.Store, reg prometheus.Registerer, log *slo
 	}
 	log.Info("probe engine ready", "engine", engine.Name(), "icmp_mode", modeOf(engine))
 	resolver := ping.NewResolver(groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets}, nil)
-	p.scheduler = ping.NewScheduler(st, engine, resolver, log, func(r ping.Result) { p.writer.Submit(r) }, live)
+	p.scheduler = ping.NewScheduler(st, engine, resolver, log, publisher.Submit)
 	return p
 }
 
@@ -81,18 +81,17 @@ func (p *prober) ready() error {
 	return nil
 }
 
-// runWriter writes results until ctx ends (and what it holds after), then closes the spool.
-func (p *prober) runWriter(ctx context.Context) {
-	p.writer.Run(ctx)
-	if p.spool != nil {
-		if err := p.spool.Close(); err != nil {
-			p.log.Warn("closing the result spool", "err", err)
-		}
-	}
-}
-
-func (p *prober) runScheduler(ctx context.Context, log *slog.Logger) {
+// run probes until ctx ends; then the publisher sends what the last probes reported.
+func (p *prober) run(ctx context.Context, log *slog.Logger) {
+	publishing, stopPublishing := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { p.publisher.Run(publishing) })
+	defer func() {
+		stopPublishing()
+		wg.Wait()
+	}()
 	if p.scheduler == nil {
+		<-ctx.Done()
 		return
 	}
 	p.running.Store(true)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Config says which NATS to use and how.
@@ -41,6 +42,7 @@ type Config struct {
 // Bus is a connection to NATS and, when embedded, the server it connects to.
 type Bus struct {
 	nc     *nats.Conn
+	js     jetstream.JetStream
 	server *server.Server // nil for an external NATS
 	log    *slog.Logger
 	url    string // what was connected to, for messages
@@ -86,6 +88,9 @@ func Open(cfg Config) (*Bus, error) {
 			return nil, fmt.Errorf("connect to %s: %w", cfg.URL, err)
 		}
 		b.nc = nc
+		if err := b.useJetStream(); err != nil {
+			return nil, err
+		}
 		return b, nil
 	}
 	srv, err := startEmbedded(cfg)
@@ -100,7 +105,21 @@ func Open(cfg Config) (*Bus, error) {
 		return nil, fmt.Errorf("connect to the embedded NATS server: %w", err)
 	}
 	b.nc = nc
+	if err := b.useJetStream(); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// useJetStream makes the JetStream context of b's connection.
+func (b *Bus) useJetStream() error {
+	js, err := jetstream.New(b.nc)
+	if err != nil {
+		b.Close()
+		return fmt.Errorf("JetStream: %w", err)
+	}
+	b.js = js
+	return nil
 }
 
 // Conn is the bus's NATS connection.

@@ -117,7 +117,7 @@ func (h *Hub) GroupDeleted(groupID string) {
 		delete(c.subs, groupID)
 		c.send(msg)
 	}
-	delete(h.groups, groupID)
+	h.forgetGroup(g)
 }
 
 // CredentialRevoked closes, with 4401, the sockets opened with that session or token.

@@ -34,6 +34,13 @@ type Store interface {
 
 var _ Store = (*store.Store)(nil)
 
+// Feed is where the hub's results come from: it follows a group when the group's
+// first socket does, and the results of followed groups arrive through Publish.
+type Feed interface {
+	Follow(groupID string) error
+	Unfollow(groupID string)
+}
+
 // Credentials checks again, now and then, the credential a socket was opened with.
 type Credentials interface {
 	Recheck(ctx context.Context, c auth.Credential) (*auth.User, error)
@@ -46,6 +53,10 @@ type Options struct {
 	Credentials Credentials
 	Registry    prometheus.Registerer // nil: metrics are kept but not exported
 	Logger      *slog.Logger
+	// Feed, when set, is told which groups the hub's sockets follow (within the
+	// resume window), and a group nobody follows any more is forgotten. Without one,
+	// the hub keeps whatever is published.
+	Feed Feed
 
 	Tick         time.Duration // how often a client gets a results message, 200ms; cuts are every Tick/32 (6.25 ms)
 	ResumeWindow time.Duration // how far back resume can replay, 2m
@@ -199,12 +210,12 @@ func NewHub(opt Options) (*Hub, error) {
 	return h, nil
 }
 
-// Publish hands the hub one probe result. It never waits for the hub: when
-// PublishBuffer results already wait for the next cut, the result is dropped from the
+// Publish hands the hub probe results. It never waits for the hub: when
+// PublishBuffer results already wait for the next cut, the rest are dropped from the
 // stream (not from storage) and counted in pingdeck_live_publish_dropped_total.
-func (h *Hub) Publish(r ping.Result) {
-	if !h.in.put(r) {
-		h.m.dropped.Inc()
+func (h *Hub) Publish(rs ...ping.Result) {
+	if n := h.in.put(rs); n > 0 {
+		h.m.dropped.Add(float64(n))
 	}
 }
 
@@ -216,14 +227,13 @@ type inbox struct {
 	max   int
 }
 
-func (b *inbox) put(r ping.Result) bool {
+// put adds what fits under max and returns how many did not.
+func (b *inbox) put(rs []ping.Result) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.items) >= b.max {
-		return false
-	}
-	b.items = append(b.items, r)
-	return true
+	n := min(len(rs), max(b.max-len(b.items), 0))
+	b.items = append(b.items, rs[:n]...)
+	return len(rs) - n
 }
 
 // take returns what was put since the last take and keeps spare, emptied, for what comes
@@ -427,4 +437,47 @@ func (h *Hub) sweep() {
 		g.prune(h.seq - h.ringCuts)
 	}
 	h.forgetGone(h.seq - h.ringCuts)
+	h.unfollowIdle()
+}
+
+// followGroup makes sure the feed delivers g's results. h.mu is held.
+func (h *Hub) followGroup(g *groupState) {
+	if h.opt.Feed == nil || g.followed {
+		return
+	}
+	if err := h.opt.Feed.Follow(g.id); err != nil {
+		h.log.Error("live: cannot follow a group's results on the bus; its cards will not update", "group", g.id, "err", err)
+		return
+	}
+	g.followed = true
+}
+
+// unfollowIdle, with a feed, stops following and forgets the groups no socket follows
+// and no socket closed within the resume window followed: their state would only go
+// stale. h.mu is held.
+func (h *Hub) unfollowIdle() {
+	if h.opt.Feed == nil {
+		return
+	}
+	resumable := map[string]bool{}
+	for _, list := range h.gone {
+		for _, g := range list {
+			for _, s := range g.subs {
+				resumable[s.id] = true
+			}
+		}
+	}
+	for id, g := range h.groups {
+		if len(g.subs) == 0 && !resumable[id] {
+			h.forgetGroup(g)
+		}
+	}
+}
+
+// forgetGroup stops following g and drops its state. h.mu is held.
+func (h *Hub) forgetGroup(g *groupState) {
+	if g.followed {
+		h.opt.Feed.Unfollow(g.id)
+	}
+	delete(h.groups, g.id)
 }

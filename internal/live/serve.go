@@ -307,6 +307,7 @@ func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 			s = &subscription{g: g, view: gr.view, from: h.seq, joined: h.seq}
 			c.subs[gr.id] = s
 			g.subs[c] = struct{}{}
+			h.followGroup(g)
 		}
 		if snapshot {
 			h.queueGroupMessage(c, s, groupSnapshot)

@@ -152,6 +152,8 @@ type groupState struct {
 	log     *itemLog
 	frags   [maxSlots]fragment // by seq % maxSlots
 	subs    map[*client]struct{}
+	// followed: the hub's feed delivers this group's results.
+	followed bool
 
 	headers   map[view][]byte // encoded group object per role and pin, for metaVer
 	snapSeq   uint64          // the seq and metaVer snapTargets was built at

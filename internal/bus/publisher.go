@@ -1,0 +1,221 @@
+package bus
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"pingdeck/internal/ping"
+)
+
+// ResultMetrics count the result path, from publisher to database writer.
+type ResultMetrics struct {
+	Published     prometheus.Counter // results published
+	Bytes         prometheus.Counter // bytes of result messages published
+	PublishErrors prometheus.Counter // batches whose publish failed or was not confirmed
+	// Dropped counts results that will never be stored, by reason.
+	Dropped *prometheus.CounterVec
+}
+
+// NewResultMetrics makes the result path's metrics, registered with reg when not nil.
+func NewResultMetrics(reg prometheus.Registerer) *ResultMetrics {
+	m := &ResultMetrics{
+		Published: prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_bus_results_published_total", Help: "Probe results published on the bus."}),
+		Bytes:     prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_bus_result_bytes_total", Help: "Bytes of result messages published on the bus (payload and headers)."}),
+		PublishErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_bus_publish_errors_total",
+			Help: "Result batches whose publish failed or was not confirmed by the stream."}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pingdeck_results_dropped_total",
+			Help: "Probe results that will never be stored, by reason."}, []string{"reason"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Published, m.Bytes, m.PublishErrors, m.Dropped)
+	}
+	return m
+}
+
+// Reasons results are dropped, as the label of pingdeck_results_dropped_total.
+const (
+	// DropBacklog: the publisher held MaxPending results the bus had not taken.
+	DropBacklog = "publish_backlog"
+	// DropBusUnavailable: the bus refused the publish outright.
+	DropBusUnavailable = "bus_unavailable"
+	// DropDiscarded: the results never reached the writer: the stream dropped them
+	// past its limits (--bus-max-mb, --bus-max-age), or a publish that was not
+	// confirmed did not get through.
+	DropDiscarded = "bus_discarded"
+	// DropUndecodable: a message on a result subject the writer cannot read.
+	DropUndecodable = "undecodable"
+)
+
+// PublisherOptions tune a ResultPublisher; zero values take the defaults.
+type PublisherOptions struct {
+	Location   string        // where the prober is, a subject token; "local"
+	FlushEvery time.Duration // longest a result waits to be published, 50 ms
+	MaxBatch   int           // results in one message at most, 1000
+	MaxPending int           // results waiting to be published; more are dropped, 200,000
+	Metrics    *ResultMetrics
+	Logger     *slog.Logger
+}
+
+// ResultPublisher batches a prober's results per group and publishes them on the
+// bus. Submit never blocks the prober; Run publishes.
+type ResultPublisher struct {
+	js     jetstream.JetStream // its own context, so failed publishes are counted here
+	o      PublisherOptions
+	source string
+
+	mu      sync.Mutex
+	pending map[string][]ping.Result // by group
+	held    int
+	full    chan struct{} // a group holds MaxBatch: publish now
+
+	// Run's own.
+	seq, before uint64
+	warned      time.Time // the last failed publish logged: at most one in 10 s
+}
+
+// NewResultPublisher returns a publisher on b; call Run to start it.
+func (b *Bus) NewResultPublisher(o PublisherOptions) (*ResultPublisher, error) {
+	if o.Location == "" {
+		o.Location = LocalLocation
+	}
+	if !validToken(o.Location) {
+		return nil, fmt.Errorf("bus: location %q cannot be a subject token (no dots, spaces or wildcards)", o.Location)
+	}
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = 50 * time.Millisecond
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1000
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 200_000
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewResultMetrics(nil)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	id := make([]byte, 8)
+	_, _ = rand.Read(id)
+	p := &ResultPublisher{o: o, source: hex.EncodeToString(id), pending: map[string][]ping.Result{}, full: make(chan struct{}, 1)}
+	js, err := jetstream.New(b.nc,
+		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncTimeout(10*time.Second),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+			p.o.Metrics.PublishErrors.Inc()
+			p.o.Logger.Warn("bus: a result batch was not confirmed; if it was lost, the writer counts it", "subject", m.Subject, "err", err)
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("bus: JetStream: %w", err)
+	}
+	p.js = js
+	return p, nil
+}
+
+// Source is the name this publisher's batches carry.
+func (p *ResultPublisher) Source() string { return p.source }
+
+// Submit takes one result to publish with its group's next batch. It never waits:
+// when MaxPending results wait already, the result is dropped and counted.
+func (p *ResultPublisher) Submit(r ping.Result) {
+	p.mu.Lock()
+	if p.held >= p.o.MaxPending {
+		p.mu.Unlock()
+		p.o.Metrics.Dropped.WithLabelValues(DropBacklog).Inc()
+		return
+	}
+	batch := append(p.pending[r.GroupID], r)
+	p.pending[r.GroupID] = batch
+	p.held++
+	p.mu.Unlock()
+	if len(batch) == p.o.MaxBatch {
+		select {
+		case p.full <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Run publishes every FlushEvery (and whenever a group has a full batch) until ctx
+// ends; then it publishes what is left and waits, up to 5 s, for the stream to confirm.
+func (p *ResultPublisher) Run(ctx context.Context) {
+	t := time.NewTicker(p.o.FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			p.flush()
+		case <-p.full:
+			p.flush()
+		case <-ctx.Done():
+			p.flush()
+			select {
+			case <-p.js.PublishAsyncComplete():
+			case <-time.After(5 * time.Second):
+				p.o.Logger.Warn("bus: result batches still unconfirmed at shutdown", "batches", p.js.PublishAsyncPending())
+			}
+			return
+		}
+	}
+}
+
+// flush publishes everything waiting, one message per group and MaxBatch results.
+func (p *ResultPublisher) flush() {
+	p.mu.Lock()
+	if p.held == 0 {
+		p.mu.Unlock()
+		return
+	}
+	waiting := p.pending
+	p.pending, p.held = make(map[string][]ping.Result, len(waiting)), 0
+	p.mu.Unlock()
+	for group, rs := range waiting {
+		for len(rs) > 0 {
+			n := min(len(rs), p.o.MaxBatch)
+			p.publish(group, rs[:n])
+			rs = rs[n:]
+		}
+	}
+}
+
+// publish sends one batch. Its message ID (source and sequence) lets JetStream drop
+// a copy published twice.
+func (p *ResultPublisher) publish(group string, rs []ping.Result) {
+	if !validToken(group) {
+		p.o.Metrics.Dropped.WithLabelValues(DropUndecodable).Add(float64(len(rs)))
+		p.o.Logger.Error("bus: results of a group whose ID cannot be a subject token; not published", "group", group, "count", len(rs))
+		return
+	}
+	data, err := encodeBatch(p.source, p.before, rs)
+	if err != nil {
+		p.o.Metrics.Dropped.WithLabelValues(DropUndecodable).Add(float64(len(rs)))
+		p.o.Logger.Error("bus: encoding results", "err", err)
+		return
+	}
+	p.seq++
+	m := &nats.Msg{Subject: ResultSubject(p.o.Location, group), Data: data, Header: nats.Header{}}
+	id := fmt.Sprintf("%s-%d", p.source, p.seq)
+	if _, err := p.js.PublishMsgAsync(m, jetstream.WithMsgID(id)); err != nil {
+		// Not sent: Before stays, so the writer sees no gap for these; they are counted here.
+		p.o.Metrics.PublishErrors.Inc()
+		p.o.Metrics.Dropped.WithLabelValues(DropBusUnavailable).Add(float64(len(rs)))
+		if time.Since(p.warned) > 10*time.Second {
+			p.warned = time.Now()
+			p.o.Logger.Warn("bus: results not published (counted in pingdeck_results_dropped_total)", "group", group, "count", len(rs), "err", err)
+		}
+		return
+	}
+	p.before += uint64(len(rs))
+	p.o.Metrics.Published.Add(float64(len(rs)))
+	p.o.Metrics.Bytes.Add(float64(len(data) + len(m.Subject) + len(id) + len("Nats-Msg-Id")))
+}

@@ -1,0 +1,236 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"pingdeck/internal/ping"
+)
+
+// Results travel as batches, one group's results a message, on
+// pingdeck.v1.results.<location>.<group>: JetStream's ResultStream keeps them for the
+// database writer (a durable consumer) and core NATS hands them to every hub following
+// the group. PROTOCOL.md ("Bus") documents the message and the stream.
+const (
+	resultSubjectPrefix = "pingdeck.v1.results."
+	// ResultSubjects matches every result subject.
+	ResultSubjects = resultSubjectPrefix + ">"
+	// ResultStream is the JetStream stream that holds results until they are stored.
+	ResultStream = "PINGDECK_RESULTS"
+	// LocalLocation is where the server's own prober probes from.
+	LocalLocation = "local"
+	// dedupWindow is how long JetStream remembers message IDs to drop a republished batch.
+	dedupWindow = 2 * time.Minute
+)
+
+// ResultSubject is the subject a prober at location publishes group's results on.
+func ResultSubject(location, groupID string) string {
+	return resultSubjectPrefix + location + "." + groupID
+}
+
+// GroupResultSubject matches group's results from every location.
+func GroupResultSubject(groupID string) string { return resultSubjectPrefix + "*." + groupID }
+
+// validToken reports whether s can be one token of a subject: not empty, no dots,
+// wildcards or whitespace.
+func validToken(s string) bool {
+	return s != "" && !strings.ContainsAny(s, ".*> \t\r\n")
+}
+
+// ResultBatch is one message on a result subject: results of one group from one
+// prober. Before lets the consumer count what the bus dropped: it is how many results
+// the same Source had published before this batch, so a jump says how many never
+// arrived.
+type ResultBatch struct {
+	// Source names the publisher: one run of one prober. A restart is a new source.
+	Source  string       `json:"source"`
+	Before  uint64       `json:"before"`
+	Results []WireResult `json:"results"`
+}
+
+// WireResult is one probe's result in a ResultBatch.
+type WireResult struct {
+	Target string `json:"target"`
+	SentUs int64  `json:"sent_us"`          // when the probe was sent, unix µs
+	OK     bool   `json:"ok,omitempty"`     // an answer came
+	RTTUs  int64  `json:"rtt_us,omitempty"` // its round trip, µs, when OK
+	Err    string `json:"err,omitempty"`    // why it failed: "timeout", "resolve …", "send: …"
+}
+
+// maxErrBytes bounds a failure reason as it is kept.
+const maxErrBytes = 200
+
+// Received is a decoded result message.
+type Received struct {
+	Location, GroupID string
+	Source            string
+	Before            uint64
+	Results           []ping.Result
+}
+
+// encodeBatch is the message for results of one group.
+func encodeBatch(source string, before uint64, rs []ping.Result) ([]byte, error) {
+	b := ResultBatch{Source: source, Before: before, Results: make([]WireResult, len(rs))}
+	for i := range rs {
+		r := &rs[i]
+		w := &b.Results[i]
+		w.Target, w.SentUs, w.OK, w.Err = r.TargetID, r.SentAt.UnixMicro(), r.OK, r.Err
+		if r.OK {
+			w.RTTUs = r.RTT.Microseconds()
+		}
+	}
+	return json.Marshal(b)
+}
+
+// DecodeResults reads a result message published on subject.
+func DecodeResults(subject string, data []byte) (Received, error) {
+	rest, ok := strings.CutPrefix(subject, resultSubjectPrefix)
+	location, group, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || !validToken(location) || !validToken(group) {
+		return Received{}, fmt.Errorf("bus: %q is not a result subject (%s<location>.<group>)", subject, resultSubjectPrefix)
+	}
+	var b ResultBatch
+	if err := json.Unmarshal(data, &b); err != nil {
+		return Received{}, fmt.Errorf("bus: result message on %s: %w", subject, err)
+	}
+	out := Received{Location: location, GroupID: group, Source: b.Source, Before: b.Before, Results: make([]ping.Result, len(b.Results))}
+	for i, w := range b.Results {
+		if err := uuid.Validate(w.Target); err != nil || w.SentUs <= 0 {
+			return Received{}, fmt.Errorf("bus: result message on %s: result %d needs a target ID (a UUID) and a send time", subject, i)
+		}
+		if len(w.Err) > maxErrBytes {
+			w.Err = w.Err[:maxErrBytes]
+		}
+		out.Results[i] = ping.Result{TargetID: w.Target, GroupID: group, SentAt: time.UnixMicro(w.SentUs).UTC(),
+			OK: w.OK, Err: w.Err, RTT: time.Duration(w.RTTUs) * time.Microsecond}
+	}
+	return out, nil
+}
+
+// StreamLimits bound what the result stream holds while the database does not take
+// it: past either, the oldest results are dropped (and counted by the writer).
+type StreamLimits struct {
+	MaxBytes int64
+	MaxAge   time.Duration
+}
+
+// JetStream is the bus's JetStream context.
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
+// WriterConsumer is the durable consumer the database writers share.
+const WriterConsumer = "pingdeck-writer"
+
+// writerAckWait is how long a fetched batch stays the writer's without an ack before
+// JetStream hands it out again; the writer renews it while a write is retried.
+const writerAckWait = 30 * time.Second
+
+// OpenResults makes sure the result stream (with limits lim) and the writers' durable
+// consumer on it exist, and returns both. A damaged store is repaired as far as it
+// takes, each step logged: a consumer that cannot be loaded is made anew (the stream's
+// batches are all delivered to it again; storing them twice is harmless); a stream
+// that cannot be loaded is deleted and made anew, losing what waited in it.
+func (b *Bus) OpenResults(ctx context.Context, lim StreamLimits) (jetstream.Stream, jetstream.Consumer, error) {
+	s, err := b.ensureResultStream(ctx, lim)
+	if err == nil {
+		c, cerr := b.writerConsumer(ctx, s)
+		if cerr == nil {
+			return s, c, nil
+		}
+		b.log.Error("bus: the result writers' consumer is damaged; making it anew (batches still waiting are delivered again)", "err", cerr)
+		if derr := s.DeleteConsumer(ctx, WriterConsumer); derr != nil && !errors.Is(derr, jetstream.ErrConsumerNotFound) {
+			b.log.Warn("bus: deleting the damaged consumer", "err", derr)
+		}
+		if c, cerr = b.writerConsumer(ctx, s); cerr == nil {
+			return s, c, nil
+		}
+		err = cerr
+	}
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
+		return nil, nil, fmt.Errorf("bus: JetStream is not available on this NATS (an external server needs it on: nats-server -js): %w", err)
+	}
+	b.log.Error("bus: the result stream is damaged; deleting it and making it anew (results waiting in it are lost)", "stream", ResultStream, "err", err)
+	if derr := b.js.DeleteStream(ctx, ResultStream); derr != nil && !errors.Is(derr, jetstream.ErrStreamNotFound) {
+		b.log.Warn("bus: deleting the damaged stream", "err", derr)
+	}
+	if s, err = b.ensureResultStream(ctx, lim); err != nil {
+		return nil, nil, err
+	}
+	c, err := b.writerConsumer(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, c, nil
+}
+
+// ensureResultStream creates the result stream, or updates its limits to lim.
+func (b *Bus) ensureResultStream(ctx context.Context, lim StreamLimits) (jetstream.Stream, error) {
+	if lim.MaxBytes <= 0 || lim.MaxAge <= 0 {
+		return nil, errors.New("bus: the result stream needs a byte limit and an age limit")
+	}
+	s, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        ResultStream,
+		Description: "pingdeck probe results waiting to be stored",
+		Subjects:    []string{ResultSubjects},
+		// A work queue: a batch is removed once the writer acks it, so the stream holds
+		// only what is not stored yet, and its limits bound exactly that.
+		Retention:  jetstream.WorkQueuePolicy,
+		Discard:    jetstream.DiscardOld,
+		Storage:    jetstream.FileStorage,
+		MaxBytes:   lim.MaxBytes,
+		MaxAge:     lim.MaxAge,
+		Duplicates: dedupWindow,
+		Replicas:   1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: result stream %s: %w", ResultStream, err)
+	}
+	return s, nil
+}
+
+// writerConsumer creates (or finds) the writers' durable consumer on the result
+// stream: explicit acks, redelivered without limit until stored.
+func (b *Bus) writerConsumer(ctx context.Context, s jetstream.Stream) (jetstream.Consumer, error) {
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       WriterConsumer,
+		Description:   "pingdeck database writers: ack after commit",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       writerAckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 20_000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: consumer %s on %s: %w", WriterConsumer, ResultStream, err)
+	}
+	return c, nil
+}
+
+// RegisterStreamGauges exports what waits in s: pingdeck_bus_stream_messages and
+// pingdeck_bus_stream_bytes, read from the server at each scrape.
+func RegisterStreamGauges(reg prometheus.Registerer, s jetstream.Stream) {
+	state := func() jetstream.StreamState {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		info, err := s.Info(ctx)
+		if err != nil {
+			return jetstream.StreamState{}
+		}
+		return info.State
+	}
+	labels := prometheus.Labels{"stream": s.CachedInfo().Config.Name}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pingdeck_bus_stream_messages", Help: "Messages (result batches) waiting in the stream.", ConstLabels: labels},
+			func() float64 { return float64(state().Msgs) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pingdeck_bus_stream_bytes", Help: "Bytes waiting in the stream.", ConstLabels: labels},
+			func() float64 { return float64(state().Bytes) }),
+	)
+}
