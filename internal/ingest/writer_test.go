@@ -1,0 +1,299 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"pingdeck/internal/bus"
+	"pingdeck/internal/ping"
+	"pingdeck/internal/store"
+)
+
+// flakyStore is a real store whose writes fail while down is set, as during an outage.
+type flakyStore struct {
+	*store.Store
+	down   atomic.Bool
+	failed atomic.Int64
+}
+
+func (f *flakyStore) WriteResults(ctx context.Context, rs []ping.Result) error {
+	if f.down.Load() {
+		f.failed.Add(1)
+		return errors.New("database unavailable (test)")
+	}
+	return f.Store.WriteResults(ctx, rs)
+}
+
+// rig is an embedded bus with the result stream, a publisher, and a SQLite store.
+type rig struct {
+	t       *testing.T
+	bus     *bus.Bus
+	cons    jetstream.Consumer
+	stream  jetstream.Stream
+	st      *flakyStore
+	metrics *bus.ResultMetrics
+	pub     *bus.ResultPublisher
+	stopPub func()
+}
+
+func newRig(t *testing.T, lim bus.StreamLimits) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := bus.Open(bus.Config{StoreDir: filepath.Join(dir, "bus")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	ctx := context.Background()
+	stream, cons, err := b.OpenResults(ctx, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "db.sqlite"), store.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := &rig{t: t, bus: b, cons: cons, stream: stream, st: &flakyStore{Store: st}, metrics: bus.NewResultMetrics(prometheus.NewRegistry())}
+	if r.pub, err = b.NewResultPublisher(bus.PublisherOptions{Metrics: r.metrics, FlushEvery: 10 * time.Millisecond, MaxBatch: 100}); err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.pub.Run(pctx) })
+	r.stopPub = func() { cancel(); wg.Wait() }
+	t.Cleanup(r.stopPub)
+	return r
+}
+
+// startWriter runs a writer until the returned stop is called.
+func (r *rig) startWriter() (*Writer, func()) {
+	w := New(r.st, r.cons, Options{Metrics: r.metrics, FetchWait: 50 * time.Millisecond, RetryAfter: 50 * time.Millisecond, MaxRetryAfter: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { w.Run(ctx) })
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			wg.Wait()
+		}
+	}
+	r.t.Cleanup(stop)
+	return w, stop
+}
+
+// results makes n results of targets sent 10 ms apart from start, spread over groups.
+func results(targets []string, group string, n int, start time.Time) []ping.Result {
+	out := make([]ping.Result, n)
+	for i := range out {
+		out[i] = ping.Result{TargetID: targets[i%len(targets)], GroupID: group, SentAt: start.Add(time.Duration(i) * 10 * time.Millisecond)}
+		if i%5 != 0 {
+			out[i].OK, out[i].RTT = true, time.Duration(100+i)*time.Microsecond
+		} else {
+			out[i].Err = ping.ErrTimeout
+		}
+	}
+	return out
+}
+
+func newTargets(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+	}
+	return ids
+}
+
+// stored is how many results the database holds for targets in [from, to), from the
+// raw rows and from the minute rollups; a result counted twice shows as a difference.
+func (r *rig) stored(targets []string, from, to time.Time) (raw, rolled int64) {
+	r.t.Helper()
+	ctx := context.Background()
+	stats, err := r.st.ResultStats(ctx, targets, from, to)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, s := range stats {
+		raw += s.Sent
+	}
+	rep, err := r.st.Report(ctx, store.ReportQuery{TargetIDs: targets, From: from, To: to, RawSince: from.Add(-time.Hour)})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return raw, rep.Summary.Sent
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}
+
+// aligned is a whole minute, an hour back, so that windows of whole minutes read rollups.
+func aligned() time.Time { return time.Now().Add(-time.Hour).Truncate(time.Minute) }
+
+func TestStoresEachResultOnceEvenWhenABatchComesTwice(t *testing.T) {
+	r := newRig(t, bus.StreamLimits{MaxBytes: 64 << 20, MaxAge: time.Hour})
+	targets, group, start := newTargets(4), uuid.NewString(), aligned()
+	rs := results(targets, group, 1000, start)
+	for _, res := range rs {
+		r.pub.Submit(res)
+	}
+	_, stop := r.startWriter()
+	from, to := start, start.Add(time.Minute)
+	waitFor(t, "1000 results stored", func() bool { raw, _ := r.stored(targets, from, to); return raw == 1000 })
+
+	// The same results again, as a publisher that lost its ack and republished under a
+	// new message ID would send them (JetStream's dedup does not catch that one).
+	again, err := r.bus.NewResultPublisher(bus.PublisherOptions{Metrics: r.metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, res := range rs[:500] {
+		again.Submit(res)
+	}
+	cancel()
+	again.Run(ctx) // publishes what it holds and waits for the acks
+	waitFor(t, "the repeated batch to be consumed", func() bool {
+		info, err := r.cons.Info(context.Background())
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
+	stop()
+	raw, rolled := r.stored(targets, from, to)
+	if raw != 1000 || rolled != 1000 {
+		t.Fatalf("after a batch delivered twice: %d raw rows and %d in the rollups, want 1000 and 1000", raw, rolled)
+	}
+	if d := testutil.CollectAndCount(r.metrics.Dropped); d != 0 {
+		t.Fatalf("drops counted under %d reasons, want none", d)
+	}
+}
+
+func TestAnOutageKeepsResultsOnTheBusUntilTheDatabaseIsBack(t *testing.T) {
+	r := newRig(t, bus.StreamLimits{MaxBytes: 64 << 20, MaxAge: time.Hour})
+	r.st.down.Store(true)
+	w, stop := r.startWriter()
+	defer stop()
+	targets, group, start := newTargets(3), uuid.NewString(), aligned()
+	rs := results(targets, group, 3000, start)
+	for i, res := range rs {
+		r.pub.Submit(res)
+		if i%500 == 0 {
+			time.Sleep(20 * time.Millisecond) // several batches, as probing would make
+		}
+	}
+	waitFor(t, "failed writes", func() bool { return r.st.failed.Load() >= 3 })
+	info, err := r.stream.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs == 0 {
+		t.Fatal("during the outage the stream holds nothing: where did the results go?")
+	}
+	r.st.down.Store(false)
+	w.Wake()
+	from, to := start, start.Add(time.Minute)
+	waitFor(t, "every result stored after the outage", func() bool { raw, _ := r.stored(targets, from, to); return raw == 3000 })
+	stop()
+	if raw, rolled := r.stored(targets, from, to); raw != 3000 || rolled != 3000 {
+		t.Fatalf("%d raw rows and %d in the rollups, want 3000 and 3000", raw, rolled)
+	}
+}
+
+func TestAWriterStoppedMidOutageHandsItsBatchBack(t *testing.T) {
+	r := newRig(t, bus.StreamLimits{MaxBytes: 64 << 20, MaxAge: time.Hour})
+	r.st.down.Store(true)
+	_, stop := r.startWriter()
+	targets, group, start := newTargets(2), uuid.NewString(), aligned()
+	for _, res := range results(targets, group, 400, start) {
+		r.pub.Submit(res)
+	}
+	waitFor(t, "a failed write", func() bool { return r.st.failed.Load() >= 1 })
+	stop() // it holds the fetched batches: they go back (nak), not wait out the ack timeout
+
+	r.st.down.Store(false)
+	_, stop2 := r.startWriter()
+	defer stop2()
+	from, to := start, start.Add(time.Minute)
+	waitFor(t, "the next writer to store what the first handed back", func() bool { raw, _ := r.stored(targets, from, to); return raw == 400 })
+}
+
+func TestAStreamOverItsLimitDropsTheOldestAndCountsThem(t *testing.T) {
+	const limit = 64 << 10
+	r := newRig(t, bus.StreamLimits{MaxBytes: limit, MaxAge: time.Hour})
+	targets, group, start := newTargets(5), uuid.NewString(), aligned()
+	all := results(targets, group, 5100, start)
+	const n = 5100 // ~ 400 KB of batches: most cannot wait
+	w, stop := r.startWriter()
+	// The writer has stored this prober's first results when the database goes away.
+	for _, res := range all[:100] {
+		r.pub.Submit(res)
+	}
+	waitFor(t, "the first results stored", func() bool { raw, _ := r.stored(targets, start, start.Add(time.Minute)); return raw == 100 })
+	r.st.down.Store(true)
+	for i, res := range all[100:] {
+		r.pub.Submit(res)
+		if i%100 == 99 {
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	waitFor(t, "everything published", func() bool { return testutil.ToFloat64(r.metrics.Published) == n })
+	r.st.down.Store(false)
+	w.Wake()
+	waitFor(t, "the stream drained", func() bool {
+		info, err := r.cons.Info(context.Background())
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
+	stop()
+	raw, rolled := r.stored(targets, start, start.Add(time.Minute))
+	dropped := int64(testutil.ToFloat64(r.metrics.Dropped.WithLabelValues(bus.DropDiscarded)))
+	if dropped == 0 || raw <= 100 {
+		t.Fatalf("stored %d, counted %d dropped: want some of each (the stream holds %d bytes)", raw, dropped, limit)
+	}
+	if raw+dropped != n || rolled != raw {
+		t.Fatalf("stored %d (rollups %d) + dropped %d = %d, want %d: every result stored or counted, none twice", raw, rolled, dropped, raw+dropped, n)
+	}
+	// The oldest went: the newest results are all stored.
+	if newest, _ := r.stored(targets, all[n-500].SentAt, start.Add(time.Minute)); newest != 500 {
+		t.Fatalf("of the newest 500 results, %d are stored: the stream should drop the oldest", newest)
+	}
+}
+
+func TestAMessageTheWriterCannotReadIsDroppedAndCounted(t *testing.T) {
+	r := newRig(t, bus.StreamLimits{MaxBytes: 64 << 20, MaxAge: time.Hour})
+	js, err := jetstream.New(r.bus.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := uuid.NewString()
+	for _, bad := range []string{`not json`, `{"source":"x","before":0,"results":[{"target":"not-a-uuid","sent_us":1}]}`} {
+		if _, err := js.Publish(context.Background(), bus.ResultSubject("local", group), []byte(bad)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	targets, start := newTargets(1), aligned()
+	for _, res := range results(targets, group, 10, start) {
+		r.pub.Submit(res)
+	}
+	_, stop := r.startWriter()
+	defer stop()
+	waitFor(t, "the good results stored", func() bool { raw, _ := r.stored(targets, start, start.Add(time.Minute)); return raw == 10 })
+	if d := testutil.ToFloat64(r.metrics.Dropped.WithLabelValues(bus.DropUndecodable)); d != 2 {
+		t.Fatalf("undecodable messages counted: %v, want 2", d)
+	}
+}
