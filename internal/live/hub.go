@@ -426,17 +426,17 @@ func (h *Hub) putParts(parts [][]byte) {
 	h.partsPool.Put(&parts)
 }
 
-// sweep forgets cuts past the resume window in groups that have had no results since.
+// sweep forgets cuts past the resume window in groups that have had no results since,
+// and, with a feed, the groups nobody follows.
 func (h *Hub) sweep() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.seq <= h.ringCuts {
-		return
+	if h.seq > h.ringCuts {
+		for _, g := range h.groups {
+			g.prune(h.seq - h.ringCuts)
+		}
+		h.forgetGone(h.seq - h.ringCuts)
 	}
-	for _, g := range h.groups {
-		g.prune(h.seq - h.ringCuts)
-	}
-	h.forgetGone(h.seq - h.ringCuts)
 	h.unfollowIdle()
 }
 
