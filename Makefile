@@ -31,7 +31,7 @@ clean:
 
 ## bench: every benchmark, one after another (root; tens of minutes); each prints its table
 .PHONY: bench
-bench: bench-engine bench-live bench-report bench-ui
+bench: bench-engine bench-live bench-report bench-server bench-ui
 
 ## bench-engine: probing vs shared engine (auto and raw sockets) vs fping on loopback, N = 1k…20k at 1 Hz (root; ~6 min);
 ## markdown table on stdout. Flags via BENCH_ENGINE_ARGS, e.g. BENCH_ENGINE_ARGS="-n 1000 -duration 10s".
@@ -86,6 +86,16 @@ bench-ui: frontend-deps
 bench-report:
 	@$(GO) build -o bin/reportbench ./bench/reportbench
 	@./bin/reportbench $(BENCH_REPORT_ARGS)
+
+## bench-server: the whole server (the real binary, a throwaway Postgres, the embedded bus) probing 20,000
+## loopback targets at 1 Hz: server and Postgres CPU, RSS, results and bytes/s on the bus, writes/s, drops, and a
+## check that every result was stored once and the rollups agree (root; ~4 min); markdown table on stdout.
+## Flags via BENCH_SERVER_ARGS, e.g. BENCH_SERVER_ARGS="-n 2000 -window 20s", or "-compare bin/pingdeck-old"
+## to measure an older build after this tree's.
+.PHONY: bench-server
+bench-server:
+	@$(GO) build -o bin/serverbench ./bench/serverbench
+	@./bin/serverbench $(BENCH_SERVER_ARGS)
 
 ## screenshots: docs/dashboard.png, docs/dashboard-phone.png and docs/report.png from the
 ## real binary probing loopback addresses (~2 min; needs the live stream and reports)

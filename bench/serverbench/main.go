@@ -1,0 +1,174 @@
+//go:build linux
+
+// Command serverbench measures the whole pingdeck server: the real binary, on a
+// throwaway PostgreSQL cluster, probing N loopback targets (spread over 127.64.0.0/10)
+// through its embedded bus into the database. After a warm-up it measures a window:
+// the server's CPU and memory, the cluster's CPU, the results and bytes the prober
+// published on the bus, what the database writer wrote and what was dropped. Then it
+// pauses the groups, waits for the writer to catch up, and checks in Postgres that
+// every result was stored once: each target's raw rows over the window, all raw rows
+// against all results published, and the rollups against the raw rows.
+//
+// It prints a markdown table, one row per server binary: the one built from this tree
+// (or -bin), and with -compare OLD_BIN another one run after it on a fresh cluster;
+// what an older binary does not export is "n/a".
+//
+//	make bench-server BENCH_SERVER_ARGS="-n 2000 -window 20s"
+//	go build -o bin/serverbench ./bench/serverbench && ./bin/serverbench -compare /tmp/pingdeck-old
+//
+// Every step is bounded (-timeout for the whole run); the server, its data dir and the
+// cluster are removed also on error or interrupt.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "serverbench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are one benchmark's settings.
+type options struct {
+	n          int           // targets
+	perGroup   int           // targets per group
+	interval   time.Duration // every target's probe interval
+	warmup     time.Duration // probing before the window
+	window     time.Duration // the measured window
+	drain      time.Duration // longest wait for the writer to catch up after the window
+	bin        string        // server binary; "" builds this tree's
+	compare    string        // a second binary, run after the first
+	engine     string        // --ping-engine, if set
+	serverArgs []string      // more server flags
+	timeout    time.Duration // the whole benchmark's bound
+}
+
+// binary is a server binary to measure and the name its row goes by.
+type binary struct{ path, label string }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("serverbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.n, "n", 20000, "loopback targets to probe")
+	fs.IntVar(&o.perGroup, "group-size", 500, "targets per group (one POST /api/v1/groups each)")
+	fs.DurationVar(&o.interval, "interval", time.Second, "every target's probe interval")
+	fs.DurationVar(&o.warmup, "warmup", 20*time.Second, "probing before the measured window, after the last group is made")
+	fs.DurationVar(&o.window, "window", 60*time.Second, "measured window")
+	fs.DurationVar(&o.drain, "drain", 3*time.Minute, "longest wait, after the groups are paused, for the database writer to catch up")
+	fs.StringVar(&o.bin, "bin", "", "server binary to measure (default: build ./cmd/server of this tree)")
+	fs.StringVar(&o.compare, "compare", "", "another server binary (an older build, say) measured after the first, on a fresh cluster")
+	fs.StringVar(&o.engine, "engine", "", "--ping-engine for the server (default: the server's own)")
+	extra := fs.String("server-args", "", "more server flags, space-separated")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.serverArgs = strings.Fields(*extra)
+	if err := o.validate(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "serverbench: "+format+"\n", a...) }
+
+	var bins []binary
+	if o.bin == "" {
+		dir, err := os.MkdirTemp("", "serverbench-build-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		logf("building the server")
+		path, err := buildServer(ctx, dir)
+		if err != nil {
+			return err
+		}
+		bins = append(bins, binary{path: path, label: "this tree"})
+	} else {
+		bins = append(bins, binary{path: o.bin, label: o.bin})
+	}
+	if o.compare != "" {
+		bins = append(bins, binary{path: o.compare, label: o.compare})
+	}
+
+	loadBefore := loadAverage()
+	var rows []row
+	var errs []error
+	for _, b := range bins {
+		if ctx.Err() != nil {
+			break
+		}
+		r, err := runOne(ctx, o, b, logf)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", b.label, err))
+			r.Err = err.Error()
+		}
+		rows = append(rows, r)
+	}
+	writeReport(stdout, reportHeader{
+		Date: time.Now(), CPUs: runtime.NumCPU(), LoadBefore: loadBefore, LoadAfter: loadAverage(),
+		Warmup: o.warmup, Window: o.window, PerGroup: o.perGroup,
+	}, rows)
+	return errors.Join(errs...)
+}
+
+func (o options) validate() error {
+	switch {
+	case o.n < 1 || o.n > maxLoopbackTargets:
+		return fmt.Errorf("-n %d: must be 1 to %d", o.n, maxLoopbackTargets)
+	case o.perGroup < 1 || o.perGroup > 10000:
+		return fmt.Errorf("-group-size %d: must be 1 to 10000 (the most one request may add)", o.perGroup)
+	case o.interval < 200*time.Millisecond:
+		return fmt.Errorf("-interval %s: must be at least 200ms (the server's smallest)", o.interval)
+	case o.interval%time.Millisecond != 0 || o.interval > time.Hour:
+		return fmt.Errorf("-interval %s: must be whole milliseconds, at most 1h", o.interval)
+	case o.window < 2*o.interval:
+		return fmt.Errorf("-window %s: must hold at least two intervals", o.window)
+	case o.warmup < 0 || o.drain <= 0:
+		return errors.New("-warmup and -drain must not be negative")
+	}
+	return nil
+}
+
+// buildServer compiles ./cmd/server of the module we are run in, as `make build` does,
+// into dir.
+func buildServer(ctx context.Context, dir string) (string, error) {
+	path := filepath.Join(dir, "pingdeck")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", path, "pingdeck/cmd/server")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build pingdeck/cmd/server (run serverbench inside the module): %w\n%s", err, out)
+	}
+	return path, nil
+}
+
+// loadAverage is the 1-minute load average, which says how much the machine was shared.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}

@@ -1,0 +1,122 @@
+//go:build linux
+
+package main
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNumber(t *testing.T) {
+	for _, tc := range []struct {
+		v      float64
+		digits int
+		want   string
+	}{
+		{0, 0, "0"},
+		{999, 0, "999"},
+		{1000, 0, "1,000"},
+		{1234567.89, 1, "1,234,567.9"},
+		{-20000, 0, "-20,000"},
+		{math.NaN(), 1, "n/a"},
+	} {
+		if got := number(tc.v, tc.digits); got != tc.want {
+			t.Errorf("number(%v, %d) = %q, want %q", tc.v, tc.digits, got, tc.want)
+		}
+	}
+}
+
+// newRowFor is a measured row: a bus binary when bus is true, else one from before it.
+func newRowFor(bus bool) row {
+	r := row{Label: "this tree", Targets: 2000, Interval: time.Second, Window: 20 * time.Second,
+		CPU: 0.253, PostgresCPU: 0.1, RSS: 80 << 20, PeakRSS: 90 << 20,
+		ProbesPerSec: 2000, ResultsPerSec: 2000, BusBytesPerSec: 60000, WrittenPerSec: 2000,
+		Published: 40000, BusBytes: 1.2e6, Backlog: 1,
+		Stored:  storedOnce{Checked: true, Want: 19, Targets: 2000, Rows: 90000, Published: 90000},
+		Rollups: rollupCheck{Checked: true, Buckets: 4000, HourChecked: true}}
+	if !bus {
+		r.ResultsPerSec, r.BusBytesPerSec, r.Published, r.BusBytes, r.Backlog = math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		r.Stored.Published = math.NaN()
+	}
+	return r
+}
+
+func TestCells(t *testing.T) {
+	cells := func(r row) map[string]string {
+		out := map[string]string{}
+		c := r.cells()
+		if len(c) != len(tableColumns()) {
+			t.Fatalf("%d cells for %d columns", len(c), len(tableColumns()))
+		}
+		for i, col := range tableColumns() {
+			out[col] = c[i]
+		}
+		return out
+	}
+	bus := cells(newRowFor(true))
+	for col, want := range map[string]string{
+		"server CPU % of a core": "25.3", "RSS MiB (peak)": "80 (90)", "results/s": "2,000", "bus bytes/s": "60,000",
+		"bytes/result": "30.0", "dropped": "0", "stored once": "ok: 2,000 targets × 19 in their windows; 90,000 rows = published",
+		"rollups = raw": "ok: 4,000 minute buckets; hours = minutes",
+	} {
+		if bus[col] != want {
+			t.Errorf("%s = %q, want %q", col, bus[col], want)
+		}
+	}
+	old := cells(newRowFor(false))
+	for _, col := range []string{"results/s", "bus bytes/s", "bytes/result", "batches waiting at window end"} {
+		if old[col] != "n/a" {
+			t.Errorf("without bus metrics %s = %q, want n/a", col, old[col])
+		}
+	}
+	if old["stored once"] != "ok: 2,000 targets × 19 in their windows; rows vs published n/a" || old["probes/s"] != "2,000" {
+		t.Errorf("without bus metrics: stored once %q, probes/s %q", old["stored once"], old["probes/s"])
+	}
+
+	bad := newRowFor(true)
+	bad.Stored = storedOnce{Checked: true, Want: 19, Targets: 2000, Off: 2, Missing: 3, Extra: 1, Example: "127.64.0.9 has 17", Rows: 89998, Published: 90000}
+	bad.Rollups = rollupCheck{Checked: true, Buckets: 4000, Off: 2, Missing: 0, Extra: 60, HourChecked: true, HourOff: 1}
+	bad.Dropped = map[string]float64{"publish_backlog": 5, "bus_discarded": 2, "undecodable": 0}
+	got := cells(bad)
+	for col, want := range map[string]string{
+		"stored once":   "3 missing 1 extra (2 of 2000 targets off, e.g. 127.64.0.9 has 17 of 19) 89,998 rows ≠ 90,000 published",
+		"rollups = raw": "2 of 4,000 minute buckets off (0 missing, 60 extra); 1 hour buckets ≠ their minutes",
+		"dropped":       "7 (bus_discarded 2, publish_backlog 5)",
+	} {
+		if got[col] != want {
+			t.Errorf("%s = %q, want %q", col, got[col], want)
+		}
+	}
+
+	failed := cells(row{Label: "old", Targets: 10, Interval: time.Second, Err: "server exited"})
+	if failed["server CPU % of a core"] != "—" || failed["notes"] != "FAILED: server exited" {
+		t.Errorf("a failed run's cells: %v", failed)
+	}
+}
+
+func TestWriteReport(t *testing.T) {
+	var b strings.Builder
+	writeReport(&b, reportHeader{Date: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), CPUs: 2, LoadBefore: "0.10", LoadAfter: "1.50",
+		Warmup: 20 * time.Second, Window: time.Minute, PerGroup: 500}, []row{newRowFor(true), newRowFor(false)})
+	lines := strings.Split(b.String(), "\n")
+	var table []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "|") {
+			table = append(table, l)
+		}
+	}
+	if len(table) != 4 { // heading, separator, two rows
+		t.Fatalf("table has %d lines:\n%s", len(table), b.String())
+	}
+	cols := strings.Count(table[0], "|")
+	for _, l := range table[1:] {
+		if strings.Count(l, "|") != cols {
+			t.Errorf("line %q has %d bars, the heading %d", l, strings.Count(l, "|"), cols)
+		}
+	}
+	if !strings.Contains(lines[0], "groups of 500") || !strings.Contains(lines[0], "20s warm-up, 1m0s measured") {
+		t.Errorf("header line: %s", lines[0])
+	}
+}
