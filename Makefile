@@ -105,9 +105,11 @@ screenshots: frontend-deps
 	cd frontend && node e2e/screenshots.js
 
 ## bench-live: 1,000 and 5,000 WebSocket clients on loopback, each following 10 groups × 50
-## targets at 1 Hz of synthetic results, and the same traffic from a process that is not
-## pingdeck as a control (~4 min); markdown table on stdout.
-## Flags via BENCH_LIVE_ARGS, e.g. BENCH_LIVE_ARGS="-n 500 -duration 10s".
+## targets at 1 Hz of synthetic results that reach the hub through the embedded NATS bus as
+## in the server, and the same traffic from a process that is not pingdeck as a control
+## (~4 min); markdown table on stdout. Flags via BENCH_LIVE_ARGS, e.g.
+## BENCH_LIVE_ARGS="-n 500 -duration 10s"; "-path bus,direct" adds rows with results
+## handed straight to the hub, to show what the bus costs (twice as long).
 .PHONY: bench-live
 bench-live:
 	@$(GO) build -o bin/livebench ./bench/livebench

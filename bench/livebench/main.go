@@ -4,14 +4,17 @@
 // pingdeck server (API + live hub on SQLite, no probing) in one process and N
 // WebSocket clients in another, on loopback. Every client follows 10 public groups of
 // 50 targets, picked from a pool so that clients' messages differ; the server process
-// publishes synthetic results for every pool target at 1 Hz into the hub, as the
-// scheduler would. It prints a markdown table: server CPU (% of one core), server RSS
-// per client, latency from publish to client receive, and HTTP API latency
+// makes synthetic results for every pool target at 1 Hz, as the scheduler would, and
+// they reach the hub by the server's own path (-path bus: an embedded NATS bus, the
+// result publisher, the JetStream result stream and the hub's feed) or straight into
+// the hub (-path direct); -path bus,direct measures both for each N, side by side. It
+// prints a markdown table: server CPU (% of one core), server RSS per client, latency
+// from handing a result over to its arrival at a client, and HTTP API latency
 // (GET /api/v1/me) idle and while the clients are connected.
 //
 //	go build -o bin/livebench ./bench/livebench && ./bin/livebench -n 1000,5000
 //
-// Every run is bounded: about 50 s per N with the default durations.
+// Every run is bounded: about 50 s per N and path with the default durations.
 package main
 
 import (
@@ -46,6 +49,7 @@ func main() {
 // config is one benchmark run's settings.
 type config struct {
 	Clients         []int
+	Paths           []string // how results reach the hub: pathBus, pathDirect
 	GroupsPerClient int
 	TargetsPerGroup int
 	Pool            int // groups in the pool clients pick from
@@ -71,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("livebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	counts := fs.String("n", "1000,5000", "comma-separated client counts")
+	paths := fs.String("path", pathBus, "how results reach the hub, comma-separated: bus (embedded NATS, publisher, stream and feed, as the server does) or direct (hub.Publish, the hub alone)")
 	cfg := config{}
 	fs.IntVar(&cfg.GroupsPerClient, "groups", 10, "groups each client follows")
 	fs.IntVar(&cfg.TargetsPerGroup, "targets", 50, "targets per group")
@@ -89,6 +94,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Clients = append(cfg.Clients, n)
 	}
+	var err error
+	if cfg.Paths, err = parsePaths(*paths); err != nil {
+		return err
+	}
 	if _, ok := schedWrappers[cfg.ClientsSched]; !ok {
 		return fmt.Errorf("-clients-sched: %q is not idle, nice or normal", cfg.ClientsSched)
 	}
@@ -99,12 +108,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	loadBefore := loadAverage()
 	var rows []row
 	for _, n := range cfg.Clients {
-		fmt.Fprintf(stderr, "livebench: %d clients…\n", n)
-		r, err := runOne(ctx, args[0], cfg, n, stderr)
-		if err != nil {
-			return fmt.Errorf("%d clients: %w", n, err)
+		for _, path := range cfg.Paths {
+			fmt.Fprintf(stderr, "livebench: %d clients, results by %s…\n", n, path)
+			r, err := runOne(ctx, args[0], cfg, n, path, stderr)
+			if err != nil {
+				return fmt.Errorf("%d clients, %s: %w", n, path, err)
+			}
+			rows = append(rows, r)
 		}
-		rows = append(rows, r)
 	}
 	writeTable(stdout, cfg, rows)
 	fmt.Fprintf(stdout, "\n%d CPUs; load average (1 min) %s before, %s after; server and clients share the machine (clients scheduled %s).\n",
@@ -128,6 +139,7 @@ func loadAverage() string {
 // row is one line of the table.
 type row struct {
 	N                int
+	Path             string // how results reached the hub
 	Server           serverReport
 	Client           clientReport
 	APIIdle, APIBusy latency // GET /api/v1/me from this process
@@ -212,14 +224,14 @@ func (c *child) stop() {
 	}
 }
 
-// runOne runs the server and the clients for n clients: idle measurement, connect,
-// warm-up, measurement.
-func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Writer) (row, error) {
+// runOne runs the server, its results reaching the hub by path, and the clients for n
+// clients: idle measurement, connect, warm-up, measurement.
+func runOne(ctx context.Context, self string, cfg config, n int, path string, stderr io.Writer) (row, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	srv, err := startChild(ctx, self, "normal", stderr, serverRole,
 		"-pool", strconv.Itoa(cfg.Pool), "-targets", strconv.Itoa(cfg.TargetsPerGroup),
-		"-warmup", cfg.Warmup.String(), "-duration", cfg.Measure.String(), "-n", strconv.Itoa(n))
+		"-warmup", cfg.Warmup.String(), "-duration", cfg.Measure.String(), "-n", strconv.Itoa(n), "-path", path)
 	if err != nil {
 		return row{}, err
 	}
@@ -232,7 +244,7 @@ func runOne(ctx context.Context, self string, cfg config, n int, stderr io.Write
 	token, groupIDs, _ := strings.Cut(rest, " ")
 	base := "http://" + addr
 	var r row
-	r.N = n
+	r.N, r.Path = n, path
 	r.APIIdle = probeHTTP(ctx, base, token, cfg.Idle) // no clients, no results
 	if r.APIHogs, err = probeWithHogs(ctx, self, cfg, stderr, base, token); err != nil {
 		return row{}, err
@@ -384,12 +396,18 @@ func probeWithHogs(ctx context.Context, self string, cfg config, stderr io.Write
 func writeTable(w io.Writer, cfg config, rows []row) {
 	fmt.Fprintf(w, "Each client follows %d groups × %d targets at 1 Hz (pool of %d groups); %s warm-up, %s measured.\n\n",
 		cfg.GroupsPerClient, cfg.TargetsPerGroup, cfg.Pool, cfg.Warmup, cfg.Measure)
-	fmt.Fprintln(w, "| clients | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … CPUs busy, no stream | … connected | … same traffic from a bare sender | its sender / clients CPU % | its publish → receive p99 ms | … in the handler p99 ≤ ms | host steal % idle / busy / connected / traffic | 4429 closes / other closes / dropped | GC pauses / max ≤ ms | heap / stacks MB connected |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "Results by: **bus** — the server's path: submitted to the result publisher, published per group every 50 ms to the JetStream result stream of an embedded NATS (file store; nothing drains it, as no database writer runs), and delivered by the hub's feed; **direct** — handed to hub.Publish, the hub alone. Publish → receive starts when the result is handed over (its SentAt).")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| clients | results by | results/s handed over → reached the hub | bus unconfirmed batches / dropped results | server CPU % of one core | client process CPU % | server RSS MB idle → connected | RSS per client KB | publish → receive p50 / p99 ms | flush → written p50 / p99 ≤ ms | messages/s | MB/s sent | GET /api/v1/me p50 / p99 ms idle | … CPUs busy, no stream | … connected | … same traffic from a bare sender | its sender / clients CPU % | its publish → receive p99 ms | … in the handler p99 ≤ ms | host steal % idle / busy / connected / traffic | 4429 closes / other closes / dropped | GC pauses / max ≤ ms | heap / stacks MB connected |")
+	fmt.Fprintln(w, "|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		s, c := r.Server, r.Client
-		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.1f / %.1f | %d | %g | %.1f / %.1f / %.1f / %.1f | %d / %d / %d | %d / %.2g | %.1f / %.1f |\n",
-			r.N, s.CPUPercent, c.CPUPercent, s.RSSIdleMB, s.RSSConnectedMB, (s.RSSConnectedMB-s.RSSIdleMB)*1024/float64(r.N),
+		busLoss := "–" // no bus on the direct path
+		if r.Path == pathBus {
+			busLoss = fmt.Sprintf("%d / %d", s.BusPublishErrors, s.BusDropped)
+		}
+		fmt.Fprintf(w, "| %d | %s | %.0f → %.0f | %s | %.1f | %.1f | %.1f → %.1f | %.1f | %d / %d | %g / %g | %.0f | %.1f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.1f / %.1f | %d | %g | %.1f / %.1f / %.1f / %.1f | %d / %d / %d | %d / %.2g | %.1f / %.1f |\n",
+			r.N, r.Path, s.SubmittedPerSec, s.DeliveredPerSec, busLoss, s.CPUPercent, c.CPUPercent, s.RSSIdleMB, s.RSSConnectedMB, (s.RSSConnectedMB-s.RSSIdleMB)*1024/float64(r.N),
 			c.P50ms, c.P99ms, s.FlushP50ms, s.FlushP99ms, s.MessagesPerSec, s.MBPerSec, r.APIIdle.P50, r.APIIdle.P99, r.APIHogs.P50, r.APIHogs.P99, r.APIBusy.P50, r.APIBusy.P99,
 			r.APITraffic.P50, r.APITraffic.P99, r.Traffic.SenderPercent, r.Traffic.Clients.CPUPercent, r.Traffic.Clients.P99ms, s.HandlerP99ms, r.APIIdle.Steal, r.APIHogs.Steal, r.APIBusy.Steal, r.APITraffic.Steal,
 			s.Slow, c.Closed, s.Dropped, s.GCPauses, s.GCPauseMaxms, s.HeapMB, s.StackMB)

@@ -57,10 +57,16 @@ type serverReport struct {
 	Slow, Dropped  int64
 	GCPauses       uint64  // stop-the-world pauses for GC while measuring
 	GCPauseMaxms   float64 // … the longest, upper bucket bound
+	// Results per second handed to the route and reaching hub.Publish while measuring:
+	// equal but for those in flight at the window's ends, unless the route loses some.
+	SubmittedPerSec, DeliveredPerSec float64
+	BusPublishErrors                 int64 // batches the stream did not confirm (bus path)
+	BusDropped                       int64 // results the publisher dropped (bus path)
 }
 
 // runServer is the server process: the real API and hub over a fresh SQLite database,
-// public groups of synthetic targets, and a publisher standing in for the scheduler.
+// public groups of synthetic targets, and a publisher standing in for the scheduler
+// whose results reach the hub by -path (pathBus or pathDirect).
 func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	pool := fs.Int("pool", 40, "")
@@ -68,8 +74,12 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	warmup := fs.Duration("warmup", 5*time.Second, "")
 	measure := fs.Duration("duration", 20*time.Second, "")
 	n := fs.Int("n", 1000, "")
+	path := fs.String("path", pathBus, "")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *path != pathBus && *path != pathDirect {
+		return fmt.Errorf("server: -path %q is not %s or %s", *path, pathBus, pathDirect)
 	}
 	raiseFileLimit()
 	dir, err := os.MkdirTemp("", "livebench-")
@@ -115,9 +125,14 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	route, err := openRoute(ctx, *path, dir, reg, log)
+	if err != nil {
+		return err
+	}
+	defer route.Close() // after the publisher and the hub have stopped (deferred later)
 	// Every client is the same user here.
 	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
-		MaxStreamsPerUser: 1 << 20})
+		MaxStreamsPerUser: 1 << 20, Feed: route.hubFeed()})
 	if err != nil {
 		return err
 	}
@@ -137,7 +152,13 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	hubCtx, stopHub := context.WithCancel(ctx)
 	var hubDone sync.WaitGroup
 	hubDone.Add(1)
-	go func() { defer hubDone.Done(); hub.Run(hubCtx) }()
+	go func() {
+		defer hubDone.Done()
+		var feeding sync.WaitGroup // the feed delivers to the hub, as in cmd/server/app.go
+		feeding.Go(func() { route.runFeed(hubCtx, hub) })
+		hub.Run(hubCtx)
+		feeding.Wait()
+	}()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -158,8 +179,12 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	pubCtx, stopPub := context.WithCancel(ctx)
 	var pubDone sync.WaitGroup
-	pubDone.Add(1)
-	go func() { defer pubDone.Done(); publish(pubCtx, hub, targets) }()
+	pubDone.Add(2)
+	go func() { defer pubDone.Done(); route.runPublisher(pubCtx) }()
+	go func() {
+		defer pubDone.Done()
+		publish(pubCtx, func(res ping.Result) { route.submit(hub, res) }, targets)
+	}()
 	defer func() { stopPub(); pubDone.Wait() }()
 	select {
 	case <-time.After(*warmup):
@@ -173,6 +198,7 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	stopTrace := startTrace("LIVEBENCH_TRACE")
 	before := gather(reg)
 	pauses0 := gcPauses()
+	submitted0, delivered0 := route.submitted.Load(), route.delivered.Load()
 	cpu0, t0 := cpuTime(), time.Now()
 	select { // the orchestrator times the API meanwhile, from its own process
 	case <-time.After(*measure):
@@ -180,6 +206,7 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return ctx.Err()
 	}
 	cpu1, t1 := cpuTime(), time.Now()
+	submitted1, delivered1 := route.submitted.Load(), route.delivered.Load()
 	r.GCPauses, r.GCPauseMaxms = pausesBetween(pauses0, gcPauses())
 	after := gather(reg)
 	stopProfile()
@@ -196,6 +223,10 @@ func runServer(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	r.HandlerP99ms = histQuantile(before, after, `pingdeck_http_request_duration_seconds{route="/api/v1/me"}`, 0.99)
 	r.Slow = int64(after["pingdeck_live_slow_disconnects_total"])
 	r.Dropped = int64(after["pingdeck_live_publish_dropped_total"])
+	r.SubmittedPerSec = float64(submitted1-submitted0) / secs
+	r.DeliveredPerSec = float64(delivered1-delivered0) / secs
+	r.BusPublishErrors = int64(after["pingdeck_bus_publish_errors_total"])
+	r.BusDropped = int64(after["pingdeck_results_dropped_total"])
 	if clients := after["pingdeck_live_clients"]; int(clients) != *n {
 		fmt.Fprintf(stderr, "livebench: %v of %d clients connected at the end\n", clients, *n)
 	}
@@ -232,9 +263,10 @@ func pausesBetween(a, b *metrics.Float64Histogram) (n uint64, maxMs float64) {
 	return n, maxMs
 }
 
-// publish hands the hub one result per target per second, each target at its own
-// phase within the second, as the scheduler would; 1 % are lost.
-func publish(ctx context.Context, hub *live.Hub, targets []ping.Result) {
+// publish submits one result per target per second, each target at its own phase
+// within the second, as the scheduler would; 1 % are lost. Each result's SentAt is
+// the moment it is submitted, where the clients' publish → receive latency starts.
+func publish(ctx context.Context, submit func(ping.Result), targets []ping.Result) {
 	const slots = 100
 	bySlot := make([][]ping.Result, slots)
 	for i, t := range targets {
@@ -258,7 +290,7 @@ func publish(ctx context.Context, hub *live.Hub, targets []ping.Result) {
 			} else {
 				r.OK, r.RTT = true, time.Duration(1000+rand.IntN(20000))*time.Microsecond
 			}
-			hub.Publish(r)
+			submit(r)
 		}
 		slot = (slot + 1) % slots
 	}
