@@ -66,7 +66,10 @@ func Open(cfg Config) (*Bus, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500 * time.Millisecond),
 		nats.DrainTimeout(drainTimeout),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if err == nil || nc.IsClosed() {
+				return // closed on purpose (shutdown), not lost
+			}
 			b.log.Warn("bus: connection to NATS lost; reconnecting", "url", b.url, "err", err)
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { b.log.Info("bus: reconnected to NATS", "url", b.url) }),
