@@ -32,6 +32,7 @@ type app struct {
 	bus   *bus.Bus
 	// changeSub hands the bus's change events to the hub and the scheduler.
 	changeSub *bus.ChangeSubscription
+	hellos    *bus.HelloResponder // tells agents and replicas which protocol to speak
 	server    *http.Server
 	serveErr  chan error
 	hub       *live.Hub
@@ -79,6 +80,10 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	}()
 	changes := &groups.Fanout{}
 	changeSub, err := b.SubscribeChanges(groups.SubscriberFunc(changes.Publish))
+	if err != nil {
+		return nil, err
+	}
+	hellos, err := b.AnswerHellos()
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +162,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	a := &app{log: log, store: st, bus: b, changeSub: changeSub, hub: hub, serveErr: make(chan error, 1),
+	a := &app{log: log, store: st, bus: b, changeSub: changeSub, hellos: hellos, hub: hub, serveErr: make(chan error, 1),
 		server: &http.Server{Handler: boundRequestReads(handler, cfg.RequestReadTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
 	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
 	a.stopWriter = a.spawn(&a.writing, writer.Run)
@@ -195,9 +200,7 @@ func (a *app) shutdown() error {
 		stage.wg.Wait()
 	}
 	// Nothing publishes or listens any more: the bus goes, then the database.
-	if subErr := a.changeSub.Stop(); subErr != nil {
-		err = errors.Join(err, subErr)
-	}
+	err = errors.Join(err, a.changeSub.Stop(), a.hellos.Stop())
 	if busErr := a.bus.Close(); busErr != nil {
 		err = errors.Join(err, fmt.Errorf("closing the bus: %w", busErr))
 	}

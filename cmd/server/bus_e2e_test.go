@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"pingdeck/internal/bus"
+	"pingdeck/internal/live/livetest"
 )
 
 const (
@@ -212,4 +217,73 @@ func waitReady(t *testing.T, c *httpClient) {
 		code, _ := c.status("GET", "/readyz", nil)
 		return code == 200
 	})
+}
+
+// TestResultsFromAnotherProcessReachTheDashboardAndTheDatabase: a NATS client of the
+// server's bus (all an agent is) says hello (an old protocol version is refused with a
+// clear message), then publishes a batch of results on a group's documented subject:
+// an open dashboard gets them and they are stored.
+func TestResultsFromAnotherProcessReachTheDashboardAndTheDatabase(t *testing.T) {
+	srv, url := startListeningBus(t, t.TempDir())
+	c := srv.client()
+	waitReady(t, c)
+	c.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
+	var g e2eGroup
+	c.call("POST", "/api/v1/groups", map[string]any{"name": "remote", "interval": "1h", "targets": "127.4.3.1"}, 201, &g)
+	conn, resp, err := c.wsDial(http.Header{"Origin": {c.base}}, livetest.Options{})
+	if err != nil {
+		t.Fatalf("dial: %v (%+v)", err, resp)
+	}
+	defer conn.Close()
+	for {
+		m, err := conn.Next(time.Now().Add(20 * time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type == "snapshot" {
+			break
+		}
+	}
+
+	nc, err := nats.Connect(url, nats.UserInfo(e2eNATSUser, e2eNATSPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := bus.Greet(nc, "old-agent", []int{0}, 5*time.Second); err == nil || !strings.Contains(err.Error(), "upgrade the agent") {
+		t.Fatalf("an agent speaking only v0: %v, want a refusal saying to upgrade it", err)
+	}
+	if v, err := bus.Greet(nc, "agent", []int{1}, 5*time.Second); err != nil || v != 1 {
+		t.Fatalf("hello with v1: %d, %v", v, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now().Add(-time.Second).Truncate(time.Millisecond)
+	payload := fmt.Sprintf(`{"source":"e2e-agent","before":0,"results":[{"target":%q,"sent_us":%d,"ok":true,"rtt_us":4321}]}`, g.Targets[0].ID, sent.UnixMicro())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.Publish(ctx, bus.ResultSubject("local", g.ID), []byte(payload)); err != nil {
+		t.Fatal(err)
+	}
+	for got := false; !got; {
+		m, err := conn.Next(time.Now().Add(20 * time.Second))
+		if err != nil {
+			t.Fatalf("the published result did not reach the dashboard: %v", err)
+		}
+		for _, it := range m.Items {
+			if it.T == g.Targets[0].ID && it.At == sent.UnixMilli() && it.RTTMs != nil && *it.RTTMs == 4.321 {
+				got = true
+			}
+		}
+	}
+	waitUntil(t, 20*time.Second, "the published result stored", func() bool {
+		var samples struct {
+			Samples []json.RawMessage `json:"samples"`
+		}
+		c.call("GET", fmt.Sprintf("/api/v1/groups/%s/targets/%s/samples?from=%s", g.ID, g.Targets[0].ID, sent.Add(-5*time.Second).Format(time.RFC3339Nano)), nil, 200, &samples)
+		return len(samples.Samples) == 1
+	})
+	srv.stop()
 }
