@@ -1,12 +1,15 @@
 package live
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
+	"pingdeck/internal/store"
 )
 
 // recordingFeed notes which groups the hub follows.
@@ -99,5 +102,82 @@ func TestHubFollowsTheGroupsItsSocketsFollow(t *testing.T) {
 	h.GroupDeleted("C")
 	if got := feed.followed(); len(got) != 0 {
 		t.Fatalf("after C was deleted: following %v", got)
+	}
+}
+
+// storedGroup is a Store with one group, owned by "owner", and its stored results.
+type storedGroup struct {
+	noStore
+	group  *groups.Group
+	stored []ping.Result
+	asked  int // RecentResults calls
+}
+
+func (s *storedGroup) GroupsByID(_ context.Context, ids []string, _ string) (map[string]store.GroupWithRole, error) {
+	g := *s.group
+	g.Targets = nil
+	return map[string]store.GroupWithRole{g.ID: {Group: &g}}, nil
+}
+
+func (s *storedGroup) TargetsOfGroups(context.Context, []string) (map[string][]groups.Target, error) {
+	return map[string][]groups.Target{s.group.ID: s.group.Targets}, nil
+}
+
+func (s *storedGroup) RecentResults(_ context.Context, ids []string, since time.Time, limit int) ([]ping.Result, error) {
+	s.asked++
+	var out []ping.Result
+	for _, r := range s.stored {
+		if !r.SentAt.Before(since) && slices.Contains(ids, r.TargetID) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// TestAGroupFollowedAnewStartsFromItsStoredResults: the hub reads the last minute of a
+// group it starts to follow from the database, so the first snapshot has the recent
+// samples and the minute's loss, not an empty card; a group it follows already is not
+// read again.
+func TestAGroupFollowedAnewStartsFromItsStoredResults(t *testing.T) {
+	now := time.Now()
+	st := &storedGroup{group: &groups.Group{ID: "G", OwnerID: "owner", Interval: time.Second, Targets: []groups.Target{{ID: "t1"}, {ID: "t2"}}}}
+	for i := range 90 { // 90 s of results; a minute's worth is read
+		at := now.Add(-time.Duration(90-i) * time.Second)
+		st.stored = append(st.stored, ping.Result{TargetID: "t1", SentAt: at, OK: i%4 != 0, RTT: time.Millisecond},
+			ping.Result{TargetID: "t2", SentAt: at, Err: "no such host"})
+	}
+	h, err := NewHub(Options{Store: st, Credentials: noStore{}, Feed: &recordingFeed{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Viewer{UserID: "owner"}
+	follow := func() {
+		grants, denied, err := h.resolve(context.Background(), v, []string{"G"})
+		if err != nil || len(denied) > 0 {
+			t.Fatalf("resolve: %v, denied %v", err, denied)
+		}
+		c := newClient(h, nil, *v)
+		h.mu.Lock()
+		h.follow(c, grants, false)
+		h.mu.Unlock()
+	}
+	follow()
+	h.mu.Lock()
+	t1, t2 := h.groups["G"].targets["t1"], h.groups["G"].targets["t2"]
+	loss, ok := t1.loss1m(now)
+	last, _ := t1.last()
+	h.mu.Unlock()
+	if t1.n < recentSamples-1 || !ok || loss < 0.2 || loss > 0.3 {
+		t.Fatalf("t1 starts with %d samples and loss %.2f (%v), want a minute's (%d) and about 0.25", t1.n, loss, ok, recentSamples)
+	}
+	if last.at != st.stored[178].SentAt.UnixMilli() {
+		t.Fatalf("t1's newest sample is at %d, want the newest stored", last.at)
+	}
+	if t2 == nil || t2.unsent != "no such host" {
+		t.Fatalf("t2 starts as %+v: want its stored reason, a probe that never left", t2)
+	}
+	follow()
+	if st.asked != 1 {
+		t.Fatalf("stored results read %d times: a group already followed is not read again", st.asked)
 	}
 }

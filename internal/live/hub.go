@@ -30,6 +30,8 @@ type Store interface {
 	// TargetsOfGroups reads the targets of many groups in one query.
 	TargetsOfGroups(ctx context.Context, groupIDs []string) (map[string][]groups.Target, error)
 	DashboardGroupIDs(ctx context.Context, userID string, isAdmin bool) ([]string, error)
+	// RecentResults reads the newest results of targets sent since, oldest first.
+	RecentResults(ctx context.Context, targetIDs []string, since time.Time, limit int) ([]ping.Result, error)
 }
 
 var _ Store = (*store.Store)(nil)

@@ -40,6 +40,9 @@ func (noStore) TargetsOfGroups(context.Context, []string) (map[string][]groups.T
 func (noStore) DashboardGroupIDs(context.Context, string, bool) ([]string, error) {
 	return nil, nil
 }
+func (noStore) RecentResults(context.Context, []string, time.Time, int) ([]ping.Result, error) {
+	return nil, nil
+}
 func (noStore) Recheck(context.Context, auth.Credential) (*auth.User, error) { return nil, nil }
 
 func testHub(t *testing.T, o Options) *Hub {

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"pingdeck/internal/groups"
+	"pingdeck/internal/ping"
 )
 
 // resumeRequest is a client's wish to continue from a previous connection.
@@ -224,6 +225,9 @@ type grant struct {
 	id string
 	view
 	meta *groups.Group
+	// recent is the group's stored results of the last minute, read when the hub did
+	// not follow the group yet, so that its state starts from them.
+	recent []ping.Result
 }
 
 // resolve decides which of ids the viewer may see (the single rule, groups.RoleFor),
@@ -281,7 +285,49 @@ func (h *Hub) resolve(ctx context.Context, v *Viewer, ids []string) (grants []gr
 			grants[i].meta.Targets = append([]groups.Target{}, targets[grants[i].id]...)
 		}
 	}
+	if h.opt.Feed != nil {
+		if err := h.readRecent(ctx, grants, loaded); err != nil {
+			return nil, nil, err
+		}
+	}
 	return grants, denied, nil
+}
+
+// Seeding a group the hub starts to follow: its stored results of the last seedWindow,
+// at most seedLimit of them (the newest).
+const (
+	seedWindow = time.Minute
+	seedLimit  = 100_000
+)
+
+// readRecent reads the last minute's stored results of the loaded groups among
+// grants, in one query, into their grants. (Results published in the moments before
+// the hub follows a group and not yet stored are not among them.)
+func (h *Hub) readRecent(ctx context.Context, grants []grant, loaded map[string]bool) error {
+	var ids []string
+	groupOf := map[string]int{}
+	for i := range grants {
+		if !loaded[grants[i].id] {
+			continue
+		}
+		for _, t := range grants[i].meta.Targets {
+			ids = append(ids, t.ID)
+			groupOf[t.ID] = i
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	recent, err := h.opt.Store.RecentResults(ctx, ids, time.Now().Add(-seedWindow), seedLimit)
+	if err != nil {
+		return err
+	}
+	for _, r := range recent {
+		i := groupOf[r.TargetID]
+		r.GroupID = grants[i].id
+		grants[i].recent = append(grants[i].recent, r)
+	}
+	return nil
 }
 
 // follow subscribes c to the granted groups, with a snapshot of each when snapshot is
@@ -292,6 +338,10 @@ func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 		if g == nil {
 			g = newGroupState(gr.id)
 			h.groups[gr.id] = g
+			for i := range gr.recent {
+				t := g.target(gr.recent[i].TargetID)
+				t.record(itemOf(&gr.recent[i], t))
+			}
 		}
 		if g.meta == nil {
 			g.setMeta(gr.meta)
