@@ -52,7 +52,8 @@ const liveFeedBuffer = 8192
 // newResultWriter sets up the result stream with the configured limits, the writers'
 // durable consumer on it, and the writer that stores what it delivers.
 func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Store, m *bus.ResultMetrics, reg prometheus.Registerer, log *slog.Logger) (*ingest.Writer, error) {
-	setup, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// Not cut short by a signal during start: start completes, then shuts down in order.
+	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	stream, cons, err := b.OpenResults(setup, bus.StreamLimits{MaxBytes: cfg.NATS.MaxMB << 20, MaxAge: cfg.NATS.MaxAge})
 	if err != nil {
