@@ -22,7 +22,7 @@ import (
 // The ways the server process's synthetic results can reach the hub (-path).
 const (
 	// pathBus is the server's own: an embedded NATS bus, the prober's result
-	// publisher (per-group batches every 50 ms), the JetStream result stream, and the
+	// publisher (per-group batches every 25 ms), the JetStream result stream, and the
 	// hub's feed following the groups its sockets follow (cmd/server/app.go).
 	pathBus = "bus"
 	// pathDirect hands results to hub.Publish in the publishing goroutine: the hub

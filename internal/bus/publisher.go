@@ -58,7 +58,7 @@ const (
 // PublisherOptions tune a ResultPublisher; zero values take the defaults.
 type PublisherOptions struct {
 	Location   string        // where the prober is, a subject token; "local"
-	FlushEvery time.Duration // longest a result waits to be published, 50 ms
+	FlushEvery time.Duration // longest a result waits to be published, 25 ms
 	MaxBatch   int           // results in one message at most, 1000
 	MaxPending int           // results waiting to be published; more are dropped, 200,000
 	Metrics    *ResultMetrics
@@ -91,7 +91,7 @@ func (b *Bus) NewResultPublisher(o PublisherOptions) (*ResultPublisher, error) {
 		return nil, fmt.Errorf("bus: location %q cannot be a subject token (no dots, spaces or wildcards)", o.Location)
 	}
 	if o.FlushEvery <= 0 {
-		o.FlushEvery = 50 * time.Millisecond
+		o.FlushEvery = 25 * time.Millisecond
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 1000
