@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -167,15 +168,19 @@ func (b *bench) writeThroughWriter(ctx context.Context, rs []ping.Result) (time.
 	if err != nil {
 		return 0, err
 	}
-	w := ingest.New(b.st, cons, ingest.Options{Metrics: m, Registry: reg})
+	w := ingest.New(b.st, cons, ingest.Options{Metrics: m, Registry: reg, Lanes: 2})
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { w.Run(wctx) })
 	wg.Go(func() { pub.Run(wctx) })
 	defer func() { cancel(); wg.Wait() }()
 
+	// The prober publishes per group: give the results one, as the bench's targets
+	// are in no group the writer needs to know.
+	group := uuid.NewString()
 	start := time.Now()
 	for i := range rs {
+		rs[i].GroupID = group
 		pub.Submit(rs[i])
 	}
 	for {

@@ -63,5 +63,9 @@ func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Sto
 	if info, err := stream.Info(setup); err == nil && info.State.Msgs > 0 {
 		log.Info("probe results from an earlier run wait on the bus; storing them first", "batches", info.State.Msgs, "bytes", info.State.Bytes)
 	}
-	return ingest.New(st, cons, ingest.Options{Metrics: m, Registry: reg, Logger: log}), nil
+	lanes := 1 // SQLite writes one transaction at a time anyway
+	if st.Dialect() == store.Postgres {
+		lanes = 2
+	}
+	return ingest.New(st, cons, ingest.Options{Lanes: lanes, Metrics: m, Registry: reg, Logger: log, SourceTTL: cfg.NATS.MaxAge + time.Hour}), nil
 }

@@ -79,8 +79,14 @@ type ResultPublisher struct {
 
 	// Run's own.
 	seq, before uint64
+	marked      uint64    // before, as the last progress mark said it
 	warned      time.Time // the last failed publish logged: at most one in 10 s
 }
+
+// progressEvery is how often a publisher that published since says how far it got, in
+// a batch without results on ProgressGroup: the newest message of a source the stream
+// keeps, so that the writer counts results dropped after the source's last batch too.
+const progressEvery = time.Second
 
 // NewResultPublisher returns a publisher on b; call Run to start it.
 func (b *Bus) NewResultPublisher(o PublisherOptions) (*ResultPublisher, error) {
@@ -151,14 +157,19 @@ func (p *ResultPublisher) Submit(r ping.Result) {
 func (p *ResultPublisher) Run(ctx context.Context) {
 	t := time.NewTicker(p.o.FlushEvery)
 	defer t.Stop()
+	mark := time.NewTicker(progressEvery)
+	defer mark.Stop()
 	for {
 		select {
 		case <-t.C:
 			p.flush()
 		case <-p.full:
 			p.flush()
+		case <-mark.C:
+			p.markProgress()
 		case <-ctx.Done():
 			p.flush()
+			p.markProgress()
 			select {
 			case <-p.js.PublishAsyncComplete():
 			case <-time.After(5 * time.Second):
@@ -185,6 +196,15 @@ func (p *ResultPublisher) flush() {
 			p.publish(group, rs[:n])
 			rs = rs[n:]
 		}
+	}
+}
+
+// markProgress publishes a batch without results saying how many this source has
+// published, when that changed since the last mark.
+func (p *ResultPublisher) markProgress() {
+	if p.before != p.marked {
+		p.publish(ProgressGroup, nil)
+		p.marked = p.before
 	}
 }
 

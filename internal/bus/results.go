@@ -28,6 +28,9 @@ const (
 	ResultStream = "PINGDECK_RESULTS"
 	// LocalLocation is where the server's own prober probes from.
 	LocalLocation = "local"
+	// ProgressGroup stands for the group in the subject of a publisher's progress mark:
+	// a batch with no results whose Before says how many the source has published.
+	ProgressGroup = "_progress"
 	// dedupWindow is how long JetStream remembers message IDs to drop a republished batch.
 	dedupWindow = 2 * time.Minute
 )

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -23,6 +25,11 @@ type Store interface {
 	// WriteResults stores results, skipping any already stored.
 	WriteResults(ctx context.Context, rs []ping.Result) error
 	EnsurePartitions(ctx context.Context, from, to time.Time) error
+	// SourceProgress and SaveSourceProgress keep, per bus source, how many of its
+	// results the stored batches account for, so that gaps are counted across restarts.
+	SourceProgress(ctx context.Context) (map[string]uint64, error)
+	SaveSourceProgress(ctx context.Context, progress map[string]uint64, now time.Time) error
+	ForgetSourcesBefore(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 // Options tune a Writer; zero values take the defaults.
@@ -30,29 +37,29 @@ type Options struct {
 	MaxMessages int           // batches fetched at once, 500
 	FetchWait   time.Duration // longest a fetch waits to fill, 200 ms
 	WriteSize   int           // results in one transaction at most, 5000
+	Lanes       int           // transactions written at once, each for its share of the targets, 1
 	// RetryAfter is the wait after a failed write, doubled after each further failure
 	// up to MaxRetryAfter; 1 s and 5 s. Wake cuts it short.
 	RetryAfter, MaxRetryAfter time.Duration
-	Metrics                   *bus.ResultMetrics
-	Registry                  prometheus.Registerer
-	Logger                    *slog.Logger
+	// SourceTTL is how long a source that publishes nothing more is remembered: at
+	// least as long as the stream keeps a batch (--bus-max-age), 73 h.
+	SourceTTL time.Duration
+	Metrics   *bus.ResultMetrics
+	Registry  prometheus.Registerer
+	Logger    *slog.Logger
 }
 
 // Writer moves results from the bus's writer consumer into the database.
 type Writer struct {
-	store   Store
-	cons    jetstream.Consumer
-	o       Options
-	wake    chan struct{}
-	m       writerMetrics
-	sources map[string]*source // Run's own
-}
-
-// source is what the writer knows of one publisher: how many of its results it has
-// seen, so that a jump in Before counts what the bus dropped.
-type source struct {
-	next uint64 // Before + len of the latest batch stored
-	seen time.Time
+	store Store
+	cons  jetstream.Consumer
+	o     Options
+	wake  chan struct{}
+	m     writerMetrics
+	// sources is, per publisher, how many of its results the batches stored account
+	// for (Before + len of its newest): a batch whose Before is past it follows a gap.
+	// Loaded from the database at start, saved after each write. Run's own.
+	sources map[string]uint64
 }
 
 type writerMetrics struct {
@@ -71,6 +78,9 @@ func New(st Store, cons jetstream.Consumer, o Options) *Writer {
 	if o.WriteSize <= 0 {
 		o.WriteSize = 5000
 	}
+	if o.Lanes <= 0 {
+		o.Lanes = 1
+	}
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = time.Second
 	}
@@ -78,6 +88,9 @@ func New(st Store, cons jetstream.Consumer, o Options) *Writer {
 		o.MaxRetryAfter = 5 * time.Second
 	}
 	o.MaxRetryAfter = max(o.MaxRetryAfter, o.RetryAfter)
+	if o.SourceTTL <= 0 {
+		o.SourceTTL = 73 * time.Hour
+	}
 	if o.Metrics == nil {
 		o.Metrics = bus.NewResultMetrics(nil)
 	}
@@ -93,7 +106,7 @@ func New(st Store, cons jetstream.Consumer, o Options) *Writer {
 	if o.Registry != nil {
 		o.Registry.MustRegister(m.written, m.batches, m.writeErrors, m.batchSeconds)
 	}
-	return &Writer{store: st, cons: cons, o: o, wake: make(chan struct{}, 1), m: m, sources: map[string]*source{}}
+	return &Writer{store: st, cons: cons, o: o, wake: make(chan struct{}, 1), m: m}
 }
 
 // Wake tells the writer the database answers again (/readyz's ping succeeded): a
@@ -115,16 +128,54 @@ type fetched struct {
 // Run fetches, writes and acks until ctx ends. A batch fetched but not stored by then
 // is handed back (nak) and is the first delivered at the next start.
 func (w *Writer) Run(ctx context.Context) {
-	w.ensurePartitions(ctx)
-	partitions := time.NewTicker(time.Hour)
-	defer partitions.Stop()
-	for ctx.Err() == nil {
-		select {
-		case <-partitions.C:
-			w.ensurePartitions(ctx)
-			w.forgetSources(time.Now().Add(-time.Hour))
-		default:
+	if !w.loadSources(ctx) {
+		return
+	}
+	w.housekeep(ctx)
+	hourly := time.NewTicker(time.Hour)
+	defer hourly.Stop()
+	// Fetching and decoding the next batches overlaps with writing these.
+	next := make(chan fetched)
+	var wg sync.WaitGroup
+	wg.Go(func() { w.fetchLoop(ctx, next) })
+	defer func() {
+		for f := range next { // what the fetcher holds goes back too
+			nakAll(f.msgs)
 		}
+		wg.Wait()
+	}()
+	for {
+		var f fetched
+		var ok bool
+		select {
+		case <-hourly.C:
+			w.housekeep(ctx)
+			continue
+		case f, ok = <-next:
+			if !ok { // the fetcher stopped: ctx ended
+				return
+			}
+		}
+		progress, gaps := w.progress(f.received)
+		if !w.persist(ctx, f.results, progress, f.msgs) {
+			nakAll(f.msgs)
+			return
+		}
+		for _, m := range f.msgs {
+			if err := m.Ack(); err != nil {
+				w.o.Logger.Debug("ack of a stored batch failed; it may come again and is skipped then", "err", err)
+			}
+		}
+		maps.Copy(w.sources, progress)
+		w.countGaps(gaps)
+	}
+}
+
+// fetchLoop fetches until ctx ends, handing each non-empty fetch to next; it closes
+// next when it stops.
+func (w *Writer) fetchLoop(ctx context.Context, next chan<- fetched) {
+	defer close(next)
+	for ctx.Err() == nil {
 		f, err := w.fetch()
 		if err != nil {
 			w.o.Logger.Warn("reading results from the bus failed; retrying", "err", err)
@@ -134,18 +185,44 @@ func (w *Writer) Run(ctx context.Context) {
 		if len(f.msgs) == 0 {
 			continue
 		}
-		if !w.write(ctx, f.results, f.msgs) {
-			for _, m := range f.msgs {
-				_ = m.Nak()
-			}
+		select {
+		case next <- f:
+		case <-ctx.Done():
+			nakAll(f.msgs)
 			return
 		}
-		for _, m := range f.msgs {
-			if err := m.Ack(); err != nil {
-				w.o.Logger.Debug("ack of a stored batch failed; it may come again and is skipped then", "err", err)
-			}
+	}
+}
+
+// nakAll hands msgs back to the stream, to be delivered again (first).
+func nakAll(msgs []jetstream.Msg) {
+	for _, m := range msgs {
+		_ = m.Nak()
+	}
+}
+
+// loadSources reads what earlier runs stored of each source, retrying while the
+// database does not answer; it reports false when ctx ended first.
+func (w *Writer) loadSources(ctx context.Context) bool {
+	for {
+		got, err := w.store.SourceProgress(ctx)
+		if err == nil {
+			w.sources = got
+			return true
 		}
-		w.account(f.received)
+		w.o.Logger.Warn("reading the bus sources' progress failed; retrying before storing results", "err", err)
+		if !w.sleep(ctx, w.o.RetryAfter) {
+			return false
+		}
+	}
+}
+
+// housekeep keeps partitions ahead and forgets sources silent past SourceTTL.
+func (w *Writer) housekeep(ctx context.Context) {
+	w.ensurePartitions(ctx)
+	cutoff := time.Now().Add(-w.o.SourceTTL)
+	if _, err := w.store.ForgetSourcesBefore(ctx, cutoff); err != nil && ctx.Err() == nil {
+		w.o.Logger.Warn("forgetting silent bus sources failed; will retry", "err", err)
 	}
 }
 
@@ -175,21 +252,18 @@ func (w *Writer) fetch() (fetched, error) {
 	return f, nil
 }
 
-// write stores rs in transactions of WriteSize, retrying a failed one (with backoff,
-// keeping msgs from being handed out again meanwhile) until it commits. It reports
-// false when ctx ended first.
-func (w *Writer) write(ctx context.Context, rs []ping.Result, msgs []jetstream.Msg) bool {
+// persist writes rs (in Lanes transactions at once, WriteSize results at most each),
+// then the sources' progress, retrying until both are done (with backoff, keeping
+// msgs from being handed out again meanwhile). A retry writes rs again: what was
+// stored is skipped. It reports false when ctx ended first.
+func (w *Writer) persist(ctx context.Context, rs []ping.Result, progress map[string]uint64, msgs []jetstream.Msg) bool {
 	backoff := w.o.RetryAfter
-	for len(rs) > 0 {
-		n := min(len(rs), w.o.WriteSize)
-		start := time.Now()
-		err := w.store.WriteResults(ctx, rs[:n])
+	for {
+		err := w.writeLanes(ctx, rs)
 		if err == nil {
-			w.m.batchSeconds.Observe(time.Since(start).Seconds())
-			w.m.batches.Inc()
-			w.m.written.Add(float64(n))
-			rs, backoff = rs[n:], w.o.RetryAfter
-			continue
+			if err = w.store.SaveSourceProgress(ctx, progress, time.Now()); err == nil {
+				return true
+			}
 		}
 		if ctx.Err() != nil {
 			return false
@@ -204,7 +278,47 @@ func (w *Writer) write(ctx context.Context, rs []ping.Result, msgs []jetstream.M
 		}
 		backoff = min(2*backoff, w.o.MaxRetryAfter)
 	}
-	return true
+}
+
+// writeLanes writes rs split by target into Lanes parts written at once, each in
+// transactions of WriteSize (a target's results stay in one lane, so two lanes never
+// update the same rollup rows).
+func (w *Writer) writeLanes(ctx context.Context, rs []ping.Result) error {
+	parts := make([][]ping.Result, w.o.Lanes)
+	for i := range rs {
+		l := laneOf(rs[i].TargetID, w.o.Lanes)
+		parts[l] = append(parts[l], rs[i])
+	}
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Go(func() {
+			for len(part) > 0 && errs[i] == nil {
+				n := min(len(part), w.o.WriteSize)
+				start := time.Now()
+				if errs[i] = w.store.WriteResults(ctx, part[:n]); errs[i] == nil {
+					w.m.batchSeconds.Observe(time.Since(start).Seconds())
+					w.m.batches.Inc()
+					w.m.written.Add(float64(n))
+					part = part[n:]
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// laneOf picks a target's lane (FNV-1a of its ID).
+func laneOf(targetID string, lanes int) int {
+	if lanes == 1 {
+		return 0
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(targetID); i++ {
+		h = (h ^ uint32(targetID[i])) * 16777619
+	}
+	return int(h % uint32(lanes))
 }
 
 // sleep waits d, or less when woken; it reports false when ctx ended.
@@ -220,33 +334,37 @@ func (w *Writer) sleep(ctx context.Context, d time.Duration) bool {
 	return true
 }
 
-// account counts, per source, the results that never arrived: a batch whose Before
-// is past what its source's earlier batches added up to follows a gap.
-func (w *Writer) account(received []bus.Received) {
-	now := time.Now()
-	for _, r := range received {
-		s := w.sources[r.Source]
-		if s == nil {
-			s = &source{next: r.Before}
-			w.sources[r.Source] = s
-		}
-		if r.Before > s.next {
-			lost := r.Before - s.next
-			w.o.Metrics.Dropped.WithLabelValues(bus.DropDiscarded).Add(float64(lost))
-			w.o.Logger.Error("results never reached the writer: the bus dropped them (over --bus-max-mb or --bus-max-age) or their publish failed",
-				"source", r.Source, "location", r.Location, "count", lost)
-		}
-		s.next = max(s.next, r.Before+uint64(len(r.Results)))
-		s.seen = now
-	}
+// gap is results of one source that never arrived.
+type gap struct {
+	source, location string
+	lost             uint64
 }
 
-// forgetSources drops what it knows of sources not heard from since cutoff.
-func (w *Writer) forgetSources(cutoff time.Time) {
-	for id, s := range w.sources {
-		if s.seen.Before(cutoff) {
-			delete(w.sources, id)
+// progress is, for the sources of received, what the stored batches will account for
+// once these are stored, and the gaps they follow: a batch whose Before is past what
+// its source's stored batches account for (nothing, for a source never stored).
+func (w *Writer) progress(received []bus.Received) (map[string]uint64, []gap) {
+	progress := map[string]uint64{}
+	var gaps []gap
+	for _, r := range received {
+		next, ok := progress[r.Source]
+		if !ok {
+			next = w.sources[r.Source]
 		}
+		if r.Before > next {
+			gaps = append(gaps, gap{source: r.Source, location: r.Location, lost: r.Before - next})
+		}
+		progress[r.Source] = max(next, r.Before+uint64(len(r.Results)))
+	}
+	return progress, gaps
+}
+
+// countGaps counts and logs results that never reached the writer.
+func (w *Writer) countGaps(gaps []gap) {
+	for _, g := range gaps {
+		w.o.Metrics.Dropped.WithLabelValues(bus.DropDiscarded).Add(float64(g.lost))
+		w.o.Logger.Error("results never reached the writer: the bus dropped them (over --bus-max-mb or --bus-max-age) or their publish failed",
+			"source", g.source, "location", g.location, "count", g.lost)
 	}
 }
 
