@@ -140,6 +140,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 			fmt.Fprintf(usageOut, "  --%s (%s)\n      %s%s\n", f.Name, envName(f.Name), f.Usage, defaultText(f))
 		})
 	}
+	if err := refuseRemoved(args, getenv); err != nil {
+		return nil, err
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -270,4 +273,24 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// refuseRemoved names a setting of an earlier release that is gone, when it is still
+// given as a flag or in the environment, rather than let the flag parser call it
+// unknown or the environment pass it over.
+func refuseRemoved(args []string, getenv func(string) string) error {
+	removed := map[string]string{ // name → what replaces it
+		"spool-max-mb": "results wait on the bus while the database is away: set --bus-max-mb (PINGDECK_BUS_MAX_MB) instead",
+	}
+	for name, instead := range removed {
+		given := getenv(envName(name)) != ""
+		for _, a := range args {
+			flagName, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			given = given || (strings.HasPrefix(a, "-") && flagName == name)
+		}
+		if given {
+			return fmt.Errorf("--%s (%s) is gone: %s", name, envName(name), instead)
+		}
+	}
+	return nil
 }
