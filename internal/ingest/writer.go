@@ -118,11 +118,10 @@ func (w *Writer) Wake() {
 	}
 }
 
-// fetched is one fetch's messages that decoded, and their results.
+// fetched is one fetch's messages that decoded, and what they carry.
 type fetched struct {
 	msgs     []jetstream.Msg
 	received []bus.Received
-	results  []ping.Result
 }
 
 // Run fetches, writes and acks until ctx ends. A batch fetched but not stored by then
@@ -157,7 +156,7 @@ func (w *Writer) Run(ctx context.Context) {
 			}
 		}
 		progress, gaps := w.progress(f.received)
-		if !w.persist(ctx, f.results, progress, f.msgs) {
+		if !w.persist(ctx, w.split(f.received), progress, f.msgs) {
 			nakAll(f.msgs)
 			return
 		}
@@ -244,7 +243,6 @@ func (w *Writer) fetch() (fetched, error) {
 		}
 		f.msgs = append(f.msgs, m)
 		f.received = append(f.received, got)
-		f.results = append(f.results, got.Results...)
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 		return f, err
@@ -256,10 +254,10 @@ func (w *Writer) fetch() (fetched, error) {
 // then the sources' progress, retrying until both are done (with backoff, keeping
 // msgs from being handed out again meanwhile). A retry writes rs again: what was
 // stored is skipped. It reports false when ctx ended first.
-func (w *Writer) persist(ctx context.Context, rs []ping.Result, progress map[string]uint64, msgs []jetstream.Msg) bool {
+func (w *Writer) persist(ctx context.Context, parts [][]ping.Result, progress map[string]uint64, msgs []jetstream.Msg) bool {
 	backoff := w.o.RetryAfter
 	for {
-		err := w.writeLanes(ctx, rs)
+		err := w.writeLanes(ctx, parts)
 		if err == nil {
 			if err = w.store.SaveSourceProgress(ctx, progress, time.Now()); err == nil {
 				return true
@@ -269,7 +267,7 @@ func (w *Writer) persist(ctx context.Context, rs []ping.Result, progress map[str
 			return false
 		}
 		w.m.writeErrors.Inc()
-		w.o.Logger.Warn("writing probe results failed; the bus keeps them, retrying", "results", len(rs), "retry_in", backoff, "err", err)
+		w.o.Logger.Warn("writing probe results failed; the bus keeps them, retrying", "batches", len(msgs), "retry_in", backoff, "err", err)
 		for _, m := range msgs {
 			_ = m.InProgress()
 		}
@@ -280,15 +278,28 @@ func (w *Writer) persist(ctx context.Context, rs []ping.Result, progress map[str
 	}
 }
 
-// writeLanes writes rs split by target into Lanes parts written at once, each in
-// transactions of WriteSize (a target's results stay in one lane, so two lanes never
-// update the same rollup rows).
-func (w *Writer) writeLanes(ctx context.Context, rs []ping.Result) error {
-	parts := make([][]ping.Result, w.o.Lanes)
-	for i := range rs {
-		l := laneOf(rs[i].TargetID, w.o.Lanes)
-		parts[l] = append(parts[l], rs[i])
+// split gathers the results of received into Lanes parts by target: a target's
+// results stay in one lane, so two lanes never update the same rollup rows.
+func (w *Writer) split(received []bus.Received) [][]ping.Result {
+	n := 0
+	for _, r := range received {
+		n += len(r.Results)
 	}
+	parts := make([][]ping.Result, w.o.Lanes)
+	for l := range parts {
+		parts[l] = make([]ping.Result, 0, n/w.o.Lanes+n/8+1)
+	}
+	for _, r := range received {
+		for i := range r.Results {
+			l := laneOf(r.Results[i].TargetID, w.o.Lanes)
+			parts[l] = append(parts[l], r.Results[i])
+		}
+	}
+	return parts
+}
+
+// writeLanes writes the parts at once, each in transactions of WriteSize.
+func (w *Writer) writeLanes(ctx context.Context, parts [][]ping.Result) error {
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
 	for i, part := range parts {
