@@ -5,8 +5,13 @@ GO ?= go
 
 ## test: vet, the cross-builds, the frontend checks (Vitest, dist matches a fresh build, browser tests), then
 ## every Go test with the race detector (real SQLite, a throwaway Postgres, the real binary)
-test: vet cross test-frontend test-ui
+test: vet cross test-frontend test-ui test-deps
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## test-deps: what the Go tests run besides Go: Debian's nats-server (an external bus)
+.PHONY: test-deps
+test-deps:
+	@test -x /usr/sbin/nats-server || command -v nats-server >/dev/null || { apt-get install -y nats-server || { apt-get update && apt-get install -y nats-server; }; } >&2
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

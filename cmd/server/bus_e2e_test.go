@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -285,5 +286,90 @@ func TestResultsFromAnotherProcessReachTheDashboardAndTheDatabase(t *testing.T) 
 		c.call("GET", fmt.Sprintf("/api/v1/groups/%s/targets/%s/samples?from=%s", g.ID, g.Targets[0].ID, sent.Add(-5*time.Second).Format(time.RFC3339Nano)), nil, 200, &samples)
 		return len(samples.Samples) == 1
 	})
+	srv.stop()
+}
+
+// TestExternalNATSServerCarriesResults: with --nats-url pointing at Debian's
+// nats-server (JetStream on), the result stream lives there, results reach the
+// database and an open dashboard through it, and nothing is embedded.
+func TestExternalNATSServerCarriesResults(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/nats-server"); serr != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal("nats-server is not installed (make test-deps installs it)")
+			}
+			t.Skip("nats-server is not installed (make test-deps installs it)")
+		}
+		bin = "/usr/sbin/nats-server"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ns := exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", t.TempDir())
+	if err := ns.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ns.Process.Kill(); ns.Wait() }()
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	waitUntil(t, 10*time.Second, "nats-server to listen", func() bool {
+		nc, err := nats.Connect(url)
+		if err == nil {
+			nc.Close()
+		}
+		return err == nil
+	})
+
+	dataDir := t.TempDir()
+	srv := startServer(t, []string{"PINGDECK_DATA_DIR=" + dataDir, "PINGDECK_ADMIN_PASSWORD=admin-password",
+		"PINGDECK_ALLOW_TARGETS=127.0.0.0/8", "PINGDECK_NATS_URL=" + url}, "--listen", "127.0.0.1:0")
+	c := srv.client()
+	waitReady(t, c)
+	c.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
+	var g e2eGroup
+	c.call("POST", "/api/v1/groups", map[string]any{"name": "external", "interval": "200ms", "targets": "127.4.5.1\n127.4.5.2"}, 201, &g)
+	conn, resp, err := c.wsDial(http.Header{"Origin": {c.base}}, livetest.Options{})
+	if err != nil {
+		t.Fatalf("dial: %v (%+v)", err, resp)
+	}
+	defer conn.Close()
+	for answered := map[string]bool{}; len(answered) < 2; {
+		m, err := conn.Next(time.Now().Add(20 * time.Second))
+		if err != nil {
+			t.Fatalf("no live results through the external NATS: %v", err)
+		}
+		for _, it := range m.Items {
+			if it.OK {
+				answered[it.T] = true
+			}
+		}
+	}
+	waitUntil(t, 20*time.Second, "results stored through the external NATS", func() bool {
+		return metricValue(c.text("/metrics"), "pingdeck_results_written_total") >= 10
+	})
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, bus.ResultStream)
+	if err != nil {
+		t.Fatalf("the result stream is not on the external NATS: %v", err)
+	}
+	if cfg := st.CachedInfo().Config; cfg.Retention != jetstream.WorkQueuePolicy || cfg.MaxBytes != 1024<<20 {
+		t.Fatalf("result stream settings %+v, want a work queue of 1024 MiB", cfg)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "bus")); !os.IsNotExist(err) {
+		t.Errorf("with --nats-url a bus store was made in the data dir (%v)", err)
+	}
 	srv.stop()
 }
