@@ -124,7 +124,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	feed := b.NewResultFeed(liveFeedBuffer)
+	feed := b.NewResultFeed(bus.LocalLocation, liveFeedBuffer)
 	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
 		MaxStreamsPerUser: cfg.MaxStreamsPerUser, Feed: feed})
 	if err != nil {

@@ -53,6 +53,9 @@ const (
 	DropDiscarded = "bus_discarded"
 	// DropUndecodable: a message on a result subject the writer cannot read.
 	DropUndecodable = "undecodable"
+	// DropUnknownLocation: results from a location this server does not store (until
+	// results carry their location into storage, only the server's own).
+	DropUnknownLocation = "unknown_location"
 )
 
 // PublisherOptions tune a ResultPublisher; zero values take the defaults.

@@ -40,8 +40,6 @@ func ResultSubject(location, groupID string) string {
 	return resultSubjectPrefix + location + "." + groupID
 }
 
-// GroupResultSubject matches group's results from every location.
-func GroupResultSubject(groupID string) string { return resultSubjectPrefix + "*." + groupID }
 
 // validToken reports whether s can be one token of a subject: not empty, no dots,
 // wildcards or whitespace.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,6 +42,10 @@ type Options struct {
 	// RetryAfter is the wait after a failed write, doubled after each further failure
 	// up to MaxRetryAfter; 1 s and 5 s. Wake cuts it short.
 	RetryAfter, MaxRetryAfter time.Duration
+	// Locations are the locations whose results are stored; a batch from another is
+	// dropped and counted. [bus.LocalLocation]: results do not carry their location
+	// into storage yet, so another's would pass for the server's own.
+	Locations []string
 	// SourceTTL is how long a source that publishes nothing more is remembered: at
 	// least as long as the stream keeps a batch (--bus-max-age), 73 h.
 	SourceTTL time.Duration
@@ -88,6 +93,9 @@ func New(st Store, cons jetstream.Consumer, o Options) *Writer {
 		o.MaxRetryAfter = 5 * time.Second
 	}
 	o.MaxRetryAfter = max(o.MaxRetryAfter, o.RetryAfter)
+	if len(o.Locations) == 0 {
+		o.Locations = []string{bus.LocalLocation}
+	}
 	if o.SourceTTL <= 0 {
 		o.SourceTTL = 73 * time.Hour
 	}
@@ -238,6 +246,14 @@ func (w *Writer) fetch() (fetched, error) {
 		if err != nil {
 			w.o.Metrics.Dropped.WithLabelValues(bus.DropUndecodable).Inc()
 			w.o.Logger.Error("a result message the writer cannot read; dropped", "subject", m.Subject(), "err", err)
+			_ = m.Term()
+			continue
+		}
+		if !slices.Contains(w.o.Locations, got.Location) {
+			if len(got.Results) > 0 { // not a progress mark
+				w.o.Metrics.Dropped.WithLabelValues(bus.DropUnknownLocation).Add(float64(len(got.Results)))
+				w.o.Logger.Error("results from a location this server does not store; dropped", "location", got.Location, "source", got.Source, "count", len(got.Results))
+			}
 			_ = m.Term()
 			continue
 		}

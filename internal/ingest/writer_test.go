@@ -350,3 +350,30 @@ func TestGapsAreCountedAcrossAWriterRestart(t *testing.T) {
 		t.Fatalf("stored %d (rollups %d) + dropped %d = %d, want %d", raw, rolled, dropped, raw+dropped, n)
 	}
 }
+
+// TestResultsFromAnotherLocationAreNotStoredAsOurOwn: until results carry their
+// location into storage, a batch probed elsewhere would pass for the server's own:
+// it is dropped and counted instead.
+func TestResultsFromAnotherLocationAreNotStoredAsOurOwn(t *testing.T) {
+	r := newRig(t, bus.StreamLimits{MaxBytes: 64 << 20, MaxAge: time.Hour})
+	elsewhere, err := r.bus.NewResultPublisher(bus.PublisherOptions{Location: "fra", Metrics: r.metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, group, start := newTargets(2), uuid.NewString(), aligned()
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, res := range results(targets, group, 30, start) {
+		elsewhere.Submit(res)
+	}
+	cancel()
+	elsewhere.Run(ctx)
+	for _, res := range results(targets, group, 10, start.Add(time.Second)) {
+		r.pub.Submit(res)
+	}
+	_, stop := r.startWriter()
+	defer stop()
+	waitFor(t, "the local results stored", func() bool { raw, _ := r.stored(targets, start, start.Add(time.Minute)); return raw == 10 })
+	waitFor(t, "the other location's counted", func() bool {
+		return testutil.ToFloat64(r.metrics.Dropped.WithLabelValues(bus.DropUnknownLocation)) == 30
+	})
+}
