@@ -40,7 +40,6 @@ func ResultSubject(location, groupID string) string {
 	return resultSubjectPrefix + location + "." + groupID
 }
 
-
 // validToken reports whether s can be one token of a subject: not empty, no dots,
 // wildcards or whitespace.
 func validToken(s string) bool {
