@@ -120,11 +120,11 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	publisher, err := b.NewResultPublisher(bus.PublisherOptions{Metrics: resultMetrics, Logger: log})
+	publisher, err := b.NewResultPublisher(bus.PublisherOptions{Location: cfg.Location, Metrics: resultMetrics, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	feed := b.NewResultFeed(bus.LocalLocation, liveFeedBuffer)
+	feed := b.NewResultFeed(cfg.Location, liveFeedBuffer)
 	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
 		MaxStreamsPerUser: cfg.MaxStreamsPerUser, Feed: feed})
 	if err != nil {

@@ -67,5 +67,6 @@ func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Sto
 	if st.Dialect() == store.Postgres {
 		lanes = 2
 	}
-	return ingest.New(st, cons, ingest.Options{Lanes: lanes, Metrics: m, Registry: reg, Logger: log, SourceTTL: cfg.NATS.MaxAge + time.Hour}), nil
+	return ingest.New(st, cons, ingest.Options{Lanes: lanes, Locations: []string{cfg.Location}, Metrics: m, Registry: reg, Logger: log,
+		SourceTTL: cfg.NATS.MaxAge + time.Hour}), nil
 }

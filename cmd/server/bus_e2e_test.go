@@ -373,3 +373,43 @@ func TestExternalNATSServerCarriesResults(t *testing.T) {
 	}
 	srv.stop()
 }
+
+// TestLocationNamesTheServersResults: --location renames where the server's own prober
+// probes from: its results are published under that name, stored, and shown live.
+func TestLocationNamesTheServersResults(t *testing.T) {
+	env := []string{"PINGDECK_DATA_DIR=" + t.TempDir(), "PINGDECK_ADMIN_PASSWORD=admin-password",
+		"PINGDECK_ALLOW_TARGETS=127.0.0.0/8", "PINGDECK_NATS_USER=" + e2eNATSUser, "PINGDECK_NATS_PASSWORD=" + e2eNATSPassword,
+		"PINGDECK_LOCATION=site-a"}
+	srv := startServer(t, env, "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
+	var url string
+	for _, line := range strings.Split(srv.stderr.String(), "\n") {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "bus: embedded NATS listening for agents and replicas" {
+			url = "nats://" + rec.Addr
+		}
+	}
+	nc, err := nats.Connect(url, nats.UserInfo(e2eNATSUser, e2eNATSPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("pingdeck.v1.results.site-a.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.client()
+	waitReady(t, c)
+	c.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
+	var g e2eGroup
+	c.call("POST", "/api/v1/groups", map[string]any{"name": "site a", "interval": "200ms", "targets": "127.4.6.1"}, 201, &g)
+	if _, err := sub.NextMsg(20 * time.Second); err != nil {
+		t.Fatalf("no result published as site-a: %v", err)
+	}
+	waitUntil(t, 20*time.Second, "site-a's results stored", func() bool {
+		return metricValue(c.text("/metrics"), "pingdeck_results_written_total") >= 5
+	})
+	if d := metricValue(c.text("/metrics"), "pingdeck_results_dropped_total"); d != 0 {
+		t.Fatalf("%v results dropped: the server's own location must be stored", d)
+	}
+	srv.stop()
+}

@@ -36,6 +36,8 @@ type config struct {
 	DenyTargets       []netip.Prefix
 	LogLevel          slog.Level
 	PingEngine        string
+	// Location names where this server's own prober probes from, on the bus.
+	Location string
 	ICMPMode          ping.Mode
 	// MaxConnections is the most client connections open at once; 0 derives it from the
 	// open-file limit (maxConnectionsFor).
@@ -123,6 +125,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.Var(prefixFlag{&c.AllowTargets}, "allow-targets", "comma-separated CIDRs targets must be in (default all)")
 	fs.Var(prefixFlag{&c.DenyTargets}, "deny-targets", "comma-separated CIDRs targets must not be in (default none)")
 	fs.StringVar(&c.PingEngine, "ping-engine", "auto", "probe engine: auto, probing (pro-bing, portable) or shared (one socket, Linux)")
+	fs.StringVar(&c.Location, "location", "local", "name of the place this server probes from, as its results carry it on the bus (1-32 of a-z, 0-9 and -)")
 	icmpMode := fs.String("icmp-mode", "auto", "ICMP sockets: auto, unprivileged (needs net.ipv4.ping_group_range) or privileged (raw, needs CAP_NET_RAW)")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.IntVar(&c.MaxConnections, "max-connections", 0, "most client connections (HTTP and WebSocket) open at once; more are closed at once. 0: half the open-file limit, at most 10000")
@@ -179,6 +182,9 @@ func (c *config) validate() error {
 	}
 	if _, _, err := store.ParseDSN(c.DB); err != nil {
 		bad("db", "%v", err)
+	}
+	if !validLocation(c.Location) {
+		bad("location", "must be 1-32 characters of a-z, 0-9 and -, got %q", c.Location)
 	}
 	switch c.PingEngine {
 	case "auto", "probing", "shared":
@@ -293,4 +299,18 @@ func refuseRemoved(args []string, getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// validLocation reports whether name can name a location: a subject token of the bus
+// that reads well in a column header.
+func validLocation(name string) bool {
+	if name == "" || len(name) > 32 {
+		return false
+	}
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
 }

@@ -367,6 +367,7 @@ func TestBadConfigNamesTheSetting(t *testing.T) {
 		{"removed spool flag", nil, []string{"--spool-max-mb", "100"}, "--spool-max-mb (PINGDECK_SPOOL_MAX_MB) is gone: results wait on the bus"},
 		{"removed spool variable", []string{"PINGDECK_SPOOL_MAX_MB=100"}, nil, "set --bus-max-mb"},
 		{"bus limit", []string{"PINGDECK_BUS_MAX_MB=0"}, nil, "bus-max-mb"},
+		{"location", nil, []string{"--location", "Frankfurt.DE"}, "--location"},
 		{"old schema without migrate", nil, []string{"--migrate=false"}, "--migrate=true"},
 		{"device key", []string{"PINGDECK_DEVICE_KEY_FILE=" + shortKey}, nil, "--device-key-file (PINGDECK_DEVICE_KEY_FILE)"},
 		{"bus listener without credentials", nil, []string{"--nats-listen", "127.0.0.1:0"}, "--nats-listen (PINGDECK_NATS_LISTEN): refusing to open the bus to the network without credentials"},
