@@ -38,7 +38,7 @@ type config struct {
 	PingEngine        string
 	// Location names where this server's own prober probes from, on the bus.
 	Location string
-	ICMPMode          ping.Mode
+	ICMPMode ping.Mode
 	// MaxConnections is the most client connections open at once; 0 derives it from the
 	// open-file limit (maxConnectionsFor).
 	MaxConnections      int
