@@ -281,8 +281,11 @@ func TestDamagedResultStreamStillStarts(t *testing.T) {
 	waitUntil(t, 30*time.Second, "new results stored after the damaged start", func() bool {
 		return r.metric("pingdeck_results_written_total") > before+50
 	})
-	if log := r.srv.stderr.String(); !strings.Contains(log, "nats:") && !strings.Contains(log, "bus:") {
-		t.Errorf("damage to %d files and no log line about it:\n%s", damaged, log)
+	log := r.srv.stderr.String()
+	for _, want := range []string{"bus: the JetStream store was damaged", "bus: the result stream is damaged; deleting it and making it anew"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("damage to %d files and no log line saying %q:\n%s", damaged, want, log)
+		}
 	}
 	r.srv.stop()
 }

@@ -64,13 +64,6 @@ func (f *ResultFeed) Unfollow(groupID string) {
 	}
 }
 
-// Following is how many groups the feed is subscribed to.
-func (f *ResultFeed) Following() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.subs)
-}
-
 // Run decodes what arrives and hands each batch to deliver, until ctx ends; then it
 // drops every subscription.
 func (f *ResultFeed) Run(ctx context.Context, deliver func([]ping.Result)) {

@@ -131,9 +131,6 @@ func (b *Bus) NewResultPublisher(o PublisherOptions) (*ResultPublisher, error) {
 	return p, nil
 }
 
-// Source is the name this publisher's batches carry.
-func (p *ResultPublisher) Source() string { return p.source }
-
 // Submit takes one result to publish with its group's next batch. It never waits:
 // when MaxPending results wait already, the result is dropped and counted.
 func (p *ResultPublisher) Submit(r ping.Result) {

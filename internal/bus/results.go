@@ -123,9 +123,6 @@ type StreamLimits struct {
 	MaxAge   time.Duration
 }
 
-// JetStream is the bus's JetStream context.
-func (b *Bus) JetStream() jetstream.JetStream { return b.js }
-
 // WriterConsumer is the durable consumer the database writers share.
 const WriterConsumer = "pingdeck-writer"
 

@@ -4,18 +4,11 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"pingdeck/internal/store/storetest"
 )
 
 func TestSourceProgressNeverGoesBackAndSilentSourcesAreForgotten(t *testing.T) {
-	storetest.ForEachDB(t, func(t *testing.T, dsn string) {
+	eachDB(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		s, err := Open(ctx, dsn, Options{Migrate: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
 		old := time.Now().Add(-48 * time.Hour)
 		if err := s.SaveSourceProgress(ctx, map[string]uint64{"a": 100, "b": 7}, old); err != nil {
 			t.Fatal(err)

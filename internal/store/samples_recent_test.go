@@ -8,17 +8,11 @@ import (
 	"github.com/google/uuid"
 
 	"pingdeck/internal/ping"
-	"pingdeck/internal/store/storetest"
 )
 
 func TestRecentResultsAreTheNewestOldestFirst(t *testing.T) {
-	storetest.ForEachDB(t, func(t *testing.T, dsn string) {
+	eachDB(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		s, err := Open(ctx, dsn, Options{Migrate: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
 		a, b, other := uuid.NewString(), uuid.NewString(), uuid.NewString()
 		now := time.Now().Truncate(time.Millisecond)
 		var rs []ping.Result
