@@ -110,7 +110,7 @@ func DecodeResults(subject string, data []byte) (Received, error) {
 		if len(w.Err) > maxErrBytes {
 			w.Err = w.Err[:maxErrBytes]
 		}
-		out.Results[i] = ping.Result{TargetID: w.Target, GroupID: group, SentAt: time.UnixMicro(w.SentUs).UTC(),
+		out.Results[i] = ping.Result{TargetID: w.Target, GroupID: group, Location: location, SentAt: time.UnixMicro(w.SentUs).UTC(),
 			OK: w.OK, Err: w.Err, RTT: time.Duration(w.RTTUs) * time.Microsecond}
 	}
 	return out, nil

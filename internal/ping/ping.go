@@ -25,6 +25,10 @@ type Target struct {
 type Result struct {
 	TargetID string
 	GroupID  string
+	// Location is where the probe was sent from (DESIGN §9): the server's own prober
+	// ("local" unless renamed) or an agent's site. Engines leave it empty; the bus sets
+	// it from the subject a batch came on, and storage reads empty as "local".
+	Location string
 	SentAt   time.Time
 	RTT      time.Duration
 	OK       bool
