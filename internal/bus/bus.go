@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -48,6 +49,8 @@ type Bus struct {
 	url    string // what was connected to, for messages
 	// listening: the embedded server takes network clients (Config.Listen).
 	listening bool
+	cfg       Config     // what the embedded server was started with, for reloads
+	agentsMu  sync.Mutex // one reload of the agents' credentials at a time
 }
 
 // connectTimeout bounds the first connection; afterwards the connection reconnects
@@ -100,7 +103,7 @@ func Open(cfg Config) (*Bus, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.server, b.url, b.listening = srv, "embedded", cfg.Listen != ""
+	b.server, b.url, b.listening, b.cfg = srv, "embedded", cfg.Listen != "", cfg
 	nc, err := nats.Connect("", append(opts, nats.InProcessServer(srv))...)
 	if err != nil {
 		srv.Shutdown()

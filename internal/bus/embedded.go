@@ -118,7 +118,8 @@ func embeddedOptions(cfg Config) (*server.Options, error) {
 		p = server.RANDOM_PORT // NATS reads 0 as its default port, 4222
 	}
 	opts.Host, opts.Port = host, p
-	opts.Username, opts.Password = cfg.User, cfg.Password
+	// A users list rather than a single user, so that agents' nkeys can join it.
+	opts.Users = []*server.User{{Username: cfg.User, Password: cfg.Password}}
 	if cfg.TLSCert != "" || cfg.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
