@@ -137,33 +137,11 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.NATS.Password, "nats-password", "", "password that goes with --nats-user (at least 12 characters when listening)")
 	fs.StringVar(&c.NATS.TLSCert, "nats-tls-cert", "", "PEM certificate that makes the --nats-listen listener TLS-only (with --nats-tls-key)")
 	fs.StringVar(&c.NATS.TLSKey, "nats-tls-key", "", "PEM private key for --nats-tls-cert")
-	fs.Usage = func() {
-		fmt.Fprintf(usageOut, "Usage: pingdeck [flags]\n\nEvery flag can also be set by the environment variable shown.\n\n")
-		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(usageOut, "  --%s (%s)\n      %s%s\n", f.Name, envName(f.Name), f.Usage, defaultText(f))
-		})
-	}
 	if err := refuseRemoved(args, getenv); err != nil {
 		return nil, err
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, "pingdeck [flags]\n       pingdeck agent --help (a prober at another site)", args, getenv, usageOut); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if v := getenv(envName(f.Name)); v != "" && !given[f.Name] && envErr == nil {
-			if err := fs.Set(f.Name, v); err != nil {
-				envErr = fmt.Errorf("%s: %w", envName(f.Name), err)
-			}
-		}
-	})
-	if envErr != nil {
-		return nil, envErr
 	}
 	c.ICMPMode = ping.Mode(*icmpMode)
 	if c.DB == "" {
@@ -245,6 +223,34 @@ func (c *config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// parseFlags parses args into fs, then fills every flag not given on the command line
+// from its environment variable. --help prints usage with every flag's variable.
+func parseFlags(fs *flag.FlagSet, usage string, args []string, getenv func(string) string, usageOut io.Writer) error {
+	fs.Usage = func() {
+		fmt.Fprintf(usageOut, "Usage: %s\n\nEvery flag can also be set by the environment variable shown.\n\n", usage)
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(usageOut, "  --%s (%s)\n      %s%s\n", f.Name, envName(f.Name), f.Usage, defaultText(f))
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && !given[f.Name] && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s: %w", envName(f.Name), err)
+			}
+		}
+	})
+	return envErr
 }
 
 // defaultText is a flag's default as --help prints it, once and in the units a user

@@ -31,6 +31,9 @@ func main() {
 // run starts pingdeck and blocks until ctx is cancelled, then shuts down in reverse order.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	gin.SetMode(gin.ReleaseMode) // gin's mode is process-wide; debug mode only adds noise
+	if len(args) > 0 && args[0] == "agent" {
+		return runAgent(ctx, args[1:], getenv, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ type prober struct {
 // what to change and /readyz fails.
 func newProber(cfg *config, st *store.Store, publisher *bus.ResultPublisher, reg prometheus.Registerer, log *slog.Logger) *prober {
 	p := &prober{publisher: publisher}
-	engine, err := newEngine(cfg, ping.NewMetrics(reg), log)
+	engine, err := newEngine(cfg.PingEngine, cfg.ICMPMode, ping.NewMetrics(reg), log)
 	if err != nil {
 		p.failure = err
 		log.Error("probing is OFF", "err", err)
@@ -45,14 +45,14 @@ func newProber(cfg *config, st *store.Store, publisher *bus.ResultPublisher, reg
 
 // newEngine builds the engine asked for; auto prefers the shared engine (one socket,
 // kernel timestamps) and falls back to pro-bing where it cannot run.
-func newEngine(cfg *config, m *ping.Metrics, log *slog.Logger) (ping.Engine, error) {
-	switch cfg.PingEngine {
+func newEngine(name string, mode ping.Mode, m *ping.Metrics, log *slog.Logger) (ping.Engine, error) {
+	switch name {
 	case "probing":
-		return ping.NewProbing(cfg.ICMPMode, m, log)
+		return ping.NewProbing(mode, m, log)
 	case "shared":
-		return shared.New(shared.Options{Mode: cfg.ICMPMode, Metrics: m, Logger: log})
+		return shared.New(shared.Options{Mode: mode, Metrics: m, Logger: log})
 	}
-	shared, err := shared.New(shared.Options{Mode: cfg.ICMPMode, Metrics: m, Logger: log})
+	shared, err := shared.New(shared.Options{Mode: mode, Metrics: m, Logger: log})
 	if err == nil {
 		return shared, nil
 	}
@@ -60,7 +60,7 @@ func newEngine(cfg *config, m *ping.Metrics, log *slog.Logger) (ping.Engine, err
 		return nil, err // pro-bing would need the same permission
 	}
 	log.Warn("the shared engine is not available here; using pro-bing", "err", err)
-	return ping.NewProbing(cfg.ICMPMode, m, log)
+	return ping.NewProbing(mode, m, log)
 }
 
 func modeOf(e ping.Engine) ping.Mode {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -64,12 +65,20 @@ func agentPermissions(location string) *server.Permissions {
 // that is not embedded or not listening cannot take them.
 var ErrAgentsNeedListener = errors.New("agents connect to the embedded NATS server's listener: start the server with --nats-listen (and without --nats-url)")
 
+// TakesAgents says why agents cannot connect to this bus, if they cannot.
+func (b *Bus) TakesAgents() error {
+	if b.server == nil || !b.listening {
+		return ErrAgentsNeedListener
+	}
+	return nil
+}
+
 // SetAgents makes exactly these agents able to connect: the server's options are
 // reloaded, so an agent no longer among them is disconnected at once and refused from
 // then on.
 func (b *Bus) SetAgents(keys []AgentKey) error {
-	if b.server == nil || !b.listening {
-		return ErrAgentsNeedListener
+	if err := b.TakesAgents(); err != nil {
+		return err
 	}
 	b.agentsMu.Lock()
 	defer b.agentsMu.Unlock()
@@ -134,7 +143,10 @@ type AgentStatus struct {
 	Protocol   int     `json:"protocol"`
 	Targets    int     `json:"targets"`
 	ProbesPerS float64 `json:"probes_per_s"`
-	Buffered   int64   `json:"buffered"` // results waiting on the agent's disk
+	// BufferedBatches and BufferedBytes are the result batches waiting on the agent's
+	// disk for the server to take them.
+	BufferedBatches uint64 `json:"buffered_batches"`
+	BufferedBytes   uint64 `json:"buffered_bytes"`
 }
 
 // agentRequestTimeout bounds an agent's request to the servers.
@@ -155,4 +167,14 @@ func RequestAssignments(nc *nats.Conn, location string, req AssignmentsRequest) 
 		return AssignmentsReply{}, fmt.Errorf("bus: assignments refused: %s", r.Error)
 	}
 	return r, nil
+}
+
+// AgentLocationOf is the location in an agent subject (pingdeck.v1.agents.<location>.…).
+func AgentLocationOf(subject string) (string, bool) {
+	rest, ok := strings.CutPrefix(subject, agentSubjectPrefix)
+	if !ok {
+		return "", false
+	}
+	location, _, ok := strings.Cut(rest, ".")
+	return location, ok && validToken(location)
 }

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -82,6 +83,9 @@ func (b *Bus) AnswerHellos() (*HelloResponder, error) {
 // Stop stops answering.
 func (r *HelloResponder) Stop() error { return r.sub.Unsubscribe() }
 
+// ErrRefused: the server does not speak any protocol version the client does.
+var ErrRefused = errors.New("refused")
+
 // Greet says hello on nc with versions and returns the answer: an error when no server
 // answers or the server refuses (its reason is the error).
 func Greet(nc *nats.Conn, name string, versions []int, timeout time.Duration) (int, error) {
@@ -95,7 +99,7 @@ func Greet(nc *nats.Conn, name string, versions []int, timeout time.Duration) (i
 		return 0, fmt.Errorf("bus: unreadable answer to hello: %w", err)
 	}
 	if !r.OK {
-		return 0, fmt.Errorf("bus: refused: %s", r.Error)
+		return 0, fmt.Errorf("bus: %w: %s", ErrRefused, r.Error)
 	}
 	return r.Version, nil
 }

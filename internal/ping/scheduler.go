@@ -292,3 +292,7 @@ func (s *Scheduler) reportUnresolved(now time.Time) {
 		s.emit(r)
 	}
 }
+
+// ResyncAll makes the scheduler re-read every target soon: after its source was
+// unreachable for a while and may have missed changes.
+func (s *Scheduler) ResyncAll() { s.pending.markAll() }
