@@ -22,6 +22,7 @@ import (
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
 	"pingdeck/internal/ping"
+	"pingdeck/internal/sites"
 	"pingdeck/internal/store"
 )
 
@@ -38,9 +39,9 @@ type app struct {
 	hub       *live.Hub
 	// Background work, stopped in this order: probing, then the live hub, then the
 	// writer (a batch it fetched and did not store goes back to the stream), then
-	// housekeeping.
-	stopProbing, stopHub, stopWriter, stopHousekeeping context.CancelFunc
-	probing, hubbing, writing, housekeeping            sync.WaitGroup
+	// housekeeping, then the agents' registry (assignments, presence).
+	stopProbing, stopHub, stopWriter, stopHousekeeping, stopSites context.CancelFunc
+	probing, hubbing, writing, housekeeping, siting                sync.WaitGroup
 }
 
 // The store announces every committed change; the live hub and the scheduler apply them.
@@ -111,12 +112,20 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		log.Info("created admin user with the configured password", "user", auth.AdminUsername)
 	}
 
+	// Where groups are probed from: this server's prober and the enrolled agents, who
+	// connect to the bus with their own credentials.
+	locations := sites.New(sites.Options{Own: cfg.Location, Store: st, Bus: b, Logger: log,
+		Probed: func(location string) ping.Source { return probedFrom(st, location, cfg.Location) }})
+	if err := locations.Start(ctx); err != nil {
+		return nil, err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Results: the prober publishes them on the bus; the writer stores them from the
 	// result stream, acking after commit; the hub hears those of the groups it follows.
 	resultMetrics := bus.NewResultMetrics(reg)
-	writer, err := newResultWriter(ctx, cfg, b, st, resultMetrics, reg, log)
+	writer, err := newResultWriter(ctx, cfg, b, st, locations.Accepts, resultMetrics, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +141,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	}
 	prober := newProber(cfg, st, publisher, reg, log)
 	changes.Subscribe(hub)
+	changes.Subscribe(locations)
 	if prober.scheduler != nil {
 		changes.Subscribe(prober.scheduler)
 	}
@@ -152,7 +162,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		Resolver:       ping.NewResolver(groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets}, nil),
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
-		Live: hub,
+		Live: hub, Sites: locations, AgentBus: cfg.NATS.Listen,
 	})
 	if err != nil {
 		return nil, err
@@ -165,6 +175,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	a := &app{log: log, store: st, bus: b, changeSub: changeSub, hellos: hellos, hub: hub, serveErr: make(chan error, 1),
 		server: &http.Server{Handler: boundRequestReads(handler, cfg.RequestReadTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
 	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
+	a.stopSites = a.spawn(&a.siting, locations.Run)
 	a.stopWriter = a.spawn(&a.writing, writer.Run)
 	a.stopHub = a.spawn(&a.hubbing, func(ctx context.Context) {
 		var wg sync.WaitGroup
@@ -195,7 +206,7 @@ func (a *app) shutdown() error {
 	for _, stage := range []struct {
 		stop context.CancelFunc
 		wg   *sync.WaitGroup
-	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}} {
+	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopSites, &a.siting}} {
 		stage.stop()
 		stage.wg.Wait()
 	}

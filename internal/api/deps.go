@@ -68,6 +68,10 @@ type Deps struct {
 	RetentionRaw, RetentionRollup time.Duration
 	// Live serves the WebSocket stream at GET /api/v1/ws; nil answers 404 there.
 	Live LiveStream
+	// Sites enrols agents and lists locations; nil: only the server probes.
+	Sites Sites
+	// AgentBus is the embedded bus's listen address agents connect to (host:port).
+	AgentBus string
 }
 
 // LiveStream takes over an authenticated WebSocket request whose Origin was checked.

@@ -72,6 +72,10 @@ func (s *server) routes() (*gin.Engine, error) {
 	authed.POST("/tokens", handleTokenCreate(s))
 	authed.DELETE("/tokens/:token_id", handleTokenDelete(s))
 	authed.GET("/ws", handleWebSocket(s))
+	authed.GET("/locations", handleLocations(s))
+	authed.GET("/agents", requireAdmin(s), handleAgentList(s))
+	authed.POST("/agents", requireAdmin(s), handleAgentCreate(s))
+	authed.DELETE("/agents/:agent_id", requireAdmin(s), handleAgentDelete(s))
 
 	grp := authed.Group("/groups")
 	grp.GET("", handleGroupList(s))

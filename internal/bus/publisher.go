@@ -53,8 +53,8 @@ const (
 	DropDiscarded = "bus_discarded"
 	// DropUndecodable: a message on a result subject the writer cannot read.
 	DropUndecodable = "undecodable"
-	// DropUnknownLocation: results from a location this server does not store (until
-	// results carry their location into storage, only the server's own).
+	// DropUnknownLocation: results from a location this server does not store: neither
+	// its own nor an enrolled agent's (one revoked while its results were on the bus).
 	DropUnknownLocation = "unknown_location"
 )
 

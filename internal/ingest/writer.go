@@ -10,7 +10,6 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
-	"slices"
 	"sync"
 	"time"
 
@@ -42,10 +41,10 @@ type Options struct {
 	// RetryAfter is the wait after a failed write, doubled after each further failure
 	// up to MaxRetryAfter; 1 s and 5 s. Wake cuts it short.
 	RetryAfter, MaxRetryAfter time.Duration
-	// Locations are the locations whose results are stored; a batch from another is
-	// dropped and counted. [bus.LocalLocation]: results do not carry their location
-	// into storage yet, so another's would pass for the server's own.
-	Locations []string
+	// Accepts says whether results from a location are stored: the server's own and
+	// its enrolled agents'. A batch from another (an agent revoked meanwhile) is
+	// dropped and counted. Only bus.LocalLocation when nil.
+	Accepts func(location string) bool
 	// SourceTTL is how long a source that publishes nothing more is remembered: at
 	// least as long as the stream keeps a batch (--bus-max-age), 73 h.
 	SourceTTL time.Duration
@@ -93,8 +92,8 @@ func New(st Store, cons jetstream.Consumer, o Options) *Writer {
 		o.MaxRetryAfter = 5 * time.Second
 	}
 	o.MaxRetryAfter = max(o.MaxRetryAfter, o.RetryAfter)
-	if len(o.Locations) == 0 {
-		o.Locations = []string{bus.LocalLocation}
+	if o.Accepts == nil {
+		o.Accepts = func(location string) bool { return location == bus.LocalLocation }
 	}
 	if o.SourceTTL <= 0 {
 		o.SourceTTL = 73 * time.Hour
@@ -249,7 +248,7 @@ func (w *Writer) fetch() (fetched, error) {
 			_ = m.Term()
 			continue
 		}
-		if !slices.Contains(w.o.Locations, got.Location) {
+		if !w.o.Accepts(got.Location) {
 			if len(got.Results) > 0 { // not a progress mark
 				w.o.Metrics.Dropped.WithLabelValues(bus.DropUnknownLocation).Add(float64(len(got.Results)))
 				w.o.Logger.Error("results from a location this server does not store; dropped", "location", got.Location, "source", got.Source, "count", len(got.Results))

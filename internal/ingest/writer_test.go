@@ -351,10 +351,10 @@ func TestGapsAreCountedAcrossAWriterRestart(t *testing.T) {
 	}
 }
 
-// TestResultsFromAnotherLocationAreNotStoredAsOurOwn: until results carry their
-// location into storage, a batch probed elsewhere would pass for the server's own:
-// it is dropped and counted instead.
-func TestResultsFromAnotherLocationAreNotStoredAsOurOwn(t *testing.T) {
+// TestResultsFromALocationNotEnrolledAreDropped: a batch from a location that is
+// neither the server's nor an enrolled agent's (one revoked while its results waited
+// on the bus) is dropped and counted, not stored.
+func TestResultsFromALocationNotEnrolledAreDropped(t *testing.T) {
 	r := newRig(t, bus.StreamLimits{MaxBytes: 64 << 20, MaxAge: time.Hour})
 	elsewhere, err := r.bus.NewResultPublisher(bus.PublisherOptions{Location: "fra", Metrics: r.metrics})
 	if err != nil {
