@@ -41,7 +41,7 @@ type app struct {
 	// writer (a batch it fetched and did not store goes back to the stream), then
 	// housekeeping, then the agents' registry (assignments, presence).
 	stopProbing, stopHub, stopWriter, stopHousekeeping, stopSites context.CancelFunc
-	probing, hubbing, writing, housekeeping, siting                sync.WaitGroup
+	probing, hubbing, writing, housekeeping, siting               sync.WaitGroup
 }
 
 // The store announces every committed change; the live hub and the scheduler apply them.
