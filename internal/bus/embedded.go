@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // startTimeout bounds how long the embedded server may take to start (JetStream
@@ -118,8 +119,13 @@ func embeddedOptions(cfg Config) (*server.Options, error) {
 		p = server.RANDOM_PORT // NATS reads 0 as its default port, 4222
 	}
 	opts.Host, opts.Port = host, p
-	// A users list rather than a single user, so that agents' nkeys can join it.
-	opts.Users = []*server.User{{Username: cfg.User, Password: cfg.Password}}
+	// A users list rather than a single user, so that agents' nkeys can join it; the
+	// password as a bcrypt hash, so the server holds no plain text.
+	hash, err := bcrypt.GenerateFromPassword([]byte(cfg.Password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, fmt.Errorf("hashing the bus password: %w", err)
+	}
+	opts.Users = []*server.User{{Username: cfg.User, Password: string(hash)}}
 	if cfg.TLSCert != "" || cfg.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
