@@ -92,7 +92,7 @@ func openRoute(ctx context.Context, path, dir string, reg prometheus.Registerer,
 		b.Close()
 		return nil, err
 	}
-	r.feed = b.NewResultFeed(bus.LocalLocation, benchFeedBuffer)
+	r.feed = b.NewResultFeed(benchFeedBuffer)
 	return r, nil
 }
 

@@ -133,12 +133,14 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	feed := b.NewResultFeed(cfg.Location, liveFeedBuffer)
+	feed := b.NewResultFeed(liveFeedBuffer)
 	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
-		MaxStreamsPerUser: cfg.MaxStreamsPerUser, Feed: feed})
+		MaxStreamsPerUser: cfg.MaxStreamsPerUser, Feed: feed, Location: cfg.Location})
 	if err != nil {
 		return nil, err
 	}
+	hub.SetLocations(locations.Locations())
+	locations.Watch(hub.SetLocations)
 	prober := newProber(cfg, st, publisher, reg, log)
 	changes.Subscribe(hub)
 	changes.Subscribe(locations)

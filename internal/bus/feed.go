@@ -11,26 +11,23 @@ import (
 	"pingdeck/internal/ping"
 )
 
-// ResultFeed hands a live hub the results of the groups it follows, probed from one
-// location (until cards show locations side by side, the server's own), as they are
-// published. It subscribes to a group's subject when the hub
+// ResultFeed hands a live hub the results of the groups it follows, from every
+// location, as they are published. It subscribes to a group's subjects when the hub
 // follows it and drops the subscription when the hub stops; all subscriptions share
 // one buffer and one delivering goroutine (Run).
 type ResultFeed struct {
-	nc       *nats.Conn
-	log      *slog.Logger
-	ch       chan *nats.Msg
-	location string // the one location whose results it follows
+	nc  *nats.Conn
+	log *slog.Logger
+	ch  chan *nats.Msg
 
 	mu   sync.Mutex
 	subs map[string]*nats.Subscription
 }
 
-// NewResultFeed returns a feed of the results probed from location, buffering up to
-// buffer messages; past that NATS drops them (a slow consumer, logged) rather than
-// holding the publisher.
-func (b *Bus) NewResultFeed(location string, buffer int) *ResultFeed {
-	return &ResultFeed{nc: b.nc, log: b.log, ch: make(chan *nats.Msg, buffer), location: location, subs: map[string]*nats.Subscription{}}
+// NewResultFeed returns a feed buffering up to buffer messages; past that NATS drops
+// them (a slow consumer, logged) rather than holding the publisher.
+func (b *Bus) NewResultFeed(buffer int) *ResultFeed {
+	return &ResultFeed{nc: b.nc, log: b.log, ch: make(chan *nats.Msg, buffer), subs: map[string]*nats.Subscription{}}
 }
 
 // Follow subscribes to group's results; following a group already followed does nothing.
@@ -43,7 +40,7 @@ func (f *ResultFeed) Follow(groupID string) error {
 	if f.subs[groupID] != nil {
 		return nil
 	}
-	sub, err := f.nc.ChanSubscribe(ResultSubject(f.location, groupID), f.ch)
+	sub, err := f.nc.ChanSubscribe(ResultSubject("*", groupID), f.ch)
 	if err != nil {
 		return fmt.Errorf("bus: follow group %s: %w", groupID, err)
 	}

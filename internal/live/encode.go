@@ -45,6 +45,8 @@ func appendItem(b, group []byte, it *liveItem) []byte {
 	b = append(b, group...)
 	b = append(b, `,"t":`...)
 	b = append(b, it.target.quoted...)
+	b = append(b, `,"loc":`...)
+	b = append(b, it.target.quotedLoc...)
 	b = append(b, `,"at":`...)
 	b = strconv.AppendInt(b, it.at, 10)
 	if it.ok {
@@ -60,7 +62,7 @@ func appendItem(b, group []byte, it *liveItem) []byte {
 // itemBytes is about how long appendItem makes it (a little more, never less for
 // the usual round trip times).
 func itemBytes(g *groupState, it *liveItem) int {
-	return len(g.quoted) + len(it.target.quoted) + len(it.err) + 64
+	return len(g.quoted) + len(it.target.quoted) + len(it.target.quotedLoc) + len(it.err) + 72
 }
 
 // encodeItems writes a group's items of one cut, each after a comma: the fragment
@@ -117,14 +119,13 @@ func appendSample(b []byte, s sample, ts *targetState) []byte {
 }
 
 // appendTargets writes the "targets" array of a snapshot: each target as the REST API
-// has it (wire.Target) with its state, last sample, loss over the last minute and
-// recent samples, oldest first (wire.LiveTarget; TestSnapshotTargetsAreWireTargets
-// holds the two to the same fields).
-func appendTargets(b []byte, g *groupState, now time.Time) []byte {
+// has it (wire.Target) with its live state at the group's first location, and its
+// state at every location in "by_location" (wire.LiveTarget;
+// TestSnapshotTargetsAreWireTargets holds the two to the same fields).
+func appendTargets(b []byte, g *groupState, locs []string, online func(string) bool, now time.Time) []byte {
 	b = append(b, '[')
 	for i := range g.meta.Targets {
 		t := &g.meta.Targets[i]
-		ts := g.targets[t.ID]
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -146,30 +147,50 @@ func appendTargets(b []byte, g *groupState, now time.Time) []byte {
 		b = strconv.AppendBool(b, t.Paused)
 		b = append(b, `,"created_at":"`...)
 		b = t.CreatedAt.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, `","state":"`...)
-		b = append(b, g.stateOf(t, ts)...)
-		b = append(b, `","last":`...)
-		if s, ok := ts.last(); ok {
-			b = appendSample(b, s, ts)
-		} else {
-			b = append(b, "null"...)
-		}
-		b = append(b, `,"loss_1m":`...)
-		if loss, ok := ts.loss1m(now); ok {
-			b = strconv.AppendFloat(b, loss, 'f', -1, 64)
-		} else {
-			b = append(b, "null"...)
-		}
-		b = append(b, `,"recent":[`...)
-		if ts != nil {
-			for j := range ts.n {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendSample(b, ts.recent[(ts.next-ts.n+j+recentSamples)%recentSamples], ts)
+		b = append(b, '"', ',')
+		b = appendCell(b, g, t, locs[0], online(locs[0]), now)
+		b = append(b, `,"by_location":{`...)
+		for j, loc := range locs {
+			if j > 0 {
+				b = append(b, ',')
 			}
+			b = appendString(b, loc)
+			b = append(b, ':', '{')
+			b = appendCell(b, g, t, loc, online(loc), now)
+			b = append(b, '}')
 		}
-		b = append(b, "]}"...)
+		b = append(b, "}}"...)
+	}
+	return append(b, ']')
+}
+
+// appendCell writes a target's live state at one location (wire.LiveCell's fields,
+// without braces): state, last sample, loss over the last minute, recent samples
+// oldest first.
+func appendCell(b []byte, g *groupState, t *groups.Target, loc string, online bool, now time.Time) []byte {
+	ts := g.targets[targetKey{t.ID, loc}]
+	b = append(b, `"state":"`...)
+	b = append(b, g.stateOf(t, ts, online)...)
+	b = append(b, `","last":`...)
+	if s, ok := ts.last(); ok {
+		b = appendSample(b, s, ts)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"loss_1m":`...)
+	if loss, ok := ts.loss1m(now); ok {
+		b = strconv.AppendFloat(b, loss, 'f', -1, 64)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"recent":[`...)
+	if ts != nil {
+		for j := range ts.n {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendSample(b, ts.recent[(ts.next-ts.n+j+recentSamples)%recentSamples], ts)
+		}
 	}
 	return append(b, ']')
 }

@@ -163,7 +163,7 @@ func TestAGroupFollowedAnewStartsFromItsStoredResults(t *testing.T) {
 	}
 	follow()
 	h.mu.Lock()
-	t1, t2 := h.groups["G"].targets["t1"], h.groups["G"].targets["t2"]
+	t1, t2 := h.groups["G"].targets[targetKey{"t1", "local"}], h.groups["G"].targets[targetKey{"t2", "local"}]
 	loss, ok := t1.loss1m(now)
 	last, _ := t1.last()
 	h.mu.Unlock()

@@ -83,13 +83,16 @@ func (h *Hub) groupMessage(g *groupState, v view, prefix []byte, kind msgKind) o
 	}
 	if !g.snapBuilt || g.snapSeq != h.seq || g.snapVer != g.metaVer {
 		size := 2
+		locs := h.locationsOf(g.meta)
 		for _, t := range g.meta.Targets {
-			size += 200
-			if ts := g.targets[t.ID]; ts != nil {
-				size += ts.n * 48
+			for _, loc := range locs {
+				size += 200
+				if ts := g.targets[targetKey{t.ID, loc}]; ts != nil {
+					size += ts.n * 48
+				}
 			}
 		}
-		g.snapTgts = appendTargets(make([]byte, 0, size), g, time.Now())
+		g.snapTgts = appendTargets(make([]byte, 0, size), g, locs, h.online, time.Now())
 		g.snapSeq, g.snapVer, g.snapBuilt = h.seq, g.metaVer, true
 	}
 	return outbound{parts: [][]byte{prefix, head, targetsKey, g.snapTgts, groupSuffix}, kind: kind}

@@ -59,6 +59,9 @@ type Options struct {
 	// resume window), and a group nobody follows any more is forgotten. Without one,
 	// the hub keeps whatever is published.
 	Feed Feed
+	// Location is the server's own location: results that name none were probed
+	// there, and groups with no locations are probed there. "local".
+	Location string
 
 	Tick         time.Duration // how often a client gets a results message, 200ms; cuts are every Tick/32 (6.25 ms)
 	ResumeWindow time.Duration // how far back resume can replay, 2m
@@ -113,6 +116,9 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Location == "" {
+		o.Location = "local"
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
@@ -174,6 +180,9 @@ type Hub struct {
 	prefix  []byte        // the opening of results messages at seq
 	scratch []byte        // for encoding a cut
 	slots   [][]*client   // started clients by flush slot
+	// offline: locations whose agent is silent; locationsMsg says so to new sockets.
+	offline      map[string]bool
+	locationsMsg []byte
 }
 
 // NewHub returns a hub; Run makes it deliver and ServeWS connects clients to it.
@@ -343,7 +352,11 @@ func (h *Hub) record(batch []ping.Result) {
 			g = newGroupState(r.GroupID)
 			h.groups[r.GroupID] = g
 		}
-		t := g.target(r.TargetID)
+		loc := r.Location
+		if loc == "" {
+			loc = h.opt.Location
+		}
+		t := g.target(r.TargetID, loc)
 		it := itemOf(r, t)
 		t.record(it)
 		if len(g.pending) == 0 {

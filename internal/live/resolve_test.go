@@ -142,7 +142,7 @@ func joinParts(parts [][]byte) []byte {
 // refused send), which the dashboard keeps out of its loss figures too (isLoss).
 func TestLossLeavesOutProbesThatNeverLeft(t *testing.T) {
 	now := time.Now()
-	ts := newTargetState("t")
+	ts := newTargetState("t", "local")
 	for i, r := range []ping.Result{
 		{OK: true, RTT: time.Millisecond},
 		{Err: ping.ErrTimeout},
@@ -157,7 +157,7 @@ func TestLossLeavesOutProbesThatNeverLeft(t *testing.T) {
 	if loss, ok := ts.loss1m(now); !ok || loss != 0.5 {
 		t.Fatalf("loss_1m = %v (%v), want 0.5: 2 lost of 4 that left", loss, ok)
 	}
-	only := newTargetState("u")
+	only := newTargetState("u", "local")
 	r := ping.Result{SentAt: now.Add(-time.Second), Err: "resolve nx.example: no such host"}
 	only.record(itemOf(&r, only))
 	if loss, ok := only.loss1m(now); ok {

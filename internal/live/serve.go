@@ -148,8 +148,12 @@ func (h *Hub) start(c *client, r resumeRequest) {
 	set[c] = struct{}{}
 	c.send(message(kindControl, controlMessage(helloMessage{
 		Type: "hello", ServerTime: time.Now().UTC().Format(time.RFC3339Nano), ResumeToken: h.token, Seq: h.seq,
-		User: helloUser{ID: c.viewer.UserID, Username: c.viewer.Username, DisplayName: c.viewer.DisplayName, IsAdmin: c.viewer.IsAdmin},
+		User:     helloUser{ID: c.viewer.UserID, Username: c.viewer.Username, DisplayName: c.viewer.DisplayName, IsAdmin: c.viewer.IsAdmin},
+		Location: h.opt.Location,
 	})))
+	if h.locationsMsg != nil {
+		c.send(message(kindControl, h.locationsMsg))
+	}
 	if onDashboard > maxGroupsPerClient {
 		c.sendError("invalid", dashboardCapped(onDashboard), "")
 	}
@@ -340,7 +344,11 @@ func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 			g = newGroupState(gr.id)
 			h.groups[gr.id] = g
 			for i := range gr.recent {
-				t := g.target(gr.recent[i].TargetID)
+				loc := gr.recent[i].Location
+				if loc == "" {
+					loc = h.opt.Location
+				}
+				t := g.target(gr.recent[i].TargetID, loc)
 				t.record(itemOf(&gr.recent[i], t))
 			}
 		}

@@ -25,18 +25,23 @@ type lossBucket struct {
 	sent, recv uint16
 }
 
-// targetState is what the hub knows of one target's recent results.
+// targetKey names a target's state at one location: each location a group is probed
+// from has its own cell.
+type targetKey struct{ id, loc string }
+
+// targetState is what the hub knows of one target's recent results from one location.
 type targetState struct {
-	id      string
-	quoted  []byte // id as a JSON string
+	id        string
+	quoted    []byte // id as a JSON string
+	quotedLoc []byte // its location as a JSON string
 	recent  [recentSamples]sample
 	n, next int // samples held, index of the next write
 	buckets [60]lossBucket
 	unsent  string // why the newest probe that never left failed ("resolve x: no such host")
 }
 
-func newTargetState(id string) *targetState {
-	return &targetState{id: id, quoted: appendString(nil, id)}
+func newTargetState(id, loc string) *targetState {
+	return &targetState{id: id, quoted: appendString(nil, id), quotedLoc: appendString(nil, loc)}
 }
 
 // record keeps a result: in the recent samples, and in the last minute's loss unless
@@ -146,7 +151,7 @@ type groupState struct {
 	quoted  []byte
 	meta    *groups.Group // with Targets; nil until needed
 	metaVer uint64
-	targets map[string]*targetState
+	targets map[targetKey]*targetState
 	ring    []ringItem // ascending seq, one flat slice: ticks hold a result or two
 	pending []liveItem // the items published since the last cut
 	log     *itemLog
@@ -163,14 +168,15 @@ type groupState struct {
 }
 
 func newGroupState(id string) *groupState {
-	return &groupState{id: id, quoted: appendString(nil, id), targets: map[string]*targetState{}, subs: map[*client]struct{}{}}
+	return &groupState{id: id, quoted: appendString(nil, id), targets: map[targetKey]*targetState{}, subs: map[*client]struct{}{}}
 }
 
-func (g *groupState) target(id string) *targetState {
-	t := g.targets[id]
+func (g *groupState) target(id, loc string) *targetState {
+	k := targetKey{id, loc}
+	t := g.targets[k]
 	if t == nil {
-		t = newTargetState(id)
-		g.targets[id] = t
+		t = newTargetState(id, loc)
+		g.targets[k] = t
 	}
 	return t
 }
@@ -189,9 +195,9 @@ func (g *groupState) setMeta(m *groups.Group) {
 	for _, t := range m.Targets {
 		keep[t.ID] = true
 	}
-	for id := range g.targets {
-		if !keep[id] {
-			delete(g.targets, id)
+	for k := range g.targets {
+		if !keep[k.id] {
+			delete(g.targets, k)
 		}
 	}
 }
@@ -229,10 +235,13 @@ func (g *groupState) after(since uint64) []ringItem {
 	return g.ring[lo:]
 }
 
-// stateOf is a target's card state.
-func (g *groupState) stateOf(t *groups.Target, ts *targetState) string {
+// stateOf is a target's card state at a location (online: it is probing now).
+func (g *groupState) stateOf(t *groups.Target, ts *targetState, online bool) string {
 	if t.Paused || (g.meta != nil && g.meta.Paused) {
 		return wire.StatePaused
+	}
+	if !online {
+		return wire.StateOffline
 	}
 	s, ok := ts.last()
 	switch {

@@ -100,12 +100,14 @@ func TestSnapshotTargetsAreWireTargets(t *testing.T) {
 			{ID: "t-paused", Address: "192.0.2.9", IP: netip.MustParseAddr("192.0.2.9"), Paused: true, CreatedAt: created},
 		}})
 	at := now.Add(-2 * time.Second).UnixMilli()
-	g.target("t-ip").record(liveItem{sample: sample{at: at, ok: true, rttUS: 1234}})
-	g.target("t-ip").record(liveItem{sample: sample{at: at + 1000, ok: false}, err: "timeout"})
-	g.target("t-host").record(liveItem{sample: sample{at: at, ok: true, rttUS: 250}})
-	g.target("t-unresolved").record(liveItem{sample: sample{at: at, ok: false}, err: "resolve nowhere.example: no such host"})
+	g.target("t-ip", "local").record(liveItem{sample: sample{at: at, ok: true, rttUS: 1234}})
+	g.target("t-ip", "local").record(liveItem{sample: sample{at: at + 1000, ok: false}, err: "timeout"})
+	g.target("t-host", "local").record(liveItem{sample: sample{at: at, ok: true, rttUS: 250}})
+	g.target("t-unresolved", "local").record(liveItem{sample: sample{at: at, ok: false}, err: "resolve nowhere.example: no such host"})
+	g.target("t-ip", "fra").record(liveItem{sample: sample{at: at, ok: true, rttUS: 40000}})
 
-	out := appendTargets(nil, g, now)
+	// Probed from here and from fra, whose agent is offline.
+	out := appendTargets(nil, g, []string{"local", "fra"}, func(loc string) bool { return loc != "fra" }, now)
 	var got []wire.LiveTarget
 	decodeStrict(t, out, &got)
 	checkKeys(t, out, reflect.TypeFor[wire.LiveTarget]())
@@ -123,9 +125,21 @@ func TestSnapshotTargetsAreWireTargets(t *testing.T) {
 	if len(got) != len(g.meta.Targets) {
 		t.Fatalf("%d targets in the snapshot, want %d", len(got), len(g.meta.Targets))
 	}
+	fraSample := wire.Sample{At: at, OK: true, RTTMs: rtt(40)}
 	for i := range g.meta.Targets {
 		want := live[g.meta.Targets[i].ID]
 		want.Target = wire.TargetOf(&g.meta.Targets[i]) // exactly what GET /api/v1/groups/{id} says
+		fra := wire.LiveCell{State: wire.StateOffline, Recent: []wire.Sample{}}
+		switch want.ID {
+		case "t-ip":
+			fra = wire.LiveCell{State: wire.StateOffline, Last: &fraSample, Loss1m: rtt(0), Recent: []wire.Sample{fraSample}}
+		case "t-paused":
+			fra.State = wire.StatePaused
+		}
+		want.ByLocation = map[string]wire.LiveCell{
+			"local": {State: want.State, Last: want.Last, Loss1m: want.Loss1m, Recent: want.Recent},
+			"fra":   fra,
+		}
 		sameJSON(t, "snapshot target "+want.ID, got[i], want)
 	}
 	if got[0].Kind != wire.KindIP || got[2].Kind != wire.KindHostname || got[3].IP != nil {
@@ -146,20 +160,22 @@ func TestSnapshotTargetsAreWireTargets(t *testing.T) {
 	want := wire.GroupOf(g.meta, v.role, len(g.meta.Targets))
 	want.Pinned = true
 	sameJSON(t, "snapshot group", gm.Group.Group, want)
-	sameJSON(t, "snapshot group's targets", gm.Group.Targets, got)
+	var here []wire.LiveTarget // the hub's group names no locations: probed here only
+	decodeStrict(t, appendTargets(nil, g, []string{"local"}, func(string) bool { return true }, now), &here)
+	sameJSON(t, "snapshot group's targets", gm.Group.Targets, here)
 }
 
 func TestResultItemsAreWireItems(t *testing.T) {
-	ts := newTargetState("t-1")
+	ts := newTargetState("t-1", "local")
 	g := newGroupState("g-1")
 	for _, tc := range []struct {
 		it   liveItem
 		want wire.Item
 	}{
 		{liveItem{target: ts, sample: sample{at: 1700000000123, ok: true, rttUS: 1500}},
-			wire.Item{G: "g-1", T: "t-1", At: 1700000000123, OK: true, RTTMs: rtt(1.5)}},
+			wire.Item{G: "g-1", T: "t-1", Loc: "local", At: 1700000000123, OK: true, RTTMs: rtt(1.5)}},
 		{liveItem{target: ts, sample: sample{at: 1700000000124}, err: "resolve <x>: no such host"},
-			wire.Item{G: "g-1", T: "t-1", At: 1700000000124, Err: "resolve <x>: no such host"}},
+			wire.Item{G: "g-1", T: "t-1", Loc: "local", At: 1700000000124, Err: "resolve <x>: no such host"}},
 	} {
 		out := appendItem(nil, g.quoted, &tc.it)
 		var got wire.Item

@@ -20,6 +20,7 @@ import (
 	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
 	"pingdeck/internal/store"
+	"pingdeck/internal/wire"
 )
 
 // OfflineAfter is how long an agent may be silent before its location is offline: its
@@ -45,19 +46,7 @@ type Options struct {
 }
 
 // Location is one place groups can be probed from, and whether it is probing now.
-type Location struct {
-	Name     string     `json:"name"`
-	Kind     string     `json:"kind"`            // "server" or "agent"
-	Agent    string     `json:"agent,omitempty"` // the agent's name
-	Online   bool       `json:"online"`
-	LastSeen *time.Time `json:"last_seen"`
-}
-
-// Location kinds.
-const (
-	KindServer = "server"
-	KindAgent  = "agent"
-)
+type Location = wire.Location
 
 // Registry is the server's view of its locations. Start it, then Run it.
 type Registry struct {
@@ -180,9 +169,9 @@ func (r *Registry) Locations() []Location {
 }
 
 func (r *Registry) locationsLocked(now time.Time) []Location {
-	out := []Location{{Name: r.o.Own, Kind: KindServer, Online: true}}
+	out := []Location{{Name: r.o.Own, Kind: wire.LocationServer, Online: true}}
 	for _, a := range r.agents {
-		l := Location{Name: a.Location, Kind: KindAgent, Agent: a.Name}
+		l := Location{Name: a.Location, Kind: wire.LocationAgent, Agent: a.Name}
 		if h, ok := r.heard[a.Location]; ok {
 			at := h.at.UTC()
 			l.LastSeen = &at

@@ -4,6 +4,8 @@ package wire
 // "type". The server writes results, snapshot and group_updated by hand (see
 // internal/live/encode.go); the types below are their shape for readers and tests.
 
+import "time"
+
 // Message types, server → client.
 const (
 	TypeHello         = "hello"
@@ -15,6 +17,7 @@ const (
 	TypeNotification  = "notification"
 	TypePong          = "pong"
 	TypeError         = "error"
+	TypeLocations     = "locations"
 )
 
 // Message types, client → server.
@@ -39,6 +42,7 @@ type Hello struct {
 	ServerTime  string   `json:"server_time"`  // RFC 3339, the clock result times are on
 	ResumeToken string   `json:"resume_token"` // changes with every server start
 	Seq         uint64   `json:"seq"`          // the newest results seq
+	Location    string   `json:"location"`     // the server's own location
 }
 
 // Sample is one probe result of a snapshot target: sent at (unix ms), whether it was
@@ -56,6 +60,9 @@ const (
 	StateDown    = "down"
 	StateUnknown = "unknown"
 	StatePaused  = "paused"
+	// StateOffline: the location's agent has not been heard from for 10 s; what it
+	// does not probe is not probed, never lost.
+	StateOffline = "offline"
 )
 
 // LiveTarget is a snapshot's target: the REST target and its live state.
@@ -65,6 +72,39 @@ type LiveTarget struct {
 	Last   *Sample  `json:"last"`    // the newest sample, null before the first
 	Loss1m *float64 `json:"loss_1m"` // share of the last minute's probes lost, 0..1; null with none
 	Recent []Sample `json:"recent"`  // the last samples, oldest first
+	// ByLocation is the same state per location the group is probed from (the
+	// top-level fields are its first location's).
+	ByLocation map[string]LiveCell `json:"by_location"`
+}
+
+// LiveCell is a target's live state at one location.
+type LiveCell struct {
+	State  string   `json:"state"`
+	Last   *Sample  `json:"last"`
+	Loss1m *float64 `json:"loss_1m"`
+	Recent []Sample `json:"recent"`
+}
+
+// Location is a place groups are probed from, and whether it probes now.
+type Location struct {
+	Name     string     `json:"name"`
+	Kind     string     `json:"kind"`            // LocationServer or LocationAgent
+	Agent    string     `json:"agent,omitempty"` // the agent's name
+	Online   bool       `json:"online"`
+	LastSeen *time.Time `json:"last_seen"`
+}
+
+// Location kinds.
+const (
+	LocationServer = "server"
+	LocationAgent  = "agent"
+)
+
+// LocationsMessage says which locations there are and which probe now: after hello
+// and whenever one goes online or offline.
+type LocationsMessage struct {
+	Type      string     `json:"type"` // TypeLocations
+	Locations []Location `json:"locations"`
 }
 
 // LiveGroup is the group of a snapshot or group_updated: the REST group with live
@@ -82,8 +122,9 @@ type GroupMessage struct {
 
 // Item is one probe result of a results message.
 type Item struct {
-	G     string   `json:"g"` // group ID
-	T     string   `json:"t"` // target ID
+	G     string   `json:"g"`   // group ID
+	T     string   `json:"t"`   // target ID
+	Loc   string   `json:"loc"` // where it was probed from
 	At    int64    `json:"at"`
 	OK    bool     `json:"ok"`
 	RTTMs *float64 `json:"rtt_ms"`
