@@ -34,10 +34,10 @@ type targetState struct {
 	id        string
 	quoted    []byte // id as a JSON string
 	quotedLoc []byte // its location as a JSON string
-	recent  [recentSamples]sample
-	n, next int // samples held, index of the next write
-	buckets [60]lossBucket
-	unsent  string // why the newest probe that never left failed ("resolve x: no such host")
+	recent    [recentSamples]sample
+	n, next   int // samples held, index of the next write
+	buckets   [60]lossBucket
+	unsent    string // why the newest probe that never left failed ("resolve x: no such host")
 }
 
 func newTargetState(id, loc string) *targetState {
