@@ -16,6 +16,8 @@ type Message struct {
 	ServerTime   string             `json:"server_time"`
 	ResumeToken  string             `json:"resume_token"`
 	Notification *wire.Notification `json:"notification"`
+	Location     string             `json:"location"`  // hello: the server's own
+	Locations    []wire.Location    `json:"locations"` // locations
 	Raw          []byte             `json:"-"`
 }
 

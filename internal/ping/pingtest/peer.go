@@ -18,7 +18,8 @@ import (
 // targets at once. Neither namespace has any other interface or a default route, so
 // nothing leaves the machine. Datagram ICMP sockets are allowed in the peer.
 type Peer struct {
-	ns *namespace
+	ns       *namespace
+	attached int // links other simulators attached (Sim.Attach)
 }
 
 // maxPeers bounds the peers of one simulator: each gets its own /30 of 169.254.198.0/24.
