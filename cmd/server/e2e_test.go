@@ -165,6 +165,8 @@ type httpClient struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	// dial reaches the server when only it can (clientVia); nil dials directly.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func (p *proc) client() *httpClient {
@@ -177,6 +179,7 @@ func (p *proc) client() *httpClient {
 func (p *proc) clientVia(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *httpClient {
 	h := p.client()
 	h.c.Transport = &http.Transport{DialContext: dial}
+	h.dial = dial
 	return h
 }
 

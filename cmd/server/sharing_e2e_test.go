@@ -64,6 +64,9 @@ func (h *httpClient) wsDial(header http.Header, o livetest.Options) (*livetest.C
 	for _, c := range h.c.Jar.Cookies(req.URL) {
 		hdr.Add("Cookie", c.Name+"="+c.Value)
 	}
+	if o.NetDial == nil {
+		o.NetDial = h.dial
+	}
 	return livetest.Dial(context.Background(), "ws"+strings.TrimPrefix(h.base, "http")+"/api/v1/ws", hdr, o)
 }
 
