@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,17 +22,30 @@ type groupRow struct {
 	TimeoutMs  int64
 	PacketSize int
 	Paused     bool
+	Locations  string // comma-separated; empty: the server's own prober only
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
 
 func (groupRow) TableName() string { return "groups" }
 
+// joinLocations and splitLocations convert groups.locations (names are
+// [a-z0-9-], so a comma cannot be in one).
+func joinLocations(names []string) string { return strings.Join(names, ",") }
+
+func splitLocations(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
 func groupRowOf(g *groups.Group) groupRow {
 	return groupRow{
 		ID: g.ID, OwnerID: g.OwnerID, Name: g.Name, Visibility: string(g.Visibility),
 		IntervalMs: g.Interval.Milliseconds(), TimeoutMs: g.Timeout.Milliseconds(),
-		PacketSize: g.PacketSize, Paused: g.Paused, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+		PacketSize: g.PacketSize, Paused: g.Paused, Locations: joinLocations(g.Locations),
+		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
 	}
 }
 
@@ -51,7 +65,7 @@ func (v *groupView) toDomain() (*groups.Group, groups.Role) {
 		Visibility: groups.Visibility(r.Visibility),
 		Interval:   time.Duration(r.IntervalMs) * time.Millisecond,
 		Timeout:    time.Duration(r.TimeoutMs) * time.Millisecond,
-		PacketSize: r.PacketSize, Paused: r.Paused,
+		PacketSize: r.PacketSize, Paused: r.Paused, Locations: splitLocations(r.Locations),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	var role groups.Role
@@ -205,8 +219,9 @@ func (s *Store) GroupsFor(ctx context.Context, viewer groups.Actor, scope GroupS
 	return out, nil
 }
 
-// UpdateGroup writes a group's settings (not its owner, ID or targets). The change it
-// announces says whether the visibility changed (who may see the group).
+// UpdateGroup writes a group's settings (not its owner, ID or targets), where it is
+// probed from included. The change it announces says whether the visibility changed
+// (who may see the group).
 func (s *Store) UpdateGroup(ctx context.Context, g *groups.Group) error {
 	row := groupRowOf(g)
 	var accessChanged bool
@@ -226,7 +241,7 @@ func (s *Store) UpdateGroup(ctx context.Context, g *groups.Group) error {
 		res := tx.Model(&groupRow{}).Where("id = ?", g.ID).Updates(map[string]any{
 			"name": row.Name, "visibility": row.Visibility, "interval_ms": row.IntervalMs,
 			"timeout_ms": row.TimeoutMs, "packet_size": row.PacketSize, "paused": row.Paused,
-			"updated_at": row.UpdatedAt,
+			"locations": row.Locations, "updated_at": row.UpdatedAt,
 		})
 		return affectedOne("update group", res)
 	})

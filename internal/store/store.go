@@ -54,6 +54,8 @@ type Store struct {
 	db      *gorm.DB
 	dialect Dialect
 	changes Publisher
+	// locations are the result locations known to be in probe_locations.
+	locations *locationRegistry
 }
 
 // ParseDSN splits a --db value into its dialect and the driver's DSN. It accepts
@@ -113,7 +115,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
 	}
-	s := &Store{db: db, dialect: dialect, changes: o.Changes}
+	s := &Store{db: db, dialect: dialect, changes: o.Changes, locations: newLocationRegistry()}
 	if err := s.configurePool(); err != nil {
 		s.Close()
 		return nil, err
