@@ -50,8 +50,8 @@ type Group struct {
 	Timeout    time.Duration
 	PacketSize int
 	Paused     bool
-	// Locations are where the group is probed from; none means the server's own
-	// prober only (see ProbeLocations).
+	// Locations are where the group is probed from; none (a group being made) means
+	// the server's own prober only (see ProbeLocations).
 	Locations []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -121,9 +121,6 @@ type Patch struct {
 	PacketSize *int
 	Visibility *Visibility
 	Paused     *bool
-	// Locations, when set, replaces where the group is probed from (check it with
-	// CheckLocations: an empty list is no list).
-	Locations *[]string
 }
 
 // Action is what a patch needs the caller to be allowed to do: changing who can see a
@@ -153,9 +150,6 @@ func (p Patch) Apply(g *Group) {
 	setIf(&g.PacketSize, p.PacketSize)
 	setIf(&g.Visibility, p.Visibility)
 	setIf(&g.Paused, p.Paused)
-	if p.Locations != nil {
-		g.Locations = slices.Clone(*p.Locations)
-	}
 }
 
 func setIf[T any](dst *T, src *T) {

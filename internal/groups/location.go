@@ -55,20 +55,10 @@ func CheckLocations(names []string) error {
 }
 
 // ProbeLocations is where g is probed from: its Locations, or just own (the server's
-// own prober) when it names none.
+// own prober) when it names none. Groups read from the store always name theirs.
 func (g *Group) ProbeLocations(own string) []string {
 	if len(g.Locations) == 0 {
 		return []string{own}
 	}
 	return slices.Clone(g.Locations)
-}
-
-// SetLocations sets where g is probed from. A list of just own is stored as none, so the
-// group follows the server's own prober if --location is renamed.
-func (g *Group) SetLocations(names []string, own string) {
-	if len(names) == 1 && names[0] == own {
-		g.Locations = nil
-		return
-	}
-	g.Locations = slices.Clone(names)
 }

@@ -29,22 +29,32 @@ type groupRow struct {
 
 func (groupRow) TableName() string { return "groups" }
 
-// joinLocations and splitLocations convert groups.locations (names are
-// [a-z0-9-], so a comma cannot be in one).
-func joinLocations(names []string) string { return strings.Join(names, ",") }
+// Where a group is probed from is stored as location names, comma-separated (names
+// are [a-z0-9-]), with one exception: the server's own location alone is stored
+// empty, so such groups follow the server's prober if --location is renamed. Groups
+// read back always list their locations (groups.Group.Locations is never empty).
 
-func splitLocations(s string) []string {
-	if s == "" {
-		return nil
+// joinLocations is names as stored.
+func joinLocations(names []string, own string) string {
+	if len(names) == 1 && names[0] == own {
+		return ""
 	}
-	return strings.Split(s, ",")
+	return strings.Join(names, ",")
 }
 
-func groupRowOf(g *groups.Group) groupRow {
+// splitLocations is the stored locations as a group lists them.
+func splitLocations(stored, own string) []string {
+	if stored == "" {
+		return []string{own}
+	}
+	return strings.Split(stored, ",")
+}
+
+func groupRowOf(g *groups.Group, own string) groupRow {
 	return groupRow{
 		ID: g.ID, OwnerID: g.OwnerID, Name: g.Name, Visibility: string(g.Visibility),
 		IntervalMs: g.Interval.Milliseconds(), TimeoutMs: g.Timeout.Milliseconds(),
-		PacketSize: g.PacketSize, Paused: g.Paused, Locations: joinLocations(g.Locations),
+		PacketSize: g.PacketSize, Paused: g.Paused, Locations: joinLocations(g.Locations, own),
 		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
 	}
 }
@@ -58,14 +68,14 @@ type groupView struct {
 	TargetCount int
 }
 
-func (v *groupView) toDomain() (*groups.Group, groups.Role) {
+func (v *groupView) toDomain(own string) (*groups.Group, groups.Role) {
 	r := &v.Row
 	g := &groups.Group{
 		ID: r.ID, OwnerID: r.OwnerID, OwnerName: v.OwnerName, Name: r.Name,
 		Visibility: groups.Visibility(r.Visibility),
 		Interval:   time.Duration(r.IntervalMs) * time.Millisecond,
 		Timeout:    time.Duration(r.TimeoutMs) * time.Millisecond,
-		PacketSize: r.PacketSize, Paused: r.Paused, Locations: splitLocations(r.Locations),
+		PacketSize: r.PacketSize, Paused: r.Paused, Locations: splitLocations(r.Locations, own),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	var role groups.Role
@@ -84,8 +94,8 @@ type GroupWithRole struct {
 	TargetCount int
 }
 
-func (v *groupView) withRole() GroupWithRole {
-	g, role := v.toDomain()
+func (v *groupView) withRole(own string) GroupWithRole {
+	g, role := v.toDomain(own)
 	return GroupWithRole{Group: g, ShareRole: role, Pinned: v.Pinned, TargetCount: v.TargetCount}
 }
 
@@ -106,7 +116,7 @@ func (s *Store) viewQuery(ctx context.Context, viewerID string) *gorm.DB {
 // (groups.ErrQuotaExceeded). g.Targets is cut to the targets stored; those left out
 // for the target quota are returned, in input order. An existing ID is a conflict.
 func (s *Store) CreateGroup(ctx context.Context, g *groups.Group, q Quota) (overQuota []groups.Target, err error) {
-	row := groupRowOf(g)
+	row := groupRowOf(g, s.ownLocation)
 	var added []groups.Target
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockOwner(tx, g.OwnerID); err != nil {
@@ -141,7 +151,7 @@ func (s *Store) GroupFor(ctx context.Context, id, viewerID string) (*GroupWithRo
 	if err != nil {
 		return nil, translate("find group", err)
 	}
-	out := v.withRole()
+	out := v.withRole(s.ownLocation)
 	return &out, nil
 }
 
@@ -159,7 +169,7 @@ func (s *Store) GroupsByID(ctx context.Context, ids []string, viewerID string) (
 		return nil, translate("find groups", err)
 	}
 	for i := range views {
-		out[views[i].Row.ID] = views[i].withRole()
+		out[views[i].Row.ID] = views[i].withRole(s.ownLocation)
 	}
 	return out, nil
 }
@@ -214,7 +224,7 @@ func (s *Store) GroupsFor(ctx context.Context, viewer groups.Actor, scope GroupS
 	}
 	out := make([]GroupWithRole, len(views))
 	for i := range views {
-		out[i] = views[i].withRole()
+		out[i] = views[i].withRole(s.ownLocation)
 	}
 	return out, nil
 }
@@ -223,7 +233,7 @@ func (s *Store) GroupsFor(ctx context.Context, viewer groups.Actor, scope GroupS
 // probed from included. The change it announces says whether the visibility changed
 // (who may see the group).
 func (s *Store) UpdateGroup(ctx context.Context, g *groups.Group) error {
-	row := groupRowOf(g)
+	row := groupRowOf(g, s.ownLocation)
 	var accessChanged bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		old := tx.Model(&groupRow{}).Where("id = ?", g.ID)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
+	"pingdeck/internal/store/storetest"
 )
 
 // at returns rs with every result's location set to loc.
@@ -260,8 +262,8 @@ func TestProbedFrom(t *testing.T) {
 		if err != nil || !slices.Equal(got.Group.Locations, []string{"nyc", "local", "fra"}) {
 			t.Fatalf("stored locations %v (%v)", got.Group.Locations, err)
 		}
-		if got, _ := s.GroupFor(ctx, own.ID, u.ID); got.Group.Locations != nil {
-			t.Fatalf("a group that names no location reads back %v", got.Group.Locations)
+		if got, _ := s.GroupFor(ctx, own.ID, u.ID); !slices.Equal(got.Group.Locations, []string{"local"}) {
+			t.Fatalf("a group that names no location reads back %v, want the server's own", got.Group.Locations)
 		}
 		for _, tc := range []struct {
 			location string
@@ -331,4 +333,48 @@ func TestRetentionDropsEveryLocation(t *testing.T) {
 			t.Fatalf("report after retention: old %+v, new %+v", rep.Targets[idOld], rep.Targets[idNew])
 		}
 	})
+}
+
+// A group probed from the server's own location alone follows it when --location is
+// renamed; one that names other locations keeps its names.
+func TestGroupLocationsFollowTheOwnLocation(t *testing.T) {
+	dsns := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "own.db") },
+		"postgres": func(t *testing.T) string { return storetest.PostgresURL(t) },
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := dsns[name](t)
+			s := openTest(t, dsn)
+			log := &changeLog{}
+			s.changes = log
+			u := newUser(t, s, "alice")
+			plain, chosen, several := newGroup(t, s, u.ID, "plain", groups.Private), newGroup(t, s, u.ID, "chosen", groups.Private),
+				newGroup(t, s, u.ID, "several", groups.Private)
+			log.take()
+			chosen.Locations, several.Locations = []string{"local"}, []string{"local", "fra"}
+			for _, g := range []*groups.Group{chosen, several} {
+				if err := s.UpdateGroup(ctx, g); err != nil {
+					t.Fatal(err)
+				}
+				if got := log.take(); len(got) != 1 || got[0].Kind != groups.ChangeGroupUpdated || got[0].GroupID != g.ID {
+					t.Fatalf("changing locations announced %+v, want one group update", got)
+				}
+			}
+			closeDB(t, s)
+			renamed, err := Open(ctx, dsn, Options{OwnLocation: "hq"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { renamed.Close() })
+			for g, want := range map[*groups.Group][]string{plain: {"hq"}, chosen: {"hq"}, several: {"local", "fra"}} {
+				got, err := renamed.GroupFor(ctx, g.ID, u.ID)
+				if err != nil || !slices.Equal(got.Group.Locations, want) {
+					t.Errorf("%s: %v (%v), want %v", g.Name, got.Group.Locations, err, want)
+				}
+			}
+		})
+	}
 }

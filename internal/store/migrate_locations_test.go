@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,8 +112,8 @@ func TestMigrationGivesStoredResultsTheOwnLocation(t *testing.T) {
 				t.Fatalf("10 s of raw rows: %+v", edge.ByLocation[target])
 			}
 			g, err := s.GroupFor(ctx, groupID, userID)
-			if err != nil || g.Group.Locations != nil {
-				t.Fatalf("old group's locations %v (%v), want none", g.Group.Locations, err)
+			if err != nil || !slices.Equal(g.Group.Locations, []string{"local"}) {
+				t.Fatalf("old group's locations %v (%v), want the server's own", g.Group.Locations, err)
 			}
 			if ds, err := s.ProbedFrom("local", true).ActiveTargets(ctx); err != nil || len(ds) != 1 {
 				t.Fatalf("the server's own prober lists %v (%v), want the old group's target", ds, err)
