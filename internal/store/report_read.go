@@ -38,14 +38,14 @@ func (s *Store) forEachRollup(ctx context.Context, table string, targets, locati
 			return fmt.Errorf("store: read rollups: %w", err)
 		}
 		defer rows.Close()
+		var target [16]byte
+		var location string
+		var minute time.Time
+		keys := []any{&target, &location}
+		if byMinute {
+			keys = []any{&minute}
+		}
 		for rows.Next() {
-			var target [16]byte
-			var location string
-			var minute time.Time
-			keys := []any{&target, &location}
-			if byMinute {
-				keys = []any{&minute}
-			}
 			a, err := scanRollup(rows, keys...)
 			if err != nil {
 				return fmt.Errorf("store: read rollups: %w", err)
