@@ -88,7 +88,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{Migrate: cfg.Migrate, Logger: log, Changes: b})
+	st, err := store.Open(ctx, cfg.DB, store.Options{Migrate: cfg.Migrate, Logger: log, Changes: b, OwnLocation: cfg.Location})
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		Resolver:       ping.NewResolver(groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets}, nil),
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
-		Live: hub, Sites: locations, AgentBus: cfg.NATS.Listen,
+		Live: hub, Sites: locations, AgentBus: cfg.NATS.Listen, Locations: locations,
 	})
 	if err != nil {
 		return nil, err

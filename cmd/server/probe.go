@@ -39,7 +39,9 @@ func newProber(cfg *config, st *store.Store, publisher *bus.ResultPublisher, reg
 	}
 	log.Info("probe engine ready", "engine", engine.Name(), "icmp_mode", modeOf(engine))
 	resolver := ping.NewResolver(groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets}, nil)
-	p.scheduler = ping.NewScheduler(st, engine, resolver, log, publisher.Submit)
+	// The server probes the groups probed from its own location (those that name none
+	// included); agents probe the others.
+	p.scheduler = ping.NewScheduler(st.ProbedFrom(cfg.Location, true), engine, resolver, log, publisher.Submit)
 	return p
 }
 

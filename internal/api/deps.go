@@ -32,8 +32,9 @@ type GroupStore interface {
 	SetTargetsPaused(ctx context.Context, groupID string, targetIDs []string, paused bool) (int64, error)
 	DeleteTargets(ctx context.Context, groupID string, targetIDs []string) (int64, error)
 	ResultStats(ctx context.Context, targetIDs []string, from, to time.Time) (map[string]store.WindowStats, error)
+	ResultStatsByLocation(ctx context.Context, targetIDs []string, location string, from, to time.Time) (map[string]map[string]store.WindowStats, error)
 	Report(ctx context.Context, q store.ReportQuery) (*store.Report, error)
-	Samples(ctx context.Context, targetID string, from, to time.Time, limit int) ([]store.Sample, error)
+	Samples(ctx context.Context, q store.SampleQuery) ([]store.Sample, error)
 	SharingStore
 	UserAdminStore
 }
@@ -72,7 +73,22 @@ type Deps struct {
 	Sites Sites
 	// AgentBus is the embedded bus's listen address agents connect to (host:port).
 	AgentBus string
+	// Locations says where groups can be probed from; nil knows only the server's own
+	// prober, named "local".
+	Locations Locations
 }
+
+// Locations says where groups can be probed from.
+type Locations interface {
+	Own() string                                 // the server's own prober (--location)
+	Known(ctx context.Context) ([]string, error) // Own() and every enrolled agent's location
+}
+
+// ownLocationOnly is the Locations of a server without agents: its own prober only.
+type ownLocationOnly string
+
+func (o ownLocationOnly) Own() string                             { return string(o) }
+func (o ownLocationOnly) Known(context.Context) ([]string, error) { return []string{string(o)}, nil }
 
 // LiveStream takes over an authenticated WebSocket request whose Origin was checked.
 // An error is a refusal before the upgrade, for the caller to answer (a user past the

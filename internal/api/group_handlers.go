@@ -24,11 +24,13 @@ type groupRequest struct {
 	PacketSize *int          `json:"packet_size"`
 	Visibility *string       `json:"visibility"`
 	Paused     *bool         `json:"paused"`
+	Locations  *[]string     `json:"locations"`
 	// AllowUnresolved adds hostnames that do not resolve (yet) instead of skipping them.
 	AllowUnresolved bool `json:"allow_unresolved"`
 }
 
-// groupPatch is the body of PATCH /groups/{id}: settings only.
+// groupPatch is the body of PATCH /groups/{id}: settings only. Locations, when set,
+// replaces where the group is probed from (see applyLocations).
 type groupPatch struct {
 	Name       *string       `json:"name"`
 	Interval   *durationJSON `json:"interval"`
@@ -36,6 +38,7 @@ type groupPatch struct {
 	PacketSize *int          `json:"packet_size"`
 	Visibility *string       `json:"visibility"`
 	Paused     *bool         `json:"paused"`
+	Locations  *[]string     `json:"locations"`
 }
 
 func (p *groupPatch) toDomain() groups.Patch {
@@ -52,7 +55,7 @@ func (p *groupPatch) toDomain() groups.Patch {
 
 func (r *groupRequest) settings() groupPatch {
 	return groupPatch{Name: r.Name, Interval: r.Interval, Timeout: r.Timeout,
-		PacketSize: r.PacketSize, Visibility: r.Visibility, Paused: r.Paused}
+		PacketSize: r.PacketSize, Visibility: r.Visibility, Paused: r.Paused, Locations: r.Locations}
 }
 
 // handleGroupCreate creates a group with a server-chosen ID.
@@ -125,6 +128,9 @@ func (s *server) createGroup(ctx context.Context, u *auth.User, id string, req *
 	if err := g.Validate(s.Limits); err != nil {
 		return nil, err
 	}
+	if err := s.applyLocations(ctx, g, patch.Locations); err != nil {
+		return nil, err
+	}
 	var skipped []groups.SkippedInput
 	var unresolved map[string]string
 	g.Targets, skipped, unresolved = s.prepareTargets(ctx, req.Targets, nil, now, req.AllowUnresolved)
@@ -132,7 +138,7 @@ func (s *server) createGroup(ctx context.Context, u *auth.User, id string, req *
 	if err != nil {
 		return nil, err
 	}
-	out := groupOut(g, groups.RoleOwner, len(g.Targets))
+	out := s.groupOut(g, groups.RoleOwner, len(g.Targets))
 	markUnresolved(out.Targets, unresolved)
 	out.Skipped = s.quotaSkipped(skipped, over)
 	return &out, nil
@@ -147,6 +153,9 @@ func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWi
 	limits := domainPatch.Limits(g, s.Limits)
 	domainPatch.Apply(g)
 	if err := g.Validate(limits); err != nil {
+		return nil, err
+	}
+	if err := s.applyLocations(ctx, g, patch.Locations); err != nil {
 		return nil, err
 	}
 	if !g.SameSettings(&before) || g.Paused != before.Paused {
@@ -170,7 +179,7 @@ func (s *server) ensureGroup(ctx context.Context, u *auth.User, v *store.GroupWi
 		return nil, err
 	}
 	g.Targets = targets
-	out := groupOut(g, groups.RoleFor(actorOf(u), g, v.ShareRole), len(targets))
+	out := s.groupOut(g, groups.RoleFor(actorOf(u), g, v.ShareRole), len(targets))
 	markUnresolved(out.Targets, unresolved)
 	out.Skipped = skipped
 	return &out, nil
@@ -188,7 +197,7 @@ func handleGroupList(s *server) gin.HandlerFunc {
 		}
 		out := make([]wire.Group, 0, len(views))
 		for i := range views {
-			out = append(out, groupViewOut(&views[i], groups.RoleFor(actorOf(u), views[i].Group, views[i].ShareRole)))
+			out = append(out, s.groupViewOut(&views[i], groups.RoleFor(actorOf(u), views[i].Group, views[i].ShareRole)))
 		}
 		c.JSON(http.StatusOK, gin.H{"groups": out})
 		return nil
@@ -237,12 +246,12 @@ func handleGroupGet(s *server) gin.HandlerFunc {
 		if v.Group.Targets, err = s.Store.Targets(c.Request.Context(), v.Group.ID); err != nil {
 			return err
 		}
-		c.JSON(http.StatusOK, groupViewOut(v, role))
+		c.JSON(http.StatusOK, s.groupViewOut(v, role))
 		return nil
 	})
 }
 
-// handleGroupPatch changes a group's settings.
+// handleGroupPatch changes a group's settings, where it is probed from included.
 func handleGroupPatch(s *server) gin.HandlerFunc {
 	return s.wrap(func(c *gin.Context) error {
 		var req groupPatch
@@ -259,11 +268,14 @@ func handleGroupPatch(s *server) gin.HandlerFunc {
 		if err := v.Group.Validate(limits); err != nil {
 			return err
 		}
+		if err := s.applyLocations(c.Request.Context(), v.Group, req.Locations); err != nil {
+			return err
+		}
 		v.Group.UpdatedAt = time.Now().UTC()
 		if err := s.Store.UpdateGroup(c.Request.Context(), v.Group); err != nil {
 			return err
 		}
-		c.JSON(http.StatusOK, groupViewOut(v, role))
+		c.JSON(http.StatusOK, s.groupViewOut(v, role))
 		return nil
 	})
 }

@@ -59,6 +59,8 @@ type options struct {
 	live *live.Options
 	// accounts, if set, changes the account service's options.
 	accounts func(*auth.Options)
+	// locations, if set, says where groups can be probed from (else: "local" only).
+	locations api.Locations
 }
 
 // eachEnv runs f against a server on SQLite and one on Postgres.
@@ -99,7 +101,7 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 		Store: st, Accounts: accounts, Limits: limits, Policy: o.policy, Ready: ready,
 		Resolver: ping.NewResolver(o.policy, nil),
 		Logger:   logger(o.logs), Registry: prometheus.NewRegistry(), TrustedProxies: o.trusted,
-		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(),
+		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(), Locations: o.locations,
 	}
 	var hub *live.Hub
 	if o.live != nil {
@@ -290,6 +292,7 @@ type group struct {
 	TimeoutMs   int64     `json:"timeout_ms"`
 	PacketSize  int       `json:"packet_size"`
 	Paused      bool      `json:"paused"`
+	Locations   []string  `json:"locations"`
 	Pinned      bool      `json:"pinned"`
 	TargetCount int       `json:"target_count"`
 	Targets     []target  `json:"targets"`

@@ -264,7 +264,8 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 		"interval": "500ms", "timeout": 300, "packet_size": 100, "visibility": "private", "paused": false,
 		"allow_unresolved": true,
 	}, 201, &g)
-	admin.call("POST", "/api/v1/groups", map[string]any{"name": "empty", "visibility": "public"}, 201)
+	admin.call("POST", "/api/v1/groups", map[string]any{"name": "empty", "visibility": "public", "locations": []string{"local"}}, 201)
+	admin.call("POST", "/api/v1/groups", map[string]any{"name": "far", "locations": []string{"fra"}}, 400)
 	admin.call("POST", "/api/v1/groups", map[string]any{"name": "g", "interval": "100ms"}, 400)
 	admin.call("POST", "/api/v1/groups", `{"name":"g"} garbage`, 400)
 	admin.call("POST", "/api/v1/groups", fmt.Sprintf(`{"name":"g","targets":%q}`, strings.Repeat("192.0.2.1\n", 120_000)), 413)
@@ -286,6 +287,8 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	p := "/api/v1/groups/" + g.ID
 	admin.call("PATCH", p, map[string]any{"name": "core", "interval": "2s", "visibility": "public"}, 200)
 	admin.call("PATCH", p, map[string]any{"targets": "192.0.2.2"}, 400)
+	admin.call("PATCH", p, map[string]any{"locations": []string{"local"}}, 200)
+	admin.call("PATCH", p, map[string]any{"locations": []string{}}, 400)
 	bob.call("PATCH", p, map[string]any{"name": "mine"}, 403)
 	var added struct {
 		Added []struct{ ID string }
@@ -321,12 +324,17 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	}
 	admin.call("GET", p+"/report?range=120s", nil, 200)
 	admin.call("POST", p+"/prune", map[string]any{"action": "pause", "min_loss": 0.1, "dry_run": true}, 200)
+	admin.call("POST", p+"/prune", map[string]any{"action": "pause", "min_loss": 0.1, "dry_run": true, "location": "local"}, 200)
 	admin.call("POST", p+"/targets", map[string]any{"targets": "localhost\nno-such-host.invalid"}, 200)
 	bob.call("GET", p+"/report?time_range=1h&step=10m&format=json", nil, 200) // public: a viewer may
 	admin.call("GET", p+"/report?range=120s&format=csv", nil, 200)
+	admin.call("GET", p+"/report?range=120s&location=local", nil, 200)
+	admin.call("GET", p+"/report?range=120s&format=csv&by=location", nil, 200)
+	admin.call("GET", p+"/report?range=120s&location=Local", nil, 400)
 	admin.call("GET", p+"/report?range=0", nil, 400)
 	admin.call("GET", p+"/report?range=120s&from=2999-01-01T00:00:00Z", nil, 400)
 	admin.call("GET", p+"/targets/"+probed+"/samples?limit=10", nil, 200)
+	admin.call("GET", p+"/targets/"+probed+"/samples?limit=10&location=local", nil, 200)
 	admin.call("GET", p+"/targets/"+probed+"/samples?limit=0", nil, 400)
 	admin.call("GET", p+"/targets/"+zeroID+"/samples", nil, 404)
 

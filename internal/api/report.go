@@ -2,8 +2,10 @@ package api
 
 import (
 	"encoding/csv"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -37,6 +39,10 @@ type reportTargetJSON struct {
 	Address  string `json:"address"`
 	IP       string `json:"ip"`
 	statsJSON
+	// Locations splits the target's stats by where the probes were sent from: the
+	// group's locations (zero when nothing came from one) and any other with probes in
+	// the window; only the asked-for location with ?location=.
+	Locations map[string]statsJSON `json:"locations"`
 }
 
 type reportBucketJSON struct {
@@ -45,19 +51,23 @@ type reportBucketJSON struct {
 }
 
 type reportJSON struct {
-	GroupID   string             `json:"group_id"`
-	GroupName string             `json:"group_name"`
-	From      string             `json:"from"`
-	To        string             `json:"to"`
-	RangeS    float64            `json:"range_s"`
-	StepS     *float64           `json:"step_s"`
-	Summary   statsJSON          `json:"summary"`
-	Targets   []reportTargetJSON `json:"targets"`
-	Series    []reportBucketJSON `json:"series,omitempty"`
+	GroupID   string   `json:"group_id"`
+	GroupName string   `json:"group_name"`
+	From      string   `json:"from"`
+	To        string   `json:"to"`
+	RangeS    float64  `json:"range_s"`
+	StepS     *float64 `json:"step_s"`
+	// Location is the location the report counts, null for every location together.
+	Location *string            `json:"location"`
+	Summary  statsJSON          `json:"summary"`
+	Targets  []reportTargetJSON `json:"targets"`
+	Series   []reportBucketJSON `json:"series,omitempty"`
 }
 
 // handleReport answers "what were the success rate and RTTs of this group's targets
-// over [from, from+range)", as JSON or CSV. Any role that can see the group may ask.
+// over [from, from+range)" — from every location, or from the one ?location= names —
+// with a breakdown by location per target, as JSON or CSV. Any role that can see the
+// group may ask.
 func handleReport(s *server) gin.HandlerFunc {
 	return s.wrap(func(c *gin.Context) error {
 		v, _, err := s.loadGroup(c, groups.ActionView)
@@ -75,7 +85,8 @@ func handleReport(s *server) gin.HandlerFunc {
 			return err
 		}
 		ids := groups.TargetIDs(targets)
-		rep, err := s.Store.Report(ctx, store.ReportQuery{TargetIDs: ids, From: w.from, To: w.to, Step: w.step, RawSince: now.Add(-s.retentionRaw())})
+		rep, err := s.Store.Report(ctx, store.ReportQuery{TargetIDs: ids, Location: w.location, From: w.from, To: w.to, Step: w.step,
+			RawSince: now.Add(-s.retentionRaw())})
 		if err != nil {
 			return err
 		}
@@ -85,8 +96,14 @@ func handleReport(s *server) gin.HandlerFunc {
 			RangeS: w.to.Sub(w.from).Seconds(), Summary: statsOut(rep.Summary),
 			Targets: make([]reportTargetJSON, len(targets)),
 		}
+		groupLocations := v.Group.ProbeLocations(s.locations().Own())
+		if w.location != "" {
+			out.Location = &w.location
+			groupLocations = []string{w.location}
+		}
 		for i, t := range targets {
-			out.Targets[i] = reportTargetJSON{TargetID: t.ID, Address: t.Address, IP: ipString(t), statsJSON: statsOut(rep.Targets[t.ID])}
+			out.Targets[i] = reportTargetJSON{TargetID: t.ID, Address: t.Address, IP: ipString(t), statsJSON: statsOut(rep.Targets[t.ID]),
+				Locations: locationStatsOut(groupLocations, rep.ByLocation[t.ID])}
 		}
 		if w.step > 0 {
 			step := w.step.Seconds()
@@ -98,12 +115,25 @@ func handleReport(s *server) gin.HandlerFunc {
 			}
 		}
 		if w.csv {
-			writeReportCSV(c, &out, w.from)
+			writeReportCSV(c, &out, w.from, w.csvByLocation)
 			return nil
 		}
 		c.JSON(http.StatusOK, out)
 		return nil
 	})
+}
+
+// locationStatsOut is a target's breakdown by location: every one of always (zero
+// when it has no probes) and every location of byLocation.
+func locationStatsOut(always []string, byLocation map[string]store.Stats) map[string]statsJSON {
+	out := make(map[string]statsJSON, len(always)+len(byLocation))
+	for _, loc := range always {
+		out[loc] = statsOut(byLocation[loc])
+	}
+	for loc, st := range byLocation {
+		out[loc] = statsOut(st)
+	}
+	return out
 }
 
 func ipString(t groups.Target) string {
@@ -131,14 +161,16 @@ func statsOut(st store.Stats) statsJSON {
 }
 
 // reportCSVHeader is PROTOCOL.md's header with errors appended last, so scripts that
-// read the older columns by position keep working.
+// read the older columns by position keep working. With by=location a location column
+// follows errors.
 var reportCSVHeader = []string{"target_id", "address", "ip", "sent", "received", "success_rate", "loss_pct",
 	"rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "rtt_p50_ms", "rtt_p95_ms", "rtt_p99_ms", "rtt_stddev_ms", "errors"}
 
-// writeReportCSV writes one row per target under reportCSVHeader; nulls are
-// empty. Once the header is out, a failed write means the client went away: nothing
-// more can be told to it.
-func writeReportCSV(c *gin.Context, r *reportJSON, from time.Time) {
+// writeReportCSV writes one row per target under reportCSVHeader, or with
+// byLocation one row per target and location (the target's locations in the JSON,
+// by name) with the location last; nulls are empty. Once the header is out, a failed
+// write means the client went away: nothing more can be told to it.
+func writeReportCSV(c *gin.Context, r *reportJSON, from time.Time, byLocation bool) {
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="pingdeck-report-`+r.GroupID+`-`+from.Format("20060102T150405Z")+`.csv"`)
 	c.Status(http.StatusOK)
@@ -149,12 +181,26 @@ func writeReportCSV(c *gin.Context, r *reportJSON, from time.Time) {
 		}
 		return strconv.FormatFloat(*v, 'f', -1, 64)
 	}
-	_ = cw.Write(reportCSVHeader)
-	for _, t := range r.Targets {
-		row := []string{t.TargetID, t.Address, t.IP, strconv.FormatInt(t.Sent, 10), strconv.FormatInt(t.Received, 10),
-			num(t.SuccessRate), num(t.LossPct), num(t.RTTMinMs), num(t.RTTAvgMs), num(t.RTTMaxMs),
-			num(t.RTTP50Ms), num(t.RTTP95Ms), num(t.RTTP99Ms), num(t.RTTStddevMs), strconv.FormatInt(t.Errors, 10)}
-		_ = cw.Write(row)
+	row := func(t *reportTargetJSON, st *statsJSON) []string {
+		return []string{t.TargetID, t.Address, t.IP, strconv.FormatInt(st.Sent, 10), strconv.FormatInt(st.Received, 10),
+			num(st.SuccessRate), num(st.LossPct), num(st.RTTMinMs), num(st.RTTAvgMs), num(st.RTTMaxMs),
+			num(st.RTTP50Ms), num(st.RTTP95Ms), num(st.RTTP99Ms), num(st.RTTStddevMs), strconv.FormatInt(st.Errors, 10)}
+	}
+	if !byLocation {
+		_ = cw.Write(reportCSVHeader)
+		for i := range r.Targets {
+			_ = cw.Write(row(&r.Targets[i], &r.Targets[i].statsJSON))
+		}
+		cw.Flush()
+		return
+	}
+	_ = cw.Write(append(slices.Clone(reportCSVHeader), "location"))
+	for i := range r.Targets {
+		t := &r.Targets[i]
+		for _, loc := range slices.Sorted(maps.Keys(t.Locations)) {
+			st := t.Locations[loc]
+			_ = cw.Write(append(row(t, &st), loc))
+		}
 	}
 	cw.Flush()
 }

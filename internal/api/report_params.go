@@ -23,6 +23,10 @@ type reportWindow struct {
 	from, to time.Time
 	step     time.Duration // 0: no series
 	csv      bool
+	// location, when set, counts only the probes sent from there.
+	location string
+	// csvByLocation splits the CSV's rows by location (by=location).
+	csvByLocation bool
 }
 
 // queryParam reads name, or its alias when name is absent.
@@ -33,7 +37,8 @@ func queryParam(c *gin.Context, name, alias string) string {
 	return strings.TrimSpace(c.Query(alias))
 }
 
-// parseReportWindow checks from/range/step/format against the clock and the retention.
+// parseReportWindow checks from/range/step/format/location/by against the clock and
+// the retention.
 func (s *server) parseReportWindow(c *gin.Context, now time.Time) (*reportWindow, error) {
 	w := &reportWindow{}
 	switch f := c.Query("format"); f {
@@ -42,6 +47,17 @@ func (s *server) parseReportWindow(c *gin.Context, now time.Time) (*reportWindow
 		w.csv = true
 	default:
 		return nil, groups.Invalid("format", `must be "json" or "csv"`)
+	}
+	var err error
+	if w.location, err = queryLocation(c); err != nil {
+		return nil, err
+	}
+	switch by := c.Query("by"); by {
+	case "":
+	case "location":
+		w.csvByLocation = true
+	default:
+		return nil, groups.Invalid("by", `must be "location" (CSV rows per target and location) or absent`)
 	}
 	rawRange := queryParam(c, "range", "time_range")
 	if rawRange == "" {

@@ -135,8 +135,9 @@ func tokenOut(t *auth.Token) tokenJSON {
 }
 
 // groupOut is g as viewer with role sees it; with its targets when g has them loaded.
-func groupOut(g *groups.Group, role groups.Role, targetCount int) wire.Group {
+func (s *server) groupOut(g *groups.Group, role groups.Role, targetCount int) wire.Group {
 	out := wire.GroupOf(g, role, targetCount)
+	out.Locations = g.ProbeLocations(s.locations().Own())
 	if g.Targets != nil {
 		out.Targets = wire.TargetsOf(g.Targets)
 		out.TargetCount = len(g.Targets)
@@ -152,8 +153,8 @@ func markUnresolved(ts []wire.Target, unresolved map[string]string) []wire.Targe
 	return ts
 }
 
-func groupViewOut(v *store.GroupWithRole, role groups.Role) wire.Group {
-	out := groupOut(v.Group, role, v.TargetCount)
+func (s *server) groupViewOut(v *store.GroupWithRole, role groups.Role) wire.Group {
+	out := s.groupOut(v.Group, role, v.TargetCount)
 	out.Pinned = v.Pinned
 	return out
 }

@@ -5,6 +5,7 @@ package groups
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -49,9 +50,12 @@ type Group struct {
 	Timeout    time.Duration
 	PacketSize int
 	Paused     bool
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	Targets    []Target
+	// Locations are where the group is probed from; none (a group being made) means
+	// the server's own prober only (see ProbeLocations).
+	Locations []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Targets   []Target
 }
 
 // Target is one address in a group: an IP, or a hostname with the IP it last resolved to.
@@ -103,6 +107,8 @@ func (g *Group) Validate(l Limits) error {
 		return Invalid("timeout", "must be between %s and %s", MinTimeout, MaxTimeout)
 	case g.PacketSize < MinPacketSize || g.PacketSize > MaxPacketSize:
 		return Invalid("packet_size", "must be between %d and %d bytes", MinPacketSize, MaxPacketSize)
+	case len(g.Locations) > 0:
+		return CheckLocations(g.Locations)
 	}
 	return nil
 }
@@ -156,7 +162,7 @@ func setIf[T any](dst *T, src *T) {
 // idempotent create uses it to tell a retry from a change.
 func (g *Group) SameSettings(o *Group) bool {
 	return g.Name == o.Name && g.Visibility == o.Visibility && g.Interval == o.Interval &&
-		g.Timeout == o.Timeout && g.PacketSize == o.PacketSize
+		g.Timeout == o.Timeout && g.PacketSize == o.PacketSize && slices.Equal(g.Locations, o.Locations)
 }
 
 // TargetIDs returns the IDs of ts, in order.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,17 +22,40 @@ type groupRow struct {
 	TimeoutMs  int64
 	PacketSize int
 	Paused     bool
+	Locations  string // comma-separated; empty: the server's own prober only
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
 
 func (groupRow) TableName() string { return "groups" }
 
-func groupRowOf(g *groups.Group) groupRow {
+// Where a group is probed from is stored as location names, comma-separated (names
+// are [a-z0-9-]), with one exception: the server's own location alone is stored
+// empty, so such groups follow the server's prober if --location is renamed. Groups
+// read back always list their locations (groups.Group.Locations is never empty).
+
+// joinLocations is names as stored.
+func joinLocations(names []string, own string) string {
+	if len(names) == 1 && names[0] == own {
+		return ""
+	}
+	return strings.Join(names, ",")
+}
+
+// splitLocations is the stored locations as a group lists them.
+func splitLocations(stored, own string) []string {
+	if stored == "" {
+		return []string{own}
+	}
+	return strings.Split(stored, ",")
+}
+
+func groupRowOf(g *groups.Group, own string) groupRow {
 	return groupRow{
 		ID: g.ID, OwnerID: g.OwnerID, Name: g.Name, Visibility: string(g.Visibility),
 		IntervalMs: g.Interval.Milliseconds(), TimeoutMs: g.Timeout.Milliseconds(),
-		PacketSize: g.PacketSize, Paused: g.Paused, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+		PacketSize: g.PacketSize, Paused: g.Paused, Locations: joinLocations(g.Locations, own),
+		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
 	}
 }
 
@@ -44,14 +68,14 @@ type groupView struct {
 	TargetCount int
 }
 
-func (v *groupView) toDomain() (*groups.Group, groups.Role) {
+func (v *groupView) toDomain(own string) (*groups.Group, groups.Role) {
 	r := &v.Row
 	g := &groups.Group{
 		ID: r.ID, OwnerID: r.OwnerID, OwnerName: v.OwnerName, Name: r.Name,
 		Visibility: groups.Visibility(r.Visibility),
 		Interval:   time.Duration(r.IntervalMs) * time.Millisecond,
 		Timeout:    time.Duration(r.TimeoutMs) * time.Millisecond,
-		PacketSize: r.PacketSize, Paused: r.Paused,
+		PacketSize: r.PacketSize, Paused: r.Paused, Locations: splitLocations(r.Locations, own),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	var role groups.Role
@@ -70,8 +94,8 @@ type GroupWithRole struct {
 	TargetCount int
 }
 
-func (v *groupView) withRole() GroupWithRole {
-	g, role := v.toDomain()
+func (v *groupView) withRole(own string) GroupWithRole {
+	g, role := v.toDomain(own)
 	return GroupWithRole{Group: g, ShareRole: role, Pinned: v.Pinned, TargetCount: v.TargetCount}
 }
 
@@ -92,7 +116,7 @@ func (s *Store) viewQuery(ctx context.Context, viewerID string) *gorm.DB {
 // (groups.ErrQuotaExceeded). g.Targets is cut to the targets stored; those left out
 // for the target quota are returned, in input order. An existing ID is a conflict.
 func (s *Store) CreateGroup(ctx context.Context, g *groups.Group, q Quota) (overQuota []groups.Target, err error) {
-	row := groupRowOf(g)
+	row := groupRowOf(g, s.ownLocation)
 	var added []groups.Target
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockOwner(tx, g.OwnerID); err != nil {
@@ -127,7 +151,7 @@ func (s *Store) GroupFor(ctx context.Context, id, viewerID string) (*GroupWithRo
 	if err != nil {
 		return nil, translate("find group", err)
 	}
-	out := v.withRole()
+	out := v.withRole(s.ownLocation)
 	return &out, nil
 }
 
@@ -145,7 +169,7 @@ func (s *Store) GroupsByID(ctx context.Context, ids []string, viewerID string) (
 		return nil, translate("find groups", err)
 	}
 	for i := range views {
-		out[views[i].Row.ID] = views[i].withRole()
+		out[views[i].Row.ID] = views[i].withRole(s.ownLocation)
 	}
 	return out, nil
 }
@@ -200,15 +224,16 @@ func (s *Store) GroupsFor(ctx context.Context, viewer groups.Actor, scope GroupS
 	}
 	out := make([]GroupWithRole, len(views))
 	for i := range views {
-		out[i] = views[i].withRole()
+		out[i] = views[i].withRole(s.ownLocation)
 	}
 	return out, nil
 }
 
-// UpdateGroup writes a group's settings (not its owner, ID or targets). The change it
-// announces says whether the visibility changed (who may see the group).
+// UpdateGroup writes a group's settings (not its owner, ID or targets), where it is
+// probed from included. The change it announces says whether the visibility changed
+// (who may see the group).
 func (s *Store) UpdateGroup(ctx context.Context, g *groups.Group) error {
-	row := groupRowOf(g)
+	row := groupRowOf(g, s.ownLocation)
 	var accessChanged bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		old := tx.Model(&groupRow{}).Where("id = ?", g.ID)
@@ -226,7 +251,7 @@ func (s *Store) UpdateGroup(ctx context.Context, g *groups.Group) error {
 		res := tx.Model(&groupRow{}).Where("id = ?", g.ID).Updates(map[string]any{
 			"name": row.Name, "visibility": row.Visibility, "interval_ms": row.IntervalMs,
 			"timeout_ms": row.TimeoutMs, "packet_size": row.PacketSize, "paused": row.Paused,
-			"updated_at": row.UpdatedAt,
+			"locations": row.Locations, "updated_at": row.UpdatedAt,
 		})
 		return affectedOne("update group", res)
 	})

@@ -171,7 +171,7 @@ func TestSamplesSayWhyAProbeNeverLeft(t *testing.T) {
 		if err := s.WriteResults(ctx, rs); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Samples(ctx, id, base, base.Add(time.Minute), 100)
+		got, err := s.Samples(ctx, SampleQuery{TargetID: id, From: base, To: base.Add(time.Minute), Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,10 @@ import (
 // counts in the window where it was sent.
 type ReportQuery struct {
 	TargetIDs []string
-	From, To  time.Time
+	// Location, when set, counts only the probes sent from there; empty counts every
+	// location's together.
+	Location string
+	From, To time.Time
 	// Step, when positive, also asks for a group-level series of buckets
 	// [From+i·Step, From+(i+1)·Step) ∩ [From, To).
 	Step time.Duration
@@ -41,8 +44,11 @@ type Stats struct {
 // Report is the answer to a ReportQuery.
 type Report struct {
 	Targets map[string]Stats // every target asked for; zero Stats when it has no probes
-	Summary Stats            // all targets together: sums, never averages of rates
-	Series  []Stats          // one per Step bucket, all targets together; nil without Step
+	// ByLocation splits each target's Stats by the location its probes were sent from:
+	// every target asked for has a map, holding the locations with probes in the window.
+	ByLocation map[string]map[string]Stats
+	Summary    Stats   // all targets together: sums, never averages of rates
+	Series     []Stats // one per Step bucket, all targets together; nil without Step
 }
 
 // span is [lo, hi) in unix µs.
@@ -93,18 +99,35 @@ func planWindow(from, to, rawSince int64) windowPlan {
 	return p
 }
 
-// Report computes per-target, group and (with Step) per-bucket statistics, combining
-// hourly and minute rollups for whole hours and minutes with raw rows at the edges, so
-// counts are exact.
+// Report computes per-target (and per target and location), group and (with Step)
+// per-bucket statistics, combining hourly and minute rollups for whole hours and
+// minutes with raw rows at the edges, so counts are exact.
 func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 	from, to := q.From.UnixMicro(), q.To.UnixMicro()
 	rawSince := q.RawSince.UnixMicro()
 	plan := planWindow(from, to, rawSince)
-	totals := make(map[string]*agg, len(q.TargetIDs))
-	for _, id := range q.TargetIDs {
-		totals[id] = newAgg()
+	locations, err := s.readLocations(ctx, q.Location)
+	if err != nil {
+		return nil, err
 	}
-	if len(q.TargetIDs) == 0 {
+	// Sums per target and location; a target's total merges its locations'.
+	byLocation := make(map[string]map[string]*agg, len(q.TargetIDs))
+	for _, id := range q.TargetIDs {
+		byLocation[id] = map[string]*agg{}
+	}
+	sumOf := func(target, location string) *agg {
+		m := byLocation[target]
+		if m == nil {
+			return nil
+		}
+		a := m[location]
+		if a == nil {
+			a = newAgg()
+			m[location] = a
+		}
+		return a
+	}
+	if len(q.TargetIDs) == 0 || len(locations) == 0 {
 		plan = windowPlan{}
 	}
 	// Whole hours inside the whole minutes come from the hourly rollups.
@@ -117,20 +140,21 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 	}
 	// The reads run at once on their own connections; their callbacks take turns.
 	var reads parallelReads
-	addTotal := serialized(&reads, func(target string, _ int64, a *agg) {
-		if t := totals[target]; t != nil {
-			t.merge(a)
+	addTotal := serialized(&reads, func(target, location string, a *agg) {
+		if sum := sumOf(target, location); sum != nil {
+			sum.merge(a)
 		}
 	})
+	addRollup := func(target, location string, _ int64, a *agg) { addTotal(target, location, a) }
 	if hourHi > hourLo {
 		reads.start(func() error {
-			return s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, hourLo, hourHi, false, addTotal)
+			return s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, locations, hourLo, hourHi, false, addRollup)
 		})
 	}
 	for _, sp := range minuteSpans {
 		if sp.hi > sp.lo {
 			reads.start(func() error {
-				return s.forEachRollup(ctx, "probe_rollups_1m", q.TargetIDs, sp.lo, sp.hi, false, addTotal)
+				return s.forEachRollup(ctx, "probe_rollups_1m", q.TargetIDs, locations, sp.lo, sp.hi, false, addRollup)
 			})
 		}
 	}
@@ -152,7 +176,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 		seriesMinutes := minuteSpans
 		if hourHi > hourLo {
 			seriesMinutes = slices.Clone(minuteSpans)
-			err := s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, hourLo, hourHi, true, func(_ string, h int64, a *agg) {
+			err := s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, locations, hourLo, hourHi, true, func(_, _ string, h int64, a *agg) {
 				if first, last := bucketOf(max(h, from)), bucketOf(min(h+hourUs, to)-1); first == last {
 					series[first].merge(a)
 					return
@@ -167,7 +191,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 			if sp.hi <= sp.lo {
 				continue
 			}
-			err := s.forEachRollup(ctx, "probe_rollups_1m", q.TargetIDs, sp.lo, sp.hi, true, func(_ string, m int64, a *agg) {
+			err := s.forEachRollup(ctx, "probe_rollups_1m", q.TargetIDs, locations, sp.lo, sp.hi, true, func(_, _ string, m int64, a *agg) {
 				first, last := bucketOf(max(m, from)), bucketOf(min(m+minuteUs, to)-1)
 				if first == last || m < rawSince {
 					series[first].merge(a)
@@ -180,13 +204,15 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 			}
 		}
 	}
-	if len(q.TargetIDs) > 0 && len(rawSpans) > 0 {
+	if len(q.TargetIDs) > 0 && len(locations) > 0 && len(rawSpans) > 0 {
 		edges := plan.raw
-		addRaw := serialized(&reads, func(target string, at, rttUs int64) {
+		addRaw := func(target, location string, at, rttUs int64) {
+			reads.mu.Lock() // as serialized does
+			defer reads.mu.Unlock()
 			for _, e := range edges {
 				if e.has(at) {
-					if t := totals[target]; t != nil {
-						t.addProbe(rttUs)
+					if sum := sumOf(target, location); sum != nil {
+						sum.addProbe(rttUs)
 					}
 					break
 				}
@@ -194,21 +220,28 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 			if series != nil {
 				series[bucketOf(at)].addProbe(rttUs)
 			}
-		})
+		}
 		spans := mergeSpans(rawSpans)
 		for _, part := range splitTargets(q.TargetIDs, rawReadParts) {
-			reads.start(func() error { return s.forEachRaw(ctx, part, spans, addRaw) })
+			reads.start(func() error { return s.forEachRaw(ctx, part, locations, spans, addRaw) })
 		}
 	}
 	if err := reads.wait(); err != nil {
 		return nil, err
 	}
 
-	out := &Report{Targets: make(map[string]Stats, len(totals))}
+	out := &Report{Targets: make(map[string]Stats, len(byLocation)), ByLocation: make(map[string]map[string]Stats, len(byLocation))}
 	sum := newAgg()
-	for id, a := range totals {
-		out.Targets[id] = a.stats()
-		sum.merge(a)
+	for id, locs := range byLocation {
+		total := newAgg()
+		split := make(map[string]Stats, len(locs))
+		for loc, a := range locs {
+			split[loc] = a.stats()
+			total.merge(a)
+		}
+		out.Targets[id] = total.stats()
+		out.ByLocation[id] = split
+		sum.merge(total)
 	}
 	out.Summary = sum.stats()
 	if series != nil {

@@ -9,49 +9,52 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // sqliteIDChunk bounds the IN (…) list of one SQLite query.
 const sqliteIDChunk = 500
 
-// forEachRollup calls f with the rollups in table of targets in buckets [lo, hi)
-// (unix µs). Postgres sums them in SQL, per target (bucket 0) or, with byMinute, per
-// bucket over all targets (target ""); SQLite hands over every row, so f must merge
-// either way.
-func (s *Store) forEachRollup(ctx context.Context, table string, targets []string, lo, hi int64, byMinute bool, f func(target string, minute int64, a *agg)) error {
+// forEachRollup calls f with the rollups in table of targets from locations in buckets
+// [lo, hi) (unix µs). Postgres sums them in SQL, per target and location (bucket 0)
+// or, with byMinute, per bucket over all targets and locations (target and location
+// ""); SQLite hands over every row, so f must merge either way.
+func (s *Store) forEachRollup(ctx context.Context, table string, targets, locations []string, lo, hi int64, byMinute bool, f func(target, location string, minute int64, a *agg)) error {
 	if s.dialect == SQLite {
-		return s.sqliteForEachRollup(ctx, table, targets, lo, hi, f)
+		return s.sqliteForEachRollup(ctx, table, targets, locations, lo, hi, f)
 	}
-	key := "target_id"
+	key := "target_id, location"
 	if byMinute {
 		key = "bucket"
 	}
 	names := uuidNames(targets)
 	query := `SELECT ` + key + `, sum(sent), sum(received), sum(rtt_sum_us)::float8, sum(rtt_sumsq)::float8,
 		min(rtt_min_us), max(rtt_max_us), string_agg(hist, ''::bytea), sum(errors)
-		FROM ` + table + ` WHERE target_id = ANY($1::uuid[]) AND bucket >= $2 AND bucket < $3 GROUP BY 1`
+		FROM ` + table + ` WHERE target_id = ANY($1::uuid[]) AND location = ANY($2::text[]) AND bucket >= $3 AND bucket < $4
+		GROUP BY ` + key
 	return s.withPgx(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, query, targets, time.UnixMicro(lo).UTC(), time.UnixMicro(hi).UTC())
+		rows, err := c.Query(ctx, query, targets, locations, time.UnixMicro(lo).UTC(), time.UnixMicro(hi).UTC())
 		if err != nil {
 			return fmt.Errorf("store: read rollups: %w", err)
 		}
 		defer rows.Close()
+		var target [16]byte
+		var location string
+		var minute time.Time
+		keys := []any{&target, &location}
+		if byMinute {
+			keys = []any{&minute}
+		}
 		for rows.Next() {
-			var target [16]byte
-			var minute time.Time
-			var k any = &target
-			if byMinute {
-				k = &minute
-			}
-			a, err := scanRollup(rows, k)
+			a, err := scanRollup(rows, keys...)
 			if err != nil {
 				return fmt.Errorf("store: read rollups: %w", err)
 			}
-			var m int64
 			if byMinute {
-				m = minute.UnixMicro()
+				f("", "", minute.UnixMicro(), a)
+			} else {
+				f(names[target], location, 0, a)
 			}
-			f(names[target], m, a)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: read rollups: %w", err)
@@ -60,19 +63,20 @@ func (s *Store) forEachRollup(ctx context.Context, table string, targets []strin
 	})
 }
 
-func (s *Store) sqliteForEachRollup(ctx context.Context, table string, targets []string, lo, hi int64, f func(target string, minute int64, a *agg)) error {
+func (s *Store) sqliteForEachRollup(ctx context.Context, table string, targets, locations []string, lo, hi int64, f func(target, location string, minute int64, a *agg)) error {
 	for start := 0; start < len(targets); start += sqliteIDChunk {
 		ids := targets[start:min(start+sqliteIDChunk, len(targets))]
-		args := append(idArgs(ids), lo, hi)
-		err := s.sqliteQuery(ctx, `SELECT target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist, errors
-			FROM `+table+` WHERE target_id IN (`+placeholders(len(ids))+`) AND bucket >= ? AND bucket < ?`, args, func(rows *sql.Rows) error {
-			var target string
+		args := append(append(idArgs(ids), idArgs(locations)...), lo, hi)
+		err := s.sqliteQuery(ctx, `SELECT target_id, location, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist, errors
+			FROM `+table+` WHERE target_id IN (`+placeholders(len(ids))+`) AND location IN (`+placeholders(len(locations))+`)
+			AND bucket >= ? AND bucket < ?`, args, func(rows *sql.Rows) error {
+			var target, location string
 			var minute int64
-			a, err := scanRollup(rows, &target, &minute)
+			a, err := scanRollup(rows, &target, &location, &minute)
 			if err != nil {
 				return err
 			}
-			f(target, minute, a)
+			f(target, location, minute, a)
 			return nil
 		})
 		if err != nil {
@@ -82,9 +86,14 @@ func (s *Store) sqliteForEachRollup(ctx context.Context, table string, targets [
 	return nil
 }
 
-// forEachRaw calls f with every raw probe of targets sent in one of spans (unix µs,
-// sorted, disjoint); rttUs is lostUs for a lost probe, notSentUs for one that never left.
-func (s *Store) forEachRaw(ctx context.Context, targets []string, spans []span, f func(target string, at, rttUs int64)) error {
+// forEachRaw calls f with every raw probe of targets from locations sent in one of
+// spans (unix µs, sorted, disjoint); rttUs is lostUs for a lost probe, notSentUs for one
+// that never left.
+func (s *Store) forEachRaw(ctx context.Context, targets, locations []string, spans []span, f func(target, location string, at, rttUs int64)) error {
+	names := locationNames{}
+	for _, l := range locations {
+		names[l] = l
+	}
 	if s.dialect == SQLite {
 		var cond []string
 		var spanArgs []any
@@ -94,15 +103,17 @@ func (s *Store) forEachRaw(ctx context.Context, targets []string, spans []span, 
 		}
 		for start := 0; start < len(targets); start += sqliteIDChunk {
 			ids := targets[start:min(start+sqliteIDChunk, len(targets))]
-			args := append(idArgs(ids), spanArgs...)
-			err := s.sqliteQuery(ctx, `SELECT target_id, sent_at, `+outcomeSQL+` FROM probe_results
-				WHERE target_id IN (`+placeholders(len(ids))+`) AND (`+strings.Join(cond, " OR ")+`)`, args, func(rows *sql.Rows) error {
+			args := append(append(idArgs(ids), idArgs(locations)...), spanArgs...)
+			var location sql.RawBytes
+			err := s.sqliteQuery(ctx, `SELECT target_id, location, sent_at, `+outcomeSQL+` FROM probe_results
+				WHERE target_id IN (`+placeholders(len(ids))+`) AND location IN (`+placeholders(len(locations))+`)
+				AND (`+strings.Join(cond, " OR ")+`)`, args, func(rows *sql.Rows) error {
 				var target string
 				var at, rtt int64
-				if err := rows.Scan(&target, &at, &rtt); err != nil {
+				if err := rows.Scan(&target, &location, &at, &rtt); err != nil {
 					return err
 				}
-				f(target, at, rtt)
+				f(target, names.of(location), at, rtt)
 				return nil
 			})
 			if err != nil {
@@ -112,27 +123,28 @@ func (s *Store) forEachRaw(ctx context.Context, targets []string, spans []span, 
 		return nil
 	}
 	cond := make([]string, len(spans))
-	args := []any{targets}
+	args := []any{targets, locations}
 	for i, sp := range spans {
-		cond[i] = fmt.Sprintf("(sent_at >= $%d AND sent_at < $%d)", 2*i+2, 2*i+3)
+		cond[i] = fmt.Sprintf("(sent_at >= $%d AND sent_at < $%d)", 2*i+3, 2*i+4)
 		args = append(args, time.UnixMicro(sp.lo).UTC(), time.UnixMicro(sp.hi).UTC())
 	}
-	names := uuidNames(targets)
+	targetNames := uuidNames(targets)
 	return s.withPgx(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT target_id, sent_at, `+outcomeSQL+` FROM probe_results
-			WHERE target_id = ANY($1::uuid[]) AND (`+strings.Join(cond, " OR ")+`)`, args...)
+		rows, err := c.Query(ctx, `SELECT target_id, location, sent_at, `+outcomeSQL+` FROM probe_results
+			WHERE target_id = ANY($1::uuid[]) AND location = ANY($2::text[]) AND (`+strings.Join(cond, " OR ")+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("store: read results: %w", err)
 		}
 		defer rows.Close()
 		var target [16]byte
+		var location pgtype.DriverBytes
 		var at time.Time
 		var rtt int32
 		for rows.Next() {
-			if err := rows.Scan(&target, &at, &rtt); err != nil {
+			if err := rows.Scan(&target, &location, &at, &rtt); err != nil {
 				return fmt.Errorf("store: read results: %w", err)
 			}
-			f(names[target], at.UnixMicro(), int64(rtt))
+			f(targetNames[target], names.of(location), at.UnixMicro(), int64(rtt))
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: read results: %w", err)

@@ -42,8 +42,8 @@ func (s *Store) DropResultsBefore(ctx context.Context, cutoff time.Time) (int64,
 func (s *Store) deleteResultsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	var total int64
 	for {
-		res := s.db.WithContext(ctx).Exec(`DELETE FROM probe_results WHERE (target_id, sent_at) IN
-			(SELECT target_id, sent_at FROM probe_results WHERE sent_at < ? LIMIT ?)`, cutoff.UnixMicro(), retentionBatch)
+		res := s.db.WithContext(ctx).Exec(`DELETE FROM probe_results WHERE (target_id, location, sent_at) IN
+			(SELECT target_id, location, sent_at FROM probe_results WHERE sent_at < ? LIMIT ?)`, cutoff.UnixMicro(), retentionBatch)
 		if res.Error != nil {
 			return total, fmt.Errorf("store: delete old results: %w", res.Error)
 		}
@@ -73,8 +73,8 @@ func (s *Store) dropRollupsBefore(ctx context.Context, table string, bucket time
 		var total int64
 		for {
 			// Only buckets that ended by cutoff.
-			res := s.db.WithContext(ctx).Exec(`DELETE FROM `+table+` WHERE (target_id, bucket) IN
-				(SELECT target_id, bucket FROM `+table+` WHERE bucket <= ? LIMIT ?)`, cutoff.Add(-bucket).UnixMicro(), retentionBatch)
+			res := s.db.WithContext(ctx).Exec(`DELETE FROM `+table+` WHERE (target_id, location, bucket) IN
+				(SELECT target_id, location, bucket FROM `+table+` WHERE bucket <= ? LIMIT ?)`, cutoff.Add(-bucket).UnixMicro(), retentionBatch)
 			if res.Error != nil {
 				return total, fmt.Errorf("store: delete old rollups: %w", res.Error)
 			}

@@ -72,8 +72,14 @@ func (a *agg) setRTTBounds(lo, hi sql.NullInt64) {
 
 // rollupKey names one stored rollup row.
 type rollupKey struct {
-	target string
-	minute int64 // unix µs of the bucket's start (a minute, or an hour)
+	target   string
+	location string
+	minute   int64 // unix µs of the bucket's start (a minute, or an hour)
+}
+
+// compareRollupKeys orders keys as the tables' primary keys do.
+func compareRollupKeys(a, b rollupKey) int {
+	return cmp.Or(cmp.Compare(a.target, b.target), cmp.Compare(a.location, b.location), cmp.Compare(a.minute, b.minute))
 }
 
 // minuteOf is the unix µs of the start of t's minute.
@@ -81,13 +87,18 @@ func minuteOf(t time.Time) int64 { return t.Truncate(time.Minute).UnixMicro() }
 
 // insertedRow is one probe result that made it into probe_results.
 type insertedRow struct {
-	target string
-	sentAt time.Time
-	rttUs  int64 // lostUs or notSentUs when not answered
+	target   string
+	location string
+	sentAt   time.Time
+	rttUs    int64 // lostUs or notSentUs when not answered
 }
 
-// rollupTables are the rollup levels: each sums the probes of one target over a
-// bucket of that length (UTC-aligned).
+func insertedRowOf(r *ping.Result) insertedRow {
+	return insertedRow{target: r.TargetID, location: resultLocation(r), sentAt: r.SentAt, rttUs: outcomeUs(r)}
+}
+
+// rollupTables are the rollup levels: each sums the probes of one target from one
+// location over a bucket of that length (UTC-aligned).
 var rollupTables = []struct {
 	name   string
 	bucket time.Duration
@@ -101,13 +112,13 @@ type rollupBatch struct {
 	sums  map[rollupKey]*agg
 }
 
-// rollupsOf sums inserted rows per target and bucket, for every rollup level.
+// rollupsOf sums inserted rows per target, location and bucket, for every rollup level.
 func rollupsOf(rows []insertedRow) []rollupBatch {
 	out := make([]rollupBatch, len(rollupTables))
 	for i, lvl := range rollupTables {
 		m := make(map[rollupKey]*agg)
 		for j := range rows {
-			k := rollupKey{rows[j].target, rows[j].sentAt.Truncate(lvl.bucket).UnixMicro()}
+			k := rollupKey{rows[j].target, rows[j].location, rows[j].sentAt.Truncate(lvl.bucket).UnixMicro()}
 			a := m[k]
 			if a == nil {
 				a = newAgg()
@@ -119,9 +130,7 @@ func rollupsOf(rows []insertedRow) []rollupBatch {
 		for k := range m {
 			keys = append(keys, k)
 		}
-		slices.SortFunc(keys, func(a, b rollupKey) int {
-			return cmp.Or(cmp.Compare(a.target, b.target), cmp.Compare(a.minute, b.minute))
-		})
+		slices.SortFunc(keys, compareRollupKeys)
 		out[i] = rollupBatch{table: lvl.name, keys: keys, sums: m}
 	}
 	return out
@@ -155,7 +164,7 @@ func upsertAllSQLite(ctx context.Context, tx *sql.Tx, rows []insertedRow) error 
 // which decode to the same sum).
 
 // rollupColumns are a rollup row's columns, in the order every statement uses.
-const rollupColumns = "target_id, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist, errors"
+const rollupColumns = "target_id, location, bucket, sent, received, rtt_sum_us, rtt_sumsq, rtt_min_us, rtt_max_us, hist, errors"
 
 // rollupAddSet merges an inserted row into a stored one (%[1]s qualifies the stored
 // row's columns, "r." on Postgres; least/greatest and min/max ignore NULL differently, so each
@@ -185,30 +194,30 @@ var (
 
 // pgUpsertRollups writes rows given as arrays; %[1]s is the table, %[2]s the SET.
 const pgUpsertRollups = `INSERT INTO %[1]s AS r (` + rollupColumns + `)
-	SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::bytea[], $10::int[])
-	ON CONFLICT (target_id, bucket) DO UPDATE SET %[2]s`
+	SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::int[], $5::int[], $6::bigint[], $7::bigint[], $8::int[], $9::int[], $10::bytea[], $11::int[])
+	ON CONFLICT (target_id, location, bucket) DO UPDATE SET %[2]s`
 
 // pgLockRollups reads and locks the stored rows of the given keys.
-const pgLockRollups = `SELECT target_id::text, bucket, sent, received, rtt_sum_us::float8, rtt_sumsq::float8, rtt_min_us, rtt_max_us, hist, errors
-	FROM %s WHERE (target_id, bucket) IN (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]))
-	ORDER BY target_id, bucket FOR UPDATE`
+const pgLockRollups = `SELECT target_id::text, location, bucket, sent, received, rtt_sum_us::float8, rtt_sumsq::float8, rtt_min_us, rtt_max_us, hist, errors
+	FROM %s WHERE (target_id, location, bucket) IN (SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]))
+	ORDER BY target_id, location, bucket FOR UPDATE`
 
 // upsertRollupsPostgres merges one level's sums into its table.
 func upsertRollupsPostgres(ctx context.Context, tx pgx.Tx, b rollupBatch) error {
-	ids, buckets := make([]string, len(b.keys)), make([]time.Time, len(b.keys))
+	ids, locs, buckets := make([]string, len(b.keys)), make([]string, len(b.keys)), make([]time.Time, len(b.keys))
 	for i, k := range b.keys {
-		ids[i], buckets[i] = k.target, time.UnixMicro(k.minute).UTC()
+		ids[i], locs[i], buckets[i] = k.target, k.location, time.UnixMicro(k.minute).UTC()
 	}
-	rows, err := tx.Query(ctx, fmt.Sprintf(pgLockRollups, b.table), ids, buckets)
+	rows, err := tx.Query(ctx, fmt.Sprintf(pgLockRollups, b.table), ids, locs, buckets)
 	if err != nil {
 		return fmt.Errorf("store: read rollups for update: %w", err)
 	}
 	stored := make(map[rollupKey]bool)
 	err = b.mergeStored(rows, stored, func(r rollupRows) (rollupKey, *agg, error) {
-		var target string
+		var target, location string
 		var bucket time.Time
-		a, err := scanRollup(r, &target, &bucket)
-		return rollupKey{target, bucket.UnixMicro()}, a, err
+		a, err := scanRollup(r, &target, &location, &bucket)
+		return rollupKey{target, location, bucket.UnixMicro()}, a, err
 	})
 	rows.Close()
 	if err != nil {
@@ -265,14 +274,14 @@ func pgWriteRollups(ctx context.Context, tx pgx.Tx, table, set string, keys []ro
 	if n == 0 {
 		return nil
 	}
-	ids, buckets := make([]string, n), make([]time.Time, n)
+	ids, locs, buckets := make([]string, n), make([]string, n), make([]time.Time, n)
 	sent, received := make([]int32, n), make([]int32, n)
 	sums, sumsq := make([]int64, n), make([]int64, n)
 	mins, maxs := make([]*int32, n), make([]*int32, n)
 	hists, errs := make([][]byte, n), make([]int32, n)
 	for i, k := range keys {
 		a := m[k]
-		ids[i], buckets[i] = k.target, time.UnixMicro(k.minute).UTC()
+		ids[i], locs[i], buckets[i] = k.target, k.location, time.UnixMicro(k.minute).UTC()
 		sent[i], received[i], errs[i] = int32(a.sent), int32(a.received), int32(a.errors)
 		sums[i], sumsq[i] = int64(a.sumUs), int64(a.sumSqUs)
 		if a.received > 0 {
@@ -281,7 +290,7 @@ func pgWriteRollups(ctx context.Context, tx pgx.Tx, table, set string, keys []ro
 		}
 		hists[i] = a.hist.encode()
 	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf(pgUpsertRollups, table, set), ids, buckets, sent, received, sums, sumsq, mins, maxs, hists, errs); err != nil {
+	if _, err := tx.Exec(ctx, fmt.Sprintf(pgUpsertRollups, table, set), ids, locs, buckets, sent, received, sums, sumsq, mins, maxs, hists, errs); err != nil {
 		return fmt.Errorf("store: upsert rollups: %w", err)
 	}
 	return nil
@@ -290,28 +299,28 @@ func pgWriteRollups(ctx context.Context, tx pgx.Tx, table, set string, keys []ro
 // sqliteUpsertRollups writes rows given as VALUES tuples; %[1]s is the table,
 // %[2]s the tuples, %[3]s the SET.
 const sqliteUpsertRollups = `INSERT INTO %[1]s (` + rollupColumns + `) VALUES %[2]s
-	ON CONFLICT (target_id, bucket) DO UPDATE SET %[3]s`
+	ON CONFLICT (target_id, location, bucket) DO UPDATE SET %[3]s`
 
 // sqliteReadRollups reads the stored rows of the given keys (VALUES tuples at %[2]s).
-const sqliteReadRollups = `SELECT ` + rollupColumns + ` FROM %[1]s WHERE (target_id, bucket) IN (VALUES %[2]s)`
+const sqliteReadRollups = `SELECT ` + rollupColumns + ` FROM %[1]s WHERE (target_id, location, bucket) IN (VALUES %[2]s)`
 
 // upsertRollupsSQLite merges one level's sums into its table, sqliteChunk rows a
 // statement. The write transaction is exclusive, so what it reads stays true.
 func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, b rollupBatch) error {
 	stored := make(map[rollupKey]bool)
-	for start := 0; start < len(b.keys); start += sqliteIDChunk / 2 {
-		part := b.keys[start:min(start+sqliteIDChunk/2, len(b.keys))]
-		args := make([]any, 0, 2*len(part))
+	for start := 0; start < len(b.keys); start += sqliteIDChunk / 3 {
+		part := b.keys[start:min(start+sqliteIDChunk/3, len(b.keys))]
+		args := make([]any, 0, 3*len(part))
 		for _, k := range part {
-			args = append(args, k.target, k.minute)
+			args = append(args, k.target, k.location, k.minute)
 		}
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(sqliteReadRollups, b.table, valueTuples(len(part), 2)), args...)
+		rows, err := tx.QueryContext(ctx, fmt.Sprintf(sqliteReadRollups, b.table, valueTuples(len(part), 3)), args...)
 		if err != nil {
 			return fmt.Errorf("store: read rollups for update: %w", err)
 		}
 		err = b.mergeStored(rows, stored, func(r rollupRows) (rollupKey, *agg, error) {
 			var k rollupKey
-			a, err := scanRollup(r, &k.target, &k.minute)
+			a, err := scanRollup(r, &k.target, &k.location, &k.minute)
 			return k, a, err
 		})
 		rows.Close()
@@ -330,16 +339,16 @@ func upsertRollupsSQLite(ctx context.Context, tx *sql.Tx, b rollupBatch) error {
 func sqliteWriteRollups(ctx context.Context, tx *sql.Tx, table, set string, keys []rollupKey, m map[rollupKey]*agg) error {
 	for start := 0; start < len(keys); start += sqliteChunk {
 		part := keys[start:min(start+sqliteChunk, len(keys))]
-		args := make([]any, 0, 10*len(part))
+		args := make([]any, 0, 11*len(part))
 		for _, k := range part {
 			a := m[k]
 			var lo, hi sql.NullInt64
 			if a.received > 0 {
 				lo, hi = sql.NullInt64{Int64: a.minUs, Valid: true}, sql.NullInt64{Int64: a.maxUs, Valid: true}
 			}
-			args = append(args, k.target, k.minute, a.sent, a.received, int64(a.sumUs), int64(a.sumSqUs), lo, hi, a.hist.encode(), a.errors)
+			args = append(args, k.target, k.location, k.minute, a.sent, a.received, int64(a.sumUs), int64(a.sumSqUs), lo, hi, a.hist.encode(), a.errors)
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqliteUpsertRollups, table, valueTuples(len(part), 10), set), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqliteUpsertRollups, table, valueTuples(len(part), 11), set), args...); err != nil {
 			return fmt.Errorf("store: upsert rollups: %w", err)
 		}
 	}
@@ -375,7 +384,8 @@ func (a *agg) stddevUs() float64 {
 	return math.Sqrt(max(a.sumSqUs/n-mean*mean, 0))
 }
 
-// AddRollups adds results to the 1-minute rollups without storing them as raw rows:
+// AddRollups adds results to the rollups (each under its location, as WriteResults
+// would) without storing them as raw rows:
 // for importing history whose raw rows are gone or kept elsewhere, and for seeding
 // benchmarks. Unlike WriteResults it cannot tell a replay, so each result must be
 // given once.
@@ -385,43 +395,60 @@ func (s *Store) AddRollups(ctx context.Context, rs []ping.Result) error {
 	}
 	rows := make([]insertedRow, len(rs))
 	for i := range rs {
-		rows[i] = insertedRow{target: rs[i].TargetID, sentAt: rs[i].SentAt, rttUs: outcomeUs(&rs[i])}
+		rows[i] = insertedRowOf(&rs[i])
 	}
+	newLocations := s.locations.unregistered(rs)
+	var err error
 	if s.dialect == SQLite {
-		sqlDB, err := s.db.DB()
-		if err != nil {
-			return err
+		err = s.addRollupsSQLite(ctx, rows, newLocations)
+	} else {
+		err = s.addRollupsPostgres(ctx, rows, newLocations)
+		if pgCode(err) == "23514" { // no partition yet
+			first, last := sendTimeRange(rs)
+			if err := s.EnsurePartitions(ctx, first, last); err != nil {
+				return err
+			}
+			err = s.addRollupsPostgres(ctx, rows, newLocations)
 		}
-		tx, err := sqlDB.BeginTx(ctx, nil)
+	}
+	if err == nil {
+		s.locations.registered(newLocations)
+	}
+	return err
+}
+
+func (s *Store) addRollupsSQLite(ctx context.Context, rows []insertedRow, newLocations []string) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: add rollups: %w", err)
+	}
+	defer tx.Rollback()
+	if err := sqliteRegisterLocations(ctx, tx, newLocations); err != nil {
+		return err
+	}
+	if err := upsertAllSQLite(ctx, tx, rows); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) addRollupsPostgres(ctx context.Context, rows []insertedRow, newLocations []string) error {
+	return s.withPgx(ctx, func(c *pgx.Conn) error {
+		tx, err := c.Begin(ctx)
 		if err != nil {
 			return fmt.Errorf("store: add rollups: %w", err)
 		}
-		defer tx.Rollback()
-		if err := upsertAllSQLite(ctx, tx, rows); err != nil {
+		defer tx.Rollback(ctx)
+		if err := pgRegisterLocations(ctx, tx, newLocations); err != nil {
 			return err
 		}
-		return tx.Commit()
-	}
-	write := func() error {
-		return s.withPgx(ctx, func(c *pgx.Conn) error {
-			tx, err := c.Begin(ctx)
-			if err != nil {
-				return fmt.Errorf("store: add rollups: %w", err)
-			}
-			defer tx.Rollback(ctx)
-			if err := upsertAllPostgres(ctx, tx, rows); err != nil {
-				return err
-			}
-			return tx.Commit(ctx)
-		})
-	}
-	err := write()
-	if pgCode(err) == "23514" { // no partition yet
-		first, last := sendTimeRange(rs)
-		if err := s.EnsurePartitions(ctx, first, last); err != nil {
+		if err := upsertAllPostgres(ctx, tx, rows); err != nil {
 			return err
 		}
-		err = write()
-	}
-	return err
+		return tx.Commit(ctx)
+	})
 }

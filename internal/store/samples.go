@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"slices"
@@ -11,31 +12,85 @@ import (
 
 // Sample is one raw probe result.
 type Sample struct {
-	SentAt time.Time
-	OK     bool
-	RTTUs  int64 // meaningful when OK
+	// Location is where the probe was sent from.
+	Location string
+	SentAt   time.Time
+	OK       bool
+	RTTUs    int64 // meaningful when OK
 	// Unsent is why the probe never left ("no such host", "does not resolve", "send
 	// failed", "error"), or "" when it did (answered, or lost).
 	Unsent string
 }
 
-// Samples returns up to limit raw results of one target sent in [from, to), oldest
-// first. Callers page by asking again from just after the last one.
-func (s *Store) Samples(ctx context.Context, targetID string, from, to time.Time, limit int) ([]Sample, error) {
-	lo, hi := any(from.UTC()), any(to.UTC())
+// SampleQuery asks for one target's raw results sent in [From, To), oldest first;
+// results sent at the same time come in the order of their locations' names.
+type SampleQuery struct {
+	TargetID string
+	// Location, when set, asks for the results sent from there only.
+	Location string
+	From, To time.Time
+	// After, when set, is the last sample of the previous page: the answer starts just
+	// after it. An After with no Location starts after every sample sent at its time.
+	After *SampleKey
+	Limit int
+}
+
+// SampleKey is where a sample stands in the order Samples returns.
+type SampleKey struct {
+	SentAt   time.Time
+	Location string
+}
+
+// Samples returns up to q.Limit raw results of one target, as q asks. Callers page by
+// asking again After the last one.
+func (s *Store) Samples(ctx context.Context, q SampleQuery) ([]Sample, error) {
+	locations, err := s.readLocations(ctx, q.Location)
+	if err != nil {
+		return nil, err
+	}
+	// One ordered range read per location (each walks the primary key), merged here.
+	var out []Sample
+	for _, loc := range locations {
+		rows, err := s.locationSamples(ctx, q, loc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	slices.SortFunc(out, func(a, b Sample) int {
+		return cmp.Or(a.SentAt.Compare(b.SentAt), cmp.Compare(a.Location, b.Location))
+	})
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// locationSamples reads the first q.Limit samples of q sent from location.
+func (s *Store) locationSamples(ctx context.Context, q SampleQuery, location string) ([]Sample, error) {
+	from := q.From
+	after := false // whether a sample at from is excluded
+	if k := q.After; k != nil && !k.SentAt.Before(from) {
+		from, after = k.SentAt, k.Location == "" || location <= k.Location
+	}
+	lo, hi := any(from.UTC()), any(q.To.UTC())
 	if s.dialect == SQLite {
-		lo, hi = from.UnixMicro(), to.UnixMicro()
+		lo, hi = from.UnixMicro(), q.To.UnixMicro()
+	}
+	lower := "sent_at >= ?"
+	if after {
+		lower = "sent_at > ?"
 	}
 	rows, err := s.db.WithContext(ctx).Table("probe_results").Select("sent_at, rtt_us, ok, unsent").
-		Where("target_id = ? AND sent_at >= ? AND sent_at < ?", targetID, lo, hi).
-		Order("sent_at").Limit(limit).Rows()
+		Where("target_id = ? AND location = ? AND "+lower+" AND sent_at < ?", q.TargetID, location, lo, hi).
+		Order("sent_at").Limit(q.Limit).Rows()
 	if err != nil {
 		return nil, translate("read samples", err)
 	}
 	defer rows.Close()
 	out := []Sample{}
 	for rows.Next() {
-		var smp Sample
+		smp := Sample{Location: location}
 		if err := s.scanSample(rows, nil, &smp); err != nil {
 			return nil, translate("read samples", err)
 		}
@@ -47,14 +102,14 @@ func (s *Store) Samples(ctx context.Context, targetID string, from, to time.Time
 	return out, nil
 }
 
-// scanSample reads a row of (sent_at, rtt_us, ok, unsent), preceded by target_id when
-// target is not nil.
+// scanSample reads a row of (sent_at, rtt_us, ok, unsent), preceded by target_id and
+// location when target is not nil.
 func (s *Store) scanSample(rows *sql.Rows, target *string, smp *Sample) error {
 	var rtt *int64
 	var unsent int16
 	var dest []any
 	if target != nil {
-		dest = append(dest, target)
+		dest = append(dest, target, &smp.Location)
 	}
 	var at int64
 	if s.dialect == SQLite {
@@ -76,20 +131,25 @@ func (s *Store) scanSample(rows *sql.Rows, target *string, smp *Sample) error {
 	return nil
 }
 
-// RecentResults returns the results of targetIDs sent since, oldest first: at most
-// limit, the newest when there are more. It is what a live view of a group starts
-// from. The reason a probe failed is as the database keeps it: "timeout" for a lost
-// probe, the short reason (Sample.Unsent) for one that never left.
+// RecentResults returns the results of targetIDs sent since, from every location,
+// oldest first: at most limit, the newest when there are more. It is what a live view
+// of a group starts from. The reason a probe failed is as the database keeps it:
+// "timeout" for a lost probe, the short reason (Sample.Unsent) for one that never left.
 func (s *Store) RecentResults(ctx context.Context, targetIDs []string, since time.Time, limit int) ([]ping.Result, error) {
 	if len(targetIDs) == 0 || limit <= 0 {
 		return nil, nil
+	}
+	locations, err := s.ResultLocations(ctx)
+	if err != nil {
+		return nil, err
 	}
 	lo := any(since.UTC())
 	if s.dialect == SQLite {
 		lo = since.UnixMicro()
 	}
-	rows, err := s.db.WithContext(ctx).Table("probe_results").Select("target_id, sent_at, rtt_us, ok, unsent").
-		Where("target_id IN ? AND sent_at >= ?", targetIDs, lo).Order("sent_at DESC").Limit(limit).Rows()
+	rows, err := s.db.WithContext(ctx).Table("probe_results").Select("target_id, location, sent_at, rtt_us, ok, unsent").
+		Where("target_id IN ? AND location IN ? AND sent_at >= ?", targetIDs, locations, lo).
+		Order("sent_at DESC, location DESC").Limit(limit).Rows()
 	if err != nil {
 		return nil, translate("read recent results", err)
 	}
@@ -101,7 +161,7 @@ func (s *Store) RecentResults(ctx context.Context, targetIDs []string, since tim
 		if err := s.scanSample(rows, &target, &smp); err != nil {
 			return nil, translate("read recent results", err)
 		}
-		r := ping.Result{TargetID: target, SentAt: smp.SentAt, OK: smp.OK}
+		r := ping.Result{TargetID: target, Location: smp.Location, SentAt: smp.SentAt, OK: smp.OK}
 		switch {
 		case smp.OK:
 			r.RTT = time.Duration(smp.RTTUs) * time.Microsecond

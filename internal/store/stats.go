@@ -8,7 +8,10 @@ import (
 // WindowStats are one target's probe counts and RTTs over a time window. Sent counts
 // the probes that left, Errors those that never did (no address, send refused).
 type WindowStats struct {
-	TargetID  string
+	TargetID string
+	// Location is where the probes were sent from; empty when the stats sum every
+	// location's probes (ResultStats).
+	Location  string
 	Sent      int64
 	Received  int64
 	Errors    int64
@@ -17,36 +20,121 @@ type WindowStats struct {
 	RTTMeanUs *float64
 }
 
-// ResultStats counts each target's probes sent in [from, to) — a probe counts in the
-// window where it was sent — with RTT min/mean/max over the answered ones. Targets
-// with no probes in the window are absent.
+// windowRow is one (target, location) group of the stats query.
+type windowRow struct {
+	TargetID string
+	Location string
+	Sent     int64
+	Received int64
+	Errors   int64
+	RTTMinUs *int64
+	RTTMaxUs *int64
+	RTTSumUs *int64
+}
+
+// merge adds o's probes to r's.
+func (r *windowRow) merge(o *windowRow) {
+	if o.RTTMinUs != nil && (r.RTTMinUs == nil || *o.RTTMinUs < *r.RTTMinUs) {
+		r.RTTMinUs = o.RTTMinUs
+	}
+	if o.RTTMaxUs != nil && (r.RTTMaxUs == nil || *o.RTTMaxUs > *r.RTTMaxUs) {
+		r.RTTMaxUs = o.RTTMaxUs
+	}
+	if o.RTTSumUs != nil {
+		sum := *o.RTTSumUs
+		if r.RTTSumUs != nil {
+			sum += *r.RTTSumUs
+		}
+		r.RTTSumUs = &sum
+	}
+	r.Sent += o.Sent
+	r.Received += o.Received
+	r.Errors += o.Errors
+}
+
+func (r *windowRow) stats() WindowStats {
+	w := WindowStats{TargetID: r.TargetID, Location: r.Location, Sent: r.Sent, Received: r.Received, Errors: r.Errors,
+		RTTMinUs: r.RTTMinUs, RTTMaxUs: r.RTTMaxUs}
+	if r.RTTSumUs != nil && r.Received > 0 {
+		mean := float64(*r.RTTSumUs) / float64(r.Received)
+		w.RTTMeanUs = &mean
+	}
+	return w
+}
+
+// ResultStats counts each target's probes sent in [from, to), from every location
+// together — a probe counts in the window where it was sent — with RTT min/mean/max
+// over the answered ones. Targets with no probes in the window are absent.
 func (s *Store) ResultStats(ctx context.Context, targetIDs []string, from, to time.Time) (map[string]WindowStats, error) {
-	out := make(map[string]WindowStats, len(targetIDs))
+	rows, err := s.windowRows(ctx, targetIDs, "", from, to)
+	if err != nil {
+		return nil, err
+	}
+	sums := make(map[string]*windowRow, len(targetIDs))
+	for i := range rows {
+		r := &rows[i]
+		if sum := sums[r.TargetID]; sum != nil {
+			sum.merge(r)
+			continue
+		}
+		r.Location = ""
+		sums[r.TargetID] = r
+	}
+	out := make(map[string]WindowStats, len(sums))
+	for id, r := range sums {
+		out[id] = r.stats()
+	}
+	return out, nil
+}
+
+// ResultStatsByLocation is ResultStats split by the location the probes were sent
+// from: target → location → stats. location, when not empty, counts only that one.
+// Targets and locations with no probes in the window are absent.
+func (s *Store) ResultStatsByLocation(ctx context.Context, targetIDs []string, location string, from, to time.Time) (map[string]map[string]WindowStats, error) {
+	rows, err := s.windowRows(ctx, targetIDs, location, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]WindowStats, len(targetIDs))
+	for i := range rows {
+		r := &rows[i]
+		if out[r.TargetID] == nil {
+			out[r.TargetID] = map[string]WindowStats{}
+		}
+		out[r.TargetID][r.Location] = r.stats()
+	}
+	return out, nil
+}
+
+// windowRows sums the raw results of targetIDs sent in [from, to) per target and
+// location (only location's, when not empty).
+func (s *Store) windowRows(ctx context.Context, targetIDs []string, location string, from, to time.Time) ([]windowRow, error) {
 	if len(targetIDs) == 0 {
-		return out, nil
+		return nil, nil
+	}
+	locations, err := s.readLocations(ctx, location)
+	if err != nil {
+		return nil, err
 	}
 	lo, hi := any(from.UTC()), any(to.UTC())
 	if s.dialect == SQLite {
 		lo, hi = from.UnixMicro(), to.UnixMicro()
 	}
-	var rows []WindowStats
+	var rows []windowRow
 	const chunk = 500
 	for start := 0; start < len(targetIDs); start += chunk {
 		ids := targetIDs[start:min(start+chunk, len(targetIDs))]
-		var part []WindowStats
+		var part []windowRow
 		err := s.db.WithContext(ctx).Table("probe_results").
-			Select(`target_id, sum(CASE WHEN unsent = 0 THEN 1 ELSE 0 END) AS sent, count(rtt_us) AS received,
+			Select(`target_id, location, sum(CASE WHEN unsent = 0 THEN 1 ELSE 0 END) AS sent, count(rtt_us) AS received,
 				sum(CASE WHEN unsent = 0 THEN 0 ELSE 1 END) AS errors,
-				min(rtt_us) AS rtt_min_us, max(rtt_us) AS rtt_max_us, avg(rtt_us) AS rtt_mean_us`).
-			Where("target_id IN ? AND sent_at >= ? AND sent_at < ?", ids, lo, hi).
-			Group("target_id").Scan(&part).Error
+				min(rtt_us) AS rtt_min_us, max(rtt_us) AS rtt_max_us, sum(rtt_us) AS rtt_sum_us`).
+			Where("target_id IN ? AND location IN ? AND sent_at >= ? AND sent_at < ?", ids, locations, lo, hi).
+			Group("target_id, location").Scan(&part).Error
 		if err != nil {
 			return nil, translate("result stats", err)
 		}
 		rows = append(rows, part...)
 	}
-	for _, r := range rows {
-		out[r.TargetID] = r
-	}
-	return out, nil
+	return rows, nil
 }

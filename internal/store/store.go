@@ -39,6 +39,9 @@ type Options struct {
 	// Changes is told of every committed change to what someone sees or what is
 	// probed (see publish); nil tells nobody.
 	Changes Publisher
+	// OwnLocation is the location of the server's own prober (--location; "local" when
+	// empty): a group that names no location is probed from there.
+	OwnLocation string
 }
 
 // Publisher is told of each committed change, once, right after its commit. Publish
@@ -54,6 +57,10 @@ type Store struct {
 	db      *gorm.DB
 	dialect Dialect
 	changes Publisher
+	// locations are the result locations known to be in probe_locations.
+	locations *locationRegistry
+	// ownLocation is Options.OwnLocation.
+	ownLocation string
 }
 
 // ParseDSN splits a --db value into its dialect and the driver's DSN. It accepts
@@ -113,7 +120,10 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
 	}
-	s := &Store{db: db, dialect: dialect, changes: o.Changes}
+	s := &Store{db: db, dialect: dialect, changes: o.Changes, locations: newLocationRegistry(), ownLocation: o.OwnLocation}
+	if s.ownLocation == "" {
+		s.ownLocation = groups.DefaultOwnLocation
+	}
 	if err := s.configurePool(); err != nil {
 		s.Close()
 		return nil, err

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"slices"
 	"time"
 
 	"pingdeck/internal/groups"
@@ -15,22 +16,25 @@ type Owner struct {
 // Group is a group as GET /api/v1/groups/{id} returns it to one viewer: its settings,
 // the viewer's role and pin, and (when asked for) its targets.
 type Group struct {
-	ID          string      `json:"id"`
-	Name        string      `json:"name"`
-	Owner       Owner       `json:"owner"`
-	Role        groups.Role `json:"role"`
-	Visibility  string      `json:"visibility"`
-	Interval    string      `json:"interval"`
-	IntervalMs  int64       `json:"interval_ms"`
-	Timeout     string      `json:"timeout"`
-	TimeoutMs   int64       `json:"timeout_ms"`
-	PacketSize  int         `json:"packet_size"`
-	Paused      bool        `json:"paused"`
-	Pinned      bool        `json:"pinned"`
-	TargetCount int         `json:"target_count"`
-	CreatedAt   time.Time   `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
-	Targets     []Target    `json:"targets,omitempty"`
+	ID         string      `json:"id"`
+	Name       string      `json:"name"`
+	Owner      Owner       `json:"owner"`
+	Role       groups.Role `json:"role"`
+	Visibility string      `json:"visibility"`
+	Interval   string      `json:"interval"`
+	IntervalMs int64       `json:"interval_ms"`
+	Timeout    string      `json:"timeout"`
+	TimeoutMs  int64       `json:"timeout_ms"`
+	PacketSize int         `json:"packet_size"`
+	Paused     bool        `json:"paused"`
+	// Locations are where the group is probed from (DESIGN §9); groups read from the
+	// store always name theirs (the server's own location when they chose none).
+	Locations   []string  `json:"locations"`
+	Pinned      bool      `json:"pinned"`
+	TargetCount int       `json:"target_count"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Targets     []Target  `json:"targets,omitempty"`
 	// Skipped, only in the answer of a request that added targets, lists the inputs
 	// that were not added and why.
 	Skipped []groups.SkippedInput `json:"skipped,omitempty"`
@@ -43,7 +47,8 @@ func GroupOf(g *groups.Group, role groups.Role, targetCount int) Group {
 		ID: g.ID, Name: g.Name, Owner: Owner{ID: g.OwnerID, Username: g.OwnerName}, Role: role,
 		Visibility: string(g.Visibility), Interval: g.Interval.String(), IntervalMs: g.Interval.Milliseconds(),
 		Timeout: g.Timeout.String(), TimeoutMs: g.Timeout.Milliseconds(), PacketSize: g.PacketSize,
-		Paused: g.Paused, TargetCount: targetCount, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+		Paused: g.Paused, Locations: slices.Clone(g.Locations), TargetCount: targetCount,
+		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
 	}
 }
 

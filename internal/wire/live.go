@@ -46,12 +46,14 @@ type Hello struct {
 }
 
 // Sample is one probe result of a snapshot target: sent at (unix ms), whether it was
-// answered, and the round trip in ms (µs precision), null when lost.
+// answered, and the round trip in ms (µs precision), null when lost. Loc is the
+// location it was probed from, when the stream says (DESIGN §9).
 type Sample struct {
 	At    int64    `json:"at"`
 	OK    bool     `json:"ok"`
 	RTTMs *float64 `json:"rtt_ms"`
 	Err   string   `json:"err,omitempty"`
+	Loc   string   `json:"loc,omitempty"`
 }
 
 // Target states.
