@@ -74,10 +74,15 @@ export const staleSince = computed(() => {
 /** @type {any} */
 let ticker = null;
 
-/** Targets shown down on the page (for the tab title). */
+/** Targets shown down on the page, from every location or some (for the tab title). */
 export const downCount = computed(() => {
   let n = 0;
-  for (const g of deck.groups.value) for (const t of g.targets.value) if (t.state.value === 'down') n++;
+  for (const g of deck.groups.value) {
+    for (const t of g.targets.value) {
+      const s = t.state.value;
+      if (s === 'down' || s === 'partial') n++;
+    }
+  }
   return n;
 });
 
