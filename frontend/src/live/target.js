@@ -47,6 +47,9 @@ export class TargetModel {
     this.loss = signal(/** @type {number|null} */ (null));
     /** every location still reporting has reported nothing for STALE_INTERVALS intervals */
     this.stale = signal(false);
+    /** answered and sent probes (errors excluded) in the last minute, over the locations not offline */
+    this.ok1m = 0;
+    this.n1m = 0;
     /** @type {Set<(s: Sample, loc: string) => void> | null} per-probe listeners (target detail page) */
     this.listeners = null;
     this.dot = computed(() => 'dot dot-' + this.state.value);
@@ -168,9 +171,13 @@ export class TargetModel {
       this.errText.value = off ? '' : c.errText.peek();
       this.loss.value = off ? null : c.loss.peek();
       this.stale.value = !off && c.stale.peek();
+      this.ok1m = off ? 0 : c.ok1m;
+      this.n1m = off ? 0 : c.n1m;
       return;
     }
     const on = cells.filter((c) => !c.offline.peek());
+    this.ok1m = on.reduce((n, c) => n + c.ok1m, 0);
+    this.n1m = on.reduce((n, c) => n + c.n1m, 0);
     const st = rowState(cells.map((c) => c.view()));
     this.state.value = this.paused.peek() ? 'paused' : /** @type {RowState} */ (st);
     this.rtt.value = worst(on.map((c) => c.rtt.peek()));
@@ -203,8 +210,13 @@ export class TargetModel {
    */
   age(now, intervalMs) {
     let moved = false;
-    for (const c of this.cellList) if (c.age(now, intervalMs)) moved = true;
-    this.refresh();
+    let changed = false;
+    for (const c of this.cellList) {
+      const stale = c.stale.peek();
+      if (c.age(now, intervalMs)) moved = true;
+      if (c.stale.peek() !== stale) changed = true;
+    }
+    if (moved || changed) this.refresh();
     return moved;
   }
 
@@ -212,20 +224,6 @@ export class TargetModel {
   recount() {
     for (const c of this.cellList) c.recount();
     this.refresh();
-  }
-
-  /** Answered probes in the last minute, over the locations that are not offline. */
-  get ok1m() {
-    let n = 0;
-    for (const c of this.cellList) if (!c.offline.peek()) n += c.ok1m;
-    return n;
-  }
-
-  /** Sent probes in the last minute, over the locations that are not offline. */
-  get n1m() {
-    let n = 0;
-    for (const c of this.cellList) if (!c.offline.peek()) n += c.n1m;
-    return n;
   }
 
   /** The first location's samples, oldest first. */
