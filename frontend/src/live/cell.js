@@ -124,6 +124,11 @@ export class CellModel {
     ));
   }
 
+  /** @returns {import('@preact/signals').ReadonlySignal<string>} the class of a state dot for the cell */
+  get dot() {
+    return (this.texts.dot ??= computed(() => 'dot dot-' + (this.offline.value ? 'offline' : this.state.value)));
+  }
+
   /** @returns {import('@preact/signals').ReadonlySignal<string>} the cell's class: its state and staleness */
   get cls() {
     return (this.texts.cls ??= computed(() => {

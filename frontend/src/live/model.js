@@ -45,15 +45,22 @@ export class GroupModel {
 
   /** @param {any} g group JSON, with or without targets */
   update(g) {
+    batch(() => this.apply(g));
+  }
+
+  /** @param {any} g */
+  apply(g) {
     const { targets, skipped, ...meta } = g;
     const prev = this.meta.peek();
-    this.meta.value = { ...prev, ...meta };
-    const locs = groupLocations(this.meta.peek());
+    const next = { ...prev, ...meta };
+    // the targets follow the locations before the card that shows them hears of the change
+    const locs = groupLocations(next);
     const moved = locs.join('\n') !== this.locations.join('\n');
     if (moved) {
       this.locations = locs;
       for (const t of this.targets.peek()) t.setLocations(locs);
     }
+    this.meta.value = next;
     if (Array.isArray(targets)) {
       const seen = new Set();
       let changed = targets.length !== this.targets.peek().length;
