@@ -174,6 +174,10 @@ describe('target × location matrix', () => {
     d.upsert({ id: 'g1', paused: true });
     expect(t.state.value).toBe('paused');
     expect(t.cells.get('fra').rttText.value).toBe('paused');
+    // paused is what the user did: it shows over an offline location
+    d.setLocations([{ name: 'local', online: true }, { name: 'fra', online: false }]);
+    expect(t.cells.get('fra').rttText.value).toBe('paused');
+    expect(t.cells.get('fra').dot.value).toBe('dot dot-paused');
   });
 
   it('sorts by one location’s cell and finds rows down from one location', () => {
@@ -202,5 +206,24 @@ describe('target × location matrix', () => {
     t.listeners = new Set([(s, loc) => heard.push(loc + '@' + s.at)]);
     d.applyResults([{ g: 'g1', t: 't1', loc: 'fra', at: 1, ok: true, rtt_ms: 1 }, { g: 'g1', t: 't1', at: 2, ok: true, rtt_ms: 1 }]);
     expect(heard).toEqual(['fra@1', 'local@2']);
+  });
+});
+
+describe('locations the stream has not named', () => {
+  it('asks for the list again when a group is probed from one (an agent created since)', () => {
+    const d = new Deck();
+    let asked = 0;
+    d.onUnknownLocation = () => asked++;
+    d.upsert(group([]));
+    expect(asked).toBe(0); // no locations message yet: nothing to compare with
+    d.setLocations([{ name: 'local', online: true }, { name: 'fra', online: true }]);
+    d.upsert({ id: 'g1', locations: ['local', 'fra'] });
+    expect(asked).toBe(0);
+    d.upsert({ id: 'g1', locations: ['local', 'ams'] });
+    expect(asked).toBe(1);
+    d.setLocations([{ name: 'local', online: true }, { name: 'ams', online: false }]);
+    d.upsert({ id: 'g1', targets: [{ id: 't', address: 'a', ip: null, paused: false }] });
+    expect(d.target('g1', 't').cells.get('ams').view()).toBe('offline');
+    expect(asked).toBe(1);
   });
 });

@@ -69,7 +69,7 @@ export function ProbeSettingsDialog({ g }) {
     e.preventDefault();
     if (m.locations && !locs.length) return setErr('Choose at least one location to probe from.');
     try {
-      g.update(await api('PATCH', '/api/v1/groups/' + g.id, { interval: every, timeout: wait, packet_size: Number(size), locations: locationsChange(m.locations, locs) }));
+      deck.upsert(await api('PATCH', '/api/v1/groups/' + g.id, { interval: every, timeout: wait, packet_size: Number(size), locations: locationsChange(m.locations, locs) }), false);
       close();
     } catch (x) {
       setErr(/** @type {Error} */ (x).message);

@@ -48,14 +48,23 @@ export function sample(s) {
 }
 
 /**
- * What a cell says in place of an RTT: "offline" for a location not heard from (never
- * "timeout"), "paused", the failure's reason or "timeout" when down, else the RTT.
+ * What a cell shows: paused when its target or group is, offline when its location has not
+ * been heard from, else the state of its last probe.
+ * @param {boolean} offline @param {string} state
+ */
+export function cellView(offline, state) {
+  return state === 'paused' ? 'paused' : offline ? 'offline' : state;
+}
+
+/**
+ * What a cell says in place of an RTT: "paused", "offline" for a location not heard from
+ * (never "timeout"), the failure's reason or "timeout" when down, else the RTT.
  * @param {{offline: boolean, state: string, reason: string, rtt: number|null}} c
  */
 export function cellRttText(c) {
-  if (c.offline) return 'offline';
-  if (c.state === 'paused') return 'paused';
-  if (c.state === 'down') return c.reason || 'timeout';
+  const v = cellView(c.offline, c.state);
+  if (v === 'paused' || v === 'offline') return v;
+  if (v === 'down') return c.reason || 'timeout';
   return fmtRtt(c.rtt);
 }
 
@@ -107,7 +116,7 @@ export class CellModel {
 
   /** What the cell shows: its state, or offline. */
   view() {
-    return this.offline.peek() ? 'offline' : this.state.peek();
+    return cellView(this.offline.peek(), this.state.peek());
   }
 
   /** @returns {import('@preact/signals').ReadonlySignal<string>} RTT text, for binding into the DOM */
@@ -126,14 +135,14 @@ export class CellModel {
 
   /** @returns {import('@preact/signals').ReadonlySignal<string>} the class of a state dot for the cell */
   get dot() {
-    return (this.texts.dot ??= computed(() => 'dot dot-' + (this.offline.value ? 'offline' : this.state.value)));
+    return (this.texts.dot ??= computed(() => 'dot dot-' + cellView(this.offline.value, this.state.value)));
   }
 
   /** @returns {import('@preact/signals').ReadonlySignal<string>} the cell's class: its state and staleness */
   get cls() {
     return (this.texts.cls ??= computed(() => {
-      const off = this.offline.value;
-      return 'cell cell-' + (off ? 'offline' : this.state.value) + (this.stale.value && !off ? ' stale' : '');
+      const v = cellView(this.offline.value, this.state.value);
+      return 'cell cell-' + v + (this.stale.value && v !== 'offline' ? ' stale' : '');
     }));
   }
 

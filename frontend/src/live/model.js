@@ -119,6 +119,19 @@ export class Deck {
     /** the server's own location (hello), '' from an older server */
     this.here = signal('');
     this.offlineOf = (/** @type {string} */ loc) => this.online.get(loc) === false;
+    /**
+     * Called when a group is probed from a location the last `locations` message did not
+     * name (an agent created since: the stream only says when a location goes on or off
+     * line), so the page can read the list again.
+     * @type {(() => void) | null}
+     */
+    this.onUnknownLocation = null;
+  }
+
+  /** @param {GroupModel} g */
+  checkLocations(g) {
+    if (!this.onUnknownLocation || !this.locations.peek().length) return;
+    if (g.locations.some((l) => l && !this.online.has(l))) this.onUnknownLocation();
   }
 
   /** @param {any} g */
@@ -135,14 +148,11 @@ export class Deck {
       const keep = new Set();
       const out = list.map((g) => {
         keep.add(g.id);
-        const m = this.byId.get(g.id);
-        if (m) {
-          m.update(g);
-          return m;
-        }
-        const n = this.newGroup(g);
-        this.byId.set(g.id, n);
-        return n;
+        let m = this.byId.get(g.id);
+        if (m) m.update(g);
+        else this.byId.set(g.id, (m = this.newGroup(g)));
+        this.checkLocations(m);
+        return m;
       });
       for (const id of [...this.byId.keys()]) if (!keep.has(id)) this.byId.delete(id);
       this.groups.value = out;
@@ -156,13 +166,13 @@ export class Deck {
    */
   upsert(g, add = true) {
     batch(() => {
-      const m = this.byId.get(g.id);
+      let m = this.byId.get(g.id);
       if (m) m.update(g);
       else if (add) {
-        const n = this.newGroup(g);
-        this.byId.set(g.id, n);
-        this.groups.value = [...this.groups.peek(), n];
+        this.byId.set(g.id, (m = this.newGroup(g)));
+        this.groups.value = [...this.groups.peek(), m];
       }
+      if (m) this.checkLocations(m);
     });
   }
 

@@ -165,7 +165,7 @@ export class TargetModel {
     if (cells.length === 1) {
       const c = cells[0];
       const off = c.offline.peek();
-      this.state.value = this.paused.peek() ? 'paused' : off ? 'offline' : c.state.peek();
+      this.state.value = this.paused.peek() ? 'paused' : /** @type {RowState} */ (c.view());
       this.rtt.value = off ? null : c.rtt.peek();
       this.reason.value = off ? '' : c.reason.peek();
       this.errText.value = off ? '' : c.errText.peek();
