@@ -1,10 +1,11 @@
 import { signal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import { Spark } from './Spark.js';
 
 /**
  * The matrix cell under the pointer: its target, location and where to draw its sparkline.
- * @type {import('@preact/signals').Signal<{cell: import('../live/cell.js').CellModel, address: string, x: number, y: number}|null>}
+ * @type {import('@preact/signals').Signal<{cell: import('../live/cell.js').CellModel, address: string, x: number, below: number, above: number}|null>}
  */
 export const hoveredCell = signal(null);
 
@@ -29,7 +30,7 @@ export function cellHoverHandlers(g) {
       if (hoveredCell.peek()?.cell === cell) return;
       const r = el.getBoundingClientRect();
       const x = Math.max(4, Math.min(r.right - WIDTH, innerWidth - WIDTH - 4));
-      hoveredCell.value = { cell, address: t.address.peek(), x, y: r.bottom + 4 };
+      hoveredCell.value = { cell, address: t.address.peek(), x, below: r.bottom + 4, above: r.top - 4 };
     },
     /** @param {MouseEvent} e */
     onMouseOut(e) {
@@ -43,12 +44,20 @@ export function cellHoverHandlers(g) {
 /** The sparkline and figures of the hovered matrix cell, beside it. */
 export function CellPopover() {
   const h = hoveredCell.value;
+  useEffect(() => {
+    if (!h) return;
+    // it is placed by the cell's position: once the page scrolls it would point elsewhere
+    const hide = () => (hoveredCell.value = null);
+    addEventListener('scroll', hide, { capture: true, once: true });
+    return () => removeEventListener('scroll', hide, { capture: true });
+  }, [h]);
   if (!h) return null;
   const c = h.cell;
   return html`<div class="cell-pop" role="tooltip" ref=${(/** @type {HTMLElement|null} */ el) => {
     if (!el) return;
     el.style.left = h.x + 'px';
-    el.style.top = Math.min(h.y, innerHeight - el.offsetHeight - 4) + 'px';
+    // below the cell, or above it when it would leave the window
+    el.style.top = (h.below + el.offsetHeight > innerHeight && h.above > el.offsetHeight ? h.above - el.offsetHeight : h.below) + 'px';
   }}>
     <div class="pop-title"><b>${h.address}</b> from <b>${c.loc}</b></div>
     <${Spark} key=${c.target.groupId + '/' + c.target.id + '/' + c.loc} src=${c} cls="spark pop-spark" />
