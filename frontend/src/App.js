@@ -8,6 +8,7 @@ import { Report } from './pages/Report.js';
 import { Target } from './pages/Target.js';
 import { Tokens } from './pages/Tokens.js';
 import { Users } from './pages/Users.js';
+import { Agents } from './pages/Agents.js';
 import { ChoosePassword } from './pages/ChoosePassword.js';
 import { TopBar } from './components/TopBar.js';
 import { PasswordDialog } from './components/PasswordDialog.js';
@@ -42,7 +43,8 @@ function Shell() {
   else if (r.page === 'target' && r.gid && r.tid) page = html`<${Target} key=${r.gid + r.tid} gid=${r.gid} tid=${r.tid} />`;
   else if (r.page === 'tokens') page = html`<${Tokens} />`;
   else if (r.page === 'users' && me.value?.is_admin) page = html`<${Users} />`;
-  else if (r.page === 'users' || r.page === 'notfound') page = html`<${NotFound} />`;
+  else if (r.page === 'agents' && me.value?.is_admin) page = html`<${Agents} />`;
+  else if (r.page === 'users' || r.page === 'agents' || r.page === 'notfound') page = html`<${NotFound} />`;
   else page = html`<${Dashboard} />`;
   return html`<a class="skip-link" href="#main" onClick=${(/** @type {Event} */ e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
     <${TopBar} />

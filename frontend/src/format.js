@@ -201,3 +201,17 @@ export function fmtAgo(iso, now = Date.now()) {
   if (s < 86400) return fmtDuration(Math.floor(s / 60) * 60000) + ' ago';
   return new Date(t).toLocaleDateString();
 }
+
+/**
+ * What a location is, for a tooltip: "local: this server", "fra: agent fra-1, offline,
+ * last seen 5 min ago". Without what the server said of it, just its name.
+ * @param {string} name
+ * @param {{kind?: string, agent?: string, online?: boolean, last_seen?: string|null}|undefined} info
+ * @param {number} [now] ms epoch
+ */
+export function locationTitle(name, info, now = Date.now()) {
+  if (!info) return name;
+  const what = info.kind === 'server' ? 'this server' : 'agent' + (info.agent ? ' ' + info.agent : '');
+  if (info.online) return `${name}: ${what}, online`;
+  return `${name}: ${what}, offline, ` + (info.last_seen ? 'last seen ' + fmtAgo(info.last_seen, now) : 'never seen');
+}

@@ -1,12 +1,13 @@
 // Hash routes, so every page is a permalink and the server needs no SPA fallback:
 //   #/                         dashboard
-//   #/report/<gid>?from=<unix s>&range=<s>
+//   #/report/<gid>?from=<unix s>&range=<s>[&location=<name>]
 //   #/target/<gid>/<tid>
 //   #/tokens                   your API tokens
 //   #/users                    user management (administrators)
+//   #/agents                   agents probing from other sites (administrators)
 import { signal } from '@preact/signals';
 
-/** @typedef {{page:'dashboard'|'report'|'target'|'tokens'|'users'|'notfound', gid?:string, tid?:string, q: URLSearchParams}} Route */
+/** @typedef {{page:'dashboard'|'report'|'target'|'tokens'|'users'|'agents'|'notfound', gid?:string, tid?:string, q: URLSearchParams}} Route */
 
 /**
  * @param {string} hash location.hash
@@ -19,7 +20,7 @@ export function parseRoute(hash) {
   const q = new URLSearchParams(query);
   if (parts[0] === 'report' && parts[1]) return { page: 'report', gid: parts[1], q };
   if (parts[0] === 'target' && parts[1] && parts[2]) return { page: 'target', gid: parts[1], tid: parts[2], q };
-  if ((parts[0] === 'tokens' || parts[0] === 'users') && parts.length === 1) return { page: parts[0], q };
+  if ((parts[0] === 'tokens' || parts[0] === 'users' || parts[0] === 'agents') && parts.length === 1) return { page: parts[0], q };
   if (parts.length) return { page: 'notfound', q };
   return { page: 'dashboard', q };
 }
@@ -28,9 +29,10 @@ export function parseRoute(hash) {
  * @param {string} gid
  * @param {number} from unix seconds
  * @param {number} range seconds
+ * @param {string} [location] only the results probed from there ('' or none: all)
  */
-export function reportHash(gid, from, range) {
-  return `#/report/${encodeURIComponent(gid)}?from=${from}&range=${range}`;
+export function reportHash(gid, from, range, location) {
+  return `#/report/${encodeURIComponent(gid)}?from=${from}&range=${range}` + (location ? '&location=' + encodeURIComponent(location) : '');
 }
 
 export const route = signal(parseRoute(globalThis.location ? location.hash : ''));

@@ -93,16 +93,19 @@ export function drawSparkline(canvas, samples) {
   for (const x of g.unsent) ctx.fillRect(Math.round(x - bw / 2), h - Math.max(2, Math.round(h / 4)), bw, Math.max(2, Math.round(h / 4)));
 }
 
+/** @typedef {{version: number, recent: () => import('./live/model.js').Sample[], target?: any}} SparkSource a target (its first location) or one cell */
+
 /**
- * Owns every row canvas on the page: one IntersectionObserver tells which are on screen;
- * `changed` redraws the visible ones whose target got samples; the rest are drawn when they
- * scroll into view.
+ * Owns every sparkline canvas on the page: one IntersectionObserver tells which are on
+ * screen; `changed` redraws the visible ones whose target got samples; the rest are drawn
+ * when they scroll into view. A canvas shows a target's first location or one cell (a
+ * location of it); either way it is found by its target.
  */
 export class SparkRegistry {
   constructor() {
-    /** @type {Map<Element, {t: import('./live/model.js').TargetModel, visible: boolean, drawn: number}>} */
+    /** @type {Map<Element, {src: SparkSource, visible: boolean, drawn: number}>} */
     this.canvases = new Map();
-    /** @type {Map<import('./live/model.js').TargetModel, Set<HTMLCanvasElement>>} */
+    /** @type {Map<any, Set<HTMLCanvasElement>>} canvases per target */
     this.byTarget = new Map();
     this.io =
       typeof IntersectionObserver === 'function'
@@ -112,24 +115,25 @@ export class SparkRegistry {
 
   /**
    * @param {HTMLCanvasElement} canvas
-   * @param {import('./live/model.js').TargetModel} t
+   * @param {SparkSource} src
    * @returns {() => void} unregister
    */
-  register(canvas, t) {
+  register(canvas, src) {
     const dpr = Math.min(2, globalThis.devicePixelRatio || 1);
     canvas.width = Math.round((canvas.clientWidth || 120) * dpr);
     canvas.height = Math.round((canvas.clientHeight || 24) * dpr);
-    const entry = { t, visible: !this.io, drawn: -1 };
+    const entry = { src, visible: !this.io, drawn: -1 };
+    const key = src.target || src;
     this.canvases.set(canvas, entry);
-    let set = this.byTarget.get(t);
-    if (!set) this.byTarget.set(t, (set = new Set()));
+    let set = this.byTarget.get(key);
+    if (!set) this.byTarget.set(key, (set = new Set()));
     set.add(canvas);
     if (this.io) this.io.observe(canvas);
     else this.draw(canvas, entry);
     return () => {
       this.canvases.delete(canvas);
       set.delete(canvas);
-      if (!set.size) this.byTarget.delete(t);
+      if (!set.size) this.byTarget.delete(key);
       if (this.io) this.io.unobserve(canvas);
     };
   }
@@ -140,22 +144,22 @@ export class SparkRegistry {
       const entry = this.canvases.get(e.target);
       if (!entry) continue;
       entry.visible = e.isIntersecting;
-      if (entry.visible && entry.drawn !== entry.t.version) this.draw(/** @type {HTMLCanvasElement} */ (e.target), entry);
+      if (entry.visible && entry.drawn !== entry.src.version) this.draw(/** @type {HTMLCanvasElement} */ (e.target), entry);
     }
   }
 
   /**
    * @param {HTMLCanvasElement} canvas
-   * @param {{t: import('./live/model.js').TargetModel, visible: boolean, drawn: number}} entry
+   * @param {{src: SparkSource, visible: boolean, drawn: number}} entry
    */
   draw(canvas, entry) {
-    entry.drawn = entry.t.version;
-    drawSparkline(canvas, entry.t.recent());
+    entry.drawn = entry.src.version;
+    drawSparkline(canvas, entry.src.recent());
   }
 
   /**
-   * Redraws the on-screen canvases of these targets.
-   * @param {import('./live/model.js').TargetModel[]} targets
+   * Redraws the on-screen canvases of these targets (and of their cells).
+   * @param {any[]} targets
    */
   changed(targets) {
     for (const t of targets) {
@@ -163,7 +167,7 @@ export class SparkRegistry {
       if (!set) continue;
       for (const c of set) {
         const entry = this.canvases.get(c);
-        if (entry && entry.visible && entry.drawn !== t.version) this.draw(c, entry);
+        if (entry && entry.visible && entry.drawn !== entry.src.version) this.draw(c, entry);
       }
     }
   }

@@ -62,6 +62,28 @@ export const live = new LiveSocket({
   },
 });
 
+/** When the locations were last read over REST (ms epoch): at most once per LOCATIONS_EVERY_MS. */
+let locationsReadAt = 0;
+const LOCATIONS_EVERY_MS = 2000;
+
+/**
+ * Reads the locations and their online states again (a group was given a location the
+ * stream has not named: an agent created since, offline from the start).
+ */
+export async function refreshLocations() {
+  if (Date.now() - locationsReadAt < LOCATIONS_EVERY_MS) return;
+  locationsReadAt = Date.now();
+  try {
+    const res = await api('GET', '/api/v1/locations');
+    deck.setLocations(res.locations || []);
+  } catch {
+    /* the next locations message brings them */
+  }
+}
+deck.onUnknownLocation = () => {
+  refreshLocations();
+};
+
 /** How long the stream may be down before the cards say their figures are stale. */
 const STALE_AFTER_MS = 3000;
 /** The wall clock, ticking once a second while the dashboard is open. */
@@ -74,10 +96,15 @@ export const staleSince = computed(() => {
 /** @type {any} */
 let ticker = null;
 
-/** Targets shown down on the page (for the tab title). */
+/** Targets shown down on the page, from every location or some (for the tab title). */
 export const downCount = computed(() => {
   let n = 0;
-  for (const g of deck.groups.value) for (const t of g.targets.value) if (t.state.value === 'down') n++;
+  for (const g of deck.groups.value) {
+    for (const t of g.targets.value) {
+      const s = t.state.value;
+      if (s === 'down' || s === 'partial') n++;
+    }
+  }
   return n;
 });
 

@@ -160,4 +160,22 @@ describe('live socket', () => {
     ws.recv({ type: 'hello', resume_token: 'r', seq: 0 });
     expect(ws.sent).toEqual([{ type: 'subscribe', groups: ['x'] }]);
   });
+  it('applies locations in order with snapshots, and takes the server’s location from hello', () => {
+    const { deck, live, runFrames } = setup();
+    live.start();
+    const ws = FakeWS.all[0];
+    ws.open();
+    ws.recv({ type: 'hello', resume_token: 'r', seq: 0, location: 'local' });
+    expect(deck.here.value).toBe('local');
+    const t = { id: 't', address: '127.0.0.1', ip: null, paused: false, state: 'up', last: null, recent: [],
+      by_location: { local: { state: 'up', last: null, recent: [] }, fra: { state: 'offline', last: null, recent: [] } } };
+    ws.recv({ type: 'snapshot', group: { id: 'g', name: 'G', locations: ['local', 'fra'], targets: [t] } });
+    ws.recv({ type: 'locations', locations: [{ name: 'local', kind: 'server', online: true }, { name: 'fra', kind: 'agent', online: true, last_seen: null }] });
+    ws.recv({ type: 'results', seq: 1, items: [{ g: 'g', t: 't', loc: 'fra', at: 1000, ok: true, rtt_ms: 40 }] });
+    runFrames();
+    const cell = deck.target('g', 't').cells.get('fra');
+    expect(cell.view()).toBe('up'); // the later locations message wins over the snapshot before it
+    expect(cell.rttText.value).toBe('40.0 ms');
+    expect(deck.locations.value.map((l) => l.name)).toEqual(['local', 'fra']);
+  });
 });

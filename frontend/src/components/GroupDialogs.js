@@ -3,6 +3,7 @@ import { html } from '../html.js';
 import { api } from '../api.js';
 import { deck, dialog, flash } from '../state.js';
 import { Dialog } from './Dialog.js';
+import { LocationPicker, locationsChange } from './LocationPicker.js';
 import { fmtDuration, parseDurationS, plural } from '../format.js';
 
 const close = () => (dialog.value = null);
@@ -61,12 +62,14 @@ export function ProbeSettingsDialog({ g }) {
   const [every, setEvery] = useState(intervals.find((o) => o.ms === m.interval_ms)?.value || '1s');
   const [wait, setWait] = useState(timeouts.find((o) => o.ms === m.timeout_ms)?.value || '1s');
   const [size, setSize] = useState(String(m.packet_size ?? 56));
+  const [locs, setLocs] = useState(/** @type {string[]} */ (m.locations || []));
   const [err, setErr] = useState('');
   /** @param {Event} e */
   const submit = async (e) => {
     e.preventDefault();
+    if (m.locations && !locs.length) return setErr('Choose at least one location to probe from.');
     try {
-      g.update(await api('PATCH', '/api/v1/groups/' + g.id, { interval: every, timeout: wait, packet_size: Number(size) }));
+      deck.upsert(await api('PATCH', '/api/v1/groups/' + g.id, { interval: every, timeout: wait, packet_size: Number(size), locations: locationsChange(m.locations, locs) }), false);
       close();
     } catch (x) {
       setErr(/** @type {Error} */ (x).message);
@@ -82,6 +85,7 @@ export function ProbeSettingsDialog({ g }) {
         <label>Timeout ${select(timeouts, wait, setWait)}</label>
         <label>Payload (bytes) <input type="number" min="24" max="1452" required value=${size} onInput=${(/** @type {any} */ e) => setSize(e.currentTarget.value)} /></label>
       </div>
+      ${m.locations && html`<${LocationPicker} value=${locs} onChange=${setLocs} />`}
       <p class="err" role="alert">${err}</p>
       <div class="dlg-foot"><button type="button" class="btn" onClick=${close}>Cancel</button><button type="submit" class="primary">Save</button></div>
     </form>

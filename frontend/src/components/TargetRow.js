@@ -1,43 +1,41 @@
 import { Component } from 'preact';
 import { html } from '../html.js';
 import { api } from '../api.js';
-import { sparks, flashError } from '../state.js';
+import { flashError } from '../state.js';
 import { go } from '../router.js';
+import { Spark } from './Spark.js';
 
-/** A row's sparkline canvas; drawn by the page's SparkRegistry, never by a re-render. */
-class Spark extends Component {
-  componentDidMount() {
-    this.off = sparks.register(/** @type {HTMLCanvasElement} */ (this.base), this.props.t);
-  }
-  componentWillUnmount() {
-    this.off && this.off();
-  }
-  shouldComponentUpdate() {
-    return false;
-  }
-  render() {
-    return html`<canvas class="spark" aria-hidden="true"></canvas>`;
-  }
+/**
+ * One matrix cell: the RTT and last-minute loss of a target from one location, coloured by
+ * its state (its sparkline shows on hover, see CellPopover). data-sel marks the location a
+ * phone shows.
+ * @param {import('../live/cell.js').CellModel} c @param {boolean} sel
+ */
+function matrixCell(c, sel) {
+  return html`<span role="cell" key=${c.loc} class=${c.cls} data-loc=${c.loc} data-sel=${sel ? '' : undefined}>
+    <span class="c-rtt">${c.rttText}</span><span class="c-loss">${c.lossText}</span>
+  </span>`;
 }
 
 /**
  * One live row. Every changing value is a signal bound straight into the DOM, so a result
  * updates this row's text nodes and nothing else; the row re-renders only when its props do.
- * @extends {Component<{t: import('../live/model.js').TargetModel, g: import('../live/model.js').GroupModel, canEdit: boolean}>}
+ * A group probed from several locations gets one cell per location instead of the RTT,
+ * loss and sparkline columns; `sel` is the location a phone shows.
+ * @extends {Component<{t: import('../live/model.js').TargetModel, g: import('../live/model.js').GroupModel, canEdit: boolean, locs: string[], sel: string}>}
  */
 export class TargetRow extends Component {
   /** @param {any} next */
   shouldComponentUpdate(next) {
-    return next.t !== this.props.t || next.canEdit !== this.props.canEdit;
+    const p = this.props;
+    return next.t !== p.t || next.canEdit !== p.canEdit || next.locs !== p.locs || next.sel !== p.sel;
   }
   render() {
-    const { t, g, canEdit } = this.props;
+    const { t, g, canEdit, locs, sel } = this.props;
     const open = () => go(`#/target/${encodeURIComponent(g.id)}/${encodeURIComponent(t.id)}`);
     const togglePause = async () => {
       try {
-        const res = await api('PATCH', `/api/v1/groups/${g.id}/targets/${t.id}`, { paused: !t.paused.peek() });
-        t.update(res);
-        t.state.value = res.paused ? 'paused' : 'unknown';
+        t.update(await api('PATCH', `/api/v1/groups/${g.id}/targets/${t.id}`, { paused: !t.paused.peek() }));
       } catch (e) {
         flashError(e);
       }
@@ -50,15 +48,18 @@ export class TargetRow extends Component {
         flashError(e);
       }
     };
+    const matrix = locs.length > 1;
     return html`<div class=${t.rowClass} role="row" data-target=${t.id} data-state=${t.state}>
       <span role="cell" class=${t.dot} title=${t.state}></span>
       <span role="cell" class="addr">
         <button type="button" class="link" onClick=${open} title="Live log and last hour">${t.address}</button>
         <small class="ip">${t.ipText}</small>
       </span>
-      <span role="cell" class="num rtt" title=${t.errText}>${t.rttText}</span>
-      <span role="cell" class="num loss">${t.lossText}</span>
-      <span role="cell" class="sparkcell"><${Spark} t=${t} /></span>
+      ${matrix
+        ? t.cellList.map((c) => matrixCell(c, c.loc === sel))
+        : html`<span role="cell" class="num rtt" title=${t.errText}>${t.rttText}</span>
+          <span role="cell" class="num loss">${t.lossText}</span>
+          <span role="cell" class="sparkcell"><${Spark} key=${t.cellList[0].loc} src=${t} /></span>`}
       <span role="cell" class="acts">${canEdit &&
         html`<button type="button" class="icon pause" onClick=${togglePause}
             aria-label=${t.pauseLabel} title=${t.pauseLabel}>${t.pauseIcon}</button>

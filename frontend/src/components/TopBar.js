@@ -29,7 +29,8 @@ export function TopBar() {
       <button type="button" class="primary small" onClick=${() => (dialog.value = { kind: 'new' })}>New group</button>`}
     <${Bell} />
     <a class="btn small" href="#/tokens" aria-current=${route.value.page === 'tokens' ? 'page' : undefined}>Tokens</a>
-    ${me.value?.is_admin && html`<a class="btn small" href="#/users" aria-current=${route.value.page === 'users' ? 'page' : undefined}>Users</a>`}
+    ${me.value?.is_admin && html`<a class="btn small" href="#/users" aria-current=${route.value.page === 'users' ? 'page' : undefined}>Users</a>
+      <a class="btn small" href="#/agents" aria-current=${route.value.page === 'agents' ? 'page' : undefined}>Agents</a>`}
     <button type="button" class="link user" title="Signed in; click to change your password" aria-label=${'Change password (signed in as ' + (me.value?.username || '') + ')'}
       onClick=${() => (dialog.value = { kind: 'password' })}>${me.value?.display_name || me.value?.username}</button>
     <button type="button" class="btn small" onClick=${() => logout()}>Sign out</button>

@@ -1,256 +1,41 @@
 // The dashboard's live data: groups and targets as signals, fed by REST loads, socket
-// snapshots and result batches. Pure (no DOM, no network) so it is tested directly.
+// snapshots, result batches and the locations' online states. Pure (no DOM, no network)
+// so it is tested directly.
 import { signal, computed, batch } from '@preact/signals';
-import { fmtRtt, fmtFrac } from '../format.js';
+import { fmtFrac } from '../format.js';
+import { sample } from './cell.js';
+import { TargetModel } from './target.js';
+import { groupLocations } from './rows.js';
 
-/** @typedef {{at:number, ok:boolean, rtt_ms:number|null, err?:string}} Sample */
-/** @typedef {{g:string, t:string, at:number, ok:boolean, rtt_ms:number|null, err?:string}} ResultItem */
+export { SPARK_SAMPLES, WINDOW_MS, STALE_INTERVALS, isLoss, failureReason, CellModel } from './cell.js';
+export { TargetModel } from './target.js';
 
-/** Samples a sparkline shows. */
-export const SPARK_SAMPLES = 60;
-/** The "last minute" of loss and success rates. */
-export const WINDOW_MS = 60000;
-/** At most this many samples are kept per target (a minute at 100 ms intervals). */
-const MAX_SAMPLES = 600;
-
-/**
- * Whether a sample is a lost packet: a probe that left and got no answer. A failure before
- * sending (no address, a send error) is not a loss and stays out of the loss figures.
- * @param {Sample} s
- */
-export function isLoss(s) {
-  return !s.ok && (!s.err || s.err === 'timeout');
-}
+/** @typedef {import('./cell.js').Sample} Sample */
+/** @typedef {{g:string, t:string, loc?:string, at:number, ok:boolean, rtt_ms:number|null, err?:string}} ResultItem */
+/** @typedef {{name:string, kind?:string, agent?:string, online:boolean, last_seen?:string|null}} LocationInfo */
 
 /**
- * The short reason of a failure that is not a timeout ("no such host" from
- * "resolve x: lookup x: no such host"), or '' for answers and timeouts.
- * @param {Sample|undefined} s
+ * @typedef {object} GroupOptions
+ * @property {(loc: string) => boolean} [offlineOf] whether a location is known to be offline
  */
-export function failureReason(s) {
-  if (!s || s.ok || !s.err || s.err === 'timeout') return '';
-  const i = s.err.lastIndexOf(': ');
-  return i >= 0 ? s.err.slice(i + 2) : s.err;
-}
-
-/** A row is stale when its newest result is older than this many intervals. */
-export const STALE_INTERVALS = 3;
-
-/** One target row: fields the row shows are signals so only its own text nodes change. */
-export class TargetModel {
-  /**
-   * @param {string} groupId
-   * @param {any} t target JSON (REST) or live target (snapshot)
-   */
-  constructor(groupId, t) {
-    this.groupId = groupId;
-    this.id = /** @type {string} */ (t.id);
-    this.address = signal(/** @type {string} */ (t.address));
-    this.ip = signal(/** @type {string|null} */ (t.ip ?? null));
-    this.paused = signal(!!t.paused);
-    /** @type {import('@preact/signals').Signal<'up'|'down'|'unknown'|'paused'>} */
-    this.state = signal(t.paused ? 'paused' : 'unknown');
-    /** last sample's RTT, null when lost or none */
-    this.rtt = signal(/** @type {number|null} */ (null));
-    /** why the last probe failed when it was not a timeout ("no such host"), else '' */
-    this.reason = signal('');
-    /** the last probe's full error, for a tooltip */
-    this.errText = signal('');
-    /** loss over the last minute of wall time, 0..1, null with no probes sent in it */
-    this.loss = signal(/** @type {number|null} */ (null));
-    /** the newest result is older than STALE_INTERVALS intervals (set by age) */
-    this.stale = signal(false);
-    /** @type {Sample[]} oldest first */
-    this.samples = [];
-    /** bumped whenever samples change (sparklines compare it to what they drew) */
-    this.version = 0;
-    /** answered and sent probes (errors excluded) in the last minute */
-    this.ok1m = 0;
-    this.n1m = 0;
-    /** index of the first sample inside the last minute */
-    this.win = 0;
-    /** @type {Set<(s: Sample) => void> | null} per-probe listeners (target detail page) */
-    this.listeners = null;
-    this.dot = computed(() => 'dot dot-' + this.state.value);
-    this.rttText = computed(() => {
-      const st = this.state.value;
-      if (st === 'paused') return 'paused';
-      if (st === 'down') return this.reason.value || 'timeout';
-      return fmtRtt(this.rtt.value);
-    });
-    this.lossText = computed(() => (this.paused.value ? '—' : fmtFrac(this.loss.value)));
-    this.rowClass = computed(() => (this.stale.value && !this.paused.value ? 'row stale' : 'row'));
-    this.pauseLabel = computed(() => (this.paused.value ? 'Resume ' : 'Pause ') + this.address.value);
-    this.pauseIcon = computed(() => (this.paused.value ? '▶' : '❚❚'));
-    this.ipText = computed(() => {
-      const ip = this.ip.value;
-      return ip && ip !== this.address.value ? ip : '';
-    });
-    this.update(t);
-  }
-
-  /**
-   * Applies target JSON: REST fields, and the live ones when present (snapshot).
-   * @param {any} t
-   */
-  update(t) {
-    this.address.value = t.address;
-    if ('ip' in t) this.ip.value = t.ip ?? null;
-    if ('paused' in t) this.paused.value = !!t.paused;
-    if (Array.isArray(t.recent)) {
-      /** @type {Sample[]} */
-      const recent = t.recent.map((/** @type {any} */ s) => sample(s));
-      if (t.last && (!recent.length || recent[recent.length - 1].at < t.last.at)) recent.push(sample(t.last));
-      // keep newer samples we already have (a snapshot can lag a result batch)
-      const lastAt = recent.length ? recent[recent.length - 1].at : -Infinity;
-      for (const s of this.samples) if (s.at > lastAt) recent.push(s);
-      this.samples = recent.slice(-MAX_SAMPLES);
-      this.version++;
-      this.recount();
-      this.showLast();
-    }
-    if (t.state) this.state.value = t.state;
-    else if (this.paused.value) this.state.value = 'paused';
-    else if (this.state.value === 'paused') this.state.value = 'unknown';
-  }
-
-  /** Sets the RTT and failure reason from the newest sample. */
-  showLast() {
-    const last = this.samples[this.samples.length - 1];
-    this.rtt.value = last && last.ok ? last.rtt_ms : null;
-    this.reason.value = failureReason(last);
-    this.errText.value = last && !last.ok ? last.err || 'timeout' : '';
-  }
-
-  /**
-   * Adds one probe result. Returns false for a duplicate or older one (replays are idempotent).
-   * @param {Sample} s
-   */
-  push(s) {
-    const list = this.samples;
-    const n = list.length;
-    if (n && s.at <= list[n - 1].at) return false;
-    list.push(s);
-    if (s.ok) {
-      this.n1m++;
-      this.ok1m++;
-    } else if (isLoss(s)) this.n1m++;
-    this.slide(s.at);
-    this.setLoss();
-    // drop what neither the window nor the sparkline needs, in chunks (no shift per result)
-    let cut = Math.min(this.win, list.length - SPARK_SAMPLES);
-    if (list.length - cut > MAX_SAMPLES) cut = list.length - MAX_SAMPLES;
-    if (cut >= 64 || list.length > MAX_SAMPLES + 64) this.dropOldest(cut);
-    this.version++;
-    this.showLast();
-    this.stale.value = false;
-    if (!this.paused.value) this.state.value = s.ok ? 'up' : 'down';
-    if (this.listeners) for (const fn of this.listeners) fn(s);
-    return true;
-  }
-
-  /**
-   * Moves the last-minute window to end at now (server clock, ms): samples sent at or
-   * before now − WINDOW_MS leave the counters, so a target that stopped reporting (paused,
-   * removed from probing, a dead stream) does not keep an old minute's figures.
-   * @param {number} now
-   */
-  slide(now) {
-    const list = this.samples;
-    const from = now - WINDOW_MS;
-    let moved = false;
-    while (this.win < list.length && list[this.win].at <= from) {
-      const old = list[this.win];
-      if (old.ok) {
-        this.n1m--;
-        this.ok1m--;
-      } else if (isLoss(old)) this.n1m--;
-      this.win++;
-      moved = true;
-    }
-    return moved;
-  }
-
-  /**
-   * Ages the row to the wall clock: slides its minute and marks it stale when its newest
-   * result is older than STALE_INTERVALS × intervalMs. Returns whether the minute changed.
-   * @param {number} now server clock, ms
-   * @param {number} intervalMs the group's probe interval
-   */
-  age(now, intervalMs) {
-    const moved = this.slide(now);
-    if (moved) this.setLoss();
-    const last = this.samples[this.samples.length - 1];
-    this.stale.value = !!last && intervalMs > 0 && now - last.at > STALE_INTERVALS * intervalMs;
-    return moved;
-  }
-
-  setLoss() {
-    this.loss.value = this.n1m ? 1 - this.ok1m / this.n1m : null;
-  }
-
-  /** @param {number} cut samples to drop from the start */
-  dropOldest(cut) {
-    for (let i = this.win; i < cut; i++) {
-      const s = this.samples[i];
-      if (s.ok) {
-        this.n1m--;
-        this.ok1m--;
-      } else if (isLoss(s)) this.n1m--;
-    }
-    this.samples.splice(0, cut);
-    this.win = Math.max(0, this.win - cut);
-  }
-
-  /** Recomputes the last-minute counters from the samples (after a snapshot). */
-  recount() {
-    const list = this.samples;
-    const n = list.length;
-    let ok = 0;
-    let sent = 0;
-    let i = n - 1;
-    if (n) {
-      const from = list[n - 1].at - WINDOW_MS;
-      for (; i >= 0 && list[i].at > from; i--) {
-        if (list[i].ok) ok++;
-        if (list[i].ok || isLoss(list[i])) sent++;
-      }
-    }
-    this.win = i + 1;
-    this.ok1m = ok;
-    this.n1m = sent;
-    this.setLoss();
-  }
-
-  /** Samples the sparkline shows: the last SPARK_SAMPLES. */
-  recent() {
-    return this.samples.length > SPARK_SAMPLES ? this.samples.slice(-SPARK_SAMPLES) : this.samples;
-  }
-}
-
-/**
- * A sample from wire JSON.
- * @param {any} s
- * @returns {Sample}
- */
-function sample(s) {
-  /** @type {Sample} */
-  const out = { at: s.at, ok: s.ok, rtt_ms: s.rtt_ms ?? null };
-  if (s.err) out.err = s.err;
-  return out;
-}
 
 /** One card. `meta` is the group JSON without targets; `targets` changes only when the target set does. */
 export class GroupModel {
-  /** @param {any} g group JSON */
-  constructor(g) {
+  /**
+   * @param {any} g group JSON
+   * @param {GroupOptions} [o]
+   */
+  constructor(g, o = {}) {
     this.id = /** @type {string} */ (g.id);
+    this.offlineOf = o.offlineOf || (() => false);
     this.meta = signal(/** @type {any} */ ({}));
     /** @type {import('@preact/signals').Signal<TargetModel[]>} */
     this.targets = signal([]);
     /** @type {Map<string, TargetModel>} */
     this.byId = new Map();
-    /** success rate of the last minute over all targets, 0..1 */
+    /** @type {string[]} where the group is probed from, in order */
+    this.locations = groupLocations(null);
+    /** success rate of the last minute over all targets and reporting locations, 0..1 */
     this.success = signal(/** @type {number|null} */ (null));
     /** whether the target list has been loaded (REST detail or snapshot) */
     this.loaded = signal(false);
@@ -260,9 +45,22 @@ export class GroupModel {
 
   /** @param {any} g group JSON, with or without targets */
   update(g) {
+    batch(() => this.apply(g));
+  }
+
+  /** @param {any} g */
+  apply(g) {
     const { targets, skipped, ...meta } = g;
     const prev = this.meta.peek();
-    this.meta.value = { ...prev, ...meta };
+    const next = { ...prev, ...meta };
+    // the targets follow the locations before the card that shows them hears of the change
+    const locs = groupLocations(next);
+    const moved = locs.join('\n') !== this.locations.join('\n');
+    if (moved) {
+      this.locations = locs;
+      for (const t of this.targets.peek()) t.setLocations(locs);
+    }
+    this.meta.value = next;
     if (Array.isArray(targets)) {
       const seen = new Set();
       let changed = targets.length !== this.targets.peek().length;
@@ -271,7 +69,7 @@ export class GroupModel {
         let m = this.byId.get(t.id);
         if (m) m.update(t);
         else {
-          m = new TargetModel(this.id, t);
+          m = new TargetModel(this.id, t, { locations: this.locations, offlineOf: this.offlineOf });
           this.byId.set(t.id, m);
           changed = true;
         }
@@ -282,8 +80,9 @@ export class GroupModel {
       if (changed) this.targets.value = list;
       this.loaded.value = true;
       this.recount();
-    } else if (meta.paused !== undefined && prev.paused !== meta.paused) {
-      for (const t of this.targets.peek()) if (meta.paused) t.state.value = 'paused';
+    } else {
+      if (meta.paused !== undefined && prev.paused !== meta.paused && meta.paused) for (const t of this.targets.peek()) t.pauseAll();
+      if (moved) this.recount();
     }
   }
 
@@ -294,7 +93,7 @@ export class GroupModel {
     this.recount();
   }
 
-  /** Recomputes the card's success rate from its targets' counters. */
+  /** Recomputes the card's success rate from its targets' counters (offline locations left out). */
   recount() {
     let ok = 0;
     let n = 0;
@@ -306,13 +105,38 @@ export class GroupModel {
   }
 }
 
-/** All cards of the page, keyed by group id. */
+/** All cards of the page, keyed by group id, and the locations they are probed from. */
 export class Deck {
   constructor() {
     /** @type {import('@preact/signals').Signal<GroupModel[]>} in server order */
     this.groups = signal([]);
     /** @type {Map<string, GroupModel>} */
     this.byId = new Map();
+    /** @type {import('@preact/signals').Signal<LocationInfo[]>} the stream's last `locations` message */
+    this.locations = signal(/** @type {LocationInfo[]} */ ([]));
+    /** @type {Map<string, boolean>} online per location named in it */
+    this.online = new Map();
+    /** the server's own location (hello), '' from an older server */
+    this.here = signal('');
+    this.offlineOf = (/** @type {string} */ loc) => this.online.get(loc) === false;
+    /**
+     * Called when a group is probed from a location the last `locations` message did not
+     * name (an agent created since: the stream only says when a location goes on or off
+     * line), so the page can read the list again.
+     * @type {(() => void) | null}
+     */
+    this.onUnknownLocation = null;
+  }
+
+  /** @param {GroupModel} g */
+  checkLocations(g) {
+    if (!this.onUnknownLocation || !this.locations.peek().length) return;
+    if (g.locations.some((l) => l && !this.online.has(l))) this.onUnknownLocation();
+  }
+
+  /** @param {any} g */
+  newGroup(g) {
+    return new GroupModel(g, { offlineOf: this.offlineOf });
   }
 
   /**
@@ -324,14 +148,11 @@ export class Deck {
       const keep = new Set();
       const out = list.map((g) => {
         keep.add(g.id);
-        const m = this.byId.get(g.id);
-        if (m) {
-          m.update(g);
-          return m;
-        }
-        const n = new GroupModel(g);
-        this.byId.set(g.id, n);
-        return n;
+        let m = this.byId.get(g.id);
+        if (m) m.update(g);
+        else this.byId.set(g.id, (m = this.newGroup(g)));
+        this.checkLocations(m);
+        return m;
       });
       for (const id of [...this.byId.keys()]) if (!keep.has(id)) this.byId.delete(id);
       this.groups.value = out;
@@ -345,13 +166,13 @@ export class Deck {
    */
   upsert(g, add = true) {
     batch(() => {
-      const m = this.byId.get(g.id);
+      let m = this.byId.get(g.id);
       if (m) m.update(g);
       else if (add) {
-        const n = new GroupModel(g);
-        this.byId.set(g.id, n);
-        this.groups.value = [...this.groups.peek(), n];
+        this.byId.set(g.id, (m = this.newGroup(g)));
+        this.groups.value = [...this.groups.peek(), m];
       }
+      if (m) this.checkLocations(m);
     });
   }
 
@@ -359,6 +180,28 @@ export class Deck {
   remove(id) {
     if (!this.byId.delete(id)) return;
     this.groups.value = this.groups.peek().filter((g) => g.id !== id);
+  }
+
+  /**
+   * Takes the locations' online states (the `locations` message): the cells of an offline
+   * location say "offline" and leave the loss figures.
+   * @param {LocationInfo[]} list
+   */
+  setLocations(list) {
+    batch(() => {
+      this.online = new Map(list.map((l) => [l.name, !!l.online]));
+      this.locations.value = list;
+      for (const g of this.groups.peek()) {
+        let changed = false;
+        for (const t of g.targets.peek()) {
+          for (const loc of g.locations) {
+            const on = this.online.get(loc);
+            if (on !== undefined && t.setOffline(loc, !on)) changed = true;
+          }
+        }
+        if (changed) g.recount();
+      }
+    });
   }
 
   /**
@@ -376,7 +219,7 @@ export class Deck {
         const g = this.byId.get(it.g);
         const t = g && g.byId.get(it.t);
         if (!g || !t) continue;
-        if (t.push(sample(it))) {
+        if (t.push(sample(it), it.loc)) {
           touched.push(t);
           groups.add(g);
         }

@@ -48,7 +48,7 @@ export class LiveSocket {
     this.stopped = true;
     /** @type {import('./model.js').ResultItem[][]} */
     this.queue = [];
-    /** @type {any[]} snapshot and group_updated messages not applied yet (kept in order) */
+    /** @type {any[]} snapshot, group_updated and locations messages not applied yet (kept in order) */
     this.pending = [];
     this.scheduled = false;
     /** @type {Set<string>} groups we asked for beyond the default dashboard */
@@ -211,6 +211,7 @@ export class LiveSocket {
         this.state.value = 'live';
         this.downSince.value = 0;
         if (msg.server_time) this.clockOffset = Date.parse(msg.server_time) - Date.now() || 0;
+        this.deck.here.value = typeof msg.location === 'string' ? msg.location : '';
         if (this.subs.size) this.send({ type: 'subscribe', groups: [...this.subs] });
         this.o.onHello && this.o.onHello(msg.user);
         break;
@@ -218,6 +219,13 @@ export class LiveSocket {
       case 'group_updated':
         // applied in frames, a few per frame, so the first cards paint while the rest arrive
         if (msg.group) {
+          this.pending.push(msg);
+          this.schedule();
+        }
+        break;
+      case 'locations':
+        // in order with the snapshots: a snapshot queued before it must not undo it
+        if (Array.isArray(msg.locations)) {
           this.pending.push(msg);
           this.schedule();
         }
@@ -270,7 +278,8 @@ export class LiveSocket {
     batch(() => {
       while (i < this.pending.length) {
         const m = this.pending[i++];
-        this.deck.upsert(m.group, m.type === 'snapshot');
+        if (m.type === 'locations') this.deck.setLocations(m.locations);
+        else this.deck.upsert(m.group, m.type === 'snapshot');
         if (budgetMs !== undefined && performance.now() - t0 > budgetMs) break;
       }
     });

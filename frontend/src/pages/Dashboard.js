@@ -4,6 +4,7 @@ import { applyOrder, move } from '../prefs.js';
 import { filterWords } from '../sort.js';
 import { GroupCard } from '../components/GroupCard.js';
 import { PinOffer } from '../components/Bell.js';
+import { CellPopover } from '../components/CellPopover.js';
 
 /** The cards, in the order the user chose. */
 export function Dashboard() {
@@ -24,6 +25,7 @@ export function Dashboard() {
       <button type="button" class="primary" onClick=${() => (dialog.value = { kind: 'new' })}>New group</button>
     </div>`}
     ${cards}
+    <${CellPopover} />
     ${words.length > 0 && list.length > 0 && html`<p class="muted filter-note">Filter: ${filter.value} — <button type="button" class="link" onClick=${() => (filter.value = '')}>clear</button></p>`}
   </main>`;
 }

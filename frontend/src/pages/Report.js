@@ -3,17 +3,19 @@ import { html } from '../html.js';
 import { api, enc } from '../api.js';
 import { deck } from '../state.js';
 import { replace, reportHash } from '../router.js';
-import { fmtFrac, fmtPct, fmtMs, parseDurationS, fmtDurationS, fmtDuration, pickStep, toLocalInput, fromLocalInput } from '../format.js';
+import { parseDurationS, fmtDurationS, fmtDuration, pickStep, toLocalInput, fromLocalInput } from '../format.js';
 import { Chart } from '../components/Chart.js';
+import { ReportTable, locationRows } from '../components/ReportTable.js';
 
 export const PRESETS = [120, 300, 3600, 86400, 604800];
 
 /**
- * The report query string for a window.
+ * The report query string for a window, from one location or ('' or none) all.
  * @param {number} from unix s @param {number} range s @param {number|null} step s @param {'json'|'csv'} format
+ * @param {string} [location]
  */
-export function reportQuery(from, range, step, format) {
-  return `from=${from}&range=${range}s${step ? `&step=${step}s` : ''}&format=${format}`;
+export function reportQuery(from, range, step, format, location) {
+  return `from=${from}&range=${range}s${step ? `&step=${step}s` : ''}&format=${format}` + (location ? '&location=' + encodeURIComponent(location) : '');
 }
 
 /**
@@ -54,50 +56,71 @@ export function hasIsolated(col) {
   return col.some((v, i) => v != null && col[i - 1] == null && col[i + 1] == null);
 }
 
-/** @param {{s: any, label: any, ip?: any, errCls: string}} p */
-function StatsRow({ s, label, ip, errCls }) {
-  return html`<tr>
-    <th scope="row">${label}${ip ? html` <small class="ip">${ip}</small>` : ''}</th>
-    <td>${s.sent}</td><td class="wide">${s.received}</td><td class=${errCls + (s.errors ? ' warn' : '')}>${s.errors ?? 0}</td>
-    <td class=${s.success_rate != null && s.success_rate < 1 ? 'warn' : ''}>${fmtFrac(s.success_rate, 2)}</td>
-    <td>${fmtPct(s.loss_pct, 2)}</td>
-    <td class="wide">${fmtMs(s.rtt_min_ms)}</td><td>${fmtMs(s.rtt_avg_ms)}</td><td class="wide">${fmtMs(s.rtt_p50_ms)}</td>
-    <td>${fmtMs(s.rtt_p95_ms)}</td><td class="wide">${fmtMs(s.rtt_max_ms)}</td><td class="wide">${fmtMs(s.rtt_stddev_ms)}</td>
-  </tr>`;
+/**
+ * The locations a report may be narrowed to: the group's, then the others the server
+ * knows, then the one asked for when it is neither (an old permalink).
+ * @param {string[]} groupLocs @param {{name: string}[]} known @param {string} current
+ */
+export function locationChoices(groupLocs, known, current) {
+  const out = groupLocs.filter(Boolean);
+  for (const l of known) if (!out.includes(l.name)) out.push(l.name);
+  if (current && !out.includes(current)) out.push(current);
+  return out;
+}
+
+/** The locations the server knows, read once per report page (none from an older server). */
+function useKnownLocations() {
+  const [known, setKnown] = useState(/** @type {{name: string}[]} */ ([]));
+  useEffect(() => {
+    let gone = false;
+    api('GET', '/api/v1/locations').then(
+      (r) => !gone && setKnown(r.locations || []),
+      () => {}, // an older server: no selector
+    );
+    return () => {
+      gone = true;
+    };
+  }, []);
+  return known;
 }
 
 /** The report of one group over a window; the URL holds the window (a permalink). @param {{gid: string, q: URLSearchParams}} p */
 export function Report({ gid, q }) {
   const now = Math.floor(Date.now() / 1000);
   const { range, from } = reportWindow(q);
+  const location = q.get('location') || '';
   const [rep, setRep] = useState(/** @type {any} */ (null));
   const [err, setErr] = useState('');
   const [custom, setCustom] = useState(PRESETS.includes(range) ? '' : fmtDurationS(range));
   const [fromText, setFromText] = useState(isFinite(from) ? toLocalInput(from) : '');
+  const [byLocation, setByLocation] = useState(true);
+  const known = useKnownLocations();
   const step = pickStep(range);
   useEffect(() => {
     if (!isFinite(from)) {
-      replace(reportHash(gid, now - range, range));
+      replace(reportHash(gid, now - range, range, location));
       return;
     }
     setFromText(toLocalInput(from));
     let gone = false;
     setErr('');
-    api('GET', `/api/v1/groups/${enc(gid)}/report?${reportQuery(from, range, step, 'json')}`).then(
+    api('GET', `/api/v1/groups/${enc(gid)}/report?${reportQuery(from, range, step, 'json', location)}`).then(
       (r) => !gone && setRep(r),
       (e) => !gone && (setRep(null), setErr(e.message)),
     );
     return () => {
       gone = true;
     };
-  }, [gid, from, range]);
+  }, [gid, from, range, location]);
   const data = useMemo(() => seriesColumns(rep?.series), [rep]);
-  // The errors column shows on phones only when there are errors to show.
-  const errCls = rep?.summary?.errors ? '' : 'wide';
-  /** @param {number} f @param {number} r */
-  const show = (f, r) => replace(reportHash(gid, f, r));
-  const name = rep?.group_name || deck.byId.get(gid)?.meta.peek().name || 'group';
-  const csv = `/api/v1/groups/${enc(gid)}/report?${reportQuery(from, range, null, 'csv')}`;
+  /** @param {number} f @param {number} r @param {string} [loc] */
+  const show = (f, r, loc = location) => replace(reportHash(gid, f, r, loc));
+  const meta = deck.byId.get(gid)?.meta.peek();
+  const name = rep?.group_name || meta?.name || 'group';
+  const groupLocs = deck.byId.get(gid)?.locations || [];
+  const choices = known.length ? locationChoices(groupLocs, known, location) : location ? [location] : [];
+  const split = !!rep && (rep.targets || []).some((/** @type {any} */ t) => locationRows(t).length > 0);
+  const csv = `/api/v1/groups/${enc(gid)}/report?${reportQuery(from, range, null, 'csv', location)}`;
   /** @param {Event} e */
   const applyCustom = (e) => {
     e.preventDefault();
@@ -108,7 +131,7 @@ export function Report({ gid, q }) {
     show(f, r);
   };
   return html`<main class="report" id="main">
-    <h1>Report: ${name}</h1>
+    <h1>Report: ${name}${location && html` <small class="muted">from ${location}</small>`}</h1>
     <form class="window" onSubmit=${applyCustom} aria-label="Report window">
       <div class="presets" role="group" aria-label="Range">
         ${PRESETS.map((p) => html`<button type="button" class=${'btn small' + (p === range ? ' on' : '')} aria-pressed=${p === range}
@@ -116,13 +139,15 @@ export function Report({ gid, q }) {
       </div>
       <label>From <input type="datetime-local" step="1" value=${fromText} onInput=${(/** @type {any} */ e) => setFromText(e.currentTarget.value)} /></label>
       <label>Range <input class="short" value=${custom || fmtDurationS(range)} onInput=${(/** @type {any} */ e) => setCustom(e.currentTarget.value)} aria-describedby="range-help" /></label>
+      ${choices.length > 0 && html`<label>Location <select aria-label="Location" value=${location} onChange=${(/** @type {any} */ e) => show(from, range, e.currentTarget.value)}>
+        <option value="">All</option>${choices.map((l) => html`<option value=${l}>${l}</option>`)}</select></label>`}
       <button type="submit" class="btn small">Show</button>
       <button type="button" class="btn small" aria-label="Earlier window" onClick=${() => show(from - range, range)}>◀</button>
       <button type="button" class="btn small" aria-label="Later window" onClick=${() => show(from + range, range)}>▶</button>
       <span id="range-help" class="muted small">e.g. 120s, 5m, 1h, 7d</span>
       <span class="spacer"></span>
       <a class="btn small" href=${csv} download>Download CSV</a>
-      <a class="btn small" href=${reportHash(gid, from, range)} title="Link to exactly this window">Permalink</a>
+      <a class="btn small" href=${reportHash(gid, from, range, location)} title="Link to exactly this window">Permalink</a>
     </form>
     ${rep && html`<p class="muted">${new Date(rep.from).toLocaleString()} → ${new Date(rep.to).toLocaleString()} (${fmtDuration(rep.range_s * 1000)}${rep.step_s ? `, ${fmtDuration(rep.step_s * 1000)} buckets` : ''})</p>`}
     <p class="err" role="alert">${err}</p>
@@ -131,12 +156,8 @@ export function Report({ gid, q }) {
       { label: 'RTT p95', color: '#8e44ad', points: hasIsolated(data[2]) },
       { label: 'loss %', color: '#d93025', loss: true, points: hasIsolated(data[3]) },
     ]} />
-    <div class="table-wrap"><table class="stats">
-      <thead><tr><th scope="col">Target</th><th>Sent</th><th class="wide">Received</th>
-        <th class=${errCls} title="Probes that never left: the name does not resolve, or the send was refused. Not in Sent, not loss.">Errors</th><th>Success</th><th>Loss</th>
-        <th class="wide">Min ms</th><th>Avg ms</th><th class="wide">p50 ms</th><th>p95 ms</th><th class="wide">Max ms</th><th class="wide">Stddev ms</th></tr></thead>
-      <tbody>${(rep.targets || []).map((/** @type {any} */ t) => html`<${StatsRow} key=${t.target_id} s=${t} label=${t.address} ip=${t.ip !== t.address ? t.ip : ''} errCls=${errCls} />`)}</tbody>
-      <tfoot><${StatsRow} s=${rep.summary} label="All targets" errCls=${errCls} /></tfoot>
-    </table></div>`}
+    ${split && html`<label class="inline switch"><input type="checkbox" checked=${byLocation}
+      onChange=${(/** @type {any} */ e) => setByLocation(e.currentTarget.checked)} /> A row per location under each target</label>`}
+    <${ReportTable} rep=${rep} order=${groupLocs} byLocation=${byLocation} />`}
   </main>`;
 }

@@ -5,6 +5,7 @@ import { deck } from '../state.js';
 import { go, reportHash } from '../router.js';
 import { fmtFrac, fmtRtt } from '../format.js';
 import { Chart } from '../components/Chart.js';
+import { TargetLocations } from '../components/TargetLocations.js';
 import { isLoss, failureReason } from '../live/model.js';
 
 const LOG_LINES = 500;
@@ -54,12 +55,24 @@ export function notSentSummary(samples) {
   return [...by].sort((a, b) => b[1] - a[1]).map(([why, n]) => `${n} not sent: ${why}`).join(', ');
 }
 
-/** Live per-probe log and the last hour of one target. @param {{gid: string, tid: string}} p */
+/**
+ * Live per-probe log and the last hour of one target; for a group probed from several
+ * locations, every location's cell and the log and chart of the one picked.
+ * @param {{gid: string, tid: string}} p
+ */
 export function Target({ gid, tid }) {
   deck.groups.value; // re-render when cards load
   const g = deck.byId.get(gid);
-  if (g) g.targets.value;
+  if (g) {
+    g.targets.value;
+    g.meta.value; // and when its locations change
+  }
   const t = g && g.byId.get(tid);
+  const locs = g ? g.locations : [];
+  const multi = locs.length > 1;
+  const [pick, setPick] = useState('');
+  const loc = locs.includes(pick) ? pick : locs[0] || '';
+  const cell = t && (t.cells.get(loc) || t.cellList[0]);
   const [lines, setLines] = useState(/** @type {string[]} */ ([]));
   const [hist, setHist] = useState(/** @type {any[]|null} */ (null));
   const [err, setErr] = useState('');
@@ -67,14 +80,16 @@ export function Target({ gid, tid }) {
   const [tick, setTick] = useState(0);
   const logRef = useRef(/** @type {HTMLElement|null} */ (null));
   useEffect(() => {
-    if (!t) return;
+    if (!t || !cell) return;
     let seq = 0;
     const bytes = (g?.meta.peek().packet_size ?? 56) + 8;
+    live.current = [];
     /** @type {string[]} */
-    let buf = t.samples.slice(-20).map((s) => pingLine(s, ++seq, t.ip.peek() || t.address.peek(), bytes));
+    let buf = cell.samples.slice(-20).map((s) => pingLine(s, ++seq, t.ip.peek() || t.address.peek(), bytes));
     setLines(buf);
-    /** @param {import('../live/model.js').Sample} s */
-    const fn = (s) => {
+    /** @param {import('../live/model.js').Sample} s @param {string} from */
+    const fn = (s, from) => {
+      if (from !== cell.loc) return;
       buf = [...buf.slice(-(LOG_LINES - 1)), pingLine(s, ++seq, t.ip.peek() || t.address.peek(), bytes)];
       setLines(buf);
       live.current.push(s);
@@ -86,21 +101,23 @@ export function Target({ gid, tid }) {
       t.listeners?.delete(fn);
       clearInterval(timer);
     };
-  }, [t]);
+  }, [t, cell]);
   useEffect(() => {
     const el = logRef.current;
     if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
   }, [lines]);
   useEffect(() => {
     let gone = false;
+    setHist(null);
     (async () => {
       const to = new Date();
       const from = new Date(to.getTime() - 3600e3);
+      const only = multi ? '&location=' + enc(loc) : '';
       /** @type {any[]} */
       let all = [];
       let cursor = '';
       for (let page = 0; page < 5; page++) {
-        const r = await api('GET', `/api/v1/groups/${enc(gid)}/targets/${enc(tid)}/samples?from=${enc(from.toISOString())}&to=${enc(to.toISOString())}&limit=10000${cursor ? '&cursor=' + enc(cursor) : ''}`);
+        const r = await api('GET', `/api/v1/groups/${enc(gid)}/targets/${enc(tid)}/samples?from=${enc(from.toISOString())}&to=${enc(to.toISOString())}&limit=10000${only}${cursor ? '&cursor=' + enc(cursor) : ''}`);
         all = all.concat(r.samples || []);
         if (!r.next) break;
         cursor = r.next;
@@ -114,32 +131,34 @@ export function Target({ gid, tid }) {
     return () => {
       gone = true;
     };
-  }, [gid, tid]);
+  }, [gid, tid, multi ? loc : '']);
   // history plus what arrived live since, refreshed every 2 s
   const data = useRef(/** @type {any} */ (null));
   const notSent = useRef('');
-  const lastTick = useRef(-1);
-  if (hist && lastTick.current !== tick) {
-    lastTick.current = tick;
+  const drawn = useRef(/** @type {[any[]|null, number]} */ ([null, -1]));
+  if (hist && (drawn.current[0] !== hist || drawn.current[1] !== tick)) {
+    drawn.current = [hist, tick];
     const lastAt = hist.length ? Date.parse(hist[hist.length - 1].at) : 0;
     const all = [...hist, ...live.current.filter((s) => s.at > lastAt)];
     data.current = sampleColumns(all);
     notSent.current = notSentSummary(all);
   }
   if (!g) return html`<main class="detail" id="main"><p class="muted">Loading…</p></main>`;
-  if (!t) return html`<main class="detail" id="main"><p class="err">This target is not in “${g.meta.peek().name}” any more.</p></main>`;
+  if (!t || !cell) return html`<main class="detail" id="main"><p class="err">This target is not in “${g.meta.peek().name}” any more.</p></main>`;
   const now = Math.floor(Date.now() / 1000);
+  const from = multi ? html` from <b>${cell.loc}</b>` : '';
   return html`<main class="detail" id="main">
     <h1><span class=${t.dot}></span> ${t.address} <small class="ip">${t.ipText}</small></h1>
     <p class="facts">
       <span>in <b>${g.meta.value.name}</b></span>
-      <span>last <b>${t.rttText}</b></span>
-      <span>loss 1m <b>${t.lossText}</b></span>
+      <span>last${from} <b>${multi ? cell.rttText : t.rttText}</b></span>
+      <span>loss 1m <b>${multi ? cell.lossText : t.lossText}</b></span>
       <span>every ${g.meta.value.interval}</span>
       <button type="button" class="btn small" onClick=${() => go(reportHash(gid, now - 3600, 3600))}>Group report, last hour</button>
     </p>
+    ${multi && html`<${TargetLocations} t=${t} sel=${cell.loc} onPick=${setPick} />`}
     <section aria-label="Last hour">
-      <h2>Last hour</h2>
+      <h2>Last hour${from}</h2>
       ${hist ? html`<${Chart} data=${data.current} height=${220} label=${'RTT and losses of ' + t.address.peek() + ' over the last hour'}
         series=${[{ label: 'RTT', color: '#2b7de9', points: true }, { label: 'lost', color: '#d93025', loss: true },
           { label: 'not sent', color: '#8a8f98', loss: true }]} />` : html`<p class="muted">Loading…</p>`}
@@ -147,7 +166,7 @@ export function Target({ gid, tid }) {
       <p class="muted">${err}</p>
     </section>
     <section aria-label="Live log">
-      <h2>Live <span class="muted small">${t.samples.length ? fmtFrac(t.loss.peek()) + ' loss, last ' + fmtRtt(t.rtt.peek()) : ''}</span></h2>
+      <h2>Live${from} <span class="muted small">${cell.samples.length ? fmtFrac(cell.loss.peek()) + ' loss, last ' + fmtRtt(cell.rtt.peek()) : ''}</span></h2>
       <pre class="log" ref=${logRef} tabindex="0" aria-live="off">${lines.join('\n') || 'waiting for probes…'}</pre>
     </section>
   </main>`;
