@@ -160,7 +160,6 @@ func TestAgentsProbeFromTheirSites(t *testing.T) {
 	ws := c.dialWS("viewer")
 	fraAgent := startAgent(t, bin, fraSite, fmt.Sprintf("nats://%s:4222", fraLink.PeerAddr), fraCreds, t.TempDir())
 	nycAgent := startAgent(t, bin, nycSite, fmt.Sprintf("nats://%s:4222", nycLink.PeerAddr), nycCreds, t.TempDir())
-	defer fraAgent.stop()
 
 	// Both connect, report their targets and probe them.
 	agents := func() map[string]e2eAgent {
