@@ -219,6 +219,7 @@ func TestAgentsProbeFromTheirSites(t *testing.T) {
 	t.Logf("fra online again %s after the link came back", time.Since(restored).Round(100*time.Millisecond))
 	end := time.Now().Add(-2 * time.Second).Truncate(time.Second)
 	time.Sleep(5 * time.Second) // the buffer drains
+	checkReportByLocation(t, c, g.ID, start, end)
 
 	// Revoked: the agent is cut off at once and its credential refused.
 	revoked := time.Now()
@@ -343,5 +344,43 @@ func checkAgentPermissions(t *testing.T, ns *pingtest.Peer, fraCreds string) {
 	reply, err := bus.RequestAssignments(nc, "fra", bus.AssignmentsRequest{})
 	if err != nil || len(reply.Groups) != 1 {
 		t.Errorf("fra's own assignments: %+v, %v", reply, err)
+	}
+}
+
+// checkReportByLocation: the report's per-location breakdown and its location filter
+// show each site's delay and loss.
+func checkReportByLocation(t *testing.T, c *httpClient, groupID string, from, to time.Time) {
+	t.Helper()
+	type stats struct {
+		Sent     int64    `json:"sent"`
+		Received int64    `json:"received"`
+		LossPct  *float64 `json:"loss_pct"`
+		RTTP50Ms *float64 `json:"rtt_p50_ms"`
+	}
+	var rep struct {
+		Summary stats `json:"summary"`
+		Targets []struct {
+			Address   string           `json:"address"`
+			Locations map[string]stats `json:"locations"`
+		} `json:"targets"`
+	}
+	window := to.Sub(from)
+	c.call("GET", fmt.Sprintf("/api/v1/groups/%s/report?from=%d&range=%s", groupID, from.Unix(), window), nil, 200, &rep)
+	for _, tg := range rep.Targets {
+		fra, nyc := tg.Locations["fra"], tg.Locations["nyc"]
+		t.Logf("report %s: fra %+v, nyc %+v", tg.Address, fra, nyc)
+		if fra.LossPct == nil || *fra.LossPct != 0 || fra.RTTP50Ms == nil || *fra.RTTP50Ms < 5 || *fra.RTTP50Ms > 15 {
+			t.Errorf("report %s from fra: loss %v, p50 %v; want 0 %% and 5 ms", tg.Address, fra.LossPct, fra.RTTP50Ms)
+		}
+		if nyc.LossPct == nil || *nyc.LossPct < 7 || *nyc.LossPct > 13 || nyc.RTTP50Ms == nil || *nyc.RTTP50Ms < 40 || *nyc.RTTP50Ms > 50 {
+			t.Errorf("report %s from nyc: loss %v, p50 %v; want 10 %% and 40 ms", tg.Address, nyc.LossPct, nyc.RTTP50Ms)
+		}
+	}
+	var only struct {
+		Summary stats `json:"summary"`
+	}
+	c.call("GET", fmt.Sprintf("/api/v1/groups/%s/report?from=%d&range=%s&location=nyc", groupID, from.Unix(), window), nil, 200, &only)
+	if only.Summary.LossPct == nil || *only.Summary.LossPct < 7 || *only.Summary.LossPct > 13 || only.Summary.Sent != rep.Summary.Sent/2 {
+		t.Errorf("report ?location=nyc: %+v, want half the probes (of %d) and 10 %% loss", only.Summary, rep.Summary.Sent)
 	}
 }
