@@ -220,6 +220,9 @@ func TestAgentsProbeFromTheirSites(t *testing.T) {
 	end := time.Now().Add(-2 * time.Second).Truncate(time.Second)
 	time.Sleep(5 * time.Second) // the buffer drains
 	checkReportByLocation(t, c, g.ID, start, end)
+	if dropped := metricValue(c.text("/metrics"), "pingdeck_results_dropped_total"); dropped != 0 {
+		t.Errorf("the server counted %v results dropped; the cut site's buffer held them all", dropped)
+	}
 
 	// Revoked: the agent is cut off at once and its credential refused.
 	revoked := time.Now()
