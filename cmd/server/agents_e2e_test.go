@@ -224,6 +224,12 @@ func TestAgentsProbeFromTheirSites(t *testing.T) {
 		t.Errorf("the server counted %v results dropped; the cut site's buffer held them all", dropped)
 	}
 
+	// The group is no longer probed from nyc: its agent drops the targets at once.
+	changed := time.Now()
+	c.call("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"locations": []string{"fra"}}, 200, nil)
+	waitUntil(t, 3*time.Second, "nyc's agent to drop the group's targets", func() bool { return agents()["nyc"].Targets == 0 })
+	t.Logf("nyc's agent reported no targets %s after the change (it reports every second)", time.Since(changed).Round(10*time.Millisecond))
+
 	// Revoked: the agent is cut off at once and its credential refused.
 	before := len(nycAgent.stderr.String())
 	revoked := time.Now()
