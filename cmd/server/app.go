@@ -115,7 +115,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	// Where groups are probed from: this server's prober and the enrolled agents, who
 	// connect to the bus with their own credentials.
 	locations := sites.New(sites.Options{Own: cfg.Location, Store: st, Bus: b, Logger: log,
-		Probed: func(location string) ping.Source { return probedFrom(st, location, cfg.Location) }})
+		Probed: func(location string) ping.Source { return st.ProbedFrom(location, location == cfg.Location) }})
 	if err := locations.Start(ctx); err != nil {
 		return nil, err
 	}
