@@ -364,12 +364,7 @@ func checkAgentPermissions(t *testing.T, ns *pingtest.Peer, fraCreds string) {
 // show each site's delay and loss.
 func checkReportByLocation(t *testing.T, c *httpClient, groupID string, from, to time.Time) {
 	t.Helper()
-	type stats struct {
-		Sent     int64    `json:"sent"`
-		Received int64    `json:"received"`
-		LossPct  *float64 `json:"loss_pct"`
-		RTTP50Ms *float64 `json:"rtt_p50_ms"`
-	}
+	type stats = locationStats
 	var rep struct {
 		Summary stats `json:"summary"`
 		Targets []struct {
@@ -381,7 +376,7 @@ func checkReportByLocation(t *testing.T, c *httpClient, groupID string, from, to
 	c.call("GET", fmt.Sprintf("/api/v1/groups/%s/report?from=%d&range=%s", groupID, from.Unix(), window), nil, 200, &rep)
 	for _, tg := range rep.Targets {
 		fra, nyc := tg.Locations["fra"], tg.Locations["nyc"]
-		t.Logf("report %s: fra %+v, nyc %+v", tg.Address, fra, nyc)
+		t.Logf("report %s: fra %s, nyc %s", tg.Address, fra, nyc)
 		if fra.LossPct == nil || *fra.LossPct != 0 || fra.RTTP50Ms == nil || *fra.RTTP50Ms < 5 || *fra.RTTP50Ms > 15 {
 			t.Errorf("report %s from fra: loss %v, p50 %v; want 0 %% and 5 ms", tg.Address, fra.LossPct, fra.RTTP50Ms)
 		}
@@ -396,4 +391,22 @@ func checkReportByLocation(t *testing.T, c *httpClient, groupID string, from, to
 	if only.Summary.LossPct == nil || *only.Summary.LossPct < 7 || *only.Summary.LossPct > 13 || only.Summary.Sent != rep.Summary.Sent/2 {
 		t.Errorf("report ?location=nyc: %+v, want half the probes (of %d) and 10 %% loss", only.Summary, rep.Summary.Sent)
 	}
+}
+
+// locationStats is a report's figures for one location.
+type locationStats struct {
+	Sent     int64    `json:"sent"`
+	Received int64    `json:"received"`
+	LossPct  *float64 `json:"loss_pct"`
+	RTTP50Ms *float64 `json:"rtt_p50_ms"`
+}
+
+func (s locationStats) String() string {
+	f := func(v *float64) string {
+		if v == nil {
+			return "null"
+		}
+		return fmt.Sprintf("%.3f", *v)
+	}
+	return fmt.Sprintf("sent %d received %d loss %s%% p50 %s ms", s.Sent, s.Received, f(s.LossPct), f(s.RTTP50Ms))
 }
