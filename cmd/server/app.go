@@ -125,7 +125,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	// Results: the prober publishes them on the bus; the writer stores them from the
 	// result stream, acking after commit; the hub hears those of the groups it follows.
 	resultMetrics := bus.NewResultMetrics(reg)
-	writer, err := newResultWriter(ctx, cfg, b, st, locations.Accepts, resultMetrics, reg, log)
+	writer, err := newResultWriter(ctx, cfg, b, st, locations.Admit, resultMetrics, reg, log)
 	if err != nil {
 		return nil, err
 	}

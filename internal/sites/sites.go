@@ -31,6 +31,7 @@ type Store interface {
 	CreateAgent(ctx context.Context, a *store.Agent) error
 	Agents(ctx context.Context) ([]store.Agent, error)
 	DeleteAgent(ctx context.Context, id string) (store.Agent, error)
+	GroupAssignment(ctx context.Context, groupID string) (store.Assignment, error)
 }
 
 // Options wire a Registry.
@@ -51,6 +52,7 @@ type Location = wire.Location
 type Registry struct {
 	o         Options
 	reloading sync.Mutex
+	cache     assignmentCache
 
 	mu       sync.Mutex
 	agents   []store.Agent           // enrolled, by name

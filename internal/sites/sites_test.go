@@ -22,10 +22,19 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// memStore keeps agents in memory.
+// memStore keeps agents and groups' assignments in memory.
 type memStore struct {
-	mu     sync.Mutex
-	agents []store.Agent
+	mu          sync.Mutex
+	agents      []store.Agent
+	assignments map[string]store.Assignment
+	reads       int
+}
+
+func (m *memStore) GroupAssignment(_ context.Context, group string) (store.Assignment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reads++
+	return m.assignments[group], nil
 }
 
 func (m *memStore) CreateAgent(_ context.Context, a *store.Agent) error {
@@ -87,6 +96,7 @@ func (c *clock) add(d time.Duration) {
 }
 
 type rig struct {
+	store *memStore
 	reg   *Registry
 	bus   *bus.Bus
 	clock *clock
@@ -100,8 +110,8 @@ func newRig(t *testing.T, desired []ping.Desired) *rig {
 		t.Fatal(err)
 	}
 	c := &clock{now: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
-	r := &rig{bus: b, clock: c, seen: make(chan []wire.Location, 16)}
-	r.reg = New(Options{Own: "local", Store: &memStore{}, Bus: b, Now: c.Now,
+	r := &rig{bus: b, clock: c, seen: make(chan []wire.Location, 16), store: &memStore{assignments: map[string]store.Assignment{}}}
+	r.reg = New(Options{Own: "local", Store: r.store, Bus: b, Now: c.Now,
 		Probed: func(string) ping.Source { return fixedSource{desired} }})
 	if err := r.reg.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -241,4 +251,59 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+func TestAgentsReportOnlyWhatTheyWereGiven(t *testing.T) {
+	r := newRig(t, nil)
+	mine, theirs := "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+	r.store.assignments[mine] = store.Assignment{Locations: []string{"local", "fra"}, Targets: map[string]bool{"a": true, "b": true}}
+	r.store.assignments[theirs] = store.Assignment{Locations: []string{"local"}, Targets: map[string]bool{"c": true}}
+	if _, _, err := r.reg.Enrol(context.Background(), "fra-1", "fra", ""); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(ids ...string) []ping.Result {
+		out := make([]ping.Result, len(ids))
+		for i, id := range ids {
+			out[i] = ping.Result{TargetID: id}
+		}
+		return out
+	}
+	ids := func(rs []ping.Result) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.TargetID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		location, group string
+		in              []ping.Result
+		kept            []string
+		reason          string
+	}{
+		{"local", theirs, batch("c", "x"), []string{"c", "x"}, ""},         // the server's own: trusted
+		{"fra", mine, batch("a", "b"), []string{"a", "b"}, ""},             // its own group and targets
+		{"fra", mine, batch("a", "c"), []string{"a"}, bus.DropNotAssigned}, // another group's target
+		{"fra", theirs, batch("c"), nil, bus.DropNotAssigned},              // a group not probed from fra
+		{"nyc", mine, batch("a"), nil, bus.DropUnknownLocation},            // no such agent
+		{"fra", bus.ProgressGroup, nil, nil, ""},                           // a progress mark
+	} {
+		kept, reason := r.reg.Admit(tc.location, tc.group, tc.in)
+		if !slices.Equal(ids(kept), tc.kept) || reason != tc.reason {
+			t.Errorf("Admit(%s, %s, %v) = %v, %q; want %v, %q", tc.location, tc.group, ids(tc.in), ids(kept), reason, tc.kept, tc.reason)
+		}
+	}
+	// Read once, then from the cache until the group changes.
+	reads := r.store.reads
+	r.reg.Admit("fra", mine, batch("a"))
+	if r.store.reads != reads {
+		t.Fatal("the assignment was read again without a change")
+	}
+	r.store.mu.Lock()
+	r.store.assignments[mine] = store.Assignment{Locations: []string{"local"}, Targets: map[string]bool{"a": true}}
+	r.store.mu.Unlock()
+	r.reg.HandleChange(groups.Change{Kind: groups.ChangeGroupUpdated, GroupID: mine})
+	if kept, reason := r.reg.Admit("fra", mine, batch("a")); len(kept) != 0 || reason != bus.DropNotAssigned {
+		t.Fatalf("after fra was taken off the group: kept %v (%q)", ids(kept), reason)
+	}
 }
