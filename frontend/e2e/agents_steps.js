@@ -308,6 +308,34 @@ export async function reportByLocation(h, o = {}) {
 }
 
 /**
+ * On a server whose bus takes no agents (started without --nats-listen), in a fresh page
+ * `o.page`: an administrator who creates an agent is shown the server's reason, which
+ * names --nats-listen, and no agent is listed.
+ * @param {Harness} h @param {{page: import('playwright-core').Page, url: string, password: string}} o
+ */
+export async function agentsNeedBusListener(h, o) {
+  const { step, assert } = h;
+  const { page } = o;
+  await step('a server whose bus does not listen refuses a new agent, and the page says to start it with --nats-listen', async () => {
+    await page.goto(o.url + '/');
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(o.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByText('No agents yet.').waitFor();
+    const form = page.getByRole('form', { name: 'New agent' });
+    await form.getByLabel('Name').fill('ams-1');
+    await form.getByLabel('Location').fill('ams');
+    await form.getByRole('button', { name: 'New agent' }).click();
+    const failed = page.locator('main p.err[role=alert]', { hasText: '--nats-listen' });
+    await failed.waitFor();
+    assert((await page.getByRole('region', { name: 'New agent credential' }).count()) === 0, 'a credential was shown');
+    await page.reload();
+    await page.getByText('No agents yet.').waitFor();
+  });
+}
+
+/**
  * Signed in as an administrator: revokes agent `name` (after a confirmation); it leaves the
  * list.
  * @param {Harness} h @param {{name?: string}} [o]

@@ -454,6 +454,20 @@ try {
   // agents and locations: carol (not an administrator) is signed in here
   const h = { page, get srv() { return srv; }, step, assert, adminClient };
   await agents.agentsHiddenFromNonAdmins(h);
+  {
+    const plainDir = mkdtempSync(join(tmpdir(), 'pingdeck-ui-data-'));
+    const plain = await startServer({ bin, port: await freePort(), dataDir: plainDir, password: PASSWORD });
+    const other = await launch();
+    try {
+      const p = await other.ctx.newPage();
+      p.setDefaultTimeout(T);
+      await agents.agentsNeedBusListener(h, { page: p, url: plain.url, password: PASSWORD });
+    } finally {
+      await other.close();
+      await plain.stop();
+      rmSync(plainDir, { recursive: true, force: true });
+    }
+  }
   await step('admin signs in again; every row of “loopback” probing', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(page, 'admin', PASSWORD);
