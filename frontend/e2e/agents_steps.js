@@ -135,6 +135,10 @@ export async function agentProbesLive(h, o) {
         const now = [...document.querySelectorAll(sel + ' .c-rtt')].map((e) => e.textContent);
         return now.length === was.length && now.some((t, i) => t !== was[i]) && now.every((t) => / ms$/.test(t || ''));
       }, /** @type {const} */ ([cellsOf, first]));
+      // at 1280 px every RTT fits its cell (none cut to "0.04…")
+      const cut = await page.evaluate(() => [...document.querySelectorAll('.card-body.matrix .c-rtt')]
+        .filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent));
+      assert(cut.length === 0, 'RTTs cut short in their cells: ' + cut.join(', '));
       const agents = await page.evaluate(async () => (await (await fetch('/api/v1/agents')).json()).agents);
       const mine = agents.find((/** @type {any} */ a) => a.location === location);
       assert(mine && mine.online && mine.connected && mine.targets === n, 'the Agents API says: ' + JSON.stringify(mine));
