@@ -102,8 +102,9 @@ bench-server:
 	@$(GO) build -o bin/serverbench ./bench/serverbench
 	@./bin/serverbench $(BENCH_SERVER_ARGS)
 
-## screenshots: docs/dashboard.png, docs/dashboard-phone.png and docs/report.png from the
-## real binary probing loopback addresses (~2 min; needs the live stream and reports)
+## screenshots: docs/dashboard.png, dashboard-phone.png, report.png, users.png, tokens.png,
+## matrix.png and agents.png from the real binary probing loopback addresses, with a real
+## `pingdeck agent` on its bus listener for the matrix (~2 min; runs as root: raw ICMP)
 .PHONY: screenshots
 screenshots: frontend-deps
 	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2

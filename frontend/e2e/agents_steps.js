@@ -1,12 +1,13 @@
-// Browser steps for issue 20 (agents, locations, the target × location matrix), for
-// run.js to call against the real binary once its agents API is in. Not wired into run.js
-// yet. Each function takes the harness run.js has:
+// Browser steps for issue 20 (agents, locations, the target × location matrix), which
+// run.js calls against the real binary. Each function takes the harness run.js has:
 //   h = { page, srv, step, assert, adminClient }
 // page: a Playwright page signed in (as the step says); srv: startServer()'s result (its
-// bus must take agents, or creating one answers 409 bus_not_listening); step/assert/
-// adminClient: run.js's. No agent process runs: an agent's location is offline throughout,
-// which is what these steps check the cells say. Each step leaves the group as it found it.
+// bus must listen for agents, --nats-listen, or creating one answers 409); step/assert/
+// adminClient: run.js's. Only agentProbesLive runs an agent process; in the other steps an
+// agent's location is offline throughout, which is what they check the cells say. Each
+// step leaves the group as it found it.
 import { readFileSync } from 'node:fs';
+import { startAgent } from './lib.js';
 
 /**
  * @typedef {object} Harness
@@ -23,11 +24,13 @@ import { readFileSync } from 'node:fs';
  * to run; the list shows the agent offline (it never connected); a reload does not show the
  * credential again.
  * @param {Harness} h @param {{name?: string, location?: string}} [o]
+ * @returns {Promise<string>} the credential as downloaded
  */
 export async function createAgent(h, o = {}) {
   const { page, step, assert } = h;
   const name = o.name || 'fra-1';
   const location = o.location || 'fra';
+  let downloaded = '';
   await step(`admin creates agent ${name} at ${location}: credential shown once, downloaded as ${location}.creds`, async () => {
     await page.getByRole('link', { name: 'Agents' }).click();
     await page.getByRole('heading', { name: 'Agents' }).waitFor();
@@ -48,6 +51,7 @@ export async function createAgent(h, o = {}) {
     assert(dl.suggestedFilename() === `${location}.creds`, 'downloaded as ' + dl.suggestedFilename());
     const saved = readFileSync(/** @type {string} */ (await dl.path()), 'utf8');
     assert(saved === credential, 'the downloaded file is not the credential shown');
+    downloaded = saved;
     const row = page.locator(`tr[data-agent="${name}"]`);
     await row.waitFor();
     assert(((await row.locator('td').nth(0).textContent()) || '').trim() === location, 'location column: ' + (await row.textContent()));
@@ -56,6 +60,116 @@ export async function createAgent(h, o = {}) {
     await page.reload();
     await row.waitFor();
     assert(!(await page.content()).includes(credential.trim().split('\n')[1] || credential.trim()), 'the credential is shown again after a reload');
+  });
+  return downloaded;
+}
+
+/**
+ * Signed in as the owner of card `group`: probes it from `location` too (through the API;
+ * the dialog is groupLocationsMatrix's), whose cells say "offline"; then runs a real
+ * `pingdeck agent` with the credential the Agents page gave: its cells show RTTs that keep
+ * changing (live) and the column loses its offline mark. Killed with SIGKILL (it tells
+ * nobody), its cells say "offline" again within ~15 s, the server's cells keep their RTTs,
+ * and no cell of the agent's ever said "timeout" or went down on the way. The agent is
+ * stopped and the group probed from where it was before.
+ * @param {Harness} h
+ * @param {{bin: string, busUrl: string, credential: string, group?: string, location?: string}} o
+ */
+export async function agentProbesLive(h, o) {
+  const { page, step, assert } = h;
+  const group = o.group || 'loopback';
+  const location = o.location || 'fra';
+  const card = page.locator('.card', { has: page.getByRole('heading', { name: group, exact: true }) });
+  const cellsOf = `.card-body.matrix .row[data-target] .cell[data-loc="${location}"]`;
+  await step(`a real agent at ${location}: its cells go from offline to live RTTs, and back to offline (never timeout) when it is killed`, async () => {
+    await page.goto(h.srv.url + '/#/');
+    await card.locator('.row[data-state=up]').first().waitFor();
+    const gid = /** @type {string} */ (await card.getAttribute('data-group'));
+    /** @param {string[]|null} locs @returns {Promise<string[]>} */
+    const locations = (locs) => page.evaluate(async ([id, l]) => {
+      const r = l
+        ? await fetch('/api/v1/groups/' + id, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ locations: l }) })
+        : await fetch('/api/v1/groups/' + id);
+      if (!r.ok) throw new Error(`group ${id}: ${r.status} ${await r.text()}`);
+      return (await r.json()).locations;
+    }, /** @type {const} */ ([gid, locs]));
+    const before = await locations(null);
+    assert(!before.includes(location), `“${group}” is already probed from ${location}: ${before}`);
+    await locations([...before, location]);
+    /** @type {ReturnType<typeof startAgent>|null} */
+    let agent = null;
+    try {
+      // not running yet: a matrix whose cells there say offline
+      await card.locator('.card-body.matrix').waitFor();
+      const rows = card.locator('.row[data-target]');
+      const n = await rows.count();
+      assert(n > 0, 'no rows');
+      await page.waitForFunction(([sel, count]) => {
+        const cells = [...document.querySelectorAll(sel)];
+        return cells.length === count && cells.every((c) => c.classList.contains('cell-offline') && /^offline\s*—$/.test((c.textContent || '').trim()));
+      }, /** @type {const} */ ([cellsOf, n]));
+      // from here on, any cell of the agent's that says timeout or goes down is recorded
+      await page.evaluate(([sel]) => {
+        /** @type {string[]} */
+        const seen = [];
+        /** @type {any} */ (window).__agentCells = seen;
+        const look = () => {
+          for (const c of document.querySelectorAll(sel)) {
+            const t = (c.textContent || '').trim();
+            if (/timeout/.test(t) || c.classList.contains('cell-down')) seen.push(c.className + ': ' + t);
+          }
+        };
+        new MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['class'] });
+      }, [cellsOf]);
+
+      agent = startAgent({ bin: o.bin, server: o.busUrl, credential: o.credential, location });
+      // connected: every cell of its location shows an RTT, and the column is not offline
+      await page.waitForFunction(([sel, count]) => {
+        const cells = [...document.querySelectorAll(sel)];
+        return cells.length === count && cells.every((c) => !c.classList.contains('cell-offline') && / ms$/.test(c.querySelector('.c-rtt')?.textContent || ''));
+      }, /** @type {const} */ ([cellsOf, n]), { timeout: 30000 });
+      await card.locator(`.row.head .loc-col[data-loc="${location}"] .off-mark`).waitFor({ state: 'detached' });
+      // live: the figures keep changing while it probes
+      const first = await card.locator(`.row[data-target] .cell[data-loc="${location}"] .c-rtt`).allTextContents();
+      await page.waitForFunction(([sel, was]) => {
+        const now = [...document.querySelectorAll(sel + ' .c-rtt')].map((e) => e.textContent);
+        return now.length === was.length && now.some((t, i) => t !== was[i]) && now.every((t) => / ms$/.test(t || ''));
+      }, /** @type {const} */ ([cellsOf, first]));
+      // at 1280 px every RTT fits its cell (none cut to "0.04…")
+      const cut = await page.evaluate(() => [...document.querySelectorAll('.card-body.matrix .c-rtt')]
+        .filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent));
+      assert(cut.length === 0, 'RTTs cut short in their cells: ' + cut.join(', '));
+      const agents = await page.evaluate(async () => (await (await fetch('/api/v1/agents')).json()).agents);
+      const mine = agents.find((/** @type {any} */ a) => a.location === location);
+      assert(mine && mine.online && mine.connected && mine.targets === n, 'the Agents API says: ' + JSON.stringify(mine));
+
+      // killed: offline again within ~15 s (10 s of silence), the server's own cells unmoved
+      await agent.stop('SIGKILL');
+      assert(!agent.running(), 'the agent still runs after SIGKILL');
+      const killed = Date.now();
+      await page.waitForFunction(([sel, count]) => {
+        const cells = [...document.querySelectorAll(sel)];
+        return cells.length === count && cells.every((c) => c.classList.contains('cell-offline') && /^offline\s*—$/.test((c.textContent || '').trim()));
+      }, /** @type {const} */ ([cellsOf, n]), { timeout: 15000 });
+      console.log(`     (${location} said offline ${((Date.now() - killed) / 1000).toFixed(1)} s after the kill)`);
+      await card.locator(`.row.head .loc-col[data-loc="${location}"] .off-mark`, { hasText: 'offline' }).waitFor();
+      for (let i = 0; i < n; i++) {
+        await rows.nth(i).locator(`.cell[data-loc="${before[0]}"] .c-rtt`, { hasText: / ms$/ }).waitFor();
+        assert((await rows.nth(i).getAttribute('data-state')) === 'up', 'a row is ' + (await rows.nth(i).getAttribute('data-state')) + ' with its agent offline');
+      }
+      const seen = await page.evaluate(() => /** @type {any} */ (window).__agentCells);
+      assert(seen.length === 0, `a cell of ${location} said timeout or went down: ${seen.slice(0, 5).join(' | ')}`);
+    } catch (e) {
+      if (!agent) throw e;
+      throw new Error(`${/** @type {Error} */ (e).stack || e}\n--- agent log ---\n${agent.log()}`);
+    } finally {
+      if (agent) {
+        await agent.stop('SIGKILL');
+        agent.cleanup();
+      }
+      await locations(before);
+      await card.locator('.card-body.matrix').waitFor({ state: 'detached' });
+    }
   });
 }
 
@@ -194,6 +308,34 @@ export async function reportByLocation(h, o = {}) {
     assert((await page.getByLabel('Location', { exact: true }).inputValue()) === location, 'the permalink lost the location');
     await page.getByLabel('Location', { exact: true }).selectOption('');
     await page.waitForURL((u) => !u.hash.includes('location='));
+  });
+}
+
+/**
+ * On a server whose bus takes no agents (started without --nats-listen), in a fresh page
+ * `o.page`: an administrator who creates an agent is shown the server's reason, which
+ * names --nats-listen, and no agent is listed.
+ * @param {Harness} h @param {{page: import('playwright-core').Page, url: string, password: string}} o
+ */
+export async function agentsNeedBusListener(h, o) {
+  const { step, assert } = h;
+  const { page } = o;
+  await step('a server whose bus does not listen refuses a new agent, and the page says to start it with --nats-listen', async () => {
+    await page.goto(o.url + '/');
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(o.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByText('No agents yet.').waitFor();
+    const form = page.getByRole('form', { name: 'New agent' });
+    await form.getByLabel('Name').fill('ams-1');
+    await form.getByLabel('Location').fill('ams');
+    await form.getByRole('button', { name: 'New agent' }).click();
+    const failed = page.locator('main p.err[role=alert]', { hasText: '--nats-listen' });
+    await failed.waitFor();
+    assert((await page.getByRole('region', { name: 'New agent credential' }).count()) === 0, 'a credential was shown');
+    await page.reload();
+    await page.getByText('No agents yet.').waitFor();
   });
 }
 

@@ -1,7 +1,7 @@
 // Helpers for the browser tests and the screenshot script: build and run the real server,
 // launch Debian's Chromium through playwright-core (never a downloaded browser).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -38,11 +38,12 @@ export function freePort() {
 
 /**
  * Starts the binary and waits for its "pingdeck listening" log line.
- * @param {{bin: string, port: number, dataDir: string, password: string}} o
+ * @param {{bin: string, port: number, dataDir: string, password: string, args?: string[]}} o
+ *   args: more flags, e.g. busArgs()'s
  */
 export function startServer(o) {
   return new Promise((res, rej) => {
-    const p = spawn(o.bin, ['--listen', `127.0.0.1:${o.port}`, '--data-dir', o.dataDir], {
+    const p = spawn(o.bin, ['--listen', `127.0.0.1:${o.port}`, '--data-dir', o.dataDir, ...(o.args || [])], {
       env: { ...process.env, PINGDECK_ADMIN_PASSWORD: o.password },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -76,6 +77,52 @@ export function startServer(o) {
       rej(new Error(`server exited (${code}) before listening:\n${log}`));
     });
   });
+}
+
+/**
+ * A bus listener on a free loopback port that agents can reach, with the user and password
+ * the server asks every client for (the password at least 12 characters).
+ * @returns {Promise<{port: number, url: string, args: string[]}>} url: what `pingdeck agent --server` takes
+ */
+export async function busListener() {
+  const port = await freePort();
+  const password = 'bus-' + Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
+  return {
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    args: ['--nats-listen', `127.0.0.1:${port}`, '--nats-user', 'pingdeck', '--nats-password', password],
+  };
+}
+
+/**
+ * Runs `pingdeck agent` (root: raw ICMP sockets, loopback targets only) with a credential
+ * file and a disk buffer of its own in a temp dir. stop() ends it with the signal given
+ * (SIGTERM by default) and waits for it; cleanup() removes its files once it is stopped.
+ * @param {{bin: string, server: string, credential: string, location: string}} o
+ */
+export function startAgent(o) {
+  const dir = mkdtempSync(join(tmpdir(), 'pingdeck-agent-'));
+  const creds = join(dir, o.location + '.creds');
+  writeFileSync(creds, o.credential, { mode: 0o600 });
+  const p = spawn(o.bin, ['agent', '--server', o.server, '--credentials', creds, '--data-dir', join(dir, 'data'), '--icmp-mode', 'privileged'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  p.stdout.on('data', (d) => (log += d));
+  p.stderr.on('data', (d) => (log += d));
+  /** @type {Promise<number|null>} */
+  const exited = new Promise((done) => p.once('exit', (code, sig) => done(code ?? (sig ? -1 : null))));
+  return {
+    log: () => log,
+    /** whether the process has ended */
+    running: () => p.exitCode === null && p.signalCode === null,
+    /** @param {NodeJS.Signals} [signal] */
+    stop: async (signal = 'SIGTERM') => {
+      if (p.exitCode === null && p.signalCode === null) p.kill(signal);
+      await exited;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Installs Debian's Chromium when missing (the test command's job; CI runs as root). */

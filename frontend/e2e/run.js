@@ -1,10 +1,12 @@
 // Browser tests against the real binary: sign in, paste a group of loopback addresses,
 // watch them go green, pause one, pull a report as CSV, survive a server restart, share,
-// run accounts (users, forced password change, tokens, sessions ended by a new password).
+// run accounts (users, forced password change, tokens, sessions ended by a new password),
+// agents and locations (a real `pingdeck agent` on the server's bus listener).
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildServer, freePort, startServer, launch } from './lib.js';
+import { buildServer, freePort, startServer, launch, busListener } from './lib.js';
+import * as agents from './agents_steps.js';
 
 const PASSWORD = 'e2e-' + Math.random().toString(36).slice(2, 12);
 const T = 15000; // generous waits for a shared, slow box (no timing assertions)
@@ -30,7 +32,8 @@ function assert(cond, msg) {
 const { bin, cleanup } = buildServer();
 const dataDir = mkdtempSync(join(tmpdir(), 'pingdeck-ui-data-'));
 const port = await freePort();
-let srv = await startServer({ bin, port, dataDir, password: PASSWORD });
+const bus = await busListener(); // agents connect here
+let srv = await startServer({ bin, port, dataDir, password: PASSWORD, args: bus.args });
 const browser = await launch();
 const page = await browser.ctx.newPage();
 page.setDefaultTimeout(T);
@@ -245,7 +248,8 @@ try {
     const csv = readFileSync(path, 'utf8');
     assert(csv.startsWith('target_id,address,ip,sent,received,success_rate'), 'CSV: ' + csv.slice(0, 200));
     assert(csv.trim().split('\n').length === 4, 'CSV rows: ' + csv);
-    assert(csv.split('\n')[0].endsWith(',errors'), 'CSV header without errors last: ' + csv.split('\n')[0]);
+    assert(csv.split('\n')[0].endsWith(',errors,location'), 'CSV header without errors and location last: ' + csv.split('\n')[0]);
+    assert(csv.trim().split('\n').slice(1).every((l) => l.endsWith(',all')), 'CSV rows not from all locations: ' + csv);
     const heads = await page.locator('table.stats thead th').allTextContents();
     assert(heads.slice(0, 4).join('|') === 'Target|Sent|Received|Errors', 'report columns: ' + heads.join('|'));
     // the permalink reopens the same window
@@ -283,7 +287,7 @@ try {
     await page.locator('.conn-reconnecting, .conn-offline').first().waitFor();
     // after 3 s down the cards say their figures are stale, and since when
     await page.locator('.card.stale .badge.stale', { hasText: /stale since \d\d:\d\d:\d\d/ }).first().waitFor();
-    srv = await startServer({ bin, port, dataDir, password: PASSWORD });
+    srv = await startServer({ bin, port, dataDir, password: PASSWORD, args: bus.args });
     await page.locator('.conn-live').waitFor({ timeout: 40000 });
     await page.locator('.card.stale').first().waitFor({ state: 'detached' });
     // rows keep updating after the restart
@@ -446,6 +450,35 @@ try {
       await other.close();
     }
   });
+
+  // agents and locations: carol (not an administrator) is signed in here
+  const h = { page, get srv() { return srv; }, step, assert, adminClient };
+  await agents.agentsHiddenFromNonAdmins(h);
+  {
+    const plainDir = mkdtempSync(join(tmpdir(), 'pingdeck-ui-data-'));
+    const plain = await startServer({ bin, port: await freePort(), dataDir: plainDir, password: PASSWORD });
+    const other = await launch();
+    try {
+      const p = await other.ctx.newPage();
+      p.setDefaultTimeout(T);
+      await agents.agentsNeedBusListener(h, { page: p, url: plain.url, password: PASSWORD });
+    } finally {
+      await other.close();
+      await plain.stop();
+      rmSync(plainDir, { recursive: true, force: true });
+    }
+  }
+  await step('admin signs in again; every row of “loopback” probing', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, 'admin', PASSWORD);
+    await page.getByRole('button', { name: 'Resume 127.0.0.2' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('.row[data-state=up]').length === 3);
+  });
+  const credential = await agents.createAgent(h, { name: 'fra-1', location: 'fra' });
+  await agents.groupLocationsMatrix(h, { group: 'loopback', location: 'fra' });
+  await agents.agentProbesLive(h, { bin, busUrl: bus.url, credential, group: 'loopback', location: 'fra' });
+  await agents.reportByLocation(h, { group: 'loopback', location: 'local' });
+  await agents.revokeAgent(h, { name: 'fra-1' });
 
   await step('sign out', async () => {
     if (await page.getByRole('button', { name: 'Sign in' }).count()) return;

@@ -31,6 +31,21 @@ export function fmtPct(p, digits = 1) {
   return p.toFixed(digits) + ' %';
 }
 
+/**
+ * Formats a byte count in binary units: "0 B", "582 B", "1.5 KiB", "12 MiB".
+ * @param {number|null|undefined} n
+ */
+export function fmtBytes(n) {
+  if (n == null || !isFinite(n) || n < 0) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return (i === 0 || n >= 10 ? String(Math.round(n)) : n.toFixed(1)) + ' ' + units[i];
+}
+
 /** @param {number|null|undefined} ms */
 export function fmtMs(ms) {
   if (ms == null || !isFinite(ms)) return '—';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { fmtRtt, fmtFrac, splitTargetInput, lineResults, parseDurationS, fmtDurationS, pickStep } from '../src/format.js';
+import { fmtRtt, fmtFrac, fmtBytes, splitTargetInput, lineResults, parseDurationS, fmtDurationS, pickStep } from '../src/format.js';
 import { backoffDelay } from '../src/backoff.js';
 
 describe('format', () => {
@@ -9,6 +9,10 @@ describe('format', () => {
     expect(fmtRtt(null)).toBe('—');
     expect(fmtFrac(0.5)).toBe('50 %');
     expect(fmtFrac(null)).toBe('—');
+  });
+
+  it('formats an agent’s buffer in bytes', () => {
+    expect([null, 0, 582, 1536, 12 * 1024 * 1024, 3 * 1024 ** 3].map(fmtBytes)).toEqual(['—', '0 B', '582 B', '1.5 KiB', '12 MiB', '3.0 GiB']);
   });
 
   it('splits pasted targets like the server', () => {

@@ -66,10 +66,10 @@ describe('agents and group locations', () => {
     expect([null, 0, 4.567, 45.67, 5000.4].map(fmtRate)).toEqual(['—', '0.00', '4.57', '45.7', '5000']);
   });
 
-  it('names the credential file after the location and explains a server that takes no agents', () => {
+  it('names the credential file after the location and shows the server’s reason a create failed', () => {
     expect(credsFileName('fra')).toBe('fra.creds');
-    const e = new ApiError(409, 'bus_not_listening', 'start the server with the agents listener');
-    expect(createError(e)).toBe('Agents cannot connect to this server: its bus is not listening for them. start the server with the agents listener');
+    const msg = "agents connect to the embedded NATS server's listener: start the server with --nats-listen (and without --nats-url)";
+    expect(createError(new ApiError(409, 'conflict', msg))).toBe(msg);
     expect(createError(new ApiError(422, 'invalid', 'location: taken'))).toBe('location: taken');
   });
 

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api, enc } from '../api.js';
 import { flash, flashError } from '../state.js';
-import { fmtAgo } from '../format.js';
+import { fmtAgo, fmtBytes } from '../format.js';
 import { Dialog } from '../components/Dialog.js';
 import { AgentCredential } from '../components/AgentCredential.js';
 
@@ -31,12 +31,11 @@ export function fmtRate(n) {
 }
 
 /**
- * The message for an error creating an agent; the server's, with what it means when the
- * server's bus does not take agents.
+ * The message for an error creating an agent: the server's own, which names what to change
+ * (a taken location, or the --nats-listen a server needs before it takes agents).
  * @param {any} e
  */
 export function createError(e) {
-  if (e && e.code === 'bus_not_listening') return 'Agents cannot connect to this server: its bus is not listening for them. ' + (e.message || '');
   return e instanceof Error ? e.message : String(e);
 }
 
@@ -116,7 +115,7 @@ export function Agents() {
               <th scope="row">${a.name}</th><td>${a.location}</td>
               <td class="status"><span class=${'dot dot-' + st.state} aria-hidden="true"></span> ${st.text}</td>
               <td>${fmtAgo(a.last_seen)}</td><td class="wide">${a.version || '—'}</td>
-              <td class="n">${a.targets ?? '—'}</td><td class="n">${fmtRate(a.probes_per_s)}</td><td class="n wide">${a.buffered ?? '—'}</td>
+              <td class="n">${a.targets ?? '—'}</td><td class="n">${fmtRate(a.probes_per_s)}</td><td class="n wide">${fmtBytes(a.buffered_bytes)}</td>
               <td><button type="button" class="btn small" onClick=${() => setRevoking(a)}>Revoke</button></td></tr>`;
           })}</tbody>
         </table></div>`}
