@@ -157,6 +157,8 @@ func TestAgentsProbeFromTheirSites(t *testing.T) {
 	c.call("POST", "/api/v1/groups", map[string]any{"name": "sites", "interval": "1s",
 		"targets": strings.Join(targets, "\n"), "locations": []string{"fra", "nyc"}}, 201, &g)
 
+	var here e2eGroup // probed from the server only: no agent gets it
+	c.call("POST", "/api/v1/groups", map[string]any{"name": "here", "interval": "1s", "targets": "127.0.0.1"}, 201, &here)
 	ws := c.dialWS("viewer")
 	fraAgent := startAgent(t, bin, fraSite, fmt.Sprintf("nats://%s:4222", fraLink.PeerAddr), fraCreds, t.TempDir())
 	nycAgent := startAgent(t, bin, nycSite, fmt.Sprintf("nats://%s:4222", nycLink.PeerAddr), nycCreds, t.TempDir())
@@ -294,6 +296,18 @@ func TestAgentsProbeFromTheirSites(t *testing.T) {
 		if count[bus.LocalLocation] != 0 {
 			t.Errorf("%s: %d results from the server's own prober, which the group does not use", tg.Address, count[bus.LocalLocation])
 		}
+	}
+	hereSamples, err := st.Samples(context.Background(), store.SampleQuery{TargetID: here.Targets[0].ID, From: start, To: end, Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, smp := range hereSamples {
+		if smp.Location != bus.LocalLocation {
+			t.Fatalf("a group probed from the server only has a result from %s", smp.Location)
+		}
+	}
+	if len(hereSamples) < seconds-1 {
+		t.Errorf("the server's own group has %d results over %d s", len(hereSamples), seconds)
 	}
 }
 
