@@ -3,16 +3,16 @@
 package main
 
 import (
-	"strings"
+	"slices"
 	"testing"
 )
 
-func TestServerArgsRaiseTheLimits(t *testing.T) {
-	args := strings.Join(serverArgs(options{n: 20000, perGroup: 10, engine: "shared", serverArgs: []string{"--log-level", "warn"}}, "/d"), " ")
-	for _, want := range []string{"--data-dir /d", "--listen 127.0.0.1:0", "--max-targets-per-user 20000",
-		"--max-groups-per-user 2000", "--allow-targets 127.0.0.0/8", "--ping-engine shared", "--log-level warn"} {
-		if !strings.Contains(args, want) {
-			t.Errorf("%q lacks %q", args, want)
-		}
+func TestServerSpec(t *testing.T) {
+	s := serverSpec(options{n: 20000, perGroup: 300, engine: "shared", serverArgs: []string{"--log-level", "warn"}}, "/bin/p", "/d", "postgres://x")
+	if s.Targets != 20000 || s.Groups != 67 || s.AdminPassword != adminPassword {
+		t.Errorf("targets %d groups %d password %q; want 20000, 67 and the benchmark's", s.Targets, s.Groups, s.AdminPassword)
+	}
+	if want := []string{"--ping-engine", "shared", "--log-level", "warn"}; !slices.Equal(s.Args, want) {
+		t.Errorf("args %q, want %q", s.Args, want)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -175,15 +176,21 @@ func (p *Process) FindInLog(match func(line string) (string, bool)) (string, boo
 	return "", false
 }
 
-// LogField reads a JSON log line (pingdeck logs with slog's JSON handler): the string
-// field of the record whose message is msg.
+// LogField reads a JSON log line (pingdeck logs with slog's JSON handler): the field
+// of the record whose message is msg, as text (a string as it is, a number in Go's
+// shortest form).
 func LogField(line, msg, field string) (string, bool) {
 	var rec map[string]any
 	if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != msg {
 		return "", false
 	}
-	v, ok := rec[field].(string)
-	return v, ok && v != ""
+	switch v := rec[field].(type) {
+	case string:
+		return v, v != ""
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	}
+	return "", false
 }
 
 // Build compiles ./cmd/server of the module we are run in, as `make build` does, into
