@@ -220,14 +220,27 @@ func TestAgentsProbeFromTheirSites(t *testing.T) {
 	end := time.Now().Add(-2 * time.Second).Truncate(time.Second)
 	time.Sleep(5 * time.Second) // the buffer drains
 	checkReportByLocation(t, c, g.ID, start, end)
+	if dropped := metricValue(c.text("/metrics"), "pingdeck_results_dropped_total"); dropped != 0 {
+		t.Errorf("the server counted %v results dropped; the cut site's buffer held them all", dropped)
+	}
+
+	// The group is no longer probed from nyc: its agent drops the targets at once.
+	changed := time.Now()
+	c.call("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"locations": []string{"fra"}}, 200, nil)
+	waitUntil(t, 3*time.Second, "nyc's agent to drop the group's targets", func() bool { return agents()["nyc"].Targets == 0 })
+	t.Logf("nyc's agent reported no targets %s after the change (it reports every second)", time.Since(changed).Round(10*time.Millisecond))
 
 	// Revoked: the agent is cut off at once and its credential refused.
+	before := len(nycAgent.stderr.String())
 	revoked := time.Now()
 	c.call("DELETE", "/api/v1/agents/"+nyc.ID, nil, 204, nil)
-	waitUntil(t, 2*time.Second, "nyc's agent disconnected", func() bool {
-		return strings.Contains(nycAgent.stderr.String(), "refused this agent's credential")
+	waitUntil(t, time.Second, "nyc's agent disconnected within 1 s", func() bool {
+		return strings.Contains(nycAgent.stderr.String()[before:], "lost the server")
 	})
-	t.Logf("nyc's agent told it was refused %s after the revocation", time.Since(revoked).Round(10*time.Millisecond))
+	t.Logf("nyc's agent disconnected %s after the revocation was asked for", time.Since(revoked).Round(10*time.Millisecond))
+	waitUntil(t, 5*time.Second, "nyc's agent refused on reconnecting", func() bool {
+		return strings.Contains(nycAgent.stderr.String()[before:], "refused this agent's credential")
+	})
 	if _, ok := agents()["nyc"]; ok {
 		t.Error("a revoked agent is still listed")
 	}
@@ -351,12 +364,7 @@ func checkAgentPermissions(t *testing.T, ns *pingtest.Peer, fraCreds string) {
 // show each site's delay and loss.
 func checkReportByLocation(t *testing.T, c *httpClient, groupID string, from, to time.Time) {
 	t.Helper()
-	type stats struct {
-		Sent     int64    `json:"sent"`
-		Received int64    `json:"received"`
-		LossPct  *float64 `json:"loss_pct"`
-		RTTP50Ms *float64 `json:"rtt_p50_ms"`
-	}
+	type stats = locationStats
 	var rep struct {
 		Summary stats `json:"summary"`
 		Targets []struct {
@@ -368,7 +376,7 @@ func checkReportByLocation(t *testing.T, c *httpClient, groupID string, from, to
 	c.call("GET", fmt.Sprintf("/api/v1/groups/%s/report?from=%d&range=%s", groupID, from.Unix(), window), nil, 200, &rep)
 	for _, tg := range rep.Targets {
 		fra, nyc := tg.Locations["fra"], tg.Locations["nyc"]
-		t.Logf("report %s: fra %+v, nyc %+v", tg.Address, fra, nyc)
+		t.Logf("report %s: fra %s, nyc %s", tg.Address, fra, nyc)
 		if fra.LossPct == nil || *fra.LossPct != 0 || fra.RTTP50Ms == nil || *fra.RTTP50Ms < 5 || *fra.RTTP50Ms > 15 {
 			t.Errorf("report %s from fra: loss %v, p50 %v; want 0 %% and 5 ms", tg.Address, fra.LossPct, fra.RTTP50Ms)
 		}
@@ -383,4 +391,22 @@ func checkReportByLocation(t *testing.T, c *httpClient, groupID string, from, to
 	if only.Summary.LossPct == nil || *only.Summary.LossPct < 7 || *only.Summary.LossPct > 13 || only.Summary.Sent != rep.Summary.Sent/2 {
 		t.Errorf("report ?location=nyc: %+v, want half the probes (of %d) and 10 %% loss", only.Summary, rep.Summary.Sent)
 	}
+}
+
+// locationStats is a report's figures for one location.
+type locationStats struct {
+	Sent     int64    `json:"sent"`
+	Received int64    `json:"received"`
+	LossPct  *float64 `json:"loss_pct"`
+	RTTP50Ms *float64 `json:"rtt_p50_ms"`
+}
+
+func (s locationStats) String() string {
+	f := func(v *float64) string {
+		if v == nil {
+			return "null"
+		}
+		return fmt.Sprintf("%.3f", *v)
+	}
+	return fmt.Sprintf("sent %d received %d loss %s%% p50 %s ms", s.Sent, s.Received, f(s.LossPct), f(s.RTTP50Ms))
 }

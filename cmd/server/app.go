@@ -115,7 +115,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	// Where groups are probed from: this server's prober and the enrolled agents, who
 	// connect to the bus with their own credentials.
 	locations := sites.New(sites.Options{Own: cfg.Location, Store: st, Bus: b, Logger: log,
-		Probed: func(location string) ping.Source { return probedFrom(st, location, cfg.Location) }})
+		Probed: func(location string) ping.Source { return st.ProbedFrom(location, location == cfg.Location) }})
 	if err := locations.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	// Results: the prober publishes them on the bus; the writer stores them from the
 	// result stream, acking after commit; the hub hears those of the groups it follows.
 	resultMetrics := bus.NewResultMetrics(reg)
-	writer, err := newResultWriter(ctx, cfg, b, st, locations.Accepts, resultMetrics, reg, log)
+	writer, err := newResultWriter(ctx, cfg, b, st, locations.Admit, resultMetrics, reg, log)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"pingdeck/internal/bus"
 	"pingdeck/internal/ingest"
+	"pingdeck/internal/ping"
 	"pingdeck/internal/store"
 )
 
@@ -51,7 +52,7 @@ const liveFeedBuffer = 8192
 
 // newResultWriter sets up the result stream with the configured limits, the writers'
 // durable consumer on it, and the writer that stores what it delivers.
-func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Store, accepts func(location string) bool, m *bus.ResultMetrics, reg prometheus.Registerer, log *slog.Logger) (*ingest.Writer, error) {
+func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Store, admit func(location, group string, rs []ping.Result) ([]ping.Result, string), m *bus.ResultMetrics, reg prometheus.Registerer, log *slog.Logger) (*ingest.Writer, error) {
 	// Not cut short by a signal during start: start completes, then shuts down in order.
 	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -67,6 +68,6 @@ func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Sto
 	if st.Dialect() == store.Postgres {
 		lanes = 2
 	}
-	return ingest.New(st, cons, ingest.Options{Lanes: lanes, Accepts: accepts, Metrics: m, Registry: reg, Logger: log,
+	return ingest.New(st, cons, ingest.Options{Lanes: lanes, Admit: admit, Metrics: m, Registry: reg, Logger: log,
 		SourceTTL: cfg.NATS.MaxAge + time.Hour}), nil
 }

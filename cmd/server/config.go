@@ -161,7 +161,7 @@ func (c *config) validate() error {
 	if _, _, err := store.ParseDSN(c.DB); err != nil {
 		bad("db", "%v", err)
 	}
-	if !validLocation(c.Location) {
+	if !groups.ValidLocation(c.Location) {
 		bad("location", "must be 1-32 characters of a-z, 0-9 and -, got %q", c.Location)
 	}
 	switch c.PingEngine {
@@ -305,18 +305,4 @@ func refuseRemoved(args []string, getenv func(string) string) error {
 		}
 	}
 	return nil
-}
-
-// validLocation reports whether name can name a location: a subject token of the bus
-// that reads well in a column header.
-func validLocation(name string) bool {
-	if name == "" || len(name) > 32 {
-		return false
-	}
-	for _, r := range name {
-		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
-			return false
-		}
-	}
-	return true
 }

@@ -102,9 +102,3 @@ func (p *prober) run(ctx context.Context, log *slog.Logger) {
 		log.Error("probing stopped", "err", fmt.Errorf("%w", err))
 	}
 }
-
-// probedFrom is the targets probed from location (own: this server's).
-// TODO(locations): scope by the groups' locations once they are stored.
-func probedFrom(st *store.Store, location, own string) ping.Source {
-	return st
-}

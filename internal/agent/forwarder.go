@@ -12,7 +12,8 @@ import (
 // forwarder moves result batches from the agent's disk buffer (a local JetStream
 // stream) to the server's result stream, in order, with their message IDs, and
 // acknowledges each locally only once the server's stream confirmed it: a batch leaves
-// the agent's disk only when it is on the server's. What the server's stream already
+// the agent's disk only when it is on the server's. What was not confirmed is sent
+// again, first. What the server's stream already
 // has (a confirmation lost on the way) it drops as a duplicate by its ID.
 type forwarder struct {
 	from jetstream.Consumer  // the buffer's durable consumer
@@ -24,7 +25,7 @@ type forwarder struct {
 // forwardBatch is how many buffered batches are sent before waiting for confirmations.
 const forwardBatch = 256
 
-// retryAfter is how long a batch the server did not confirm waits before it is sent again.
+// retryAfter is how long the forwarder waits after the server did not confirm a send.
 const retryAfter = time.Second
 
 // run forwards until ctx ends.
@@ -81,8 +82,11 @@ func (f *forwarder) forward(ctx context.Context, msgs []jetstream.Msg) bool {
 			_ = m.Ack()
 			continue
 		}
+		// Back at once, and in order: the consumer redelivers naked batches before
+		// new ones, so the server's stream receives a source's batches in the order
+		// they were published (the writer counts a jump in "before" as a loss).
 		all = false
-		_ = m.NakWithDelay(retryAfter)
+		_ = m.Nak()
 	}
 	return all
 }

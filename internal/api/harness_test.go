@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,9 +20,11 @@ import (
 	"pingdeck/frontend"
 	"pingdeck/internal/api"
 	"pingdeck/internal/auth"
+	"pingdeck/internal/bus"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
 	"pingdeck/internal/ping"
+	"pingdeck/internal/sites"
 	"pingdeck/internal/store"
 	"pingdeck/internal/store/storetest"
 )
@@ -61,6 +64,9 @@ type options struct {
 	accounts func(*auth.Options)
 	// locations, if set, says where groups can be probed from (else: "local" only).
 	locations api.Locations
+	// sites runs a real agents registry on an embedded bus that listens on loopback
+	// (it then says where groups can be probed from).
+	sites bool
 }
 
 // eachEnv runs f against a server on SQLite and one on Postgres.
@@ -103,6 +109,10 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 		Logger:   logger(o.logs), Registry: prometheus.NewRegistry(), TrustedProxies: o.trusted,
 		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(), Locations: o.locations,
 	}
+	if o.sites {
+		reg := startSites(t, st)
+		deps.Sites, deps.Locations, deps.AgentBus = reg, reg, "0.0.0.0:4222"
+	}
 	var hub *live.Hub
 	if o.live != nil {
 		hub = startHub(t, *o.live, st, accounts, deps.Registry, deps.Logger)
@@ -116,6 +126,26 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, accounts: accounts, store: st, events: events, hub: hub}
+}
+
+// startSites runs an agents registry on a listening embedded bus until the test ends.
+func startSites(t *testing.T, st *store.Store) *sites.Registry {
+	t.Helper()
+	b, err := bus.Open(bus.Config{StoreDir: filepath.Join(t.TempDir(), "bus"), Listen: "127.0.0.1:0",
+		User: "pingdeck", Password: "a-long-bus-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := sites.New(sites.Options{Own: groups.DefaultOwnLocation, Store: st, Bus: b,
+		Probed: func(loc string) ping.Source { return st.ProbedFrom(loc, loc == groups.DefaultOwnLocation) }})
+	if err := reg.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); reg.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; b.Close() })
+	return reg
 }
 
 // startHub runs a live hub until the test ends, then closes its sockets and stops it.

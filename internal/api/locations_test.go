@@ -228,10 +228,16 @@ func TestReportByLocationAPI(t *testing.T) {
 			rows[1][15] != "local" || rows[2][15] != "local" || rows[1][3] != "90" {
 			t.Errorf("csv by location, location=local:\n%s", body)
 		}
-		// Without by: one row per target, as before.
+		// Without by: one row per target, every location together ("all"), or the one asked for.
 		_, body, _ = bob.do("GET", strings.Replace(csvPath, "&by=location", "", 1), nil)
-		if rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll(); err != nil || len(rows) != 3 || len(rows[0]) != 15 || rows[1][3] != "180" {
+		if rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll(); err != nil || len(rows) != 3 || len(rows[0]) != 16 ||
+			rows[1][3] != "180" || rows[1][15] != "all" {
 			t.Errorf("csv:\n%s", body)
+		}
+		_, body, _ = bob.do("GET", strings.Replace(csvPath, "&by=location", "", 1)+"&location=fra", nil)
+		if rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll(); err != nil || len(rows) != 3 ||
+			rows[1][3] != "90" || rows[1][15] != "fra" {
+			t.Errorf("csv, location=fra:\n%s", body)
 		}
 	})
 }

@@ -213,7 +213,7 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	covered := map[string]bool{}
-	e := newEnv(t, sqliteDSN(t), options{})
+	e := newEnv(t, sqliteDSN(t), options{sites: true})
 	e.observe = func(t *testing.T, req *http.Request, resp *http.Response, body []byte) {
 		checkAgainstSpec(t, router, covered, req, resp, body)
 	}
@@ -242,6 +242,17 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	bob := newClient()
 	bob.call("POST", "/api/v1/auth/login", map[string]any{"username": "bob", "password": "bob-password"}, 200)
 	bob.call("POST", "/api/v1/users", map[string]any{"username": "eve", "password": "eve-password"}, 403)
+
+	admin.call("GET", "/api/v1/locations", nil, 200)
+	bob.call("GET", "/api/v1/agents", nil, 403)
+	var enrolled struct{ Agent struct{ ID string } }
+	admin.callJSON("POST", "/api/v1/agents", map[string]any{"name": "fra-1", "location": "fra"}, 201, &enrolled)
+	admin.call("POST", "/api/v1/agents", map[string]any{"name": "fra-2", "location": "fra"}, 409)
+	admin.call("POST", "/api/v1/agents", map[string]any{"name": "x", "location": "Frankfurt"}, 400)
+	admin.call("GET", "/api/v1/agents", nil, 200)
+	admin.call("DELETE", "/api/v1/agents/not-a-uuid", nil, 400)
+	admin.call("DELETE", "/api/v1/agents/"+enrolled.Agent.ID, nil, 204)
+	admin.call("DELETE", "/api/v1/agents/"+enrolled.Agent.ID, nil, 404)
 
 	var tok struct{ ID, Token string }
 	admin.callJSON("POST", "/api/v1/tokens", map[string]any{"name": "grafana", "expires_in": "24h"}, 201, &tok)

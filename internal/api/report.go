@@ -160,15 +160,17 @@ func statsOut(st store.Stats) statsJSON {
 	return out
 }
 
-// reportCSVHeader is PROTOCOL.md's header with errors appended last, so scripts that
-// read the older columns by position keep working. With by=location a location column
-// follows errors.
+// reportCSVHeader is PROTOCOL.md's header with errors and location appended last, so
+// scripts that read the older columns by position keep working.
 var reportCSVHeader = []string{"target_id", "address", "ip", "sent", "received", "success_rate", "loss_pct",
-	"rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "rtt_p50_ms", "rtt_p95_ms", "rtt_p99_ms", "rtt_stddev_ms", "errors"}
+	"rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "rtt_p50_ms", "rtt_p95_ms", "rtt_p99_ms", "rtt_stddev_ms", "errors", "location"}
 
-// writeReportCSV writes one row per target under reportCSVHeader, or with
-// byLocation one row per target and location (the target's locations in the JSON,
-// by name) with the location last; nulls are empty. Once the header is out, a failed
+// allLocations is the location column of a row that counts every location together.
+const allLocations = "all"
+
+// writeReportCSV writes one row per target under reportCSVHeader (location: the one
+// asked for, or "all"), or with byLocation one row per target and location (the
+// target's locations in the JSON, by name); nulls are empty. Once the header is out, a failed
 // write means the client went away: nothing more can be told to it.
 func writeReportCSV(c *gin.Context, r *reportJSON, from time.Time, byLocation bool) {
 	c.Header("Content-Type", "text/csv; charset=utf-8")
@@ -186,15 +188,18 @@ func writeReportCSV(c *gin.Context, r *reportJSON, from time.Time, byLocation bo
 			num(st.SuccessRate), num(st.LossPct), num(st.RTTMinMs), num(st.RTTAvgMs), num(st.RTTMaxMs),
 			num(st.RTTP50Ms), num(st.RTTP95Ms), num(st.RTTP99Ms), num(st.RTTStddevMs), strconv.FormatInt(st.Errors, 10)}
 	}
+	_ = cw.Write(reportCSVHeader)
 	if !byLocation {
-		_ = cw.Write(reportCSVHeader)
+		loc := allLocations
+		if r.Location != nil {
+			loc = *r.Location
+		}
 		for i := range r.Targets {
-			_ = cw.Write(row(&r.Targets[i], &r.Targets[i].statsJSON))
+			_ = cw.Write(append(row(&r.Targets[i], &r.Targets[i].statsJSON), loc))
 		}
 		cw.Flush()
 		return
 	}
-	_ = cw.Write(append(slices.Clone(reportCSVHeader), "location"))
 	for i := range r.Targets {
 		t := &r.Targets[i]
 		for _, loc := range slices.Sorted(maps.Keys(t.Locations)) {

@@ -144,7 +144,7 @@ func TestReportCSV(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "target_id,address,ip,sent,received,success_rate,loss_pct,rtt_min_ms,rtt_avg_ms,rtt_max_ms,rtt_p50_ms,rtt_p95_ms,rtt_p99_ms,rtt_stddev_ms,errors"
+		want := "target_id,address,ip,sent,received,success_rate,loss_pct,rtt_min_ms,rtt_avg_ms,rtt_max_ms,rtt_p50_ms,rtt_p95_ms,rtt_p99_ms,rtt_stddev_ms,errors,location"
 		if len(rows) != 4 || strings.Join(rows[0], ",") != want {
 			t.Fatalf("csv:\n%s", body)
 		}
@@ -156,7 +156,7 @@ func TestReportCSV(t *testing.T) {
 		if got := strings.Join(rows[2][4:8], ","); got != "60,0.5,50,30" {
 			t.Errorf("flaky row %v, want received 60, success 0.5, loss 50, min 30", rows[2])
 		}
-		if got := strings.Join(rows[3][4:], ","); got != "0,0,100,,,,,,,,0" {
+		if got := strings.Join(rows[3][4:], ","); got != "0,0,100,,,,,,,,0,all" {
 			t.Errorf("silent row %v: RTTs must be empty", rows[3])
 		}
 	})

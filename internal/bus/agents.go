@@ -82,10 +82,7 @@ func (b *Bus) SetAgents(keys []AgentKey) error {
 	}
 	b.agentsMu.Lock()
 	defer b.agentsMu.Unlock()
-	opts, err := embeddedOptions(b.cfg)
-	if err != nil {
-		return err
-	}
+	opts := b.baseOpts.Clone()
 	for _, k := range keys {
 		if !validToken(k.Location) {
 			return fmt.Errorf("bus: agent location %q cannot be a subject token", k.Location)

@@ -49,8 +49,8 @@ type Bus struct {
 	url    string // what was connected to, for messages
 	// listening: the embedded server takes network clients (Config.Listen).
 	listening bool
-	cfg       Config     // what the embedded server was started with, for reloads
-	agentsMu  sync.Mutex // one reload of the agents' credentials at a time
+	baseOpts  *server.Options // what the embedded server was started with, for reloads
+	agentsMu  sync.Mutex      // one reload of the agents' credentials at a time
 }
 
 // connectTimeout bounds the first connection; afterwards the connection reconnects
@@ -99,11 +99,11 @@ func Open(cfg Config) (*Bus, error) {
 		}
 		return b, nil
 	}
-	srv, err := startEmbedded(cfg)
+	srv, base, err := startEmbedded(cfg)
 	if err != nil {
 		return nil, err
 	}
-	b.server, b.url, b.listening, b.cfg = srv, "embedded", cfg.Listen != "", cfg
+	b.server, b.url, b.listening, b.baseOpts = srv, "embedded", cfg.Listen != "", base
 	nc, err := nats.Connect("", append(opts, nats.InProcessServer(srv))...)
 	if err != nil {
 		srv.Shutdown()

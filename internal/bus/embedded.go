@@ -26,25 +26,24 @@ var errStoreUnusable = errors.New("JetStream could not open its store")
 // empty one, with an error logged: a damaged bus store must not stop pingdeck from
 // starting, again and again. Damage inside a store that opens (a truncated or garbled
 // message file) is repaired or skipped by JetStream itself, which logs what it lost.
-func startEmbedded(cfg Config) (*server.Server, error) {
+func startEmbedded(cfg Config) (*server.Server, *server.Options, error) {
 	opts, err := embeddedOptions(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	base := opts.Clone() // as given: reloads start from it (the server changes what it is given)
 	srv, err := tryStart(opts, cfg)
 	if !errors.Is(err, errStoreUnusable) {
-		return srv, err
+		return srv, base, err
 	}
 	aside := fmt.Sprintf("%s.unusable-%s", cfg.StoreDir, time.Now().UTC().Format("20060102T150405Z"))
 	if rerr := os.Rename(cfg.StoreDir, aside); rerr != nil {
-		return nil, fmt.Errorf("bus store %s: %w; moving it aside failed too: %w", cfg.StoreDir, err, rerr)
+		return nil, nil, fmt.Errorf("bus store %s: %w; moving it aside failed too: %w", cfg.StoreDir, err, rerr)
 	}
 	cfg.Logger.Error("bus: the JetStream store could not be opened; moved it aside and started with an empty one",
 		"store", cfg.StoreDir, "moved_to", aside, "err", err)
-	if opts, err = embeddedOptions(cfg); err != nil { // fresh: the server changes what it is given
-		return nil, err
-	}
-	return tryStart(opts, cfg)
+	srv, err = tryStart(base.Clone(), cfg)
+	return srv, base, err
 }
 
 // tryStart starts a server with opts and waits until it takes connections with

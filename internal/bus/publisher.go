@@ -56,6 +56,9 @@ const (
 	// DropUnknownLocation: results from a location this server does not store: neither
 	// its own nor an enrolled agent's (one revoked while its results were on the bus).
 	DropUnknownLocation = "unknown_location"
+	// DropNotAssigned: an agent's results for a group not probed from its location, or
+	// for a target not in the group.
+	DropNotAssigned = "not_assigned"
 )
 
 // PublisherOptions tune a ResultPublisher; zero values take the defaults.

@@ -75,6 +75,9 @@ type Received struct {
 	Source            string
 	Before            uint64
 	Results           []ping.Result
+	// Refused is how many of the batch's results its reader set aside (not stored,
+	// counted): the batch still accounts for them in its source's progress.
+	Refused int
 }
 
 // encodeBatch is the message for results of one group.

@@ -41,10 +41,10 @@ type Options struct {
 	// RetryAfter is the wait after a failed write, doubled after each further failure
 	// up to MaxRetryAfter; 1 s and 5 s. Wake cuts it short.
 	RetryAfter, MaxRetryAfter time.Duration
-	// Accepts says whether results from a location are stored: the server's own and
-	// its enrolled agents'. A batch from another (an agent revoked meanwhile) is
-	// dropped and counted. Only bus.LocalLocation when nil.
-	Accepts func(location string) bool
+	// Admit says which of a batch's results are stored: the server's own all, an
+	// enrolled agent's those of its assignment; the others are dropped and counted
+	// under the reason it gives. Nil admits bus.LocalLocation's results only.
+	Admit func(location, group string, rs []ping.Result) (kept []ping.Result, reason string)
 	// SourceTTL is how long a source that publishes nothing more is remembered: at
 	// least as long as the stream keeps a batch (--bus-max-age), 73 h.
 	SourceTTL time.Duration
@@ -92,8 +92,13 @@ func New(st Store, cons jetstream.Consumer, o Options) *Writer {
 		o.MaxRetryAfter = 5 * time.Second
 	}
 	o.MaxRetryAfter = max(o.MaxRetryAfter, o.RetryAfter)
-	if o.Accepts == nil {
-		o.Accepts = func(location string) bool { return location == bus.LocalLocation }
+	if o.Admit == nil {
+		o.Admit = func(location, _ string, rs []ping.Result) ([]ping.Result, string) {
+			if location == bus.LocalLocation {
+				return rs, ""
+			}
+			return nil, bus.DropUnknownLocation
+		}
 	}
 	if o.SourceTTL <= 0 {
 		o.SourceTTL = 73 * time.Hour
@@ -248,13 +253,20 @@ func (w *Writer) fetch() (fetched, error) {
 			_ = m.Term()
 			continue
 		}
-		if !w.o.Accepts(got.Location) {
+		kept, reason := w.o.Admit(got.Location, got.GroupID, got.Results)
+		if reason == bus.DropUnknownLocation {
 			if len(got.Results) > 0 { // not a progress mark
-				w.o.Metrics.Dropped.WithLabelValues(bus.DropUnknownLocation).Add(float64(len(got.Results)))
+				w.o.Metrics.Dropped.WithLabelValues(reason).Add(float64(len(got.Results)))
 				w.o.Logger.Error("results from a location this server does not store; dropped", "location", got.Location, "source", got.Source, "count", len(got.Results))
 			}
 			_ = m.Term()
 			continue
+		}
+		if refused := len(got.Results) - len(kept); refused > 0 {
+			w.o.Metrics.Dropped.WithLabelValues(reason).Add(float64(refused))
+			w.o.Logger.Warn("results a location was not assigned; dropped", "location", got.Location, "group", got.GroupID,
+				"source", got.Source, "count", refused, "reason", reason)
+			got.Results, got.Refused = kept, refused
 		}
 		f.msgs = append(f.msgs, m)
 		f.received = append(f.received, got)
@@ -380,7 +392,7 @@ func (w *Writer) progress(received []bus.Received) (map[string]uint64, []gap) {
 		if r.Before > next {
 			gaps = append(gaps, gap{source: r.Source, location: r.Location, lost: r.Before - next})
 		}
-		progress[r.Source] = max(next, r.Before+uint64(len(r.Results)))
+		progress[r.Source] = max(next, r.Before+uint64(len(r.Results)+r.Refused))
 	}
 	return progress, gaps
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,7 +79,13 @@ func newRig(t *testing.T, lim bus.StreamLimits) *rig {
 
 // startWriter runs a writer until the returned stop is called.
 func (r *rig) startWriter() (*Writer, func()) {
-	w := New(r.st, r.cons, Options{Metrics: r.metrics, FetchWait: 50 * time.Millisecond, RetryAfter: 50 * time.Millisecond, MaxRetryAfter: 100 * time.Millisecond})
+	return r.startWriterWith(nil)
+}
+
+// startWriterWith starts a writer that admits what admit says (nil: the default).
+func (r *rig) startWriterWith(admit func(location, group string, rs []ping.Result) ([]ping.Result, string)) (*Writer, func()) {
+	w := New(r.st, r.cons, Options{Metrics: r.metrics, FetchWait: 50 * time.Millisecond, RetryAfter: 50 * time.Millisecond,
+		MaxRetryAfter: 100 * time.Millisecond, Admit: admit})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { w.Run(ctx) })
@@ -376,4 +383,45 @@ func TestResultsFromALocationNotEnrolledAreDropped(t *testing.T) {
 	waitFor(t, "the other location's counted", func() bool {
 		return testutil.ToFloat64(r.metrics.Dropped.WithLabelValues(bus.DropUnknownLocation)) == 30
 	})
+}
+
+// TestRefusedResultsAreCountedNotLost: results the admission sets aside (an agent's for
+// targets it was not given) are counted as not_assigned, and the batches still count in
+// their source's progress: nothing after them is taken for a gap.
+func TestRefusedResultsAreCountedNotLost(t *testing.T) {
+	r := newRig(t, bus.StreamLimits{MaxBytes: 64 << 20, MaxAge: time.Hour})
+	given, other := newTargets(2), newTargets(1)
+	group, start := uuid.NewString(), aligned()
+	admit := func(_, _ string, rs []ping.Result) ([]ping.Result, string) {
+		var kept []ping.Result
+		for _, res := range rs {
+			if slices.Contains(given, res.TargetID) {
+				kept = append(kept, res)
+			}
+		}
+		if len(kept) == len(rs) {
+			return rs, ""
+		}
+		return kept, bus.DropNotAssigned
+	}
+	for _, res := range results(append(slices.Clone(given), other...), group, 300, start) {
+		r.pub.Submit(res)
+	}
+	_, stop := r.startWriterWith(admit)
+	defer stop()
+	waitFor(t, "the given targets' results stored and the others counted", func() bool {
+		raw, _ := r.stored(given, start, start.Add(time.Minute))
+		return raw == 200 && testutil.ToFloat64(r.metrics.Dropped.WithLabelValues(bus.DropNotAssigned)) == 100
+	})
+	if raw, _ := r.stored(other, start, start.Add(time.Minute)); raw != 0 {
+		t.Fatalf("%d results of a target not given were stored", raw)
+	}
+	// More batches of the same source: no gap is counted.
+	for _, res := range results(given, group, 50, start.Add(10*time.Second)) {
+		r.pub.Submit(res)
+	}
+	waitFor(t, "the next batches stored", func() bool { raw, _ := r.stored(given, start, start.Add(time.Minute)); return raw == 250 })
+	if d := testutil.ToFloat64(r.metrics.Dropped.WithLabelValues(bus.DropDiscarded)); d != 0 {
+		t.Fatalf("%v results counted as discarded by the bus after refused ones", d)
+	}
 }

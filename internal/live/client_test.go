@@ -61,6 +61,11 @@ func TestWriterSendsMessagesWholeAndInOrder(t *testing.T) {
 			t.Fatalf("after %d messages: %v", i, err)
 		}
 	}
+	// The peer can read the last message before the writer's write returns and
+	// uncounts it: wait for that, briefly.
+	for deadline := time.Now().Add(2 * time.Second); c.queuedBytes() != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if q := c.queuedBytes(); q != 0 {
 		t.Fatalf("%d bytes still counted after every message was written", q)
 	}

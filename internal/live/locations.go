@@ -8,7 +8,9 @@ import (
 // locationsOf lists where a group is probed from, its first location first: the
 // server's own when it names none.
 func (h *Hub) locationsOf(g *groups.Group) []string {
-	// TODO(locations): g.Locations once groups carry them.
+	if g != nil && len(g.Locations) > 0 {
+		return g.Locations
+	}
 	return []string{h.opt.Location}
 }
 

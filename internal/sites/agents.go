@@ -151,6 +151,7 @@ func (r *Registry) HandleChange(c groups.Change) {
 	default:
 		return
 	}
+	r.cache.forget(ids) // before the agents hear of it and report under the new assignment
 	r.mu.Lock()
 	locations := make([]string, len(r.agents))
 	for i, a := range r.agents {

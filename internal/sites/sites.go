@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -32,6 +31,7 @@ type Store interface {
 	CreateAgent(ctx context.Context, a *store.Agent) error
 	Agents(ctx context.Context) ([]store.Agent, error)
 	DeleteAgent(ctx context.Context, id string) (store.Agent, error)
+	GroupAssignment(ctx context.Context, groupID string) (store.Assignment, error)
 }
 
 // Options wire a Registry.
@@ -52,6 +52,7 @@ type Location = wire.Location
 type Registry struct {
 	o         Options
 	reloading sync.Mutex
+	cache     assignmentCache
 
 	mu       sync.Mutex
 	agents   []store.Agent           // enrolled, by name
@@ -205,9 +206,6 @@ func (r *Registry) notifyIfChanged() {
 	}
 }
 
-// locationPattern is what a location name may be: a bus subject token people can read.
-var locationPattern = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
-
 // maxAgentName bounds an agent's name in bytes.
 const maxAgentName = 64
 
@@ -219,8 +217,8 @@ func (r *Registry) Enrol(ctx context.Context, name, location, by string) (store.
 		return store.Agent{}, bus.AgentCredential{}, groups.Invalid("name", "must be 1 to %d bytes", maxAgentName)
 	case slices.ContainsFunc([]rune(name), unicode.IsControl):
 		return store.Agent{}, bus.AgentCredential{}, groups.Invalid("name", "must not contain control characters")
-	case !locationPattern.MatchString(location):
-		return store.Agent{}, bus.AgentCredential{}, groups.Invalid("location", "must be 1 to 32 of a-z, 0-9 and -, got %q", location)
+	case !groups.ValidLocation(location):
+		return store.Agent{}, bus.AgentCredential{}, groups.CheckLocation("location", location)
 	case location == r.o.Own:
 		return store.Agent{}, bus.AgentCredential{}, groups.Conflict("location", "%q is the server's own location", location)
 	}

@@ -47,3 +47,25 @@ func TestAgentsEnrolListRevoke(t *testing.T) {
 		}
 	})
 }
+
+func TestGroupAssignment(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		alice := newUser(t, s, "alice")
+		g := newGroup(t, s, alice.ID, "g", groups.Private, "192.0.2.1", "192.0.2.2")
+		a, err := s.GroupAssignment(ctx, g.ID)
+		if err != nil || len(a.Locations) != 1 || a.Locations[0] != "local" || len(a.Targets) != 2 || !a.Targets[g.Targets[0].ID] {
+			t.Fatalf("a group probed from here: %+v, %v", a, err)
+		}
+		g.Locations = []string{"local", "fra"}
+		if err := s.UpdateGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if a, err = s.GroupAssignment(ctx, g.ID); err != nil || len(a.Locations) != 2 || a.Locations[1] != "fra" {
+			t.Fatalf("after adding fra: %+v, %v", a, err)
+		}
+		if a, err = s.GroupAssignment(ctx, uuid.NewString()); err != nil || len(a.Locations) != 0 || len(a.Targets) != 0 {
+			t.Fatalf("a group that is not there: %+v, %v", a, err)
+		}
+	})
+}

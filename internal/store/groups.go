@@ -316,3 +316,32 @@ func (s *Store) ViewersOf(ctx context.Context, id string, userIDs []string) (map
 	}
 	return out, nil
 }
+
+// Assignment is what a group lets a location's prober report: whether the group is
+// probed from there, and its targets (paused or not).
+type Assignment struct {
+	Locations []string
+	Targets   map[string]bool
+}
+
+// GroupAssignment reads a group's locations and target IDs; a group that is gone has
+// none.
+func (s *Store) GroupAssignment(ctx context.Context, groupID string) (Assignment, error) {
+	var rows []groupRow
+	if err := s.db.WithContext(ctx).Select("id, locations").Where("id = ?", groupID).Limit(1).Find(&rows).Error; err != nil {
+		return Assignment{}, translate("read a group's locations", err)
+	}
+	out := Assignment{Targets: map[string]bool{}}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	out.Locations = splitLocations(rows[0].Locations, s.ownLocation)
+	var ids []string
+	if err := s.db.WithContext(ctx).Table("targets").Where("group_id = ?", groupID).Pluck("id", &ids).Error; err != nil {
+		return Assignment{}, translate("read a group's targets", err)
+	}
+	for _, id := range ids {
+		out.Targets[id] = true
+	}
+	return out, nil
+}

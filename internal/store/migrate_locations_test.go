@@ -150,7 +150,7 @@ func TestMigrationGivesStoredResultsTheOwnLocation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := p.Down(ctx); err != nil {
+			if _, err := p.DownTo(ctx, 8); err != nil {
 				t.Fatalf("migrate down: %v", err)
 			}
 			var n int64
