@@ -34,7 +34,6 @@ import (
 	"time"
 
 	"pingdeck/bench/internal/instance"
-	"pingdeck/bench/internal/loopback"
 	"pingdeck/bench/internal/procfs"
 )
 
@@ -62,8 +61,12 @@ type options struct {
 	timeout  time.Duration // the whole benchmark's bound
 }
 
-// maxAgents bounds -agents: each is a process probing N targets.
-const maxAgents = 16
+// maxAgents and maxTargets bound -agents and -n (targets per agent), so that a typo
+// cannot turn the benchmark into a flood.
+const (
+	maxAgents  = 16
+	maxTargets = 50_000
+)
 
 // run is agentbench with its arguments (args[0] is the program name).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -131,8 +134,8 @@ func (o options) validate() error {
 	switch {
 	case o.agents < 1 || o.agents > maxAgents:
 		return fmt.Errorf("-agents %d: must be 1 to %d", o.agents, maxAgents)
-	case o.n < 1 || o.n*o.agents > loopback.MaxTargets:
-		return fmt.Errorf("-n %d: must be 1 to %d for %d agents", o.n, loopback.MaxTargets/o.agents, o.agents)
+	case o.n < 1 || o.n > maxTargets:
+		return fmt.Errorf("-n %d: must be 1 to %d", o.n, maxTargets)
 	case o.perGroup < 1 || o.perGroup > 10000:
 		return fmt.Errorf("-group-size %d: must be 1 to 10000 (the most one request may add)", o.perGroup)
 	case o.interval < 200*time.Millisecond || o.interval%time.Millisecond != 0 || o.interval > time.Hour:
