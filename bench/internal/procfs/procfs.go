@@ -21,6 +21,7 @@ const userHZ = 100
 
 // Stat is what the benchmarks read from /proc/<pid>/stat.
 type Stat struct {
+	State          string // R, S, D, Z (a zombie: exited, not yet reaped) …
 	PPID           int
 	UTime, STime   time.Duration // the process's own, all threads
 	CUTime, CSTime time.Duration // its children's that it has waited for
@@ -47,7 +48,7 @@ func ParseStat(text string) (Stat, error) {
 		n[j] = v
 	}
 	tick := func(v int64) time.Duration { return time.Duration(v) * time.Second / userHZ }
-	return Stat{PPID: int(n[0]), UTime: tick(n[1]), STime: tick(n[2]), CUTime: tick(n[3]), CSTime: tick(n[4])}, nil
+	return Stat{State: f[0], PPID: int(n[0]), UTime: tick(n[1]), STime: tick(n[2]), CUTime: tick(n[3]), CSTime: tick(n[4])}, nil
 }
 
 // ReadStat reads /proc/<pid>/stat.

@@ -15,7 +15,7 @@ func TestParseStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Stat{PPID: 77, UTime: 2500 * time.Millisecond, STime: 500 * time.Millisecond, CUTime: 10 * time.Second, CSTime: 300 * time.Millisecond}
+	want := Stat{State: "S", PPID: 77, UTime: 2500 * time.Millisecond, STime: 500 * time.Millisecond, CUTime: 10 * time.Second, CSTime: 300 * time.Millisecond}
 	if s != want {
 		t.Errorf("got %+v, want %+v", s, want)
 	}
