@@ -36,7 +36,7 @@ clean:
 
 ## bench: every benchmark, one after another (root; tens of minutes); each prints its table
 .PHONY: bench
-bench: bench-engine bench-live bench-report bench-server bench-ui
+bench: bench-engine bench-live bench-report bench-server bench-agent bench-ui
 
 ## bench-engine: probing vs shared engine (auto and raw sockets) vs fping on loopback, N = 1k…20k at 1 Hz (root; ~6 min);
 ## markdown table on stdout. Flags via BENCH_ENGINE_ARGS, e.g. BENCH_ENGINE_ARGS="-n 1000 -duration 10s".
@@ -101,6 +101,15 @@ bench-report:
 bench-server:
 	@$(GO) build -o bin/serverbench ./bench/serverbench
 	@./bin/serverbench $(BENCH_SERVER_ARGS)
+
+## bench-agent: agents (`pingdeck agent`) enrolled with the real server on a throwaway Postgres, 5,000 loopback targets
+## each at 1 Hz: the agent's CPU per probe against the engine alone on the same targets, then the results/s the server
+## stores from 1 and from 4 agents, server, Postgres and agent CPU, and a check that every result was stored once
+## (root; ~6 min); markdown tables on stdout. Flags via BENCH_AGENT_ARGS, e.g. BENCH_AGENT_ARGS="-n 1000 -agents 2 -window 20s".
+.PHONY: bench-agent
+bench-agent:
+	@$(GO) build -o bin/agentbench ./bench/agentbench
+	@./bin/agentbench $(BENCH_AGENT_ARGS)
 
 ## screenshots: docs/dashboard.png, dashboard-phone.png, report.png, users.png, tokens.png,
 ## matrix.png and agents.png from the real binary probing loopback addresses, with a real

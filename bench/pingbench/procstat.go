@@ -4,7 +4,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"pingdeck/bench/internal/procfs"
 )
 
 // userHZ is the unit of the CPU times in /proc/<pid>/stat and /proc/stat: fixed at
@@ -30,55 +31,18 @@ type procSample struct {
 // sampleProc reads /proc/<pid>/stat and /proc/<pid>/status.
 func sampleProc(pid int) (procSample, error) {
 	s := procSample{at: time.Now()}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procfs.ReadStat(pid)
 	if err != nil {
 		return s, fmt.Errorf("procstat: %w", err)
 	}
-	// Fields after the command name, which is in parentheses and may hold spaces:
-	// state(3) … utime(14) stime(15).
-	end := bytes.LastIndexByte(stat, ')')
-	if end < 0 {
-		return s, fmt.Errorf("procstat: /proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(string(stat[end+1:]))
-	if len(f) < 13 {
-		return s, fmt.Errorf("procstat: /proc/%d/stat: %d fields", pid, len(f))
-	}
-	if f[0] == "Z" || f[0] == "X" {
+	if st.State == "Z" || st.State == "X" {
 		return s, fmt.Errorf("procstat: process %d has exited", pid)
 	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return s, fmt.Errorf("procstat: /proc/%d/stat: %w", pid, err)
-	}
-	s.user = time.Duration(utime) * time.Second / userHZ
-	s.sys = time.Duration(stime) * time.Second / userHZ
-
-	status, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	mem, err := procfs.ReadMemory(pid)
 	if err != nil {
-		return s, fmt.Errorf("procstat: %w", err)
-	}
-	defer status.Close()
-	sc := bufio.NewScanner(status)
-	for sc.Scan() {
-		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
-		if err != nil {
-			return s, fmt.Errorf("procstat: /proc/%d/status %s: %w", pid, key, err)
-		}
-		if key == "VmRSS" {
-			s.rss = kb << 10
-		} else {
-			s.hwm = kb << 10
-		}
-	}
-	if err := sc.Err(); err != nil {
 		return s, fmt.Errorf("procstat: /proc/%d/status: %w", pid, err)
 	}
+	s.user, s.sys, s.rss, s.hwm = st.UTime, st.STime, mem.RSS, mem.Peak
 	return s, nil
 }
 

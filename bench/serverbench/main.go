@@ -27,13 +27,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 	"time"
+
+	"pingdeck/bench/internal/instance"
+	"pingdeck/bench/internal/loopback"
+	"pingdeck/bench/internal/procfs"
 )
 
 func main() {
@@ -98,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer os.RemoveAll(dir)
 		logf("building the server")
-		path, err := buildServer(ctx, dir)
+		path, err := instance.Build(ctx, dir)
 		if err != nil {
 			return err
 		}
@@ -110,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		bins = append(bins, binary{path: o.compare, label: o.compare})
 	}
 
-	loadBefore := loadAverage()
+	loadBefore := procfs.LoadAverage()
 	var rows []row
 	var errs []error
 	for _, b := range bins {
@@ -125,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rows = append(rows, r)
 	}
 	writeReport(stdout, reportHeader{
-		Date: time.Now(), CPUs: runtime.NumCPU(), LoadBefore: loadBefore, LoadAfter: loadAverage(),
+		Date: time.Now(), CPUs: runtime.NumCPU(), LoadBefore: loadBefore, LoadAfter: procfs.LoadAverage(),
 		Warmup: o.warmup, Window: o.window, PerGroup: o.perGroup,
 	}, rows)
 	return errors.Join(errs...)
@@ -133,8 +135,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func (o options) validate() error {
 	switch {
-	case o.n < 1 || o.n > maxLoopbackTargets:
-		return fmt.Errorf("-n %d: must be 1 to %d", o.n, maxLoopbackTargets)
+	case o.n < 1 || o.n > loopback.MaxTargets:
+		return fmt.Errorf("-n %d: must be 1 to %d", o.n, loopback.MaxTargets)
 	case o.perGroup < 1 || o.perGroup > 10000:
 		return fmt.Errorf("-group-size %d: must be 1 to 10000 (the most one request may add)", o.perGroup)
 	case o.interval < 200*time.Millisecond:
@@ -147,28 +149,4 @@ func (o options) validate() error {
 		return errors.New("-warmup and -drain must not be negative")
 	}
 	return nil
-}
-
-// buildServer compiles ./cmd/server of the module we are run in, as `make build` does,
-// into dir.
-func buildServer(ctx context.Context, dir string) (string, error) {
-	path := filepath.Join(dir, "pingdeck")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", path, "pingdeck/cmd/server")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build pingdeck/cmd/server (run serverbench inside the module): %w\n%s", err, out)
-	}
-	return path, nil
-}
-
-// loadAverage is the 1-minute load average, which says how much the machine was shared.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	if f := strings.Fields(string(b)); len(f) > 0 {
-		return f[0]
-	}
-	return "?"
 }

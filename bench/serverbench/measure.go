@@ -9,6 +9,10 @@ import (
 	"os"
 	"time"
 
+	"pingdeck/bench/internal/instance"
+	"pingdeck/bench/internal/procfs"
+	"pingdeck/bench/internal/promtext"
+	"pingdeck/bench/internal/storedonce"
 	"pingdeck/internal/store/storetest"
 )
 
@@ -35,22 +39,22 @@ func runOne(ctx context.Context, o options, b binary, logf func(string, ...any))
 			logf("stopping the cluster: %v", err)
 		}
 	}()
-	srv, err := startServer(ctx, b.path, dir, dbURL, o)
+	srv, addr, err := startServer(ctx, b.path, dir, dbURL, o)
 	if err != nil {
 		return r, err
 	}
 	defer func() {
-		if serr := srv.stop(); serr != nil {
+		if serr := srv.Stop(); serr != nil {
 			r.Notes = append(r.Notes, fmt.Sprintf("server exit: %v", serr))
 		}
 	}()
-	logf("%s: server (pid %d) listens on %s", b.label, srv.pid(), srv.addr)
+	logf("%s: server (pid %d) listens on %s", b.label, srv.PID(), addr)
 
-	c := newAPIClient(srv.addr)
-	if err := c.waitReady(ctx, srv, readyTimeout); err != nil {
+	c := instance.NewClient(addr)
+	if err := c.WaitReady(ctx, srv, readyTimeout); err != nil {
 		return r, err
 	}
-	if err := c.login(ctx); err != nil {
+	if err := c.Login(ctx, adminPassword); err != nil {
 		return r, err
 	}
 	groups, err := createTargets(ctx, c, o, logf)
@@ -58,22 +62,22 @@ func runOne(ctx context.Context, o options, b binary, logf func(string, ...any))
 		return r, err
 	}
 	logf("warming up for %s", o.warmup)
-	if err := srv.sleep(ctx, o.warmup); err != nil {
+	if err := srv.Sleep(ctx, o.warmup); err != nil {
 		return r, err
 	}
-	postmaster, pmErr := postmasterPID(dbURL)
+	postmaster, pmErr := procfs.PostmasterPID(dbURL)
 	if pmErr != nil {
 		r.Notes = append(r.Notes, fmt.Sprintf("no Postgres CPU: %v", pmErr))
 	}
-	start, err := takeReading(ctx, c, srv.pid(), postmaster)
+	start, err := takeReading(ctx, c, srv.PID(), postmaster)
 	if err != nil {
 		return r, err
 	}
 	logf("measuring for %s", o.window)
-	if err := srv.sleep(ctx, o.window); err != nil {
+	if err := srv.Sleep(ctx, o.window); err != nil {
 		return r, err
 	}
-	end, err := takeReading(ctx, c, srv.pid(), postmaster)
+	end, err := takeReading(ctx, c, srv.PID(), postmaster)
 	if err != nil {
 		return r, err
 	}
@@ -81,11 +85,11 @@ func runOne(ctx context.Context, o options, b binary, logf func(string, ...any))
 
 	// The count windows end at most half an interval after the measured one: let them
 	// close, then stop probing so that the writer can catch up with a fixed total.
-	if err := srv.sleep(ctx, o.interval); err != nil {
+	if err := srv.Sleep(ctx, o.interval); err != nil {
 		return r, err
 	}
 	for _, g := range groups {
-		if err := c.pauseGroup(ctx, g.ID); err != nil {
+		if err := c.PauseGroup(ctx, g.ID); err != nil {
 			return r, err
 		}
 	}
@@ -97,12 +101,12 @@ func runOne(ctx context.Context, o options, b binary, logf func(string, ...any))
 	if !caughtUp {
 		r.Notes = append(r.Notes, fmt.Sprintf("writer not caught up %s after the pause", o.drain))
 	}
-	r.Dropped = final.byLabel(metricDropped, "reason")
-	if n := final.sum(metricPublishErrors); n > 0 {
+	r.Dropped = final.ByLabel(metricDropped, "reason")
+	if n := final.Sum(metricPublishErrors); n > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%.0f batches failed to publish", n))
 	}
 	logf("checking the database")
-	r.Stored, r.Rollups, err = verify(ctx, dbURL, targetsOf(groups), windowsWithin(start.at, end.at, o.interval), final.sum(metricPublished))
+	r.Stored, r.Rollups, err = verify(ctx, dbURL, instance.TargetsOf(groups), storedonce.Within(start.at, end.at, o.interval), final.Sum(metricPublished))
 	return r, err
 }
 
@@ -110,29 +114,29 @@ func runOne(ctx context.Context, o options, b binary, logf func(string, ...any))
 type reading struct {
 	at        time.Time
 	cpu       time.Duration // the server's user + system CPU so far
-	mem       memory
+	mem       procfs.Memory
 	pgCPU     time.Duration // the cluster's CPU so far, if havePGCPU
 	havePGCPU bool
-	scrape    metrics
+	scrape    promtext.Metrics
 }
 
 // takeReading reads the server's and the cluster's CPU (postmaster 0: unknown), the
 // server's memory, then its metrics.
-func takeReading(ctx context.Context, c *apiClient, pid, postmaster int) (reading, error) {
+func takeReading(ctx context.Context, c *instance.Client, pid, postmaster int) (reading, error) {
 	r := reading{at: time.Now()}
 	var err error
-	if r.cpu, err = processCPU(pid); err != nil {
+	if r.cpu, err = procfs.CPU(pid); err != nil {
 		return r, err
 	}
-	if r.mem, err = readMemory(pid); err != nil {
+	if r.mem, err = procfs.ReadMemory(pid); err != nil {
 		return r, err
 	}
 	if postmaster > 0 {
-		if cpu, err := clusterCPU(postmaster); err == nil {
+		if cpu, err := procfs.ClusterCPU(postmaster); err == nil {
 			r.pgCPU, r.havePGCPU = cpu, true
 		}
 	}
-	r.scrape, err = c.scrape(ctx)
+	r.scrape, err = c.Scrape(ctx)
 	return r, err
 }
 
@@ -145,15 +149,15 @@ func (r *row) measured(start, end reading) {
 	if start.havePGCPU && end.havePGCPU {
 		r.PostgresCPU = (end.pgCPU - start.pgCPU).Seconds() / secs
 	}
-	r.RSS, r.PeakRSS = end.mem.rss, end.mem.peak
-	delta := func(name string) float64 { return end.scrape.sum(name) - start.scrape.sum(name) }
+	r.RSS, r.PeakRSS = end.mem.RSS, end.mem.Peak
+	delta := func(name string) float64 { return end.scrape.Sum(name) - start.scrape.Sum(name) }
 	r.ProbesPerSec = delta(metricProbesSent) / secs
 	r.Published = delta(metricPublished)
 	r.BusBytes = delta(metricBusBytes)
 	r.ResultsPerSec = r.Published / secs
 	r.BusBytesPerSec = r.BusBytes / secs
 	r.WrittenPerSec = delta(metricWritten) / secs
-	r.Backlog = end.scrape.sum(metricStreamMsgs)
+	r.Backlog = end.scrape.Sum(metricStreamMsgs)
 }
 
 // caughtUpQuiet is how long the counters must stand still, with nothing waiting on the
@@ -162,12 +166,12 @@ const caughtUpQuiet = 3 * time.Second
 
 // waitCaughtUp scrapes until the writer has caught up (see caughtUp) and the result
 // counters have stood still for caughtUpQuiet, or timeout passes (false).
-func waitCaughtUp(ctx context.Context, c *apiClient, srv *serverProcess, timeout time.Duration) (metrics, bool, error) {
+func waitCaughtUp(ctx context.Context, c *instance.Client, srv *instance.Process, timeout time.Duration) (promtext.Metrics, bool, error) {
 	deadline := time.Now().Add(timeout)
-	var last metrics
+	var last promtext.Metrics
 	still := time.Now()
 	for {
-		m, err := c.scrape(ctx)
+		m, err := c.Scrape(ctx)
 		if err != nil {
 			return last, false, err
 		}
@@ -181,7 +185,7 @@ func waitCaughtUp(ctx context.Context, c *apiClient, srv *serverProcess, timeout
 		if time.Now().After(deadline) {
 			return m, false, nil
 		}
-		if err := srv.sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := srv.Sleep(ctx, 500*time.Millisecond); err != nil {
 			return m, false, err
 		}
 	}
@@ -189,15 +193,15 @@ func waitCaughtUp(ctx context.Context, c *apiClient, srv *serverProcess, timeout
 
 // caughtUp says nothing waits on the bus for the writer, and it has written at least
 // what was published; a binary without the bus metrics passes both.
-func caughtUp(m metrics) bool {
-	waiting := m.sum(metricStreamMsgs)
-	return !(waiting > 0) && !(m.sum(metricWritten) < m.sum(metricPublished))
+func caughtUp(m promtext.Metrics) bool {
+	waiting := m.Sum(metricStreamMsgs)
+	return !(waiting > 0) && !(m.Sum(metricWritten) < m.Sum(metricPublished))
 }
 
 // sameCounters says the result counters did not move between two scrapes.
-func sameCounters(a, b metrics) bool {
+func sameCounters(a, b promtext.Metrics) bool {
 	for _, name := range []string{metricProbesSent, metricPublished, metricWritten} {
-		x, y := a.sum(name), b.sum(name)
+		x, y := a.Sum(name), b.Sum(name)
 		if x != y && !(math.IsNaN(x) && math.IsNaN(y)) {
 			return false
 		}

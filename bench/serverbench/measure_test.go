@@ -2,7 +2,11 @@
 
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"pingdeck/bench/internal/promtext"
+)
 
 func TestCaughtUp(t *testing.T) {
 	for _, tc := range []struct {
@@ -16,7 +20,7 @@ func TestCaughtUp(t *testing.T) {
 		{"no bus metrics", "pingdeck_results_written_total 90\n", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := caughtUp(parseMetrics(tc.scrape)); got != tc.want {
+			if got := caughtUp(promtext.Parse(tc.scrape)); got != tc.want {
 				t.Errorf("caughtUp = %v, want %v", got, tc.want)
 			}
 		})
@@ -24,9 +28,9 @@ func TestCaughtUp(t *testing.T) {
 }
 
 func TestSameCounters(t *testing.T) {
-	a := parseMetrics("pingdeck_results_written_total 90\npingdeck_live_clients 1\n")
-	b := parseMetrics("pingdeck_results_written_total 90\npingdeck_live_clients 2\n")
-	c := parseMetrics("pingdeck_results_written_total 91\n")
+	a := promtext.Parse("pingdeck_results_written_total 90\npingdeck_live_clients 1\n")
+	b := promtext.Parse("pingdeck_results_written_total 90\npingdeck_live_clients 2\n")
+	c := promtext.Parse("pingdeck_results_written_total 91\n")
 	if !sameCounters(a, b) {
 		t.Error("a gauge that is not a result counter moved the counters")
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"pingdeck/bench/internal/mdtable"
 )
 
 // row is one binary's measurement as the table shows it. Rates are NaN where the
@@ -57,46 +59,21 @@ func (r row) cells() []string {
 		bytesPerResult = r.BusBytes / r.Published
 	}
 	out = append(out,
-		number(100*r.CPU, 1),
-		number(100*r.PostgresCPU, 1),
-		fmt.Sprintf("%.0f (%.0f)", mib(r.RSS), mib(r.PeakRSS)),
-		number(r.ProbesPerSec, 0),
-		number(r.ResultsPerSec, 0),
-		number(r.BusBytesPerSec, 0),
-		number(bytesPerResult, 1),
-		number(r.WrittenPerSec, 0),
-		number(r.Backlog, 0),
+		mdtable.Number(100*r.CPU, 1),
+		mdtable.Number(100*r.PostgresCPU, 1),
+		fmt.Sprintf("%.0f (%.0f)", mdtable.MiB(r.RSS), mdtable.MiB(r.PeakRSS)),
+		mdtable.Number(r.ProbesPerSec, 0),
+		mdtable.Number(r.ResultsPerSec, 0),
+		mdtable.Number(r.BusBytesPerSec, 0),
+		mdtable.Number(bytesPerResult, 1),
+		mdtable.Number(r.WrittenPerSec, 0),
+		mdtable.Number(r.Backlog, 0),
 		r.droppedCell(),
 		r.Stored.cell(),
 		r.Rollups.cell(),
 		r.notes(),
 	)
 	return out
-}
-
-func mib(bytes int64) float64 { return float64(bytes) / (1 << 20) }
-
-// number formats v with digits decimals and thousands separators; NaN is "n/a".
-func number(v float64, digits int) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "n/a"
-	}
-	s := strconv.FormatFloat(math.Abs(v), 'f', digits, 64)
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	if v < 0 && strings.Trim(s, "0.") != "" {
-		b.WriteByte('-')
-	}
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if frac != "" {
-		b.WriteString("." + frac)
-	}
-	return b.String()
 }
 
 // droppedCell is the results dropped over the run, with their reasons.
@@ -121,30 +98,21 @@ func (s storedOnce) cell() string {
 	if !s.Checked {
 		return "—"
 	}
-	perTarget := fmt.Sprintf("%s targets × %d in their windows", number(float64(s.Targets), 0), s.Want)
 	total := "rows vs published n/a"
 	if !math.IsNaN(s.Published) {
-		total = fmt.Sprintf("%s rows = published", number(float64(s.Rows), 0))
+		total = fmt.Sprintf("%s rows = published", mdtable.Number(float64(s.Rows), 0))
+		if float64(s.Rows) != s.Published {
+			total = fmt.Sprintf("%s rows ≠ %s published", mdtable.Number(float64(s.Rows), 0), mdtable.Number(s.Published, 0))
+		}
 	}
 	if s.ok() {
-		return "ok: " + perTarget + "; " + total
+		return "ok: " + s.Tally.String() + "; " + total
 	}
-	var bad []string
-	if s.Missing > 0 {
-		bad = append(bad, fmt.Sprintf("%s missing", number(float64(s.Missing), 0)))
+	perTarget := s.Tally.String()
+	if s.Tally.OK() {
+		perTarget = "per target ok"
 	}
-	if s.Extra > 0 {
-		bad = append(bad, fmt.Sprintf("%s extra", number(float64(s.Extra), 0)))
-	}
-	if s.Off > 0 {
-		bad = append(bad, fmt.Sprintf("(%d of %d targets off, e.g. %s of %d)", s.Off, s.Targets, s.Example, s.Want))
-	} else {
-		bad = append(bad, "per target ok")
-	}
-	if !math.IsNaN(s.Published) && float64(s.Rows) != s.Published {
-		bad = append(bad, fmt.Sprintf("%s rows ≠ %s published", number(float64(s.Rows), 0), number(s.Published, 0)))
-	}
-	return strings.Join(bad, " ")
+	return perTarget + "; " + total
 }
 
 // cell says whether the rollups agree with the raw rows.
@@ -160,10 +128,10 @@ func (r rollupCheck) cell() string {
 		}
 	}
 	if r.Off == 0 {
-		return fmt.Sprintf("ok: %s minute buckets%s", number(float64(r.Buckets), 0), hours)
+		return fmt.Sprintf("ok: %s minute buckets%s", mdtable.Number(float64(r.Buckets), 0), hours)
 	}
-	return fmt.Sprintf("%d of %s minute buckets off (%s missing, %s extra)%s", r.Off, number(float64(r.Buckets), 0),
-		number(float64(r.Missing), 0), number(float64(r.Extra), 0), hours)
+	return fmt.Sprintf("%d of %s minute buckets off (%s missing, %s extra)%s", r.Off, mdtable.Number(float64(r.Buckets), 0),
+		mdtable.Number(float64(r.Missing), 0), mdtable.Number(float64(r.Extra), 0), hours)
 }
 
 func (r row) notes() string {
@@ -187,29 +155,16 @@ type reportHeader struct {
 }
 
 // writeReport prints the settings, the table, and how to read it.
-func writeReport(w io.Writer, h reportHeader, rows []row) {
+func writeReport(w io.Writer, h reportHeader, rs []row) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "serverbench %s: the real server on a throwaway PostgreSQL, probing loopback targets in groups of %d through its bus; %s warm-up, %s measured. %d CPUs; load average (1 min) %s before, %s after.\n\n",
 		h.Date.UTC().Format(time.RFC3339), h.PerGroup, h.Warmup, h.Window, h.CPUs, h.LoadBefore, h.LoadAfter)
-	line := func(cells []string) {
-		for i, c := range cells {
-			cells[i] = strings.ReplaceAll(strings.ReplaceAll(c, "|", `\|`), "\n", " ")
-		}
-		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	rows := make([][]string, len(rs))
+	for i, r := range rs {
+		rows[i] = r.cells()
 	}
 	cols := tableColumns()
-	line(cols)
-	sep := make([]string, len(cols))
-	for i := range sep {
-		sep[i] = "---:"
-		if i == 0 || i >= len(sep)-3 {
-			sep[i] = "---"
-		}
-	}
-	line(sep)
-	for _, r := range rows {
-		line(r.cells())
-	}
+	mdtable.Table{Header: cols, Rows: rows, Text: []int{0, len(cols) - 3, len(cols) - 2, len(cols) - 1}}.Write(&b)
 	b.WriteString(`
 - CPU % of a core: utime+stime over the window ÷ wall time, from /proc (the server process; Postgres: the postmaster, its living children and those it reaped). RSS: VmRSS at the window's end (VmHWM).
 - probes/s: pingdeck_probes_sent_total; results/s, bus bytes/s: pingdeck_bus_results_published_total and pingdeck_bus_result_bytes_total (payload and headers); written/s: pingdeck_results_written_total; all over the window. dropped: pingdeck_results_dropped_total over the whole run.

@@ -7,26 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func TestNumber(t *testing.T) {
-	for _, tc := range []struct {
-		v      float64
-		digits int
-		want   string
-	}{
-		{0, 0, "0"},
-		{999, 0, "999"},
-		{1000, 0, "1,000"},
-		{1234567.89, 1, "1,234,567.9"},
-		{-20000, 0, "-20,000"},
-		{math.NaN(), 1, "n/a"},
-	} {
-		if got := number(tc.v, tc.digits); got != tc.want {
-			t.Errorf("number(%v, %d) = %q, want %q", tc.v, tc.digits, got, tc.want)
-		}
-	}
-}
+	"pingdeck/bench/internal/storedonce"
+)
 
 // newRowFor is a measured row: a bus binary when bus is true, else one from before it.
 func newRowFor(bus bool) row {
@@ -34,7 +17,7 @@ func newRowFor(bus bool) row {
 		CPU: 0.253, PostgresCPU: 0.1, RSS: 80 << 20, PeakRSS: 90 << 20,
 		ProbesPerSec: 2000, ResultsPerSec: 2000, BusBytesPerSec: 60000, WrittenPerSec: 2000,
 		Published: 40000, BusBytes: 1.2e6, Backlog: 1,
-		Stored:  storedOnce{Checked: true, Want: 19, Targets: 2000, Rows: 90000, Published: 90000},
+		Stored:  storedOnce{Checked: true, Tally: storedonce.Tally{Want: 19, Targets: 2000}, Rows: 90000, Published: 90000},
 		Rollups: rollupCheck{Checked: true, Buckets: 4000, HourChecked: true}}
 	if !bus {
 		r.ResultsPerSec, r.BusBytesPerSec, r.Published, r.BusBytes, r.Backlog = math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()
@@ -76,12 +59,13 @@ func TestCells(t *testing.T) {
 	}
 
 	bad := newRowFor(true)
-	bad.Stored = storedOnce{Checked: true, Want: 19, Targets: 2000, Off: 2, Missing: 3, Extra: 1, Example: "127.64.0.9 has 17", Rows: 89998, Published: 90000}
+	bad.Stored = storedOnce{Checked: true, Tally: storedonce.Tally{Want: 19, Targets: 2000, Off: 2, Missing: 3, Extra: 1, Example: "127.64.0.9 has 17"},
+		Rows: 89998, Published: 90000}
 	bad.Rollups = rollupCheck{Checked: true, Buckets: 4000, Off: 2, Missing: 0, Extra: 60, HourChecked: true, HourOff: 1}
 	bad.Dropped = map[string]float64{"publish_backlog": 5, "bus_discarded": 2, "undecodable": 0}
 	got := cells(bad)
 	for col, want := range map[string]string{
-		"stored once":   "3 missing 1 extra (2 of 2000 targets off, e.g. 127.64.0.9 has 17 of 19) 89,998 rows ≠ 90,000 published",
+		"stored once":   "3 missing 1 extra (2 of 2000 targets off, e.g. 127.64.0.9 has 17 of 19); 89,998 rows ≠ 90,000 published",
 		"rollups = raw": "2 of 4,000 minute buckets off (0 missing, 60 extra); 1 hour buckets ≠ their minutes",
 		"dropped":       "7 (bus_discarded 2, publish_backlog 5)",
 	} {

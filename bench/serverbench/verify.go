@@ -10,48 +10,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"pingdeck/internal/ping"
+	"pingdeck/bench/internal/storedonce"
 )
-
-// target is one probed target as the benchmark made it.
-type target struct{ id, address string }
-
-// countWindows are each target's window for counting its stored results: k whole
-// intervals from base, shifted by the target's phase (its send time within the
-// interval) less half an interval, so that every edge falls half an interval from a
-// send and jitter cannot move a probe across one. A target sending on schedule has
-// exactly k results in its window.
-type countWindows struct {
-	base     time.Time // an interval boundary, at or after the measured window's start
-	interval time.Duration
-	k        int // intervals in each window
-}
-
-// windowsWithin are the count windows for a measured window [start, end]: they start
-// at the first interval boundary from start and hold every whole interval up to end.
-func windowsWithin(start, end time.Time, interval time.Duration) countWindows {
-	base := start.Truncate(interval)
-	if base.Before(start) {
-		base = base.Add(interval)
-	}
-	return countWindows{base: base, interval: interval, k: int(end.Sub(base) / interval)}
-}
-
-// of is a target's window [from, to).
-func (w countWindows) of(targetID string) (from, to time.Time) {
-	from = w.base.Add(ping.Phase(targetID, w.interval) - w.interval/2)
-	return from, from.Add(time.Duration(w.k) * w.interval)
-}
 
 // storedOnce is the check that every result was stored once.
 type storedOnce struct {
 	Checked bool
-	Want    int   // results each target should have in its window
-	Targets int   // targets checked
-	Off     int   // targets with another count
-	Missing int64 // results short of Want, summed over targets
-	Extra   int64 // results beyond Want, summed over targets
-	Example string
+	storedonce.Tally
 	// Rows are all the raw rows once the writer caught up; Published all the results
 	// the prober put on the bus (NaN without bus metrics). Equal when none was lost
 	// between bus and database and none stored twice.
@@ -59,30 +24,9 @@ type storedOnce struct {
 	Published float64
 }
 
-// tally compares each target's count in its window with want.
-func tally(targets []target, counts map[string]int64, want int) storedOnce {
-	s := storedOnce{Checked: true, Want: want, Targets: len(targets)}
-	for _, t := range targets {
-		n := counts[t.id]
-		if n == int64(want) {
-			continue
-		}
-		s.Off++
-		if n < int64(want) {
-			s.Missing += int64(want) - n
-		} else {
-			s.Extra += n - int64(want)
-		}
-		if s.Example == "" {
-			s.Example = fmt.Sprintf("%s has %d", t.address, n)
-		}
-	}
-	return s
-}
-
 // ok says whether the check passed.
 func (s storedOnce) ok() bool {
-	return s.Checked && s.Off == 0 && (math.IsNaN(s.Published) || float64(s.Rows) == s.Published)
+	return s.Checked && s.Tally.OK() && (math.IsNaN(s.Published) || float64(s.Rows) == s.Published)
 }
 
 // rollupCheck compares the rollups with the raw rows they sum.
@@ -102,7 +46,7 @@ func (r rollupCheck) ok() bool { return r.Checked && r.Off == 0 && r.HourOff == 
 const verifyTimeout = 10 * time.Minute
 
 // verify runs the checks on the database at dbURL.
-func verify(ctx context.Context, dbURL string, targets []target, w countWindows, published float64) (storedOnce, rollupCheck, error) {
+func verify(ctx context.Context, dbURL string, targets []storedonce.Target, w storedonce.Windows, published float64) (storedOnce, rollupCheck, error) {
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dbURL)
@@ -110,48 +54,16 @@ func verify(ctx context.Context, dbURL string, targets []target, w countWindows,
 		return storedOnce{}, rollupCheck{}, fmt.Errorf("verify: connect: %w", err)
 	}
 	defer conn.Close(context.Background())
-	s, err := checkStoredOnce(ctx, conn, targets, w)
+	tally, err := storedonce.Check(ctx, conn, targets, w)
 	if err != nil {
-		return s, rollupCheck{}, err
+		return storedOnce{}, rollupCheck{}, err
 	}
-	s.Published = published
+	s := storedOnce{Checked: true, Tally: tally, Published: published}
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM probe_results`).Scan(&s.Rows); err != nil {
+		return s, rollupCheck{}, fmt.Errorf("verify: count rows: %w", err)
+	}
 	r, err := checkRollups(ctx, conn)
 	return s, r, err
-}
-
-// checkStoredOnce counts each target's raw rows in its window, and all raw rows.
-func checkStoredOnce(ctx context.Context, conn *pgx.Conn, targets []target, w countWindows) (storedOnce, error) {
-	ids := make([]string, len(targets))
-	froms, tos := make([]time.Time, len(targets)), make([]time.Time, len(targets))
-	for i, t := range targets {
-		ids[i] = t.id
-		froms[i], tos[i] = w.of(t.id)
-	}
-	rows, err := conn.Query(ctx, `
-		SELECT w.id::text, (SELECT count(*) FROM probe_results r
-			WHERE r.target_id = w.id AND r.sent_at >= w.from_at AND r.sent_at < w.to_at)
-		FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS w(id, from_at, to_at)`, ids, froms, tos)
-	if err != nil {
-		return storedOnce{}, fmt.Errorf("verify: count per target: %w", err)
-	}
-	counts := make(map[string]int64, len(targets))
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			rows.Close()
-			return storedOnce{}, fmt.Errorf("verify: count per target: %w", err)
-		}
-		counts[id] = n
-	}
-	if err := rows.Err(); err != nil {
-		return storedOnce{}, fmt.Errorf("verify: count per target: %w", err)
-	}
-	s := tally(targets, counts, w.k)
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM probe_results`).Scan(&s.Rows); err != nil {
-		return s, fmt.Errorf("verify: count rows: %w", err)
-	}
-	return s, nil
 }
 
 // checkRollups compares every 1-minute rollup with the raw rows of its minute (sent +
@@ -207,15 +119,4 @@ func checkRollups(ctx context.Context, conn *pgx.Conn) (rollupCheck, error) {
 	}
 	r.HourChecked = true
 	return r, nil
-}
-
-// targetsOf lists the groups' targets.
-func targetsOf(groups []benchGroup) []target {
-	var out []target
-	for _, g := range groups {
-		for _, t := range g.Targets {
-			out = append(out, target{id: t.ID, address: t.Address})
-		}
-	}
-	return out
 }

@@ -1,6 +1,4 @@
-//go:build linux
-
-package main
+package promtext
 
 import (
 	"math"
@@ -19,38 +17,38 @@ pingdeck_http_requests_total{route="/api/v1/groups/{id}",method="GET",note="a \"
 not a metric line
 `
 
-func TestParseMetrics(t *testing.T) {
-	m := parseMetrics(exampleScrape)
+func TestParse(t *testing.T) {
+	m := Parse(exampleScrape)
 	for _, tc := range []struct {
 		name string
 		want float64
 	}{
-		{metricPublished, 120000},
-		{metricBusBytes, 4.5e6},
-		{metricDropped, 10}, // summed over reasons
-		{metricStreamMsgs, 2},
+		{"pingdeck_bus_results_published_total", 120000},
+		{"pingdeck_bus_result_bytes_total", 4.5e6},
+		{"pingdeck_results_dropped_total", 10}, // summed over reasons
+		{"pingdeck_bus_stream_messages", 2},
 		{"pingdeck_http_requests_total", 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := m.sum(tc.name); got != tc.want {
-				t.Errorf("sum = %v, want %v", got, tc.want)
+			if got := m.Sum(tc.name); got != tc.want {
+				t.Errorf("Sum = %v, want %v", got, tc.want)
 			}
 		})
 	}
-	if got := m.sum(metricWritten); !math.IsNaN(got) || m.has(metricWritten) {
-		t.Errorf("a metric the scrape lacks sums to %v (has: %v), want NaN", got, m.has(metricWritten))
+	if got := m.Sum("pingdeck_results_written_total"); !math.IsNaN(got) || m.Has("pingdeck_results_written_total") {
+		t.Errorf("a metric the scrape lacks sums to %v (Has: %v), want NaN", got, m.Has("pingdeck_results_written_total"))
 	}
-	byReason := m.byLabel(metricDropped, "reason")
+	byReason := m.ByLabel("pingdeck_results_dropped_total", "reason")
 	if byReason["publish_backlog"] != 7 || byReason["bus_discarded"] != 3 || len(byReason) != 2 {
 		t.Errorf("dropped by reason = %v", byReason)
 	}
 	for _, s := range m {
-		if s.name == "pingdeck_http_requests_total" {
-			if got := s.labels["note"]; got != `a "quoted", spaced } value` {
+		if s.Name == "pingdeck_http_requests_total" {
+			if got := s.Labels["note"]; got != `a "quoted", spaced } value` {
 				t.Errorf("quoted label value read as %q", got)
 			}
-			if s.labels["route"] != "/api/v1/groups/{id}" || s.labels["method"] != "GET" {
-				t.Errorf("labels read as %v", s.labels)
+			if s.Labels["route"] != "/api/v1/groups/{id}" || s.Labels["method"] != "GET" {
+				t.Errorf("labels read as %v", s.Labels)
 			}
 		}
 	}

@@ -1,0 +1,131 @@
+// Package storedonce checks in PostgreSQL that a benchmark's probe results were stored
+// once each: every target has exactly one raw row per interval of a measured window.
+package storedonce
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"pingdeck/bench/internal/mdtable"
+	"pingdeck/internal/ping"
+)
+
+// Target is one probed target as a benchmark made it.
+type Target struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+}
+
+// Windows are each target's window for counting its stored results: K whole intervals
+// from Base, shifted by the target's phase (its send time within the interval) less
+// half an interval, so that every edge falls half an interval from a send and jitter
+// cannot move a probe across one. A target sending on schedule has exactly K results
+// in its window.
+type Windows struct {
+	Base     time.Time // an interval boundary, at or after the measured window's start
+	Interval time.Duration
+	K        int // intervals in each window
+}
+
+// Within are the count windows for a measured window [start, end]: they start at the
+// first interval boundary from start and hold every whole interval up to end.
+func Within(start, end time.Time, interval time.Duration) Windows {
+	base := start.Truncate(interval)
+	if base.Before(start) {
+		base = base.Add(interval)
+	}
+	return Windows{Base: base, Interval: interval, K: int(end.Sub(base) / interval)}
+}
+
+// Of is a target's window [from, to).
+func (w Windows) Of(targetID string) (from, to time.Time) {
+	from = w.Base.Add(ping.Phase(targetID, w.Interval) - w.Interval/2)
+	return from, from.Add(time.Duration(w.K) * w.Interval)
+}
+
+// Tally compares each target's count in its window with Want.
+type Tally struct {
+	Want    int   // results each target should have in its window
+	Targets int   // targets checked
+	Stored  int64 // results in the targets' windows, summed
+	Off     int   // targets with another count
+	Missing int64 // results short of Want, summed over targets
+	Extra   int64 // results beyond Want, summed over targets
+	Example string
+}
+
+// Count tallies counts (results per target ID in its window) against want.
+func Count(targets []Target, counts map[string]int64, want int) Tally {
+	s := Tally{Want: want, Targets: len(targets)}
+	for _, t := range targets {
+		n := counts[t.ID]
+		s.Stored += n
+		if n == int64(want) {
+			continue
+		}
+		s.Off++
+		if n < int64(want) {
+			s.Missing += int64(want) - n
+		} else {
+			s.Extra += n - int64(want)
+		}
+		if s.Example == "" {
+			s.Example = fmt.Sprintf("%s has %d", t.Address, n)
+		}
+	}
+	return s
+}
+
+// OK says every target had Want results.
+func (s Tally) OK() bool { return s.Off == 0 }
+
+// String says what was checked and, when it failed, how.
+func (s Tally) String() string {
+	if s.OK() {
+		return fmt.Sprintf("%s targets × %d in their windows", mdtable.Number(float64(s.Targets), 0), s.Want)
+	}
+	var bad []string
+	if s.Missing > 0 {
+		bad = append(bad, fmt.Sprintf("%s missing", mdtable.Number(float64(s.Missing), 0)))
+	}
+	if s.Extra > 0 {
+		bad = append(bad, fmt.Sprintf("%s extra", mdtable.Number(float64(s.Extra), 0)))
+	}
+	bad = append(bad, fmt.Sprintf("(%d of %d targets off, e.g. %s of %d)", s.Off, s.Targets, s.Example, s.Want))
+	return strings.Join(bad, " ")
+}
+
+// Check counts each target's raw rows in its window of w, and tallies them.
+func Check(ctx context.Context, conn *pgx.Conn, targets []Target, w Windows) (Tally, error) {
+	ids := make([]string, len(targets))
+	froms, tos := make([]time.Time, len(targets)), make([]time.Time, len(targets))
+	for i, t := range targets {
+		ids[i] = t.ID
+		froms[i], tos[i] = w.Of(t.ID)
+	}
+	rows, err := conn.Query(ctx, `
+		SELECT w.id::text, (SELECT count(*) FROM probe_results r
+			WHERE r.target_id = w.id AND r.sent_at >= w.from_at AND r.sent_at < w.to_at)
+		FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS w(id, from_at, to_at)`, ids, froms, tos)
+	if err != nil {
+		return Tally{}, fmt.Errorf("storedonce: count per target: %w", err)
+	}
+	defer rows.Close()
+	counts := make(map[string]int64, len(targets))
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return Tally{}, fmt.Errorf("storedonce: count per target: %w", err)
+		}
+		counts[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return Tally{}, fmt.Errorf("storedonce: count per target: %w", err)
+	}
+	return Count(targets, counts, w.K), nil
+}
