@@ -124,6 +124,10 @@ func DecodeResults(subject string, data []byte) (Received, error) {
 type StreamLimits struct {
 	MaxBytes int64
 	MaxAge   time.Duration
+	// ConsumerInMemory keeps the consumer's state in memory rather than on disk: a
+	// work queue deletes what is acked, so after a restart the consumer, made anew,
+	// starts at what is left. It saves a state file write per flush (an agent's buffer).
+	ConsumerInMemory bool
 }
 
 // WriterConsumer is the durable consumer the database writers share.
@@ -141,7 +145,7 @@ const writerAckWait = 30 * time.Second
 func (b *Bus) OpenResults(ctx context.Context, lim StreamLimits) (jetstream.Stream, jetstream.Consumer, error) {
 	s, err := b.ensureResultStream(ctx, lim)
 	if err == nil {
-		c, cerr := b.writerConsumer(ctx, s)
+		c, cerr := b.writerConsumer(ctx, s, lim.ConsumerInMemory)
 		if cerr == nil {
 			return s, c, nil
 		}
@@ -149,7 +153,7 @@ func (b *Bus) OpenResults(ctx context.Context, lim StreamLimits) (jetstream.Stre
 		if derr := s.DeleteConsumer(ctx, WriterConsumer); derr != nil && !errors.Is(derr, jetstream.ErrConsumerNotFound) {
 			b.log.Warn("bus: deleting the damaged consumer", "err", derr)
 		}
-		if c, cerr = b.writerConsumer(ctx, s); cerr == nil {
+		if c, cerr = b.writerConsumer(ctx, s, lim.ConsumerInMemory); cerr == nil {
 			return s, c, nil
 		}
 		err = cerr
@@ -164,7 +168,7 @@ func (b *Bus) OpenResults(ctx context.Context, lim StreamLimits) (jetstream.Stre
 	if s, err = b.ensureResultStream(ctx, lim); err != nil {
 		return nil, nil, err
 	}
-	c, err := b.writerConsumer(ctx, s)
+	c, err := b.writerConsumer(ctx, s, lim.ConsumerInMemory)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -198,7 +202,7 @@ func (b *Bus) ensureResultStream(ctx context.Context, lim StreamLimits) (jetstre
 
 // writerConsumer creates (or finds) the writers' durable consumer on the result
 // stream: explicit acks, redelivered without limit until stored.
-func (b *Bus) writerConsumer(ctx context.Context, s jetstream.Stream) (jetstream.Consumer, error) {
+func (b *Bus) writerConsumer(ctx context.Context, s jetstream.Stream, inMemory bool) (jetstream.Consumer, error) {
 	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       WriterConsumer,
 		Description:   "pingdeck database writers: ack after commit",
@@ -207,6 +211,7 @@ func (b *Bus) writerConsumer(ctx context.Context, s jetstream.Stream) (jetstream
 		MaxDeliver:    -1,
 		MaxAckPending: 20_000,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
+		MemoryStorage: inMemory,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: consumer %s on %s: %w", WriterConsumer, ResultStream, err)

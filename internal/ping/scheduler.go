@@ -44,6 +44,7 @@ type Scheduler struct {
 	sinks    []func(Result)
 	log      *slog.Logger
 	pending  pendingGroups
+	resync   time.Duration // how often everything is re-read
 
 	// Owned by Run's goroutine: what is probed, by group.
 	probed map[string]groupPlan
@@ -72,7 +73,7 @@ func NewScheduler(source Source, engine Engine, resolver *Resolver, log *slog.Lo
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Scheduler{source: source, engine: engine, resolver: resolver, sinks: sinks, log: log,
-		pending: newPendingGroups(maxPendingGroups), probed: map[string]groupPlan{}, unresolved: map[string]*unresolvedTarget{}}
+		pending: newPendingGroups(maxPendingGroups), resync: resyncEvery, probed: map[string]groupPlan{}, unresolved: map[string]*unresolvedTarget{}}
 }
 
 var _ groups.Subscriber = (*Scheduler)(nil)
@@ -115,7 +116,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- s.engine.Run(ctx, s.emit) }()
 
-	resync := time.NewTicker(resyncEvery)
+	resync := time.NewTicker(s.resync)
 	defer resync.Stop()
 	failures := time.NewTicker(100 * time.Millisecond)
 	defer failures.Stop()
@@ -290,6 +291,14 @@ func (s *Scheduler) reportUnresolved(now time.Time) {
 	s.mu.Unlock()
 	for _, r := range due {
 		s.emit(r)
+	}
+}
+
+// SetResyncEvery changes how often everything is re-read (resyncEvery, 10 s), for a
+// source that tells of its changes reliably; call it before Run.
+func (s *Scheduler) SetResyncEvery(d time.Duration) {
+	if d > 0 {
+		s.resync = d
 	}
 }
 
