@@ -38,11 +38,14 @@ func TestLiveStreamCarriesRealProbes(t *testing.T) {
 		}
 		return m
 	}
-	if m := read(); m.Type != "hello" {
-		t.Fatalf("first message %q, want hello", m.Type)
+	if m := read(); m.Type != "hello" || m.Location != "local" {
+		t.Fatalf("first message %+v, want hello from location local", m)
+	}
+	if m := read(); m.Type != "locations" || len(m.Locations) != 1 || m.Locations[0].Name != "local" || !m.Locations[0].Online {
+		t.Fatalf("second message %+v, want the locations: the server's own, online", m)
 	}
 	if m := read(); m.Type != "snapshot" || m.Group.ID != g.ID || len(m.Group.Targets) != 3 {
-		t.Fatalf("second message %+v, want the group's snapshot", m)
+		t.Fatalf("third message %+v, want the group's snapshot", m)
 	}
 	// Every target answers, a few times, with a round trip time.
 	answered := map[string]int{}

@@ -157,7 +157,7 @@ func (c *client) kick(code int, reason string) {
 // kickWriteWait bounds the write under way when its client is closed (a peer that
 // does not read gets no close frame rather than holding the writer), and the close
 // frame after it.
-const kickWriteWait = time.Second
+const kickWriteWait = 2 * time.Second
 
 // dropQueued forgets every queued message. c.qmu is held.
 func (c *client) dropQueued() {
