@@ -64,6 +64,7 @@ type probe struct {
 
 // tracker is one target's recent results and state at one location.
 type tracker struct {
+	group    string
 	recent   []probe // ring of the last Window probes that left
 	next     int
 	state    State
@@ -93,6 +94,7 @@ func (e *Engine) Observe(r ping.Result, th Thresholds) (Transition, bool) {
 		t = &tracker{state: Unknown}
 		e.trackers[k] = t
 	}
+	t.group = r.GroupID
 	if !r.OK && r.Err != "" && r.Err != ping.ErrTimeout {
 		t.unsentAt = r.SentAt // never left: not evidence of loss
 		return Transition{}, false
@@ -125,7 +127,7 @@ func (e *Engine) SetUnknown(location, target string, at time.Time) []Transition 
 			continue
 		}
 		if t.state != Unknown {
-			out = append(out, Transition{TargetID: k.target, Location: k.location, From: t.state, To: Unknown, At: at})
+			out = append(out, Transition{TargetID: k.target, GroupID: t.group, Location: k.location, From: t.state, To: Unknown, At: at})
 			t.state = Unknown
 		}
 		t.recent, t.next, t.streak, t.pending = t.recent[:0], 0, 0, ""

@@ -48,11 +48,12 @@ func (s *Store) eventTime(at time.Time) any {
 	return at.UTC()
 }
 
-// EventQuery picks events: a target's or a group's, newest first, before Before (when
-// set), at most Limit (1..1000, default 100).
+// EventQuery picks events: a target's or a group's, newest recorded first, recorded
+// before the event BeforeID (when set: the previous page's last), at most Limit
+// (1..1000, default 100).
 type EventQuery struct {
 	TargetID, GroupID string
-	Before            time.Time
+	BeforeID          int64
 	Limit             int
 }
 
@@ -66,12 +67,12 @@ func (s *Store) Events(ctx context.Context, q EventQuery) ([]TargetEvent, error)
 	if q.TargetID != "" {
 		where, args = "target_id = ?", []any{q.TargetID}
 	}
-	if !q.Before.IsZero() {
-		where += " AND at < ?"
-		args = append(args, s.eventTime(q.Before))
+	if q.BeforeID > 0 {
+		where += " AND id < ?"
+		args = append(args, q.BeforeID)
 	}
 	rows, err := s.db.WithContext(ctx).Raw("SELECT id, target_id, group_id, location, from_state, to_state, at, loss_pct, rtt_ms, flapping FROM target_events WHERE "+
-		where+" ORDER BY at DESC, id DESC LIMIT ?", append(args, q.Limit)...).Rows()
+		where+" ORDER BY id DESC LIMIT ?", append(args, q.Limit)...).Rows()
 	if err != nil {
 		return nil, translate("read target events", err)
 	}

@@ -34,7 +34,7 @@ func TestTargetEventsNewestFirst(t *testing.T) {
 		if err != nil || len(all) != 2 || all[0].TargetID != other {
 			t.Fatalf("group events: %+v, %v", all, err)
 		}
-		older, err := s.Events(ctx, EventQuery{GroupID: group, Before: all[1].At})
+		older, err := s.Events(ctx, EventQuery{GroupID: group, BeforeID: all[1].ID})
 		if err != nil || len(older) != 1 || older[0].To != "up" || older[0].TargetID != target {
 			t.Fatalf("the page before: %+v, %v", older, err)
 		}
