@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"pingdeck/frontend"
+	"pingdeck/internal/alerts"
 	"pingdeck/internal/api"
 	"pingdeck/internal/auth"
 	"pingdeck/internal/bus"
@@ -39,9 +40,9 @@ type app struct {
 	hub       *live.Hub
 	// Background work, stopped in this order: probing, then the live hub, then the
 	// writer (a batch it fetched and did not store goes back to the stream), then
-	// housekeeping, then the agents' registry (assignments, presence).
-	stopProbing, stopHub, stopWriter, stopHousekeeping, stopSites context.CancelFunc
-	probing, hubbing, writing, housekeeping, siting               sync.WaitGroup
+	// housekeeping, then the agents' registry (assignments, presence), then target states.
+	stopProbing, stopHub, stopWriter, stopHousekeeping, stopSites, stopAlerts context.CancelFunc
+	probing, hubbing, writing, housekeeping, siting, alerting                 sync.WaitGroup
 }
 
 // The store announces every committed change; the live hub and the scheduler apply them.
@@ -141,6 +142,8 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	}
 	hub.SetLocations(locations.Locations())
 	locations.Watch(hub.SetLocations)
+	states := alerts.NewService(b.Conn(), st, reg, log)
+	locations.Watch(states.LocationsChanged)
 	prober := newProber(cfg, st, publisher, reg, log)
 	changes.Subscribe(hub)
 	changes.Subscribe(locations)
@@ -178,6 +181,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		server: &http.Server{Handler: boundRequestReads(handler, cfg.RequestReadTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
 	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
 	a.stopSites = a.spawn(&a.siting, locations.Run)
+	a.stopAlerts = a.spawn(&a.alerting, states.Run)
 	a.stopWriter = a.spawn(&a.writing, writer.Run)
 	a.stopHub = a.spawn(&a.hubbing, func(ctx context.Context) {
 		var wg sync.WaitGroup
@@ -208,7 +212,7 @@ func (a *app) shutdown() error {
 	for _, stage := range []struct {
 		stop context.CancelFunc
 		wg   *sync.WaitGroup
-	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopSites, &a.siting}} {
+	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopSites, &a.siting}, {a.stopAlerts, &a.alerting}} {
 		stage.stop()
 		stage.wg.Wait()
 	}

@@ -37,6 +37,7 @@ type GroupStore interface {
 	Samples(ctx context.Context, q store.SampleQuery) ([]store.Sample, error)
 	SharingStore
 	UserAdminStore
+	EventStore
 }
 
 var _ GroupStore = (*store.Store)(nil)

@@ -347,6 +347,10 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin.call("GET", p+"/targets/"+probed+"/samples?limit=10", nil, 200)
 	admin.call("GET", p+"/targets/"+probed+"/samples?limit=10&location=local", nil, 200)
 	admin.call("GET", p+"/targets/"+probed+"/samples?limit=0", nil, 400)
+	admin.call("GET", p+"/events?limit=5", nil, 200)
+	admin.call("GET", p+"/events?before=x", nil, 400)
+	admin.call("GET", p+"/targets/"+probed+"/events", nil, 200)
+	admin.call("GET", p+"/targets/"+probed+"/events?limit=5000", nil, 400)
 	admin.call("GET", p+"/targets/"+zeroID+"/samples", nil, 404)
 
 	// Sharing, pins and notifications (the group is public now).

@@ -90,6 +90,8 @@ func (s *server) routes() (*gin.Engine, error) {
 	grp.POST("/:id/prune", handlePrune(s))
 	grp.GET("/:id/report", handleReport(s))
 	grp.GET("/:id/targets/:target_id/samples", handleSamples(s))
+	grp.GET("/:id/targets/:target_id/events", handleTargetEvents(s))
+	grp.GET("/:id/events", handleGroupEvents(s))
 
 	authed.GET("/groups/:id/shares", handleShareList(s))
 	authed.PUT("/groups/:id/shares/:username", handleSharePut(s))
