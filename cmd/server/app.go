@@ -24,6 +24,7 @@ import (
 	"pingdeck/internal/ping"
 	"pingdeck/internal/sites"
 	"pingdeck/internal/store"
+	"pingdeck/internal/targetmetrics"
 )
 
 // app is a running pingdeck: what start wired, in the order shutdown undoes it.
@@ -42,6 +43,9 @@ type app struct {
 	// housekeeping, then the agents' registry (assignments, presence).
 	stopProbing, stopHub, stopWriter, stopHousekeeping, stopSites context.CancelFunc
 	probing, hubbing, writing, housekeeping, siting               sync.WaitGroup
+	// The per-target metrics exporter, stopped with the hub (both read live results).
+	stopTargetMetrics context.CancelFunc
+	targetMetering    sync.WaitGroup
 }
 
 // The store announces every committed change; the live hub and the scheduler apply them.
@@ -141,8 +145,12 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	}
 	hub.SetLocations(locations.Locations())
 	locations.Watch(hub.SetLocations)
+	// Per-target metrics (/metrics/targets) count the results of the groups that ask
+	// for them, from a feed of their own.
+	targetMetrics := targetmetrics.New(st, b.NewResultFeed(liveFeedBuffer), log)
 	prober := newProber(cfg, st, publisher, reg, log)
 	changes.Subscribe(hub)
+	changes.Subscribe(targetMetrics)
 	changes.Subscribe(locations)
 	if prober.scheduler != nil {
 		changes.Subscribe(prober.scheduler)
@@ -165,6 +173,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
 		Live: hub, Sites: locations, AgentBus: cfg.NATS.Listen, Locations: locations,
+		TargetMetrics: targetMetrics, TargetMetricsPublic: cfg.MetricsTargetsPublic,
 	})
 	if err != nil {
 		return nil, err
@@ -185,6 +194,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		hub.Run(ctx)
 		wg.Wait()
 	})
+	a.stopTargetMetrics = a.spawn(&a.targetMetering, targetMetrics.Run)
 	a.stopProbing = a.spawn(&a.probing, func(ctx context.Context) { prober.run(ctx, log) })
 	go func() { a.serveErr <- a.server.Serve(limited) }()
 	log.Info("pingdeck listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "db", string(st.Dialect()))
@@ -208,7 +218,7 @@ func (a *app) shutdown() error {
 	for _, stage := range []struct {
 		stop context.CancelFunc
 		wg   *sync.WaitGroup
-	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopSites, &a.siting}} {
+	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopTargetMetrics, &a.targetMetering}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopSites, &a.siting}} {
 		stage.stop()
 		stage.wg.Wait()
 	}
