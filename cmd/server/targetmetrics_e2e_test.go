@@ -158,9 +158,73 @@ scrape_configs:
 		v, _ := query()
 		return v > first
 	})
+
+	// Every query of our Grafana dashboard answers, on what prometheus scraped.
+	for _, expr := range dashboardQueries(t) {
+		expr = strings.NewReplacer("$group", "lo", "$host", "127.0.0.1", "$location", "local", "$__rate_interval", "15s").Replace(expr)
+		waitUntil(t, 30*time.Second, "dashboard query "+expr+" to answer", func() bool {
+			return promSeries(t, promAddr, expr) > 0
+		})
+	}
 	if t.Failed() {
 		t.Logf("prometheus log:\n%s", promLog.String())
 	}
+}
+
+// dashboardQueries are the PromQL expressions of deploy/grafana/pingdeck.json's panels.
+func dashboardQueries(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile("../../deploy/grafana/pingdeck.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash any
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("deploy/grafana/pingdeck.json: %v", err)
+	}
+	var exprs []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if e, ok := v["expr"].(string); ok {
+				exprs = append(exprs, e)
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(dash)
+	if len(exprs) == 0 {
+		t.Fatal("the dashboard has no queries")
+	}
+	return exprs
+}
+
+// promSeries runs an instant query and returns how many series answer; a query
+// prometheus refuses fails the test.
+func promSeries(t *testing.T, addr, expr string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(expr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Status, Error string
+		Data          struct {
+			Result []json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Status != "success" {
+		t.Fatalf("query %s: %s %v", expr, out.Error, err)
+	}
+	return len(out.Data.Result)
 }
 
 // freeLoopbackAddr is a loopback address with a port nobody listens on just now.
