@@ -46,7 +46,8 @@ func TestPrometheusScrapesTargetMetrics(t *testing.T) {
 		"PINGDECK_ALLOW_TARGETS=127.0.0.0/8"}, "--listen", "127.0.0.1:0")
 	c := srv.client()
 	c.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
-	c.call("POST", "/api/v1/groups", map[string]any{"name": "lo", "interval": "250ms", "targets": "127.0.0.1", "metrics": true}, 201, nil)
+	var lo e2eGroup
+	c.call("POST", "/api/v1/groups", map[string]any{"name": "lo", "interval": "250ms", "targets": "127.0.0.1", "metrics": true}, 201, &lo)
 	c.call("POST", "/api/v1/groups", map[string]any{"name": "quiet", "interval": "250ms", "targets": "127.0.0.2"}, 201, nil)
 	var tok struct{ Token string }
 	c.call("POST", "/api/v1/tokens", map[string]any{"name": "prometheus"}, 201, &tok)
@@ -166,6 +167,12 @@ scrape_configs:
 			return promSeries(t, promAddr, expr) > 0
 		})
 	}
+
+	// Turned off, the group's series go at once.
+	c.call("PATCH", "/api/v1/groups/"+lo.ID, map[string]any{"metrics": false}, 200, nil)
+	waitUntil(t, 10*time.Second, "127.0.0.1 to leave /metrics/targets once its group's metrics are off", func() bool {
+		return !strings.Contains(scrape(), "127.0.0.1")
+	})
 	if t.Failed() {
 		t.Logf("prometheus log:\n%s", promLog.String())
 	}
