@@ -146,7 +146,8 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	hub.SetLocations(locations.Locations())
 	locations.Watch(hub.SetLocations)
 	// Per-target metrics (/metrics/targets) count the results of the groups that ask
-	// for them, from a feed of their own.
+	// for them, from a feed of their own (a full buffer drops messages, as the hub's:
+	// the counters then undercount, logged as a slow consumer).
 	targetMetrics := targetmetrics.New(st, b.NewResultFeed(liveFeedBuffer), log)
 	prober := newProber(cfg, st, publisher, reg, log)
 	changes.Subscribe(hub)

@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/store"
 )
@@ -24,9 +25,12 @@ func handleTargetMetrics(s *server) gin.HandlerFunc {
 	return s.wrap(func(c *gin.Context) error {
 		var allowed func(string) bool
 		if !s.TargetMetricsPublic {
-			u, _, err := authenticate(c, s)
+			u, cred, err := authenticate(c, s)
 			if err != nil {
 				return err
+			}
+			if u.MustChangePassword && cred.Kind == auth.CredentialSession { // as passwordGate
+				return auth.PasswordChangeRequired()
 			}
 			visible, err := s.Store.GroupsFor(c.Request.Context(), actorOf(u), store.ScopeAll)
 			if err != nil {
