@@ -9,9 +9,11 @@ test: vet cross test-frontend test-ui test-deps
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 ## test-deps: what the Go tests run besides Go: Debian's nats-server (an external bus)
+## and prometheus (it scrapes /metrics/targets; promtool checks the exposition)
 .PHONY: test-deps
 test-deps:
 	@test -x /usr/sbin/nats-server || command -v nats-server >/dev/null || { apt-get install -y nats-server || { apt-get update && apt-get install -y nats-server; }; } >&2
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { apt-get install -y prometheus || { apt-get update && apt-get install -y prometheus; }; } >&2
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

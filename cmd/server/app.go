@@ -25,6 +25,7 @@ import (
 	"pingdeck/internal/ping"
 	"pingdeck/internal/sites"
 	"pingdeck/internal/store"
+	"pingdeck/internal/targetmetrics"
 )
 
 // app is a running pingdeck: what start wired, in the order shutdown undoes it.
@@ -43,6 +44,9 @@ type app struct {
 	// housekeeping, then the agents' registry (assignments, presence), then target states.
 	stopProbing, stopHub, stopWriter, stopHousekeeping, stopSites, stopAlerts context.CancelFunc
 	probing, hubbing, writing, housekeeping, siting, alerting                 sync.WaitGroup
+	// The per-target metrics exporter, stopped with the hub (both read live results).
+	stopTargetMetrics context.CancelFunc
+	targetMetering    sync.WaitGroup
 }
 
 // The store announces every committed change; the live hub and the scheduler apply them.
@@ -144,8 +148,13 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	locations.Watch(hub.SetLocations)
 	states := alerts.NewService(b.Conn(), st, reg, log)
 	locations.Watch(states.LocationsChanged)
+	// Per-target metrics (/metrics/targets) count the results of the groups that ask
+	// for them, from a feed of their own (a full buffer drops messages, as the hub's:
+	// the counters then undercount, logged as a slow consumer).
+	targetMetrics := targetmetrics.New(st, b.NewResultFeed(liveFeedBuffer), log)
 	prober := newProber(cfg, st, publisher, reg, log)
 	changes.Subscribe(hub)
+	changes.Subscribe(targetMetrics)
 	changes.Subscribe(locations)
 	if prober.scheduler != nil {
 		changes.Subscribe(prober.scheduler)
@@ -168,6 +177,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
 		Live: hub, Sites: locations, AgentBus: cfg.NATS.Listen, Locations: locations,
+		TargetMetrics: targetMetrics, TargetMetricsPublic: cfg.MetricsTargetsPublic,
 	})
 	if err != nil {
 		return nil, err
@@ -189,6 +199,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		hub.Run(ctx)
 		wg.Wait()
 	})
+	a.stopTargetMetrics = a.spawn(&a.targetMetering, targetMetrics.Run)
 	a.stopProbing = a.spawn(&a.probing, func(ctx context.Context) { prober.run(ctx, log) })
 	go func() { a.serveErr <- a.server.Serve(limited) }()
 	log.Info("pingdeck listening", "addr", ln.Addr().String(), "url", "http://"+displayAddr(ln.Addr()), "db", string(st.Dialect()))
@@ -212,7 +223,7 @@ func (a *app) shutdown() error {
 	for _, stage := range []struct {
 		stop context.CancelFunc
 		wg   *sync.WaitGroup
-	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopSites, &a.siting}, {a.stopAlerts, &a.alerting}} {
+	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopTargetMetrics, &a.targetMetering}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopSites, &a.siting}, {a.stopAlerts, &a.alerting}} {
 		stage.stop()
 		stage.wg.Wait()
 	}

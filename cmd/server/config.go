@@ -46,6 +46,8 @@ type config struct {
 	RequestReadTimeout  time.Duration
 	// NATS is the bus (internal/bus): embedded unless URL is set.
 	NATS natsConfig
+	// MetricsTargetsPublic serves /metrics/targets without credentials.
+	MetricsTargetsPublic bool
 }
 
 // natsConfig is the bus's part of the configuration.
@@ -137,6 +139,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.NATS.Password, "nats-password", "", "password that goes with --nats-user (at least 12 characters when listening)")
 	fs.StringVar(&c.NATS.TLSCert, "nats-tls-cert", "", "PEM certificate that makes the --nats-listen listener TLS-only (with --nats-tls-key)")
 	fs.StringVar(&c.NATS.TLSKey, "nats-tls-key", "", "PEM private key for --nats-tls-cert")
+	fs.BoolVar(&c.MetricsTargetsPublic, "metrics-targets-public", false, "serve /metrics/targets (per-target metrics of the groups that turn them on, with their addresses) without credentials; by default a scraper sends an API token and sees the groups its user may see")
 	if err := refuseRemoved(args, getenv); err != nil {
 		return nil, err
 	}

@@ -403,7 +403,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 		"max-targets-per-user", "max-groups-per-user", "allowed-origins", "trusted-proxies", "retention-raw", "retention-rollup",
 		"allow-targets", "deny-targets", "log-level", "ping-engine", "icmp-mode", "device-key-file",
 		"max-connections", "max-connections-per-ip", "request-read-timeout",
-		"nats-url", "nats-listen", "nats-user", "nats-password", "nats-tls-cert", "nats-tls-key"} {
+		"nats-url", "nats-listen", "nats-user", "nats-password", "nats-tls-cert", "nats-tls-key", "metrics-targets-public"} {
 		if !strings.Contains(string(out), "--"+name+" ("+envName(name)+")") {
 			t.Errorf("--help does not document --%s with %s", name, envName(name))
 		}

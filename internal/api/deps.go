@@ -77,6 +77,12 @@ type Deps struct {
 	// Locations says where groups can be probed from; nil knows only the server's own
 	// prober, named "local".
 	Locations Locations
+	// TargetMetrics serves GET /metrics/targets; nil answers 404 there.
+	TargetMetrics TargetMetrics
+	// TargetMetricsPublic serves /metrics/targets without credentials, every exported
+	// group included (--metrics-targets-public); otherwise it needs a token or session
+	// and shows the groups its user may see.
+	TargetMetricsPublic bool
 }
 
 // Locations says where groups can be probed from.

@@ -24,6 +24,7 @@ type groupRequest struct {
 	PacketSize *int          `json:"packet_size"`
 	Visibility *string       `json:"visibility"`
 	Paused     *bool         `json:"paused"`
+	Metrics    *bool         `json:"metrics"`
 	Locations  *[]string     `json:"locations"`
 	// AllowUnresolved adds hostnames that do not resolve (yet) instead of skipping them.
 	AllowUnresolved bool `json:"allow_unresolved"`
@@ -38,13 +39,14 @@ type groupPatch struct {
 	PacketSize *int          `json:"packet_size"`
 	Visibility *string       `json:"visibility"`
 	Paused     *bool         `json:"paused"`
+	Metrics    *bool         `json:"metrics"`
 	Locations  *[]string     `json:"locations"`
 }
 
 func (p *groupPatch) toDomain() groups.Patch {
 	out := groups.Patch{
 		Name: p.Name, Interval: durationPtr(p.Interval), Timeout: durationPtr(p.Timeout),
-		PacketSize: p.PacketSize, Paused: p.Paused,
+		PacketSize: p.PacketSize, Paused: p.Paused, Metrics: p.Metrics,
 	}
 	if p.Visibility != nil {
 		v := groups.Visibility(*p.Visibility)
@@ -55,7 +57,7 @@ func (p *groupPatch) toDomain() groups.Patch {
 
 func (r *groupRequest) settings() groupPatch {
 	return groupPatch{Name: r.Name, Interval: r.Interval, Timeout: r.Timeout,
-		PacketSize: r.PacketSize, Visibility: r.Visibility, Paused: r.Paused, Locations: r.Locations}
+		PacketSize: r.PacketSize, Visibility: r.Visibility, Paused: r.Paused, Metrics: r.Metrics, Locations: r.Locations}
 }
 
 // handleGroupCreate creates a group with a server-chosen ID.

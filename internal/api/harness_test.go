@@ -67,6 +67,9 @@ type options struct {
 	// sites runs a real agents registry on an embedded bus that listens on loopback
 	// (it then says where groups can be probed from).
 	sites bool
+	// targetMetrics serves /metrics/targets (public: without credentials).
+	targetMetrics       func(*store.Store) api.TargetMetrics
+	targetMetricsPublic bool
 }
 
 // eachEnv runs f against a server on SQLite and one on Postgres.
@@ -108,6 +111,10 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 		Resolver: ping.NewResolver(o.policy, nil),
 		Logger:   logger(o.logs), Registry: prometheus.NewRegistry(), TrustedProxies: o.trusted,
 		AllowedOrigins: o.origin, SessionTTL: time.Hour, UI: frontend.Dist(), Locations: o.locations,
+		TargetMetricsPublic: o.targetMetricsPublic,
+	}
+	if o.targetMetrics != nil {
+		deps.TargetMetrics = o.targetMetrics(st)
 	}
 	if o.sites {
 		reg := startSites(t, st)
@@ -322,6 +329,7 @@ type group struct {
 	TimeoutMs   int64     `json:"timeout_ms"`
 	PacketSize  int       `json:"packet_size"`
 	Paused      bool      `json:"paused"`
+	Metrics     bool      `json:"metrics"`
 	Locations   []string  `json:"locations"`
 	Pinned      bool      `json:"pinned"`
 	TargetCount int       `json:"target_count"`

@@ -22,6 +22,8 @@ import (
 
 	"pingdeck/internal/api"
 	"pingdeck/internal/ping"
+	"pingdeck/internal/store"
+	"pingdeck/internal/targetmetrics"
 )
 
 // loadOpenAPI parses the embedded spec, the bytes the server serves.
@@ -213,7 +215,9 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	covered := map[string]bool{}
-	e := newEnv(t, sqliteDSN(t), options{sites: true})
+	e := newEnv(t, sqliteDSN(t), options{sites: true, targetMetrics: func(st *store.Store) api.TargetMetrics {
+		return targetmetrics.New(st, idleFeed{}, logger(nil))
+	}})
 	e.observe = func(t *testing.T, req *http.Request, resp *http.Response, body []byte) {
 		checkAgainstSpec(t, router, covered, req, resp, body)
 	}
@@ -233,6 +237,8 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin := newClient()
 	admin.call("POST", "/api/v1/auth/login", map[string]any{"username": "admin", "password": "admin-password"}, 200)
 	admin.call("GET", "/api/v1/me", nil, 200)
+	anon.call("GET", "/metrics/targets", nil, 401)
+	admin.call("GET", "/metrics/targets", nil, 200)
 	admin.call("GET", "/api/v1/ws", nil, 400) // not a handshake
 	admin.call("POST", "/api/v1/users", map[string]any{"username": "Bob", "password": "bob-password", "display_name": "Bob"}, 201)
 	admin.call("POST", "/api/v1/users", map[string]any{"username": "bob", "password": "bob-password"}, 409)

@@ -53,6 +53,7 @@ func (s *server) routes() (*gin.Engine, error) {
 	r.GET("/healthz", handleHealthz)
 	r.GET("/readyz", handleReadyz(s))
 	r.GET("/metrics", handleMetrics(s))
+	r.GET("/metrics/targets", handleTargetMetrics(s))
 
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.yaml", handleOpenAPI)

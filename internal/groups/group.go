@@ -50,6 +50,9 @@ type Group struct {
 	Timeout    time.Duration
 	PacketSize int
 	Paused     bool
+	// Metrics exports the group's targets at /metrics/targets (off by default: every
+	// target is a set of Prometheus series, so cardinality is the user's choice).
+	Metrics bool
 	// Locations are where the group is probed from; none (a group being made) means
 	// the server's own prober only (see ProbeLocations).
 	Locations []string
@@ -121,6 +124,7 @@ type Patch struct {
 	PacketSize *int
 	Visibility *Visibility
 	Paused     *bool
+	Metrics    *bool
 }
 
 // Action is what a patch needs the caller to be allowed to do: changing who can see a
@@ -150,6 +154,7 @@ func (p Patch) Apply(g *Group) {
 	setIf(&g.PacketSize, p.PacketSize)
 	setIf(&g.Visibility, p.Visibility)
 	setIf(&g.Paused, p.Paused)
+	setIf(&g.Metrics, p.Metrics)
 }
 
 func setIf[T any](dst *T, src *T) {
@@ -162,7 +167,8 @@ func setIf[T any](dst *T, src *T) {
 // idempotent create uses it to tell a retry from a change.
 func (g *Group) SameSettings(o *Group) bool {
 	return g.Name == o.Name && g.Visibility == o.Visibility && g.Interval == o.Interval &&
-		g.Timeout == o.Timeout && g.PacketSize == o.PacketSize && slices.Equal(g.Locations, o.Locations)
+		g.Timeout == o.Timeout && g.PacketSize == o.PacketSize && g.Metrics == o.Metrics &&
+		slices.Equal(g.Locations, o.Locations)
 }
 
 // TargetIDs returns the IDs of ts, in order.

@@ -93,6 +93,8 @@ func TestStorePublishesEachCommittedChangeOnce(t *testing.T) {
 
 		g.Name = "core 2"
 		expect("rename", s.UpdateGroup(ctx, g), groups.Change{Kind: groups.ChangeGroupUpdated, GroupID: g.ID})
+		g.Metrics = true
+		expect("export metrics", s.UpdateGroup(ctx, g), groups.Change{Kind: groups.ChangeGroupUpdated, GroupID: g.ID})
 		g.Visibility = groups.Public
 		expect("make public", s.UpdateGroup(ctx, g), groups.Change{Kind: groups.ChangeGroupUpdated, GroupID: g.ID, AccessChanged: true})
 		expect("update a missing group", s.UpdateGroup(ctx, &groups.Group{ID: missing, Visibility: groups.Private}))

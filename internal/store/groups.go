@@ -22,6 +22,7 @@ type groupRow struct {
 	TimeoutMs  int64
 	PacketSize int
 	Paused     bool
+	Metrics    bool   // exported at /metrics/targets
 	Locations  string // comma-separated; empty: the server's own prober only
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
@@ -54,7 +55,7 @@ func groupRowOf(g *groups.Group, own string) groupRow {
 	return groupRow{
 		ID: g.ID, OwnerID: g.OwnerID, Name: g.Name, Visibility: string(g.Visibility),
 		IntervalMs: g.Interval.Milliseconds(), TimeoutMs: g.Timeout.Milliseconds(),
-		PacketSize: g.PacketSize, Paused: g.Paused, Locations: joinLocations(g.Locations, own),
+		PacketSize: g.PacketSize, Paused: g.Paused, Metrics: g.Metrics, Locations: joinLocations(g.Locations, own),
 		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
 	}
 }
@@ -75,7 +76,7 @@ func (v *groupView) toDomain(own string) (*groups.Group, groups.Role) {
 		Visibility: groups.Visibility(r.Visibility),
 		Interval:   time.Duration(r.IntervalMs) * time.Millisecond,
 		Timeout:    time.Duration(r.TimeoutMs) * time.Millisecond,
-		PacketSize: r.PacketSize, Paused: r.Paused, Locations: splitLocations(r.Locations, own),
+		PacketSize: r.PacketSize, Paused: r.Paused, Metrics: r.Metrics, Locations: splitLocations(r.Locations, own),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	var role groups.Role
@@ -251,7 +252,7 @@ func (s *Store) UpdateGroup(ctx context.Context, g *groups.Group) error {
 		res := tx.Model(&groupRow{}).Where("id = ?", g.ID).Updates(map[string]any{
 			"name": row.Name, "visibility": row.Visibility, "interval_ms": row.IntervalMs,
 			"timeout_ms": row.TimeoutMs, "packet_size": row.PacketSize, "paused": row.Paused,
-			"locations": row.Locations, "updated_at": row.UpdatedAt,
+			"metrics": row.Metrics, "locations": row.Locations, "updated_at": row.UpdatedAt,
 		})
 		return affectedOne("update group", res)
 	})

@@ -27,6 +27,8 @@ type Group struct {
 	TimeoutMs  int64       `json:"timeout_ms"`
 	PacketSize int         `json:"packet_size"`
 	Paused     bool        `json:"paused"`
+	// Metrics says whether the group's targets are exported at /metrics/targets.
+	Metrics bool `json:"metrics"`
 	// Locations are where the group is probed from (DESIGN §9); groups read from the
 	// store always name theirs (the server's own location when they chose none).
 	Locations   []string  `json:"locations"`
@@ -47,7 +49,7 @@ func GroupOf(g *groups.Group, role groups.Role, targetCount int) Group {
 		ID: g.ID, Name: g.Name, Owner: Owner{ID: g.OwnerID, Username: g.OwnerName}, Role: role,
 		Visibility: string(g.Visibility), Interval: g.Interval.String(), IntervalMs: g.Interval.Milliseconds(),
 		Timeout: g.Timeout.String(), TimeoutMs: g.Timeout.Milliseconds(), PacketSize: g.PacketSize,
-		Paused: g.Paused, Locations: slices.Clone(g.Locations), TargetCount: targetCount,
+		Paused: g.Paused, Metrics: g.Metrics, Locations: slices.Clone(g.Locations), TargetCount: targetCount,
 		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
 	}
 }
