@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-
-	"github.com/google/uuid"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Store is the persistence the Dispatcher needs (internal/store implements it).
@@ -204,8 +204,9 @@ func (d *Dispatcher) attempt(ctx context.Context, c *Channel, del *Delivery) Att
 	err := d.senders.send(sendCtx, c, del)
 	cancel()
 	if err != nil && ctx.Err() != nil {
-		// Shutting down: the lease runs out and a later dispatcher tries again.
-		return Attempt{DeliveryID: del.ID, Status: StatusPending, Error: err.Error()}
+		// Shutting down mid-send: nothing is recorded; the lease runs out and a later
+		// dispatcher tries again.
+		return Attempt{DeliveryID: del.ID, At: d.opts.Now().UTC(), Status: StatusPending, Error: err.Error()}
 	}
 	a := outcome(del, err, d.opts.Now().UTC())
 	if err != nil {
