@@ -36,7 +36,7 @@ receivers:
 		t.Fatal(err)
 	}
 	addr := "127.0.0.1:" + itoa(freePort(t))
-	start(t, nil, bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
+	start(t, bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=warn")
 	base := "http://" + addr
 	waitFor(t, "alertmanager to be ready", func() bool {

@@ -119,7 +119,10 @@ func smtpAuth(client *smtp.Client, cfg *EmailConfig, password string) error {
 }
 
 // loginAuth is the LOGIN mechanism (username and password, each base64, on request).
-type loginAuth struct{ username, password, host string }
+type loginAuth struct {
+	username, password, host string
+	step                     int
+}
 
 func (a *loginAuth) Start(server *smtp.ServerInfo) (string, []byte, error) {
 	local := server.Name == "localhost" || server.Name == "127.0.0.1" || server.Name == "::1"
@@ -132,14 +135,18 @@ func (a *loginAuth) Start(server *smtp.ServerInfo) (string, []byte, error) {
 	return "LOGIN", nil, nil
 }
 
+// Next answers the username challenge, then the password one. Servers word them
+// differently ("Username:", "User Name\x00"), so the order decides, the words only check.
 func (a *loginAuth) Next(fromServer []byte, more bool) ([]byte, error) {
 	if !more {
 		return nil, nil
 	}
-	switch strings.ToLower(strings.TrimSpace(string(fromServer))) {
-	case "username:":
+	a.step++
+	challenge := strings.ToLower(string(fromServer))
+	switch {
+	case a.step == 1 && strings.Contains(challenge, "user"):
 		return []byte(a.username), nil
-	case "password:":
+	case a.step == 2 && strings.Contains(challenge, "pass"):
 		return []byte(a.password), nil
 	}
 	return nil, fmt.Errorf("smtp: unexpected LOGIN challenge %q", fromServer)

@@ -3,7 +3,6 @@ package notify_test
 import (
 	"bufio"
 	"context"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -136,13 +135,16 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// start runs a program until the test ends; its output goes to the test log. It returns
-// the program's stdout lines.
-func start(t *testing.T, stdin io.Reader, name string, args ...string) <-chan string {
+// start runs a program until the test ends (its stdin stays open until then); its
+// stderr goes to the test log. It returns the program's stdout lines.
+func start(t *testing.T, name string, args ...string) <-chan string {
 	t.Helper()
 	cmd := exec.Command(name, args...)
-	cmd.Stdin = stdin
 	cmd.Stderr = testWriter{t}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +166,7 @@ func start(t *testing.T, stdin io.Reader, name string, args ...string) <-chan st
 		}
 	}()
 	t.Cleanup(func() {
+		stdin.Close()
 		_ = cmd.Process.Kill()
 		<-done
 		_ = cmd.Wait()
