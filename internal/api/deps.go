@@ -14,6 +14,7 @@ import (
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
+	"pingdeck/internal/notify"
 	"pingdeck/internal/store"
 )
 
@@ -76,6 +77,12 @@ type Deps struct {
 	// Locations says where groups can be probed from; nil knows only the server's own
 	// prober, named "local".
 	Locations Locations
+	// Channels stores notification channels; nil answers 501 under /api/v1/channels.
+	Channels ChannelStore
+	// Notifier sends channels' test notifications; nil answers 501 to …/test.
+	Notifier ChannelTester
+	// ChannelResolver checks where channels send; nil is net.DefaultResolver.
+	ChannelResolver notify.Resolver
 }
 
 // Locations says where groups can be probed from.
