@@ -21,6 +21,7 @@ import (
 	"pingdeck/internal/bus"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
+	"pingdeck/internal/notify"
 	"pingdeck/internal/ping"
 	"pingdeck/internal/sites"
 	"pingdeck/internal/store"
@@ -39,9 +40,11 @@ type app struct {
 	hub       *live.Hub
 	// Background work, stopped in this order: probing, then the live hub, then the
 	// writer (a batch it fetched and did not store goes back to the stream), then
-	// housekeeping, then the agents' registry (assignments, presence).
-	stopProbing, stopHub, stopWriter, stopHousekeeping, stopSites context.CancelFunc
-	probing, hubbing, writing, housekeeping, siting               sync.WaitGroup
+	// housekeeping, then the notification dispatcher (a send under way is recorded or,
+	// unconfirmed, tried again after the next start), then the agents' registry
+	// (assignments, presence).
+	stopProbing, stopHub, stopWriter, stopHousekeeping, stopNotifying, stopSites context.CancelFunc
+	probing, hubbing, writing, housekeeping, notifying, siting                   sync.WaitGroup
 }
 
 // The store announces every committed change; the live hub and the scheduler apply them.
@@ -157,6 +160,9 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		writer.Wake() // the database answers: a writer waiting out a failure retries now
 		return prober.ready()
 	}
+	// Alert notifications: deliveries are stored before they are sent; the dispatcher
+	// sends what is due (also what a previous run left pending).
+	notifier := notify.NewDispatcher(st, notify.Options{Logger: log})
 	handler, err := api.NewHandler(api.Deps{
 		Store: st, Accounts: accounts, Logger: log, Registry: reg, Ready: ready, UI: frontend.Dist(),
 		Limits:         groups.Limits{MinInterval: cfg.MinInterval, MaxTargetsPerUser: cfg.MaxTargetsPerUser, MaxGroupsPerUser: cfg.MaxGroupsPerUser},
@@ -165,6 +171,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SessionTTL: sessionTTL,
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
 		Live: hub, Sites: locations, AgentBus: cfg.NATS.Listen, Locations: locations,
+		Channels: st, Notifier: notifier,
 	})
 	if err != nil {
 		return nil, err
@@ -178,6 +185,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		server: &http.Server{Handler: boundRequestReads(handler, cfg.RequestReadTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
 	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
 	a.stopSites = a.spawn(&a.siting, locations.Run)
+	a.stopNotifying = a.spawn(&a.notifying, notifier.Run)
 	a.stopWriter = a.spawn(&a.writing, writer.Run)
 	a.stopHub = a.spawn(&a.hubbing, func(ctx context.Context) {
 		var wg sync.WaitGroup
@@ -208,7 +216,7 @@ func (a *app) shutdown() error {
 	for _, stage := range []struct {
 		stop context.CancelFunc
 		wg   *sync.WaitGroup
-	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopSites, &a.siting}} {
+	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopNotifying, &a.notifying}, {a.stopSites, &a.siting}} {
 		stage.stop()
 		stage.wg.Wait()
 	}
