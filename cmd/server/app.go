@@ -239,7 +239,10 @@ func (a *app) spawn(wg *sync.WaitGroup, f func(ctx context.Context)) context.Can
 	return cancel
 }
 
-// housekeep deletes expired sessions, raw results older than --retention-raw and
+// deliveryRetention is how long sent and failed notification deliveries stay in the log.
+const deliveryRetention = 30 * 24 * time.Hour
+
+// housekeep deletes expired sessions, finished notification deliveries older than 30 days, raw results older than --retention-raw and
 // rollups older than --retention-rollup, at start and every hour until ctx ends.
 func housekeep(ctx context.Context, st *store.Store, retentionRaw, retentionRollup time.Duration, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
@@ -260,6 +263,11 @@ func housekeep(ctx context.Context, st *store.Store, retentionRaw, retentionRoll
 			log.Warn("dropping rollups past --retention-rollup", "err", err)
 		} else if n > 0 {
 			log.Info("dropped rollups past --retention-rollup", "partitions_or_rows", n)
+		}
+		if n, err := st.DeleteFinishedDeliveries(ctx, now.Add(-deliveryRetention)); err != nil && ctx.Err() == nil {
+			log.Warn("deleting old notification deliveries", "err", err)
+		} else if n > 0 {
+			log.Info("deleted old notification deliveries", "count", n)
 		}
 		select {
 		case <-ctx.Done():

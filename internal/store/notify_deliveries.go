@@ -195,3 +195,14 @@ func (s *Store) NotifyDeliveries(ctx context.Context, channelID string, limit in
 	}
 	return out, nil
 }
+
+// DeleteFinishedDeliveries deletes sent and failed deliveries created before before
+// (their attempts go with them) and returns how many; pending ones are kept.
+func (s *Store) DeleteFinishedDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Where("status <> ? AND created_at < ?", notify.StatusPending, before.UTC()).
+		Delete(&notifyDeliveryRow{})
+	if res.Error != nil {
+		return 0, translate("delete finished deliveries", res.Error)
+	}
+	return res.RowsAffected, nil
+}

@@ -126,11 +126,29 @@ func TestNotifyDeliveries(t *testing.T) {
 			t.Fatalf("a pending delivery remains after it was sent")
 		}
 
+		pending := notify.Delivery{ID: uuid.NewString(), ChannelID: c.ID, NextAt: now, CreatedAt: now,
+			Notification: notify.Notification{ID: "alert-2:firing", State: notify.Firing, Rule: "down", Since: now}}
+		if _, err := s.EnqueueDeliveries(ctx, []notify.Delivery{pending}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			n, err := s.DeleteFinishedDeliveries(ctx, now.Add(time.Hour))
+			if err != nil || n != 1 {
+				t.Fatalf("DeleteFinishedDeliveries = %d, %v; want the sent one deleted", n, err)
+			}
+			if logs, _ := s.NotifyDeliveries(ctx, c.ID, 10); len(logs) != 1 || logs[0].ID != pending.ID {
+				t.Fatalf("after cleanup: %+v; want only the pending delivery", logs)
+			}
+		}()
+
 		logs, err := s.NotifyDeliveries(ctx, c.ID, 10)
-		if err != nil || len(logs) != 1 {
+		if err != nil || len(logs) != 2 {
 			t.Fatalf("deliveries: %d, %v", len(logs), err)
 		}
 		l := logs[0]
+		if l.ID != d.ID {
+			l = logs[1]
+		}
 		if l.Status != notify.StatusSent || l.Attempts != 2 || l.DeliveredAt == nil || len(l.Log) != 2 ||
 			l.Log[0].Error != "HTTP 500" || l.Log[1].Status != notify.StatusSent {
 			t.Fatalf("delivery log = %+v; want sent after 2 attempts (HTTP 500, then sent)", l)
