@@ -242,8 +242,9 @@ func (a *app) spawn(wg *sync.WaitGroup, f func(ctx context.Context)) context.Can
 // deliveryRetention is how long sent and failed notification deliveries stay in the log.
 const deliveryRetention = 30 * 24 * time.Hour
 
-// housekeep deletes expired sessions, finished notification deliveries older than 30 days, raw results older than --retention-raw and
-// rollups older than --retention-rollup, at start and every hour until ctx ends.
+// housekeep deletes expired sessions, raw results older than --retention-raw, rollups
+// older than --retention-rollup and finished notification deliveries older than
+// deliveryRetention, at start and every hour until ctx ends.
 func housekeep(ctx context.Context, st *store.Store, retentionRaw, retentionRollup time.Duration, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
