@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"pingdeck/internal/notify"
 )
 
@@ -169,7 +171,7 @@ func TestDeliveriesGiveUpAfterADay(t *testing.T) {
 }
 
 // TestRunSendsWhatIsEnqueued: the dispatcher's goroutine wakes on Enqueue and stops
-// with its context.
+// with its context, leaving no goroutine behind.
 func TestRunSendsWhatIsEnqueued(t *testing.T) {
 	got := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -178,6 +180,8 @@ func TestRunSendsWhatIsEnqueued(t *testing.T) {
 	defer srv.Close()
 	s := sqliteStore(t)
 	ch := newChannel(t, s, notify.KindWebhook, `{"url":"`+srv.URL+`"}`, "0123456789abcdef", true)
+	// Run's goroutine, its sends and its connections end when it returns.
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	d := notify.NewDispatcher(s, notify.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
