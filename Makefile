@@ -8,12 +8,15 @@ GO ?= go
 test: vet cross test-frontend test-ui test-deps
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-## test-deps: what the Go tests run besides Go: Debian's nats-server (an external bus)
-## and prometheus (it scrapes /metrics/targets; promtool checks the exposition)
+## test-deps: what the Go tests run besides Go: Debian's nats-server (an external bus),
+## prometheus (it scrapes /metrics/targets; promtool checks the exposition),
+## prometheus-alertmanager and python3-aiosmtpd (the notification channels' real receivers)
 .PHONY: test-deps
 test-deps:
 	@test -x /usr/sbin/nats-server || command -v nats-server >/dev/null || { apt-get install -y nats-server || { apt-get update && apt-get install -y nats-server; }; } >&2
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { apt-get install -y prometheus || { apt-get update && apt-get install -y prometheus; }; } >&2
+	@command -v prometheus-alertmanager >/dev/null || { apt-get install -y prometheus-alertmanager || { apt-get update && apt-get install -y prometheus-alertmanager; }; } >&2
+	@/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || { apt-get install -y python3-aiosmtpd || { apt-get update && apt-get install -y python3-aiosmtpd; }; } >&2
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

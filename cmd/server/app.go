@@ -22,6 +22,7 @@ import (
 	"pingdeck/internal/bus"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
+	"pingdeck/internal/notify"
 	"pingdeck/internal/ping"
 	"pingdeck/internal/sites"
 	"pingdeck/internal/store"
@@ -41,9 +42,11 @@ type app struct {
 	hub       *live.Hub
 	// Background work, stopped in this order: probing, then the live hub, then the
 	// writer (a batch it fetched and did not store goes back to the stream), then
-	// housekeeping, then the agents' registry (assignments, presence), then target states.
-	stopProbing, stopHub, stopWriter, stopHousekeeping, stopSites, stopAlerts context.CancelFunc
-	probing, hubbing, writing, housekeeping, siting, alerting                 sync.WaitGroup
+	// housekeeping, then the notification dispatcher (a send under way is recorded or,
+	// unconfirmed, tried again after the next start), then the agents' registry
+	// (assignments, presence), then target states.
+	stopProbing, stopHub, stopWriter, stopHousekeeping, stopNotifying, stopSites, stopAlerts context.CancelFunc
+	probing, hubbing, writing, housekeeping, notifying, siting, alerting                     sync.WaitGroup
 	// The per-target metrics exporter, stopped with the hub (both read live results).
 	stopTargetMetrics context.CancelFunc
 	targetMetering    sync.WaitGroup
@@ -169,6 +172,9 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		writer.Wake() // the database answers: a writer waiting out a failure retries now
 		return prober.ready()
 	}
+	// Alert notifications: deliveries are stored before they are sent; the dispatcher
+	// sends what is due (also what a previous run left pending).
+	notifier := notify.NewDispatcher(st, notify.Options{Logger: log})
 	handler, err := api.NewHandler(api.Deps{
 		Store: st, Accounts: accounts, Logger: log, Registry: reg, Ready: ready, UI: frontend.Dist(),
 		Limits:         groups.Limits{MinInterval: cfg.MinInterval, MaxTargetsPerUser: cfg.MaxTargetsPerUser, MaxGroupsPerUser: cfg.MaxGroupsPerUser},
@@ -178,6 +184,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
 		Live: hub, Sites: locations, AgentBus: cfg.NATS.Listen, Locations: locations,
 		TargetMetrics: targetMetrics, TargetMetricsPublic: cfg.MetricsTargetsPublic,
+		Channels: st, Notifier: notifier,
 	})
 	if err != nil {
 		return nil, err
@@ -192,6 +199,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
 	a.stopSites = a.spawn(&a.siting, locations.Run)
 	a.stopAlerts = a.spawn(&a.alerting, states.Run)
+	a.stopNotifying = a.spawn(&a.notifying, notifier.Run)
 	a.stopWriter = a.spawn(&a.writing, writer.Run)
 	a.stopHub = a.spawn(&a.hubbing, func(ctx context.Context) {
 		var wg sync.WaitGroup
@@ -223,7 +231,7 @@ func (a *app) shutdown() error {
 	for _, stage := range []struct {
 		stop context.CancelFunc
 		wg   *sync.WaitGroup
-	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopTargetMetrics, &a.targetMetering}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopSites, &a.siting}, {a.stopAlerts, &a.alerting}} {
+	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopTargetMetrics, &a.targetMetering}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopNotifying, &a.notifying}, {a.stopSites, &a.siting}, {a.stopAlerts, &a.alerting}} {
 		stage.stop()
 		stage.wg.Wait()
 	}
@@ -246,8 +254,12 @@ func (a *app) spawn(wg *sync.WaitGroup, f func(ctx context.Context)) context.Can
 	return cancel
 }
 
-// housekeep deletes expired sessions, raw results older than --retention-raw and
-// rollups older than --retention-rollup, at start and every hour until ctx ends.
+// deliveryRetention is how long sent and failed notification deliveries stay in the log.
+const deliveryRetention = 30 * 24 * time.Hour
+
+// housekeep deletes expired sessions, raw results older than --retention-raw, rollups
+// older than --retention-rollup and finished notification deliveries older than
+// deliveryRetention, at start and every hour until ctx ends.
 func housekeep(ctx context.Context, st *store.Store, retentionRaw, retentionRollup time.Duration, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -267,6 +279,11 @@ func housekeep(ctx context.Context, st *store.Store, retentionRaw, retentionRoll
 			log.Warn("dropping rollups past --retention-rollup", "err", err)
 		} else if n > 0 {
 			log.Info("dropped rollups past --retention-rollup", "partitions_or_rows", n)
+		}
+		if n, err := st.DeleteFinishedDeliveries(ctx, now.Add(-deliveryRetention)); err != nil && ctx.Err() == nil {
+			log.Warn("deleting old notification deliveries", "err", err)
+		} else if n > 0 {
+			log.Info("deleted old notification deliveries", "count", n)
 		}
 		select {
 		case <-ctx.Done():

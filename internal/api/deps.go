@@ -14,6 +14,7 @@ import (
 	"pingdeck/internal/auth"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
+	"pingdeck/internal/notify"
 	"pingdeck/internal/store"
 )
 
@@ -83,6 +84,12 @@ type Deps struct {
 	// group included (--metrics-targets-public); otherwise it needs a token or session
 	// and shows the groups its user may see.
 	TargetMetricsPublic bool
+	// Channels stores notification channels; nil answers 501 under /api/v1/channels.
+	Channels ChannelStore
+	// Notifier sends channels' test notifications; nil answers 501 to …/test.
+	Notifier ChannelTester
+	// ChannelResolver checks where channels send; nil is net.DefaultResolver.
+	ChannelResolver notify.Resolver
 }
 
 // Locations says where groups can be probed from.

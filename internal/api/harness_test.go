@@ -23,6 +23,7 @@ import (
 	"pingdeck/internal/bus"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
+	"pingdeck/internal/notify"
 	"pingdeck/internal/ping"
 	"pingdeck/internal/sites"
 	"pingdeck/internal/store"
@@ -116,6 +117,7 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 	if o.targetMetrics != nil {
 		deps.TargetMetrics = o.targetMetrics(st)
 	}
+	deps.Channels, deps.Notifier = st, notify.NewDispatcher(st, notify.Options{})
 	if o.sites {
 		reg := startSites(t, st)
 		deps.Sites, deps.Locations, deps.AgentBus = reg, reg, "0.0.0.0:4222"

@@ -430,6 +430,24 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin.call("DELETE", "/api/v1/users/nobody", nil, 404)
 	admin.call("DELETE", "/api/v1/users/carol", nil, 204)
 
+	// Channels: secrets write-only; loopback receivers only for admins.
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer hook.Close()
+	var ch struct{ ID string }
+	hookBody := map[string]any{"kind": "webhook", "name": "ops", "config": map[string]any{"url": hook.URL}, "secret": "0123456789abcdef"}
+	admin.callJSON("POST", "/api/v1/channels", hookBody, 201, &ch)
+	bob.call("POST", "/api/v1/channels", hookBody, 400)
+	admin.call("POST", "/api/v1/channels", map[string]any{"kind": "pager", "name": "x"}, 400)
+	admin.call("GET", "/api/v1/channels", nil, 200)
+	admin.call("GET", "/api/v1/channels/"+ch.ID, nil, 200)
+	admin.call("GET", "/api/v1/channels/nope", nil, 400)
+	bob.call("GET", "/api/v1/channels/"+ch.ID, nil, 404)
+	admin.call("PATCH", "/api/v1/channels/"+ch.ID, map[string]any{"name": "ops 2"}, 200)
+	admin.call("POST", "/api/v1/channels/"+ch.ID+"/test", nil, 200)
+	admin.call("GET", "/api/v1/channels/"+ch.ID+"/deliveries", nil, 200)
+	bob.call("DELETE", "/api/v1/channels/"+ch.ID, nil, 404)
+	admin.call("DELETE", "/api/v1/channels/"+ch.ID, nil, 204)
+
 	evil := newClient()
 	evil.header.Set("Origin", "https://evil.example")
 	evil.header.Set("Sec-Fetch-Site", "cross-site")

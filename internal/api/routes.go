@@ -102,6 +102,13 @@ func (s *server) routes() (*gin.Engine, error) {
 	authed.GET("/notifications", handleNotificationList(s))
 	authed.POST("/notifications", handleNotificationCreate(s))
 	authed.POST("/notifications/:id/read", handleNotificationRead(s))
+	authed.GET("/channels", handleChannelList(s))
+	authed.POST("/channels", handleChannelCreate(s))
+	authed.GET("/channels/:channel_id", handleChannelGet(s))
+	authed.PATCH("/channels/:channel_id", handleChannelUpdate(s))
+	authed.DELETE("/channels/:channel_id", handleChannelDelete(s))
+	authed.POST("/channels/:channel_id/test", handleChannelTest(s))
+	authed.GET("/channels/:channel_id/deliveries", handleChannelDeliveries(s))
 
 	r.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
