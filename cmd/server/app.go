@@ -175,6 +175,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	// Alert notifications: deliveries are stored before they are sent; the dispatcher
 	// sends what is due (also what a previous run left pending).
 	notifier := notify.NewDispatcher(st, notify.Options{Logger: log})
+	states.WithRules(st, notifier) // rules fire and resolve alerts, told to their channels
 	handler, err := api.NewHandler(api.Deps{
 		Store: st, Accounts: accounts, Logger: log, Registry: reg, Ready: ready, UI: frontend.Dist(),
 		Limits:         groups.Limits{MinInterval: cfg.MinInterval, MaxTargetsPerUser: cfg.MaxTargetsPerUser, MaxGroupsPerUser: cfg.MaxGroupsPerUser},
@@ -184,7 +185,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
 		Live: hub, Sites: locations, AgentBus: cfg.NATS.Listen, Locations: locations,
 		TargetMetrics: targetMetrics, TargetMetricsPublic: cfg.MetricsTargetsPublic,
-		Channels: st, Notifier: notifier,
+		Channels: st, Notifier: notifier, Rules: st,
 	})
 	if err != nil {
 		return nil, err

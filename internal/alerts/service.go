@@ -29,6 +29,7 @@ type Service struct {
 	offline chan []string // locations gone offline, from the registry
 	changed *prometheus.CounterVec
 	pending []store.TargetEvent // not stored yet (the database was away)
+	rules   *rules              // nil: no alert rules (WithRules)
 }
 
 // resultBuffer is how many result messages may wait for the service; past it NATS
@@ -93,8 +94,11 @@ func (s *Service) Run(ctx context.Context) {
 			for _, loc := range locs {
 				s.add(s.engine.SetUnknown(loc, "", time.Now()))
 			}
-		case <-flush.C:
+		case now := <-flush.C:
 			s.save(ctx)
+			if s.rules != nil {
+				s.rules.evaluate(ctx, s.engine, now, s.log.Warn)
+			}
 		}
 	}
 }

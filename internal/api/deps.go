@@ -84,6 +84,8 @@ type Deps struct {
 	// group included (--metrics-targets-public); otherwise it needs a token or session
 	// and shows the groups its user may see.
 	TargetMetricsPublic bool
+	// Rules stores groups' alert rules and alerts; nil: none.
+	Rules RuleStore
 	// Channels stores notification channels; nil answers 501 under /api/v1/channels.
 	Channels ChannelStore
 	// Notifier sends channels' test notifications; nil answers 501 to …/test.

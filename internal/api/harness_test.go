@@ -117,7 +117,7 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 	if o.targetMetrics != nil {
 		deps.TargetMetrics = o.targetMetrics(st)
 	}
-	deps.Channels, deps.Notifier = st, notify.NewDispatcher(st, notify.Options{})
+	deps.Channels, deps.Notifier, deps.Rules = st, notify.NewDispatcher(st, notify.Options{}), st
 	if o.sites {
 		reg := startSites(t, st)
 		deps.Sites, deps.Locations, deps.AgentBus = reg, reg, "0.0.0.0:4222"

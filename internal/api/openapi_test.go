@@ -354,6 +354,13 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin.call("GET", p+"/targets/"+probed+"/samples?limit=10&location=local", nil, 200)
 	admin.call("GET", p+"/targets/"+probed+"/samples?limit=0", nil, 400)
 	admin.call("GET", p+"/events?limit=5", nil, 200)
+	admin.call("GET", p+"/rules", nil, 200)
+	var rule struct{ ID string }
+	admin.callJSON("POST", p+"/rules", map[string]any{"name": "down", "state": "down", "for": "1m"}, 201, &rule)
+	admin.call("POST", p+"/rules", map[string]any{"name": "down", "state": "up"}, 400)
+	admin.call("GET", p+"/alerts", nil, 200)
+	admin.call("DELETE", p+"/rules/"+rule.ID, nil, 204)
+	admin.call("DELETE", p+"/rules/x", nil, 400)
 	admin.call("GET", p+"/events?before=x", nil, 400)
 	admin.call("GET", p+"/targets/"+probed+"/events", nil, 200)
 	admin.call("GET", p+"/targets/"+probed+"/events?limit=5000", nil, 400)

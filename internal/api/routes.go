@@ -93,6 +93,10 @@ func (s *server) routes() (*gin.Engine, error) {
 	grp.GET("/:id/targets/:target_id/samples", handleSamples(s))
 	grp.GET("/:id/targets/:target_id/events", handleTargetEvents(s))
 	grp.GET("/:id/events", handleGroupEvents(s))
+	grp.GET("/:id/rules", handleRuleList(s))
+	grp.POST("/:id/rules", handleRuleCreate(s))
+	grp.DELETE("/:id/rules/:rule_id", handleRuleDelete(s))
+	grp.GET("/:id/alerts", handleGroupAlerts(s))
 
 	authed.GET("/groups/:id/shares", handleShareList(s))
 	authed.PUT("/groups/:id/shares/:username", handleSharePut(s))

@@ -117,3 +117,18 @@ func (p *Peer) DialContext(ctx context.Context, network, addr string) (net.Conn,
 	}
 	return conn, nil
 }
+
+// Listen opens a listener inside the peer namespace (a receiver a server there can
+// reach on the peer's loopback, say); it serves from any goroutine.
+func (p *Peer) Listen(network, addr string) (net.Listener, error) {
+	var ln net.Listener
+	err := p.ns.run(func() error {
+		var err error
+		ln, err = net.Listen(network, addr)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pingtest: listen on %s in peer %s: %w", addr, p.ns.name, err)
+	}
+	return ln, nil
+}
