@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,14 +61,21 @@ func (idleFeed) Run(ctx context.Context, _ func([]ping.Result)) { <-ctx.Done() }
 // /metrics/targets names target addresses: without --metrics-targets-public it needs
 // credentials and shows each user the exported groups they may see.
 func TestTargetMetricsEndpoint(t *testing.T) {
-	var exp *targetmetrics.Exporter
+	// One exporter per env (the databases' envs may run at once), by store.
+	var mu sync.Mutex
+	exporters := map[*store.Store]*targetmetrics.Exporter{}
 	newExporter := func(st *store.Store) api.TargetMetrics {
-		exp = targetmetrics.New(st, idleFeed{}, logger(nil))
-		return exp
+		mu.Lock()
+		defer mu.Unlock()
+		exporters[st] = targetmetrics.New(st, idleFeed{}, logger(nil))
+		return exporters[st]
 	}
 	// setUp makes alice's exported group (127.0.0.1), bob's (127.0.0.2) and alice's
 	// quiet one (127.0.0.3), and one result for each target.
 	setUp := func(t *testing.T, e *env) (alice *client) {
+		mu.Lock()
+		exp := exporters[e.store]
+		mu.Unlock()
 		alice, bob := e.user("alice"), e.user("bob")
 		var a, b, quiet group
 		alice.mustJSON("POST", "/api/v1/groups", map[string]any{"name": "a", "targets": "127.0.0.1", "metrics": true}, 201, &a)
