@@ -61,16 +61,7 @@ func parseAgentConfig(args []string, getenv func(string) string, usageOut io.Wri
 	if c.DataDir == "" {
 		bad("data-dir", "must not be empty")
 	}
-	switch c.PingEngine {
-	case "auto", "probing", "shared":
-	default:
-		bad("ping-engine", "must be auto, probing or shared, got %q", c.PingEngine)
-	}
-	switch c.ICMPMode {
-	case ping.ModeAuto, ping.ModeUnprivileged, ping.ModePrivileged:
-	default:
-		bad("icmp-mode", "must be auto, unprivileged or privileged, got %q", c.ICMPMode)
-	}
+	validateProbing(bad, c.PingEngine, c.ICMPMode)
 	return c, errors.Join(errs...)
 }
 

@@ -167,16 +167,7 @@ func (c *config) validate() error {
 	if !groups.ValidLocation(c.Location) {
 		bad("location", "must be 1-32 characters of a-z, 0-9 and -, got %q", c.Location)
 	}
-	switch c.PingEngine {
-	case "auto", "probing", "shared":
-	default:
-		bad("ping-engine", "must be auto, probing or shared, got %q", c.PingEngine)
-	}
-	switch c.ICMPMode {
-	case ping.ModeAuto, ping.ModeUnprivileged, ping.ModePrivileged:
-	default:
-		bad("icmp-mode", "must be auto, unprivileged or privileged, got %q", c.ICMPMode)
-	}
+	validateProbing(bad, c.PingEngine, c.ICMPMode)
 	if c.DataDir == "" {
 		bad("data-dir", "must not be empty")
 	}
@@ -254,6 +245,20 @@ func parseFlags(fs *flag.FlagSet, usage string, args []string, getenv func(strin
 		}
 	})
 	return envErr
+}
+
+// validateProbing checks --ping-engine and --icmp-mode, for the server and the agent.
+func validateProbing(bad func(name, format string, args ...any), engine string, mode ping.Mode) {
+	switch engine {
+	case "auto", "probing", "shared":
+	default:
+		bad("ping-engine", "must be auto, probing or shared, got %q", engine)
+	}
+	switch mode {
+	case ping.ModeAuto, ping.ModeUnprivileged, ping.ModePrivileged:
+	default:
+		bad("icmp-mode", "must be auto, unprivileged or privileged, got %q", mode)
+	}
 }
 
 // defaultText is a flag's default as --help prints it, once and in the units a user

@@ -64,14 +64,13 @@ type probe struct {
 
 // tracker is one target's recent results and state at one location.
 type tracker struct {
-	group    string
-	recent   []probe // ring of the last Window probes that left
-	next     int
-	state    State
-	pending  State // the candidate state of the current streak
-	streak   int
-	changes  []time.Time // recent transitions, for flap damping
-	unsentAt time.Time   // the newest probe that never left
+	group   string
+	recent  []probe // ring of the last Window probes that left
+	next    int
+	state   State
+	pending State // the candidate state of the current streak
+	streak  int
+	changes []time.Time // recent transitions, for flap damping
 }
 
 // Engine keeps a tracker per target and location. It is not safe for concurrent use:
@@ -96,8 +95,7 @@ func (e *Engine) Observe(r ping.Result, th Thresholds) (Transition, bool) {
 	}
 	t.group = r.GroupID
 	if !r.OK && r.Err != "" && r.Err != ping.ErrTimeout {
-		t.unsentAt = r.SentAt // never left: not evidence of loss
-		return Transition{}, false
+		return Transition{}, false // never left: no evidence of loss
 	}
 	p := probe{ok: r.OK}
 	if r.OK {

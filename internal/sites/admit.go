@@ -2,6 +2,7 @@ package sites
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,7 +41,7 @@ func (r *Registry) Admit(location, group string, rs []ping.Result) ([]ping.Resul
 		r.o.Logger.Warn("checking an agent's batch against its assignment failed; storing it", "location", location, "group", group, "err", err)
 		return rs, ""
 	}
-	if !contains(a.Locations, location) {
+	if !slices.Contains(a.Locations, location) {
 		return nil, bus.DropNotAssigned
 	}
 	kept := rs[:0:0]
@@ -53,15 +54,6 @@ func (r *Registry) Admit(location, group string, rs []ping.Result) ([]ping.Resul
 		return rs, ""
 	}
 	return kept, bus.DropNotAssigned
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // assignment is the group's locations and targets, from the cache or the store.
