@@ -19,7 +19,7 @@ func (h *Hub) locationsOf(g *groups.Group) []string {
 func (h *Hub) online(location string) bool { return !h.offline[location] }
 
 // SetLocations tells the hub which locations there are and which probe now (sites
-// calls it whenever one goes online or offline): every socket gets a locations
+// calls it whenever one goes online or offline): every started socket gets a locations
 // message, and snapshots built from now on show an offline location's cells as
 // offline.
 func (h *Hub) SetLocations(locs []wire.Location) {
@@ -37,7 +37,9 @@ func (h *Hub) SetLocations(locs []wire.Location) {
 		g.snapBuilt = false
 	}
 	out := message(kindControl, msg)
-	for c := range h.clients {
-		c.send(out)
+	for _, set := range h.byUser { // past hello: a socket not yet started gets it after its hello
+		for c := range set {
+			c.send(out)
+		}
 	}
 }

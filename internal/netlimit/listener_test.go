@@ -127,6 +127,11 @@ func TestLimitsPerAddressAndTotal(t *testing.T) {
 	fromOne[0].Close()
 	s.admitted(t, "127.0.0.1")
 	s.refused(t, "127.0.0.1")
+	// The client sees its refusal as soon as the listener closes it, which can be just
+	// before the listener counts it: wait for the count, briefly.
+	for deadline := time.Now().Add(2 * time.Second); s.ln.Refused(PerAddress) != 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if a, b := s.ln.Refused(PerAddress), s.ln.Refused(Total); a != 2 || b != 1 {
 		t.Fatalf("refused per address %d, total %d; want 2 and 1", a, b)
 	}
