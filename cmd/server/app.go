@@ -20,6 +20,7 @@ import (
 	"pingdeck/internal/api"
 	"pingdeck/internal/auth"
 	"pingdeck/internal/bus"
+	"pingdeck/internal/cluster"
 	"pingdeck/internal/groups"
 	"pingdeck/internal/live"
 	"pingdeck/internal/notify"
@@ -47,6 +48,10 @@ type app struct {
 	// (assignments, presence), then target states.
 	stopProbing, stopHub, stopWriter, stopHousekeeping, stopNotifying, stopSites, stopAlerts context.CancelFunc
 	probing, hubbing, writing, housekeeping, notifying, siting, alerting                     sync.WaitGroup
+	// The leases of a replica among several (nil alone), released last: the others
+	// take this one's targets and tasks at once.
+	stopLeases context.CancelFunc
+	leasing    sync.WaitGroup
 	// The per-target metrics exporter, stopped with the hub (both read live results).
 	stopTargetMetrics context.CancelFunc
 	targetMetering    sync.WaitGroup
@@ -87,6 +92,14 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 			b.Close()
 		}
 	}()
+	if cfg.clustered() {
+		waiting, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout(cfg))
+		err = b.WaitJetStream(waiting)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
 	changes := &groups.Fanout{}
 	changeSub, err := b.SubscribeChanges(groups.SubscriberFunc(changes.Publish))
 	if err != nil {
@@ -155,7 +168,22 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	// for them, from a feed of their own (a full buffer drops messages, as the hub's:
 	// the counters then undercount, logged as a slow consumer).
 	targetMetrics := targetmetrics.New(st, b.NewResultFeed(liveFeedBuffer), log)
-	prober := newProber(cfg, st, publisher, reg, log)
+	// In a cluster each replica probes the targets of the shards it holds.
+	var leases *cluster.Leases
+	source := ping.Source(st.ProbedFrom(cfg.Location, true))
+	if cfg.clustered() {
+		source = ownedSource{Source: source, owns: func(id string) bool { return leases.OwnsTarget(id) }}
+	}
+	prober := newProber(cfg, source, publisher, reg, log)
+	leases, err = openLeases(ctx, cfg, b, prober.scheduler != nil, func() {
+		if prober.scheduler != nil {
+			prober.scheduler.ResyncAll()
+		}
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	states.RulesOnlyWhen(holds(leases, taskAlertRules))
 	changes.Subscribe(hub)
 	changes.Subscribe(targetMetrics)
 	changes.Subscribe(locations)
@@ -197,7 +225,18 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	}
 	a := &app{log: log, store: st, bus: b, changeSub: changeSub, hellos: hellos, hub: hub, serveErr: make(chan error, 1),
 		server: &http.Server{Handler: boundRequestReads(handler, cfg.RequestReadTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
-	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) { housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, log) })
+	if leases != nil {
+		a.stopLeases = a.spawn(&a.leasing, func(ctx context.Context) {
+			if err := leases.Run(ctx); err != nil {
+				log.Error("cluster: leases stopped; this replica probes nothing and runs no single task", "err", err)
+			}
+		})
+	} else {
+		a.stopLeases = func() {}
+	}
+	a.stopHousekeeping = a.spawn(&a.housekeeping, func(ctx context.Context) {
+		housekeep(ctx, st, cfg.RetentionRaw, cfg.RetentionRollup, holds(leases, taskHousekeeping), log)
+	})
 	a.stopSites = a.spawn(&a.siting, locations.Run)
 	a.stopAlerts = a.spawn(&a.alerting, states.Run)
 	a.stopNotifying = a.spawn(&a.notifying, notifier.Run)
@@ -232,7 +271,7 @@ func (a *app) shutdown() error {
 	for _, stage := range []struct {
 		stop context.CancelFunc
 		wg   *sync.WaitGroup
-	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopTargetMetrics, &a.targetMetering}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopNotifying, &a.notifying}, {a.stopSites, &a.siting}, {a.stopAlerts, &a.alerting}} {
+	}{{a.stopProbing, &a.probing}, {a.stopHub, &a.hubbing}, {a.stopTargetMetrics, &a.targetMetering}, {a.stopWriter, &a.writing}, {a.stopHousekeeping, &a.housekeeping}, {a.stopNotifying, &a.notifying}, {a.stopSites, &a.siting}, {a.stopAlerts, &a.alerting}, {a.stopLeases, &a.leasing}} {
 		stage.stop()
 		stage.wg.Wait()
 	}
@@ -260,37 +299,49 @@ const deliveryRetention = 30 * 24 * time.Hour
 
 // housekeep deletes expired sessions, raw results older than --retention-raw, rollups
 // older than --retention-rollup and finished notification deliveries older than
-// deliveryRetention, at start and every hour until ctx ends.
-func housekeep(ctx context.Context, st *store.Store, retentionRaw, retentionRollup time.Duration, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
+// deliveryRetention: at start and every hour until ctx ends, while here says this
+// replica does it (in a cluster, the one holding the housekeeping lease; a replica
+// that takes the lease over does it at once).
+func housekeep(ctx context.Context, st *store.Store, retentionRaw, retentionRollup time.Duration, here func() bool, log *slog.Logger) {
+	t := time.NewTicker(housekeepCheck)
 	defer t.Stop()
+	var last time.Time
 	for {
-		now := time.Now()
-		if n, err := st.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
-			log.Warn("purge expired sessions", "err", err)
-		} else if n > 0 {
-			log.Info("purged expired sessions", "count", n)
-		}
-		if n, err := st.DropResultsBefore(ctx, now.Add(-retentionRaw)); err != nil && ctx.Err() == nil {
-			log.Warn("dropping results past --retention-raw", "err", err)
-		} else if n > 0 {
-			log.Info("dropped results past --retention-raw", "partitions_or_rows", n)
-		}
-		if n, err := st.DropRollupsBefore(ctx, now.Add(-retentionRollup)); err != nil && ctx.Err() == nil {
-			log.Warn("dropping rollups past --retention-rollup", "err", err)
-		} else if n > 0 {
-			log.Info("dropped rollups past --retention-rollup", "partitions_or_rows", n)
-		}
-		if n, err := st.DeleteFinishedDeliveries(ctx, now.Add(-deliveryRetention)); err != nil && ctx.Err() == nil {
-			log.Warn("deleting old notification deliveries", "err", err)
-		} else if n > 0 {
-			log.Info("deleted old notification deliveries", "count", n)
+		if now := time.Now(); here() && (last.IsZero() || now.Sub(last) >= time.Hour) {
+			last = now
+			housekeepOnce(ctx, st, now, retentionRaw, retentionRollup, log)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// housekeepCheck is how often housekeep looks whether it is due (and this replica's).
+const housekeepCheck = 10 * time.Second
+
+func housekeepOnce(ctx context.Context, st *store.Store, now time.Time, retentionRaw, retentionRollup time.Duration, log *slog.Logger) {
+	if n, err := st.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+		log.Warn("purge expired sessions", "err", err)
+	} else if n > 0 {
+		log.Info("purged expired sessions", "count", n)
+	}
+	if n, err := st.DropResultsBefore(ctx, now.Add(-retentionRaw)); err != nil && ctx.Err() == nil {
+		log.Warn("dropping results past --retention-raw", "err", err)
+	} else if n > 0 {
+		log.Info("dropped results past --retention-raw", "partitions_or_rows", n)
+	}
+	if n, err := st.DropRollupsBefore(ctx, now.Add(-retentionRollup)); err != nil && ctx.Err() == nil {
+		log.Warn("dropping rollups past --retention-rollup", "err", err)
+	} else if n > 0 {
+		log.Info("dropped rollups past --retention-rollup", "partitions_or_rows", n)
+	}
+	if n, err := st.DeleteFinishedDeliveries(ctx, now.Add(-deliveryRetention)); err != nil && ctx.Err() == nil {
+		log.Warn("deleting old notification deliveries", "err", err)
+	} else if n > 0 {
+		log.Info("deleted old notification deliveries", "count", n)
 	}
 }
 

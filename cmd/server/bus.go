@@ -25,10 +25,14 @@ func openBus(cfg *config, log *slog.Logger) (*bus.Bus, error) {
 		User: cfg.NATS.User, Password: cfg.NATS.Password,
 		TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
 		Name: "pingdeck-server", Logger: log,
+		Cluster: bus.ClusterConfig{Listen: cfg.NATS.ClusterListen, Routes: cfg.NATS.Routes,
+			NodeName: cfg.NodeName, Replicas: cfg.NATS.Replicas},
 	})
 	switch {
 	case err != nil && cfg.NATS.URL != "":
 		return nil, fmt.Errorf("--nats-url (PINGDECK_NATS_URL): %w", err)
+	case err != nil && cfg.NATS.ClusterListen != "":
+		return nil, fmt.Errorf("--nats-cluster-listen (PINGDECK_NATS_CLUSTER_LISTEN) %s: %w", cfg.NATS.ClusterListen, err)
 	case err != nil && cfg.NATS.Listen != "":
 		return nil, fmt.Errorf("--nats-listen (PINGDECK_NATS_LISTEN) %s: %w", cfg.NATS.Listen, err)
 	case err != nil:
@@ -37,6 +41,9 @@ func openBus(cfg *config, log *slog.Logger) (*bus.Bus, error) {
 	switch addr := b.ListenAddr(); {
 	case cfg.NATS.URL != "":
 		log.Info("bus: external NATS", "url", b.Conn().ConnectedUrlRedacted())
+	case cfg.NATS.ClusterListen != "":
+		log.Info("bus: embedded NATS clustered with the other replicas", "node", cfg.NodeName, "cluster", cfg.NATS.ClusterListen,
+			"routes", len(cfg.NATS.Routes), "jetstream_replicas", b.Replicas(), "client_addr", addr, "store", storeDir)
 	case addr != nil:
 		log.Info("bus: embedded NATS listening for agents and replicas", "addr", addr.String(),
 			"tls", cfg.NATS.TLSCert != "", "store", storeDir)
@@ -54,7 +61,8 @@ const liveFeedBuffer = 8192
 // durable consumer on it, and the writer that stores what it delivers.
 func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Store, admit func(location, group string, rs []ping.Result) ([]ping.Result, string), m *bus.ResultMetrics, reg prometheus.Registerer, log *slog.Logger) (*ingest.Writer, error) {
 	// Not cut short by a signal during start: start completes, then shuts down in order.
-	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	// A replica of a cluster may wait here for the others (JetStream needs a quorum).
+	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout(cfg))
 	defer cancel()
 	stream, cons, err := b.OpenResults(setup, bus.StreamLimits{MaxBytes: cfg.NATS.MaxMB << 20, MaxAge: cfg.NATS.MaxAge})
 	if err != nil {
@@ -70,4 +78,13 @@ func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Sto
 	}
 	return ingest.New(st, cons, ingest.Options{Lanes: lanes, Admit: admit, Metrics: m, Registry: reg, Logger: log,
 		SourceTTL: cfg.NATS.MaxAge + time.Hour}), nil
+}
+
+// setupTimeout bounds making the bus's streams and buckets at start: longer in a
+// cluster, where JetStream waits for a quorum of the replicas to be up.
+func setupTimeout(cfg *config) time.Duration {
+	if cfg.clustered() {
+		return 3 * time.Minute
+	}
+	return 30 * time.Second
 }

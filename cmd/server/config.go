@@ -48,11 +48,18 @@ type config struct {
 	NATS natsConfig
 	// MetricsTargetsPublic serves /metrics/targets without credentials.
 	MetricsTargetsPublic bool
+	// NodeName names this replica among the others (leases, NATS cluster).
+	NodeName string
 }
 
 // natsConfig is the bus's part of the configuration.
 type natsConfig struct {
 	URL, Listen, User, Password, TLSCert, TLSKey string
+	// ClusterListen and Routes cluster the embedded server with other replicas'.
+	ClusterListen string
+	Routes        []string
+	// Replicas is JetStream's replication: 0 decides from Routes (replicasFor).
+	Replicas int
 	// MaxMB and MaxAge bound the result stream: what waits there for the database.
 	MaxMB  int64
 	MaxAge time.Duration
@@ -139,6 +146,10 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.NATS.Password, "nats-password", "", "password that goes with --nats-user (at least 12 characters when listening)")
 	fs.StringVar(&c.NATS.TLSCert, "nats-tls-cert", "", "PEM certificate that makes the --nats-listen listener TLS-only (with --nats-tls-key)")
 	fs.StringVar(&c.NATS.TLSKey, "nats-tls-key", "", "PEM private key for --nats-tls-cert")
+	fs.StringVar(&c.NATS.ClusterListen, "nats-cluster-listen", "", "host:port on which the embedded NATS server takes the other replicas' servers (routes), to run several replicas on one Postgres without an external NATS; needs --nats-user and --nats-password, which the routes use")
+	fs.Var(listFlag{&c.NATS.Routes}, "nats-routes", "comma-separated cluster addresses of the replicas' embedded NATS servers (nats://host:6222), the same list on every replica, its own included")
+	fs.IntVar(&c.NATS.Replicas, "nats-replicas", 0, "copies JetStream keeps of pingdeck's streams and buckets in a cluster: 1 or 3; 0 = 3 when --nats-routes lists three or more servers, else 1 (default 0)")
+	fs.StringVar(&c.NodeName, "node-name", "", "name of this replica among the others (1-64 of a-z, A-Z, 0-9, - and _), stable across restarts (default: the host name)")
 	fs.BoolVar(&c.MetricsTargetsPublic, "metrics-targets-public", false, "serve /metrics/targets (per-target metrics of the groups that turn them on, with their addresses) without credentials; by default a scraper sends an API token and sees the groups its user may see")
 	if err := refuseRemoved(args, getenv); err != nil {
 		return nil, err
@@ -152,6 +163,12 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	}
 	if c.DeviceKeyFile == "" {
 		c.DeviceKeyFile = filepath.Join(c.DataDir, "device-cookie.key")
+	}
+	if c.NodeName == "" {
+		c.NodeName = hostNodeName()
+	}
+	if c.NATS.Replicas == 0 {
+		c.NATS.Replicas = replicasFor(c.NATS.Routes)
 	}
 	return c, c.validate()
 }
@@ -201,6 +218,7 @@ func (c *config) validate() error {
 		bad("request-read-timeout", "must be between 1s and 1h, got %s", c.RequestReadTimeout)
 	}
 	c.NATS.validate(bad)
+	c.validateCluster(bad)
 	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
 		bad("admin-password", "must be at least 8 characters")
 	}

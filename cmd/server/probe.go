@@ -14,7 +14,6 @@ import (
 	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
 	"pingdeck/internal/ping/shared"
-	"pingdeck/internal/store"
 )
 
 // prober is the probe path: engine and scheduler, whose results go to the bus through
@@ -29,7 +28,7 @@ type prober struct {
 // newProber picks the engine (saying which and in what ICMP mode) and wires it to the
 // bus. When no ICMP socket can be had, the server still starts; the prober reports
 // what to change and /readyz fails.
-func newProber(cfg *config, st *store.Store, publisher *bus.ResultPublisher, reg prometheus.Registerer, log *slog.Logger) *prober {
+func newProber(cfg *config, source ping.Source, publisher *bus.ResultPublisher, reg prometheus.Registerer, log *slog.Logger) *prober {
 	p := &prober{publisher: publisher}
 	engine, err := newEngine(cfg.PingEngine, cfg.ICMPMode, ping.NewMetrics(reg), log)
 	if err != nil {
@@ -40,8 +39,8 @@ func newProber(cfg *config, st *store.Store, publisher *bus.ResultPublisher, reg
 	log.Info("probe engine ready", "engine", engine.Name(), "icmp_mode", modeOf(engine))
 	resolver := ping.NewResolver(groups.TargetPolicy{Allow: cfg.AllowTargets, Deny: cfg.DenyTargets}, nil)
 	// The server probes the groups probed from its own location (those that name none
-	// included); agents probe the others.
-	p.scheduler = ping.NewScheduler(st.ProbedFrom(cfg.Location, true), engine, resolver, log, publisher.Submit)
+	// included; in a cluster, the targets of its shards); agents probe the others.
+	p.scheduler = ping.NewScheduler(source, engine, resolver, log, publisher.Submit)
 	return p
 }
 

@@ -86,6 +86,7 @@ func (r *rules) evaluate(ctx context.Context, e *Engine, now time.Time, log func
 				log("alerts: reading open alerts failed; trying again", "err", err)
 				return
 			}
+			clear(r.open) // what another replica opened or resolved meanwhile is in open
 			for _, a := range open {
 				r.open[a.RuleID] = a
 			}

@@ -30,7 +30,15 @@ type Service struct {
 	changed *prometheus.CounterVec
 	pending []store.TargetEvent // not stored yet (the database was away)
 	rules   *rules              // nil: no alert rules (WithRules)
+	// rulesHere says whether this replica evaluates the rules now (RulesOnlyWhen);
+	// nil: always.
+	rulesHere func() bool
 }
+
+// RulesOnlyWhen makes the rules evaluated only while here reports true: in a cluster,
+// on the one replica holding the rules' lease (states are decided on every replica).
+// Call it before Run.
+func (s *Service) RulesOnlyWhen(here func() bool) { s.rulesHere = here }
 
 // resultBuffer is how many result messages may wait for the service; past it NATS
 // drops them for the service only (a slow consumer, logged): states lag, nothing else.
@@ -96,8 +104,12 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		case now := <-flush.C:
 			s.save(ctx)
-			if s.rules != nil {
+			switch {
+			case s.rules == nil:
+			case s.rulesHere == nil || s.rulesHere():
 				s.rules.evaluate(ctx, s.engine, now, s.log.Warn)
+			default:
+				s.rules.loaded = false // another replica evaluates; read open alerts anew when this one takes over
 			}
 		}
 	}

@@ -38,7 +38,26 @@ type Config struct {
 	// Name is the connection's name as NATS monitoring shows it.
 	Name   string
 	Logger *slog.Logger
+	// Cluster joins the embedded server to other replicas' (DESIGN §9): routes between
+	// them, JetStream clustered. Zero: a server of its own.
+	Cluster ClusterConfig
 }
+
+// ClusterConfig clusters the embedded NATS servers of several replicas.
+type ClusterConfig struct {
+	// Listen (host:port) is where the other replicas' servers connect (routes).
+	Listen string
+	// Routes are the cluster addresses of the replicas (nats://host:6222), this one's
+	// may be among them. User and Password of Config guard them.
+	Routes []string
+	// NodeName names this server in the cluster (unique per replica).
+	NodeName string
+	// Replicas is how many copies JetStream keeps of each stream and bucket (1 or 3).
+	Replicas int
+}
+
+// clustered says whether cfg asks for a clustered embedded server.
+func (c ClusterConfig) clustered() bool { return c.Listen != "" || len(c.Routes) > 0 }
 
 // Bus is a connection to NATS and, when embedded, the server it connects to.
 type Bus struct {
@@ -51,6 +70,8 @@ type Bus struct {
 	listening bool
 	baseOpts  *server.Options // what the embedded server was started with, for reloads
 	agentsMu  sync.Mutex      // one reload of the agents' credentials at a time
+	// replicas is how many copies JetStream keeps of what pingdeck creates.
+	replicas int
 }
 
 // connectTimeout bounds the first connection; afterwards the connection reconnects
@@ -62,7 +83,7 @@ func Open(cfg Config) (*Bus, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &Bus{log: cfg.Logger}
+	b := &Bus{log: cfg.Logger, replicas: max(1, cfg.Cluster.Replicas)}
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
 		nats.Timeout(connectTimeout),
@@ -128,6 +149,13 @@ func (b *Bus) useJetStream() error {
 	return nil
 }
 
+// Replicas is how many copies JetStream keeps of the streams and buckets pingdeck
+// creates: 3 in a cluster of three or more, else 1.
+func (b *Bus) Replicas() int { return b.replicas }
+
+// JetStream is the bus's JetStream context.
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
 // Conn is the bus's NATS connection.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
 
@@ -148,7 +176,7 @@ func (b *Bus) Ready() error {
 	if st := b.nc.Status(); st != nats.CONNECTED {
 		return fmt.Errorf("not connected to NATS (%s): %s", b.url, st)
 	}
-	return nil
+	return b.clusterReady()
 }
 
 // Close drains the connection (messages already published are delivered, bounded by

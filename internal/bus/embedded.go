@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -100,22 +101,26 @@ func embeddedOptions(cfg Config) (*server.Options, error) {
 		NoSigs:                 true, // pingdeck handles signals and stops the server in order
 		DontListen:             cfg.Listen == "",
 	}
+	if cfg.Cluster.clustered() {
+		if err := clusterOptions(opts, cfg); err != nil {
+			return nil, err
+		}
+		if cfg.Listen == "" {
+			// NATS starts its routes only once the client listener is up: a clustered
+			// server takes clients on a free loopback port (credentials required).
+			cfg.Listen = "127.0.0.1:0"
+			opts.DontListen = false
+		}
+	}
 	if cfg.Listen == "" {
 		return opts, nil
 	}
 	if cfg.User == "" || cfg.Password == "" {
 		return nil, errors.New("refusing to open the bus to the network without credentials: give a user and a password")
 	}
-	host, port, err := net.SplitHostPort(cfg.Listen)
+	host, p, err := splitListen(cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("listen address %q: %w", cfg.Listen, err)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil || p < 0 || p > 65535 {
-		return nil, fmt.Errorf("listen address %q: port must be 0..65535", cfg.Listen)
-	}
-	if p == 0 {
-		p = server.RANDOM_PORT // NATS reads 0 as its default port, 4222
+		return nil, err
 	}
 	opts.Host, opts.Port = host, p
 	// A users list rather than a single user, so that agents' nkeys can join it; the
@@ -138,4 +143,58 @@ func embeddedOptions(cfg Config) (*server.Options, error) {
 		opts.TLSTimeout = 2
 	}
 	return opts, nil
+}
+
+// splitListen reads a host:port listen address; port 0 picks a free one.
+func splitListen(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, fmt.Errorf("listen address %q: port must be 0..65535", addr)
+	}
+	if p == 0 {
+		p = server.RANDOM_PORT // NATS reads 0 as its default port
+	}
+	return host, p, nil
+}
+
+// clusterName is the NATS cluster every pingdeck replica's embedded server joins.
+const clusterName = "pingdeck"
+
+// clusterOptions clusters the embedded server with the other replicas': it listens
+// for routes on cfg.Cluster.Listen (the user and password required of each), connects
+// to cfg.Cluster.Routes with them, and names itself cfg.Cluster.NodeName (JetStream's
+// cluster needs a unique name per server).
+func clusterOptions(opts *server.Options, cfg Config) error {
+	c := cfg.Cluster
+	if c.NodeName == "" || !validToken(c.NodeName) {
+		return fmt.Errorf("cluster: node name %q must be one token (no dots, spaces or wildcards)", c.NodeName)
+	}
+	if cfg.User == "" || cfg.Password == "" {
+		return errors.New("refusing to cluster the bus without credentials: give a user and a password")
+	}
+	if c.Listen == "" {
+		return errors.New("cluster: routes need a cluster listen address of this server too")
+	}
+	host, p, err := splitListen(c.Listen)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	opts.ServerName = c.NodeName
+	opts.Cluster = server.ClusterOpts{Name: clusterName, Host: host, Port: p,
+		Username: cfg.User, Password: cfg.Password, AuthTimeout: 2, ConnectRetries: 0}
+	for _, r := range c.Routes {
+		u, err := url.Parse(strings.TrimSpace(r))
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("cluster: route %q is not a URL like nats://host:6222", r)
+		}
+		if u.User == nil {
+			u.User = url.UserPassword(cfg.User, cfg.Password)
+		}
+		opts.Routes = append(opts.Routes, u)
+	}
+	return nil
 }

@@ -143,11 +143,22 @@ const writerAckWait = 30 * time.Second
 // batches are all delivered to it again; storing them twice is harmless); a stream
 // that cannot be loaded is deleted and made anew, losing what waited in it.
 func (b *Bus) OpenResults(ctx context.Context, lim StreamLimits) (jetstream.Stream, jetstream.Consumer, error) {
-	s, err := b.ensureResultStream(ctx, lim)
+	var s jetstream.Stream
+	err := b.RetryTransient(ctx, "the result stream", func() (err error) {
+		s, err = b.ensureResultStream(ctx, lim)
+		return err
+	})
 	if err == nil {
-		c, cerr := b.writerConsumer(ctx, s, lim.ConsumerInMemory)
+		var c jetstream.Consumer
+		cerr := b.RetryTransient(ctx, "the writers' consumer", func() (err error) {
+			c, err = b.writerConsumer(ctx, s, lim.ConsumerInMemory)
+			return err
+		})
 		if cerr == nil {
 			return s, c, nil
+		}
+		if transient(cerr) {
+			return nil, nil, fmt.Errorf("bus: JetStream did not make the writers' consumer in time (in a cluster: are most replicas up?): %w", cerr)
 		}
 		b.log.Error("bus: the result writers' consumer is damaged; making it anew (batches still waiting are delivered again)", "err", cerr)
 		if derr := s.DeleteConsumer(ctx, WriterConsumer); derr != nil && !errors.Is(derr, jetstream.ErrConsumerNotFound) {
@@ -158,8 +169,8 @@ func (b *Bus) OpenResults(ctx context.Context, lim StreamLimits) (jetstream.Stre
 		}
 		err = cerr
 	}
-	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
-		return nil, nil, fmt.Errorf("bus: JetStream is not available on this NATS (an external server needs it on: nats-server -js): %w", err)
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) || transient(err) {
+		return nil, nil, fmt.Errorf("bus: JetStream is not available on this NATS (an external server needs it on: nats-server -js; in a cluster, most replicas must be up): %w", err)
 	}
 	b.log.Error("bus: the result stream is damaged; deleting it and making it anew (results waiting in it are lost)", "stream", ResultStream, "err", err)
 	if derr := b.js.DeleteStream(ctx, ResultStream); derr != nil && !errors.Is(derr, jetstream.ErrStreamNotFound) {
@@ -192,7 +203,7 @@ func (b *Bus) ensureResultStream(ctx context.Context, lim StreamLimits) (jetstre
 		MaxBytes:   lim.MaxBytes,
 		MaxAge:     lim.MaxAge,
 		Duplicates: dedupWindow,
-		Replicas:   1,
+		Replicas:   b.replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: result stream %s: %w", ResultStream, err)

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+
+	"pingdeck/internal/bus"
+	"pingdeck/internal/cluster"
+	"pingdeck/internal/ping"
+)
+
+// Tasks that run on one replica at a time, each under its lease.
+const (
+	taskHousekeeping = "housekeeping"
+	taskAlertRules   = "alert-rules"
+)
+
+// openLeases joins the split of work among replicas when this server may be one of
+// several (config.clustered); nil otherwise: a server alone does everything. changed
+// is told when the shards held change (the scheduler re-reads what to probe).
+func openLeases(ctx context.Context, cfg *config, b *bus.Bus, probes bool, changed func(), log *slog.Logger) (*cluster.Leases, error) {
+	if !cfg.clustered() {
+		return nil, nil
+	}
+	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout(cfg))
+	defer cancel()
+	var l *cluster.Leases
+	err := b.RetryTransient(setup, "the lease bucket", func() (err error) {
+		l, err = cluster.Open(setup, b.JetStream(), cluster.Options{Node: cfg.NodeName, Replicas: b.Replicas(),
+			Tasks: []string{taskHousekeeping, taskAlertRules}, TasksOnly: !probes, Changed: changed, Logger: log})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("cluster: this replica takes its share of the local targets by leases", "node", cfg.NodeName, "probes", probes)
+	return l, nil
+}
+
+// holds is whether this server runs task now: always when alone.
+func holds(l *cluster.Leases, task string) func() bool {
+	if l == nil {
+		return func() bool { return true }
+	}
+	return func() bool { return l.Holds(task) }
+}
+
+// ownedSource is the scheduler's source narrowed to the targets of the shards this
+// replica holds.
+type ownedSource struct {
+	ping.Source
+	owns func(targetID string) bool
+}
+
+var _ ping.Source = ownedSource{}
+
+func (s ownedSource) ActiveTargets(ctx context.Context) ([]ping.Desired, error) {
+	ds, err := s.Source.ActiveTargets(ctx)
+	return s.keep(ds), err
+}
+
+func (s ownedSource) ActiveTargetsOfGroup(ctx context.Context, groupID string) ([]ping.Desired, error) {
+	ds, err := s.Source.ActiveTargetsOfGroup(ctx, groupID)
+	return s.keep(ds), err
+}
+
+func (s ownedSource) SetTargetIP(ctx context.Context, targetID string, ip netip.Addr) error {
+	return s.Source.SetTargetIP(ctx, targetID, ip)
+}
+
+func (s ownedSource) keep(ds []ping.Desired) []ping.Desired {
+	out := ds[:0]
+	for _, d := range ds {
+		if s.owns(d.ID) {
+			out = append(out, d)
+		}
+	}
+	return out
+}

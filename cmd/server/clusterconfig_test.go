@@ -1,0 +1,60 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestClusterConfig(t *testing.T) {
+	env := func(string) string { return "" }
+	pg := "postgres://u:p@127.0.0.1/db"
+	creds := []string{"--nats-user", "pingdeck", "--nats-password", "a-long-bus-password"}
+	routes := "nats://10.0.0.1:6222,nats://10.0.0.2:6222,nats://10.0.0.3:6222"
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantErr  string // "" for none
+		replicas int
+	}{
+		{"three routes: three copies", append([]string{"--db", pg, "--nats-cluster-listen", "0.0.0.0:6222", "--nats-routes", routes, "--node-name", "a"}, creds...), "", 3},
+		{"two routes: one copy", append([]string{"--db", pg, "--nats-cluster-listen", "0.0.0.0:6222", "--nats-routes", "nats://10.0.0.1:6222,nats://10.0.0.2:6222", "--node-name", "a"}, creds...), "", 1},
+		{"SQLite in a cluster", append([]string{"--nats-cluster-listen", "0.0.0.0:6222", "--nats-routes", routes, "--node-name", "a"}, creds...), "--db (PINGDECK_DB): SQLite is one machine's database", 0},
+		{"no credentials", []string{"--db", pg, "--nats-cluster-listen", "0.0.0.0:6222", "--nats-routes", routes}, "refusing to cluster the bus without credentials", 0},
+		{"routes without a listen address", append([]string{"--db", pg, "--nats-routes", routes}, creds...), "--nats-cluster-listen (PINGDECK_NATS_CLUSTER_LISTEN): --nats-routes needs", 0},
+		{"cluster and an external NATS", append([]string{"--db", pg, "--nats-cluster-listen", "0.0.0.0:6222", "--nats-url", "nats://10.0.0.9:4222"}, creds...), "with --nats-url nothing is embedded", 0},
+		{"bad node name", []string{"--node-name", "a.b"}, "--node-name (PINGDECK_NODE_NAME)", 0},
+		{"bad route", append([]string{"--db", pg, "--nats-cluster-listen", "0.0.0.0:6222", "--nats-routes", "10.0.0.1:6222"}, creds...), "--nats-routes (PINGDECK_NATS_ROUTES)", 0},
+		{"three copies alone", []string{"--nats-replicas", "3"}, "3 copies need a cluster", 0},
+		{"alone", nil, "", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseConfig(tc.args, env, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to say %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.NATS.Replicas != tc.replicas {
+				t.Fatalf("replicas = %d, want %d", cfg.NATS.Replicas, tc.replicas)
+			}
+			if cfg.NodeName == "" {
+				t.Fatal("no default node name")
+			}
+		})
+	}
+}
+
+func TestHostNodeNameIsValid(t *testing.T) {
+	cfg, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NodeName != hostNodeName() || cfg.clustered() {
+		t.Fatalf("node %q (host %q), clustered %v", cfg.NodeName, hostNodeName(), cfg.clustered())
+	}
+}
