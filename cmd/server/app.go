@@ -184,6 +184,10 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		return nil, err
 	}
 	states.RulesOnlyWhen(holds(leases, taskAlertRules))
+	if leases != nil {
+		leases.Register(reg)
+		b.RegisterClusterGauges(reg)
+	}
 	changes.Subscribe(hub)
 	changes.Subscribe(targetMetrics)
 	changes.Subscribe(locations)

@@ -26,8 +26,8 @@ func openLeases(ctx context.Context, cfg *config, b *bus.Bus, probes bool, chang
 	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout(cfg))
 	defer cancel()
 	var l *cluster.Leases
-	err := b.RetryTransient(setup, "the lease bucket", func() (err error) {
-		l, err = cluster.Open(setup, b.JetStream(), cluster.Options{Node: cfg.NodeName, Replicas: b.Replicas(),
+	err := b.RetryTransient(setup, "the lease bucket", func(ctx context.Context) (err error) {
+		l, err = cluster.Open(ctx, b.JetStream(), cluster.Options{Node: cfg.NodeName, Replicas: b.Replicas(),
 			Tasks: []string{taskHousekeeping, taskAlertRules}, TasksOnly: !probes, Changed: changed, Logger: log})
 		return err
 	})

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"net/netip"
 	"sync"
 	"time"
@@ -20,6 +21,25 @@ const (
 	loginMaxKeys       = 100_000
 )
 
+// AttemptBudgets counts sign-in attempts in token buckets, one per BudgetKey. The
+// default keeps them in this process (NewMemoryBudgets); replicas share one kept on
+// the bus (internal/cluster), so that the limits hold across them.
+type AttemptBudgets interface {
+	// Reserve spends one token of every key's bucket and returns 0, or, when any has
+	// none, spends nothing and returns how long to wait and the kind that held it.
+	// Checking and spending are one atomic step: parallel attempts cannot all pass.
+	Reserve(ctx context.Context, keys []BudgetKey, now time.Time) (wait time.Duration, kind string)
+	// Refund gives back what Reserve spent: the attempt did not count.
+	Refund(ctx context.Context, keys []BudgetKey, now time.Time)
+	// Reset fills key's bucket again.
+	Reset(ctx context.Context, key BudgetKey)
+	// Wait is how long until key's bucket has a token.
+	Wait(ctx context.Context, key BudgetKey, now time.Time) time.Duration
+}
+
+// BudgetKey names one bucket: Kind is "address", "account" or "device".
+type BudgetKey struct{ Kind, Key string }
+
 // loginLimits holds the budgets sign-in attempts spend from, in three kinds of bucket:
 //
 //   - per client address (an IPv6 client by its /64): bounds guessing from one place,
@@ -30,88 +50,102 @@ const (
 //     strangers' failures cannot lock it out (OWASP, "Slow Down Online Guessing Attacks
 //     with Device Cookies").
 //
-// One mutex covers all three, so checking every bucket an attempt needs and reserving a
-// token in each is one step: parallel attempts cannot all pass the check before any is
-// counted. A token is reserved before the password is compared and given back when the
-// password was right.
-type loginLimits struct {
-	mu      sync.Mutex
-	address *ratelimit.Buckets
-	account *ratelimit.Buckets
-	device  *ratelimit.Buckets
+// A token is reserved before the password is compared and given back when the password
+// was right.
+type loginLimits struct{ budgets AttemptBudgets }
+
+// memoryBudgets are AttemptBudgets in this process. One mutex covers every kind, so
+// checking every bucket an attempt needs and reserving a token in each is one step.
+type memoryBudgets struct {
+	mu    sync.Mutex
+	kinds map[string]*ratelimit.Buckets
 }
 
-func newLoginLimits(burst int, refill time.Duration) *loginLimits {
-	return &loginLimits{
-		address: ratelimit.NewBuckets(burst, refill, loginMaxKeys),
-		account: ratelimit.NewBuckets(burst, refill, loginMaxKeys),
-		device:  ratelimit.NewBuckets(burst, refill, loginMaxKeys),
+// NewMemoryBudgets returns budgets kept in this process: burst attempts per key, one
+// more per refill, at most loginMaxKeys keys of each kind.
+func NewMemoryBudgets(burst int, refill time.Duration) AttemptBudgets {
+	return &memoryBudgets{kinds: map[string]*ratelimit.Buckets{
+		"address": ratelimit.NewBuckets(burst, refill, loginMaxKeys),
+		"account": ratelimit.NewBuckets(burst, refill, loginMaxKeys),
+		"device":  ratelimit.NewBuckets(burst, refill, loginMaxKeys),
+	}}
+}
+
+func (m *memoryBudgets) Reserve(_ context.Context, keys []BudgetKey, now time.Time) (time.Duration, string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var wait time.Duration
+	var held string
+	for _, k := range keys {
+		if w := m.kinds[k.Kind].Wait(k.Key, now); w > wait {
+			wait, held = w, k.Kind
+		}
+	}
+	if wait > 0 {
+		return wait, held
+	}
+	for _, k := range keys {
+		m.kinds[k.Kind].Take(k.Key, now)
+	}
+	return 0, ""
+}
+
+func (m *memoryBudgets) Refund(_ context.Context, keys []BudgetKey, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		m.kinds[k.Kind].Refund(k.Key, now)
 	}
 }
 
-// slot is one bucket an attempt spends from.
-type slot struct {
-	kind string // "address", "account" or "device": which limit held an attempt back
-	set  *ratelimit.Buckets
-	key  string
+func (m *memoryBudgets) Reset(_ context.Context, key BudgetKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.kinds[key.Kind].Reset(key.Key)
+}
+
+func (m *memoryBudgets) Wait(_ context.Context, key BudgetKey, now time.Time) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.kinds[key.Kind].Wait(key.Key, now)
 }
 
 // slots lists the buckets an attempt spends from: its device's when it presented a valid
 // device cookie for the account, else its address's and (for a name that could be an
 // account) the account's.
-func (l *loginLimits) slots(username, clientIP, deviceID string) []slot {
+func (l *loginLimits) slots(username, clientIP, deviceID string) []BudgetKey {
 	if deviceID != "" {
-		return []slot{{"device", l.device, deviceID}}
+		return []BudgetKey{{"device", deviceID}}
 	}
-	out := []slot{{"address", l.address, addressKey(clientIP)}}
+	out := []BudgetKey{{"address", addressKey(clientIP)}}
 	if usernamePattern.MatchString(username) {
-		out = append(out, slot{"account", l.account, username})
+		out = append(out, BudgetKey{"account", username})
 	}
 	return out
 }
 
 // reserve spends one token of every slot and returns nil, or, when any slot has none,
 // spends nothing and returns a rate-limited error saying how long to wait.
-func (l *loginLimits) reserve(slots []slot, now time.Time) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var wait time.Duration
-	var held string
-	for _, s := range slots {
-		if w := s.set.Wait(s.key, now); w > wait {
-			wait, held = w, s.kind
-		}
-	}
-	if wait > 0 {
+func (l *loginLimits) reserve(ctx context.Context, slots []BudgetKey, now time.Time) error {
+	if wait, held := l.budgets.Reserve(ctx, slots, now); wait > 0 {
 		return rateLimited(held, wait)
-	}
-	for _, s := range slots {
-		s.set.Take(s.key, now)
 	}
 	return nil
 }
 
 // refund gives back the tokens reserve spent: the attempt did not count.
-func (l *loginLimits) refund(slots []slot, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, s := range slots {
-		s.set.Refund(s.key, now)
-	}
+func (l *loginLimits) refund(ctx context.Context, slots []BudgetKey, now time.Time) {
+	l.budgets.Refund(context.WithoutCancel(ctx), slots, now)
 }
 
 // resetAccount forgets the failures counted against username from unknown clients.
-func (l *loginLimits) resetAccount(username string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.account.Reset(username)
+func (l *loginLimits) resetAccount(ctx context.Context, username string) {
+	l.budgets.Reset(ctx, BudgetKey{"account", username})
 }
 
 // accountWait is how long sign-ins to username from unknown clients must wait.
-func (l *loginLimits) accountWait(username string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.account.Wait(username, now)
+func (l *loginLimits) accountWait(ctx context.Context, username string, now time.Time) time.Duration {
+	return l.budgets.Wait(ctx, BudgetKey{"account", username}, now)
 }
 
 func rateLimited(kind string, wait time.Duration) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -49,14 +50,14 @@ func (s *Service) ChangePassword(ctx context.Context, u *User, c PasswordChange)
 	}
 	now := s.now()
 	slots := s.limits.slots(u.Username, c.ClientIP, "")
-	if err := s.limits.reserve(slots, now); err != nil {
+	if err := s.limits.reserve(ctx, slots, now); err != nil {
 		return nil, err
 	}
 	s.passwordChecks.Add(1)
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(c.Current)) != nil {
 		return nil, &groups.Error{Kind: groups.ErrForbidden, Field: "current_password", Message: "is wrong"}
 	}
-	s.limits.refund(slots, now)
+	s.limits.refund(ctx, slots, now)
 	hash, err := bcrypt.GenerateFromPassword([]byte(c.New), s.cost)
 	if err != nil {
 		return nil, fmt.Errorf("auth: hash password: %w", err)
@@ -86,5 +87,7 @@ func (s *Service) SetAdmin(ctx context.Context, u *User, isAdmin bool) error {
 // AccountLocked reports whether failed sign-ins from unknown devices currently hold
 // back sign-ins to username (UnlockAccount lifts that).
 func (s *Service) AccountLocked(username string) bool {
-	return s.limits.accountWait(strings.ToLower(strings.TrimSpace(username)), s.now()) > 0
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.limits.accountWait(ctx, strings.ToLower(strings.TrimSpace(username)), s.now()) > 0
 }

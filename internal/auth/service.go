@@ -43,6 +43,9 @@ type Options struct {
 	DeviceKey []byte
 	// DeviceTTL is how long a device cookie lasts after the sign-in that set it, default 365 days.
 	DeviceTTL time.Duration
+	// Budgets count sign-in attempts (LoginBurst and LoginRefill apply to the default,
+	// NewMemoryBudgets); replicas pass budgets they share.
+	Budgets AttemptBudgets
 	Now       func() time.Time
 }
 
@@ -52,7 +55,7 @@ type Service struct {
 	cost    int
 	ttl     time.Duration
 	now     func() time.Time
-	limits  *loginLimits
+	limits  loginLimits
 	devices deviceCookies
 	dummy   []byte // a hash compared against for unknown users, so timing does not tell
 	// passwordChecks counts password hash comparisons made by sign-ins: the expensive
@@ -83,10 +86,13 @@ func NewService(store Store, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Budgets == nil {
+		o.Budgets = NewMemoryBudgets(o.LoginBurst, o.LoginRefill)
+	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), o.BcryptCost)
 	return &Service{
 		store: store, cost: o.BcryptCost, ttl: o.SessionTTL, now: o.Now, dummy: dummy,
-		limits:  newLoginLimits(o.LoginBurst, o.LoginRefill),
+		limits:  loginLimits{budgets: o.Budgets},
 		devices: deviceCookies{key: o.DeviceKey, ttl: o.DeviceTTL},
 	}
 }
@@ -103,6 +109,9 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (created bool,
 		generated = password
 	}
 	_, err = s.CreateUser(ctx, NewUser{Username: AdminUsername, DisplayName: "Administrator", Password: password, IsAdmin: true})
+	if errors.Is(err, groups.ErrConflict) {
+		return false, "", nil // another replica starting at the same moment made it
+	}
 	if err != nil {
 		return false, "", fmt.Errorf("auth: create admin: %w", err)
 	}
@@ -192,14 +201,14 @@ func (s *Service) SignIn(ctx context.Context, a LoginAttempt) (*SignedIn, error)
 	now := s.now()
 	username := strings.ToLower(strings.TrimSpace(a.Username))
 	slots := s.limits.slots(username, a.ClientIP, s.devices.check(a.Device, username, now))
-	if err := s.limits.reserve(slots, now); err != nil {
+	if err := s.limits.reserve(ctx, slots, now); err != nil {
 		return nil, err
 	}
 	var u *User
 	if usernamePattern.MatchString(username) {
 		var err error
 		if u, err = s.store.UserByUsername(ctx, username); err != nil && !errors.Is(err, groups.ErrNotFound) {
-			s.limits.refund(slots, now) // not a guess: the database failed
+			s.limits.refund(ctx, slots, now) // not a guess: the database failed
 			return nil, err
 		}
 	}
@@ -211,7 +220,7 @@ func (s *Service) SignIn(ctx context.Context, a LoginAttempt) (*SignedIn, error)
 	if bcrypt.CompareHashAndPassword(hash, []byte(a.Password)) != nil || u == nil {
 		return nil, &groups.Error{Kind: groups.ErrUnauthenticated, Message: "wrong username or password"}
 	}
-	s.limits.refund(slots, now)
+	s.limits.refund(ctx, slots, now)
 	token := newSecret()
 	sess := &Session{ID: hashSecret(token), UserID: u.ID, CreatedAt: now.UTC(), LastSeenAt: now.UTC(), ExpiresAt: now.Add(s.ttl).UTC()}
 	if err := s.store.StartSession(ctx, sess, u.PasswordHash); err != nil {
@@ -242,7 +251,9 @@ func (s *Service) PasswordChecks() int64 { return s.passwordChecks.Load() }
 // does not know, so its owner can sign in from anywhere at once. (Per-address and
 // per-device limits stay.) The caller checks that the account exists.
 func (s *Service) UnlockAccount(username string) {
-	s.limits.resetAccount(strings.ToLower(strings.TrimSpace(username)))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.limits.resetAccount(ctx, strings.ToLower(strings.TrimSpace(username)))
 }
 
 // Logout ends the session the token belongs to; an unknown token is not an error.

@@ -151,3 +151,22 @@ func TestClusterNeedsCredentialsAndANodeName(t *testing.T) {
 		}
 	}
 }
+
+func TestClusteredBusesOpenResultsTogether(t *testing.T) {
+	buses := openCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(buses))
+	for i, b := range buses {
+		wg.Go(func() {
+			_, _, errs[i] = b.OpenResults(ctx, StreamLimits{MaxBytes: 1 << 20, MaxAge: time.Hour})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node%d OpenResults: %v", i, err)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // WaitJetStream waits until JetStream answers: in a cluster, until enough of the
@@ -52,12 +53,15 @@ func transient(err error) bool {
 }
 
 // RetryTransient calls f until it succeeds, fails for good, or ctx ends; it waits
-// between tries while JetStream cannot do it yet (a cluster still forming).
-func (b *Bus) RetryTransient(ctx context.Context, what string, f func() error) error {
+// between tries while JetStream cannot do it yet (a cluster still forming). Each try
+// gets attemptTimeout: a request a forming cluster leaves unanswered is asked again.
+func (b *Bus) RetryTransient(ctx context.Context, what string, f func(ctx context.Context) error) error {
 	said := false
 	for {
-		err := f()
-		if err == nil || !transient(err) || b.replicas == 1 && b.server != nil && !b.server.JetStreamIsClustered() {
+		attempt, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := f(attempt)
+		cancel()
+		if err == nil || !transient(err) || ctx.Err() != nil || b.server != nil && !b.server.JetStreamIsClustered() {
 			return err
 		}
 		if !said {
@@ -71,6 +75,9 @@ func (b *Bus) RetryTransient(ctx context.Context, what string, f func() error) e
 		}
 	}
 }
+
+// attemptTimeout bounds one JetStream request while a cluster forms.
+const attemptTimeout = 10 * time.Second
 
 // clusterReady says why a clustered embedded server cannot serve JetStream now: its
 // JetStream cluster has no leader (this replica is cut off from most of the others,
@@ -87,4 +94,21 @@ func (b *Bus) clusterReady() error {
 		return errors.New("JetStream cluster has no leader: this replica reaches too few of the others (a quorum is needed)")
 	}
 	return nil
+}
+
+// RegisterClusterGauges exports pingdeck_bus_jetstream_meta_leader: 1 when this
+// replica's embedded server leads the JetStream cluster's metadata (for operators, and
+// for tests that kill the leader's replica).
+func (b *Bus) RegisterClusterGauges(reg prometheus.Registerer) {
+	if b.server == nil {
+		return
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pingdeck_bus_jetstream_meta_leader",
+		Help: "1 when this replica's embedded NATS server is the JetStream cluster's meta leader."},
+		func() float64 {
+			if b.server.JetStreamIsLeader() {
+				return 1
+			}
+			return 0
+		}))
 }

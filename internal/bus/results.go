@@ -144,13 +144,13 @@ const writerAckWait = 30 * time.Second
 // that cannot be loaded is deleted and made anew, losing what waited in it.
 func (b *Bus) OpenResults(ctx context.Context, lim StreamLimits) (jetstream.Stream, jetstream.Consumer, error) {
 	var s jetstream.Stream
-	err := b.RetryTransient(ctx, "the result stream", func() (err error) {
+	err := b.RetryTransient(ctx, "the result stream", func(ctx context.Context) (err error) {
 		s, err = b.ensureResultStream(ctx, lim)
 		return err
 	})
 	if err == nil {
 		var c jetstream.Consumer
-		cerr := b.RetryTransient(ctx, "the writers' consumer", func() (err error) {
+		cerr := b.RetryTransient(ctx, "the writers' consumer", func(ctx context.Context) (err error) {
 			c, err = b.writerConsumer(ctx, s, lim.ConsumerInMemory)
 			return err
 		})

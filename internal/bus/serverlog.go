@@ -3,6 +3,7 @@ package bus
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 )
 
@@ -29,13 +30,35 @@ func (l *serverLog) Tracef(format string, v ...any) {
 }
 
 func (l *serverLog) Warnf(format string, v ...any) {
-	l.log.Warn("nats: " + fmt.Sprintf(format, v...))
+	msg := fmt.Sprintf(format, v...)
+	if clusterForming(msg) {
+		l.log.Info("nats: " + msg)
+		return
+	}
+	l.log.Warn("nats: " + msg)
 	l.count()
 }
 
 func (l *serverLog) Errorf(format string, v ...any) {
-	l.log.Error("nats: " + fmt.Sprintf(format, v...))
+	msg := fmt.Sprintf(format, v...)
+	if clusterForming(msg) {
+		l.log.Info("nats: " + msg)
+		return
+	}
+	l.log.Error("nats: " + msg)
 	l.count()
+}
+
+// clusterForming reports whether a server message is about routes to the other
+// replicas or JetStream's cluster still forming: expected while replicas start or one
+// is away, and no sign of a damaged store.
+func clusterForming(msg string) bool {
+	for _, s := range []string{"route", "Route", "routing", "meta leader"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Fatalf records msg for tryStart; the server stops what it was starting, and pingdeck

@@ -50,6 +50,23 @@ func versions(ctx context.Context, p *goose.Provider) (current, latest int64, er
 }
 
 func (s *Store) migrate(ctx context.Context, o Options) error {
+	if s.dialect == Postgres {
+		// Replicas starting together take turns: one migrates, the others then find
+		// the schema current.
+		sqlDB, err := s.db.DB()
+		if err != nil {
+			return fmt.Errorf("store: migrations: %w", err)
+		}
+		conn, err := sqlDB.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("store: migrations: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext('pingdeck.migrate'))"); err != nil {
+			return fmt.Errorf("store: lock for migrations: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext('pingdeck.migrate'))")
+	}
 	p, err := s.migrationProvider()
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)

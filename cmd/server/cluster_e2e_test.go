@@ -1,0 +1,446 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"pingdeck/internal/live/livetest"
+	"pingdeck/internal/store/storetest"
+)
+
+// TestClusterFailover runs three replicas of the real binary on one throwaway
+// Postgres, their embedded NATS servers clustered on loopback, probing loopback
+// targets, with a WebSocket client on each. It kills one replica (kill -9) under
+// probing and live load, restarts it, then kills the replica whose NATS server leads
+// JetStream, and restarts that one; it prints, from the live streams and the stored
+// results, the failover times and the results lost, duplicated and probed twice, and
+// holds them to the bounds.
+func TestClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three replicas for a minute and a half; not in -short")
+	}
+	c := newTestCluster(t, 3)
+	admin := c.nodes[0].client()
+	admin.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
+	const nTargets = 48
+	var addrs []string
+	for i := 1; i <= nTargets; i++ {
+		addrs = append(addrs, fmt.Sprintf("127.21.0.%d", i))
+	}
+	var g struct {
+		ID      string
+		Targets []struct{ ID, Address string }
+	}
+	admin.call("POST", "/api/v1/groups", map[string]any{"name": "cluster", "interval": "1s", "targets": strings.Join(addrs, "\n")}, 201, &g)
+	if len(g.Targets) != nTargets {
+		t.Fatalf("group has %d targets, want %d", len(g.Targets), nTargets)
+	}
+
+	// A viewer on every replica.
+	var viewers []*liveViewer
+	for _, n := range c.nodes {
+		viewers = append(viewers, c.watch(t, n))
+	}
+	defer func() {
+		for _, v := range viewers {
+			v.close()
+		}
+	}()
+
+	// The shards settle: every replica probes a share, every target is answered on
+	// every viewer (whichever replica probed it).
+	waitUntil(t, 60*time.Second, "every replica probing its share", func() bool {
+		for _, n := range c.nodes {
+			if metricValue(n.client().text("/metrics"), "pingdeck_cluster_shards_held") < 15 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, v := range viewers {
+		waitUntil(t, 30*time.Second, fmt.Sprintf("viewer %d seeing every target", i), func() bool { return v.targetsSeen() == nTargets })
+	}
+	settled := time.Now()
+	time.Sleep(5 * time.Second)
+
+	// kill -9 one replica; then the one leading JetStream's metadata.
+	kills := []struct {
+		name string
+		pick func() int
+	}{
+		{"a replica", func() int { return 1 }},
+		{"the JetStream meta leader's replica", c.metaLeader},
+	}
+	var failovers []time.Duration
+	for _, k := range kills {
+		i := k.pick()
+		watcher := viewers[(i+1)%len(viewers)]
+		killedAt := time.Now()
+		c.kill(i)
+		viewers[i].close()
+		took := watcher.waitAllAfter(t, killedAt, nTargets, 10*time.Second+5*time.Second)
+		failovers = append(failovers, took)
+		t.Logf("kill -9 %s (node%d): every target probed again after %s", k.name, i, took.Round(time.Millisecond))
+		time.Sleep(3 * time.Second)
+		c.restart(t, i)
+		viewers[i] = c.watch(t, c.nodes[i])
+		waitUntil(t, 60*time.Second, "the restarted replica taking its share back", func() bool {
+			return metricValue(c.nodes[i].client().text("/metrics"), "pingdeck_cluster_shards_held") >= 15
+		})
+		time.Sleep(5 * time.Second)
+	}
+	end := time.Now()
+
+	// Cross-replica delivery: a result probed on one replica reaches every viewer.
+	var lat []time.Duration
+	for _, v := range viewers {
+		lat = append(lat, v.latencies()...)
+	}
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		t.Fatal("no live results measured")
+	}
+	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+
+	// What was stored, per target: a second with no result is lost, one with two
+	// was probed twice.
+	from, to := settled, end.Add(-3*time.Second)
+	waitUntil(t, 30*time.Second, "the writers storing what was probed until the end", func() bool {
+		for _, tg := range g.Targets {
+			if len(storedTimes(t, admin, g.ID, tg.ID, to, end)) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	lost, doubled, twice := 0, 0, 0
+	worstDoubled := 0
+	for _, tg := range g.Targets {
+		times := storedTimes(t, admin, g.ID, tg.ID, from, to)
+		l, d := gapsAndDoubles(times, time.Second)
+		lost += l
+		doubled += d
+		if d > 0 {
+			twice++
+		}
+		worstDoubled = max(worstDoubled, d)
+	}
+	t.Logf("cluster of 3, %d targets at 1 s, %s measured:", nTargets, to.Sub(from).Round(time.Second))
+	t.Logf("  failover after kill -9: %v (bound 10s)", failovers)
+	t.Logf("  live delivery across replicas (sent → viewer): p50 %s, p99 %s over %d results", p50.Round(time.Millisecond), p99.Round(time.Millisecond), len(lat))
+	t.Logf("  stored results lost: %d, duplicated (a second probed twice): %d, targets probed twice at some moment: %d", lost, doubled, twice)
+
+	for _, f := range failovers {
+		if f > 10*time.Second {
+			t.Errorf("failover took %s, bound 10s", f)
+		}
+	}
+	if p99 > time.Second+time.Second { // the probe's interval plus the 1 s
+		t.Errorf("live delivery p99 %s", p99)
+	}
+	// Each kill loses at most the failover time of the killed replica's targets
+	// (a third of them); each handover (a kill, a return) doubles at most one
+	// interval of a target.
+	if bound := 2 * 11 * (nTargets/3 + 2); lost > bound {
+		t.Errorf("%d results lost, more than the failover allows (%d)", lost, bound)
+	}
+	if worstDoubled > 4 {
+		t.Errorf("a target was probed twice in %d seconds; at most one per handover (4) allowed", worstDoubled)
+	}
+	for i, n := range c.nodes {
+		if log := n.stderr.String(); strings.Contains(log, "DATA RACE") {
+			t.Errorf("node%d: data race:\n%s", i, log)
+		}
+	}
+}
+
+// testCluster is several replicas of the real binary on one Postgres.
+type testCluster struct {
+	t     *testing.T
+	bin   string
+	env   []string
+	args  [][]string
+	nodes []*proc
+}
+
+func newTestCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, bin: buildPlainBinary(t)}
+	dsn := storetest.PostgresURL(t)
+	var listeners []net.Listener
+	var routes []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		listeners = append(listeners, ln)
+		routes = append(routes, "nats://"+ln.Addr().String())
+	}
+	for _, ln := range listeners {
+		ln.Close()
+	}
+	c.env = []string{"PINGDECK_DB=" + dsn, "PINGDECK_ADMIN_PASSWORD=admin-password", "PINGDECK_ALLOW_TARGETS=127.0.0.0/8",
+		"PINGDECK_NATS_USER=pingdeck", "PINGDECK_NATS_PASSWORD=cluster-bus-password", "PINGDECK_NATS_ROUTES=" + strings.Join(routes, ",")}
+	for i := range n {
+		c.args = append(c.args, []string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"),
+			"--node-name", fmt.Sprintf("node%d", i), "--nats-cluster-listen", strings.TrimPrefix(routes[i], "nats://")})
+	}
+	// They start together: each waits for a quorum of the others' NATS servers.
+	c.nodes = make([]*proc, n)
+	waits := make([]func() error, n)
+	for i := range n {
+		c.nodes[i], waits[i] = spawn(t, c.bin, c.env, c.args[i]...)
+	}
+	for i, wait := range waits {
+		if err := wait(); err != nil {
+			t.Fatalf("node%d: %v\nstderr:\n%s", i, err, c.nodes[i].stderr)
+		}
+	}
+	return c
+}
+
+// kill stops replica i as kill -9 does.
+func (c *testCluster) kill(i int) {
+	c.nodes[i].cmd.Process.Signal(syscall.SIGKILL)
+	<-c.nodes[i].exited
+}
+
+// restart starts replica i again, on its data directory and name.
+func (c *testCluster) restart(t *testing.T, i int) {
+	t.Helper()
+	p, wait := spawn(t, c.bin, c.env, c.args[i]...)
+	if err := wait(); err != nil {
+		t.Fatalf("node%d restart: %v\nstderr:\n%s", i, err, p.stderr)
+	}
+	c.nodes[i] = p
+}
+
+// metaLeader is the replica whose NATS server leads JetStream's metadata now.
+func (c *testCluster) metaLeader() int {
+	c.t.Helper()
+	for i, n := range c.nodes {
+		if metricValue(n.client().text("/metrics"), "pingdeck_bus_jetstream_meta_leader") == 1 {
+			return i
+		}
+	}
+	c.t.Fatal("no replica leads JetStream")
+	return -1
+}
+
+// spawn starts the binary and returns at once, with what waits for its "listening"
+// line (so that several can start together).
+func spawn(t *testing.T, binary string, env []string, args ...string) (*proc, func() error) {
+	t.Helper()
+	p := &proc{t: t, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	p.cmd = exec.Command(binary, args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout = p.stdout
+	pr, pw := io.Pipe()
+	p.cmd.Stderr = pw
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			p.stderr.Write([]byte(line + "\n"))
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "pingdeck listening" {
+				addrCh <- rec.Addr
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	go func() { err := p.cmd.Wait(); pw.Close(); p.exited <- err }()
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	return p, func() error {
+		select {
+		case p.addr = <-addrCh:
+			return nil
+		case err := <-p.exited:
+			p.exited <- err
+			return fmt.Errorf("exited before listening: %v", err)
+		case <-time.After(90 * time.Second):
+			// Where it is stuck: Go prints every goroutine's stack on SIGQUIT.
+			p.cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case <-p.exited:
+			case <-time.After(5 * time.Second):
+			}
+			return fmt.Errorf("not listening after 90 s")
+		}
+	}
+}
+
+// liveViewer is a dashboard socket on one replica, recording what arrives.
+type liveViewer struct {
+	conn *livetest.Conn
+	done chan struct{}
+
+	mu   sync.Mutex
+	seen map[string][]int64 // target → sent times (ms) of the results received
+	lat  []time.Duration    // per answered result: received − (sent + RTT)
+}
+
+func (c *testCluster) watch(t *testing.T, n *proc) *liveViewer {
+	t.Helper()
+	h := n.client()
+	h.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
+	conn, resp, err := h.wsDial(http.Header{"Origin": {h.base}}, livetest.Options{})
+	if err != nil {
+		t.Fatalf("dial %s: %v (%s)", n.addr, err, responseText(resp))
+	}
+	v := &liveViewer{conn: conn, done: make(chan struct{}), seen: map[string][]int64{}}
+	go v.read()
+	return v
+}
+
+func (v *liveViewer) read() {
+	defer close(v.done)
+	for {
+		m, err := v.conn.Next(time.Now().Add(time.Minute))
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		if m.Type != "results" {
+			continue
+		}
+		v.mu.Lock()
+		for _, it := range m.Items {
+			v.seen[it.T] = append(v.seen[it.T], it.At)
+			if it.OK && it.RTTMs != nil {
+				sent := time.UnixMilli(it.At).Add(time.Duration(*it.RTTMs * float64(time.Millisecond)))
+				v.lat = append(v.lat, now.Sub(sent))
+			}
+		}
+		v.mu.Unlock()
+	}
+}
+
+func (v *liveViewer) close() {
+	v.conn.Close()
+	<-v.done
+}
+
+func (v *liveViewer) targetsSeen() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.seen)
+}
+
+func (v *liveViewer) latencies() []time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.lat)
+}
+
+// waitAllAfter waits until every target has a result probed after when plus the
+// longest wait that was needed (a target the killed replica did not probe answers
+// within an interval) and returns the latest first such result's lag behind when.
+func (v *liveViewer) waitAllAfter(t *testing.T, when time.Time, n int, limit time.Duration) time.Duration {
+	t.Helper()
+	var worst time.Duration
+	waitUntil(t, limit+5*time.Second, fmt.Sprintf("every target probed again within %s of the kill", limit), func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		worst = 0
+		count := 0
+		for _, ats := range v.seen {
+			i := sort.Search(len(ats), func(i int) bool { return ats[i] > when.UnixMilli() })
+			if i < len(ats) {
+				count++
+				worst = max(worst, time.UnixMilli(ats[i]).Sub(when))
+			}
+		}
+		return count == n
+	})
+	return worst
+}
+
+// storedTimes lists the sent times of a target's stored results in [from, to).
+func storedTimes(t *testing.T, h *httpClient, group, target string, from, to time.Time) []time.Time {
+	t.Helper()
+	var out []time.Time
+	cursor := ""
+	for {
+		q := url.Values{"from": {from.UTC().Format(time.RFC3339Nano)}, "to": {to.UTC().Format(time.RFC3339Nano)}, "limit": {"10000"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var page struct {
+			Samples []struct{ At string }
+			Next    *string
+		}
+		h.call("GET", "/api/v1/groups/"+group+"/targets/"+target+"/samples?"+q.Encode(), nil, 200, &page)
+		for _, s := range page.Samples {
+			at, err := time.Parse(time.RFC3339Nano, s.At)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, at)
+		}
+		if page.Next == nil {
+			return out
+		}
+		cursor = *page.Next
+	}
+}
+
+// gapsAndDoubles counts, in sorted send times of a target probed every interval,
+// the probes missing (a gap of k intervals is k−1 lost) and the probes of a slot
+// already probed (two within half an interval: probed twice).
+func gapsAndDoubles(times []time.Time, interval time.Duration) (lost, doubled int) {
+	for i := 1; i < len(times); i++ {
+		d := times[i].Sub(times[i-1])
+		switch {
+		case d < interval/2:
+			doubled++
+		case d > interval*3/2:
+			lost += int((d+interval/2)/interval) - 1
+		}
+	}
+	return lost, doubled
+}
+
+func TestGapsAndDoubles(t *testing.T) {
+	at := func(ms ...int) []time.Time {
+		var out []time.Time
+		for _, m := range ms {
+			out = append(out, time.UnixMilli(int64(m)))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		times         []time.Time
+		lost, doubled int
+	}{
+		{at(0, 1000, 2000, 3000), 0, 0},
+		{at(0, 1000, 4000), 2, 0},
+		{at(0, 1000, 1003, 2000), 0, 1},
+		{at(0, 1010, 1990, 3005), 0, 0},
+	} {
+		if l, d := gapsAndDoubles(tc.times, time.Second); l != tc.lost || d != tc.doubled {
+			t.Errorf("%v: lost %d doubled %d, want %d %d", tc.times, l, d, tc.lost, tc.doubled)
+		}
+	}
+}
