@@ -46,7 +46,7 @@ type Options struct {
 	// Budgets count sign-in attempts (LoginBurst and LoginRefill apply to the default,
 	// NewMemoryBudgets); replicas pass budgets they share.
 	Budgets AttemptBudgets
-	Now       func() time.Time
+	Now     func() time.Time
 }
 
 // Service signs people in and out and manages accounts and API tokens.
