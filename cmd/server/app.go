@@ -122,7 +122,11 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, fmt.Errorf("--device-key-file (PINGDECK_DEVICE_KEY_FILE) %s: %w", cfg.DeviceKeyFile, err)
 	}
-	accounts := auth.NewService(st, auth.Options{SessionTTL: sessionTTL, DeviceKey: deviceKey})
+	budgets, err := openBudgets(ctx, cfg, b, log)
+	if err != nil {
+		return nil, err
+	}
+	accounts := auth.NewService(st, auth.Options{SessionTTL: sessionTTL, DeviceKey: deviceKey, Budgets: budgets})
 	created, generated, err := accounts.Bootstrap(ctx, cfg.AdminPassword)
 	if err != nil {
 		return nil, err

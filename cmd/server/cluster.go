@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"pingdeck/internal/auth"
 	"pingdeck/internal/bus"
 	"pingdeck/internal/cluster"
 	"pingdeck/internal/ping"
@@ -36,6 +37,25 @@ func openLeases(ctx context.Context, cfg *config, b *bus.Bus, probes bool, chang
 	}
 	log.Info("cluster: this replica takes its share of the local targets by leases", "node", cfg.NodeName, "probes", probes)
 	return l, nil
+}
+
+// openBudgets returns the sign-in budgets replicas share (on the bus), or nil (auth's
+// default, in memory) for a server alone.
+func openBudgets(ctx context.Context, cfg *config, b *bus.Bus, log *slog.Logger) (auth.AttemptBudgets, error) {
+	if !cfg.clustered() {
+		return nil, nil
+	}
+	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout(cfg))
+	defer cancel()
+	var budgets *cluster.Budgets
+	err := b.RetryTransient(setup, "the sign-in budgets", func(ctx context.Context) (err error) {
+		budgets, err = cluster.OpenBudgets(ctx, b.JetStream(), b.Replicas(), auth.DefaultLoginBurst, auth.DefaultLoginRefill, log)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return budgets, nil
 }
 
 // holds is whether this server runs task now: always when alone.

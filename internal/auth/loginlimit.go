@@ -16,8 +16,8 @@ import (
 // device ID of 22), so each kind holds at most ~13 MB (about 130 bytes a key, measured in
 // internal/ratelimit).
 const (
-	defaultLoginBurst  = 5
-	defaultLoginRefill = 12 * time.Second
+	DefaultLoginBurst  = 5
+	DefaultLoginRefill = 12 * time.Second
 	loginMaxKeys       = 100_000
 )
 

@@ -72,10 +72,10 @@ func NewService(store Store, o Options) *Service {
 		o.SessionTTL = 14 * 24 * time.Hour
 	}
 	if o.LoginBurst == 0 {
-		o.LoginBurst = defaultLoginBurst
+		o.LoginBurst = DefaultLoginBurst
 	}
 	if o.LoginRefill == 0 {
-		o.LoginRefill = defaultLoginRefill
+		o.LoginRefill = DefaultLoginRefill
 	}
 	if len(o.DeviceKey) == 0 {
 		o.DeviceKey = newDeviceKey()
