@@ -158,20 +158,6 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	feed := b.NewResultFeed(liveFeedBuffer)
-	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
-		MaxStreamsPerUser: cfg.MaxStreamsPerUser, Feed: feed, Location: cfg.Location})
-	if err != nil {
-		return nil, err
-	}
-	hub.SetLocations(locations.Locations())
-	locations.Watch(hub.SetLocations)
-	states := alerts.NewService(b.Conn(), st, reg, log)
-	locations.Watch(states.LocationsChanged)
-	// Per-target metrics (/metrics/targets) count the results of the groups that ask
-	// for them, from a feed of their own (a full buffer drops messages, as the hub's:
-	// the counters then undercount, logged as a slow consumer).
-	targetMetrics := targetmetrics.New(st, b.NewResultFeed(liveFeedBuffer), log)
 	// In a cluster each replica probes the targets of the shards it holds.
 	var leases *cluster.Leases
 	source := ping.Source(st.ProbedFrom(cfg.Location, true))
@@ -187,11 +173,29 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
-	states.RulesOnlyWhen(holds(leases, taskAlertRules))
 	if leases != nil {
 		leases.Register(reg)
 		b.RegisterClusterGauges(reg)
 	}
+	streams, err := openStreams(ctx, cfg, b, leases, log)
+	if err != nil {
+		return nil, err
+	}
+	feed := b.NewResultFeed(liveFeedBuffer)
+	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
+		MaxStreamsPerUser: cfg.MaxStreamsPerUser, Streams: streamCounter(streams), Feed: feed, Location: cfg.Location})
+	if err != nil {
+		return nil, err
+	}
+	hub.SetLocations(locations.Locations())
+	locations.Watch(hub.SetLocations)
+	states := alerts.NewService(b.Conn(), st, reg, log)
+	states.RecordOnlyWhen(holds(leases, taskAlertRules))
+	locations.Watch(states.LocationsChanged)
+	// Per-target metrics (/metrics/targets) count the results of the groups that ask
+	// for them, from a feed of their own (a full buffer drops messages, as the hub's:
+	// the counters then undercount, logged as a slow consumer).
+	targetMetrics := targetmetrics.New(st, b.NewResultFeed(liveFeedBuffer), log)
 	changes.Subscribe(hub)
 	changes.Subscribe(targetMetrics)
 	changes.Subscribe(locations)
@@ -235,9 +239,15 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		server: &http.Server{Handler: boundRequestReads(handler, cfg.RequestReadTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
 	if leases != nil {
 		a.stopLeases = a.spawn(&a.leasing, func(ctx context.Context) {
+			var wg sync.WaitGroup
+			streamsCtx, stopStreams := context.WithCancel(context.WithoutCancel(ctx))
+			wg.Go(func() { streams.Run(streamsCtx) })
 			if err := leases.Run(ctx); err != nil {
 				log.Error("cluster: leases stopped; this replica probes nothing and runs no single task", "err", err)
 			}
+			// The hub is stopped by now: this replica's stream counts are taken out.
+			stopStreams()
+			wg.Wait()
 		})
 	} else {
 		a.stopLeases = func() {}
@@ -248,7 +258,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	a.stopSites = a.spawn(&a.siting, locations.Run)
 	a.stopAlerts = a.spawn(&a.alerting, states.Run)
 	a.stopNotifying = a.spawn(&a.notifying, notifier.Run)
-	a.stopWriter = a.spawn(&a.writing, writer.Run)
+	a.stopWriter = a.spawn(&a.writing, func(ctx context.Context) { runWhileHeld(ctx, holds(leases, taskWriter), writer.Run) })
 	a.stopHub = a.spawn(&a.hubbing, func(ctx context.Context) {
 		var wg sync.WaitGroup
 		wg.Go(func() { feed.Run(ctx, func(rs []ping.Result) { hub.Publish(rs...) }) })

@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"pingdeck/internal/auth"
 	"pingdeck/internal/bus"
 	"pingdeck/internal/cluster"
+	"pingdeck/internal/live"
 	"pingdeck/internal/ping"
 )
 
@@ -15,6 +17,10 @@ import (
 const (
 	taskHousekeeping = "housekeeping"
 	taskAlertRules   = "alert-rules"
+	// taskWriter: one replica at a time stores results from the shared consumer, so
+	// each source's batches reach one writer in order (its gap count and the open
+	// blocks of a target are that writer's alone).
+	taskWriter = "writer"
 )
 
 // openLeases joins the split of work among replicas when this server may be one of
@@ -29,7 +35,7 @@ func openLeases(ctx context.Context, cfg *config, b *bus.Bus, probes bool, chang
 	var l *cluster.Leases
 	err := b.RetryTransient(setup, "the lease bucket", func(ctx context.Context) (err error) {
 		l, err = cluster.Open(ctx, b.JetStream(), cluster.Options{Node: cfg.NodeName, Replicas: b.Replicas(),
-			Tasks: []string{taskHousekeeping, taskAlertRules}, TasksOnly: !probes, Changed: changed, Logger: log})
+			Tasks: []string{taskWriter, taskHousekeeping, taskAlertRules}, TasksOnly: !probes, Changed: changed, Logger: log})
 		return err
 	})
 	if err != nil {
@@ -56,6 +62,30 @@ func openBudgets(ctx context.Context, cfg *config, b *bus.Bus, log *slog.Logger)
 		return nil, err
 	}
 	return budgets, nil
+}
+
+// openStreams returns the count of users' live streams replicas share, or nil for a
+// server alone (the hub counts its own).
+func openStreams(ctx context.Context, cfg *config, b *bus.Bus, leases *cluster.Leases, log *slog.Logger) (*cluster.Streams, error) {
+	if leases == nil {
+		return nil, nil
+	}
+	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout(cfg))
+	defer cancel()
+	var streams *cluster.Streams
+	err := b.RetryTransient(setup, "the live-stream counts", func(ctx context.Context) (err error) {
+		streams, err = cluster.OpenStreams(ctx, b.JetStream(), leases, b.Replicas(), log)
+		return err
+	})
+	return streams, err
+}
+
+// streamCounter is streams as the hub takes it: none for a server alone.
+func streamCounter(streams *cluster.Streams) live.StreamCounter {
+	if streams == nil {
+		return nil
+	}
+	return streams
 }
 
 // holds is whether this server runs task now: always when alone.
@@ -98,3 +128,38 @@ func (s ownedSource) keep(ds []ping.Desired) []ping.Desired {
 	}
 	return out
 }
+
+// runWhileHeld runs f while here reports true, until ctx ends: started when it turns
+// true, stopped (its context cancelled, waited for) when it turns false. here is
+// looked at every heldCheck.
+func runWhileHeld(ctx context.Context, here func() bool, f func(ctx context.Context)) {
+	t := time.NewTicker(heldCheck)
+	defer t.Stop()
+	var stop context.CancelFunc
+	var done chan struct{}
+	for {
+		switch held := here(); {
+		case held && stop == nil:
+			var runCtx context.Context
+			runCtx, stop = context.WithCancel(ctx)
+			done = make(chan struct{})
+			go func() { defer close(done); f(runCtx) }()
+		case !held && stop != nil:
+			stop()
+			<-done
+			stop = nil
+		}
+		select {
+		case <-ctx.Done():
+			if stop != nil {
+				stop()
+				<-done
+			}
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// heldCheck is how often runWhileHeld looks at its lease.
+const heldCheck = 250 * time.Millisecond

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,6 +35,19 @@ func TestClusterFailover(t *testing.T) {
 		t.Skip("three replicas for a minute and a half; not in -short")
 	}
 	c := newTestCluster(t, 3)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, n := range c.nodes {
+				var lines []string
+				for _, l := range strings.Split(n.stderr.String(), "\n") {
+					if strings.Contains(l, `"level":"WARN"`) || strings.Contains(l, `"level":"ERROR"`) {
+						lines = append(lines, l)
+					}
+				}
+				t.Logf("node%d warnings and errors:\n%s", i, strings.Join(lines, "\n"))
+			}
+		}
+	})
 	admin := c.nodes[0].client()
 	admin.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
 	const nTargets = 48
@@ -52,9 +65,11 @@ func TestClusterFailover(t *testing.T) {
 	}
 
 	// A viewer on every replica.
+	byNode := make([]*liveViewer, len(c.nodes))
 	var viewers []*liveViewer
-	for _, n := range c.nodes {
-		viewers = append(viewers, c.watch(t, n))
+	for i, n := range c.nodes {
+		byNode[i] = c.watch(t, n)
+		viewers = append(viewers, byNode[i])
 	}
 	defer func() {
 		for _, v := range viewers {
@@ -76,9 +91,23 @@ func TestClusterFailover(t *testing.T) {
 		waitUntil(t, 30*time.Second, fmt.Sprintf("viewer %d seeing every target", i), func() bool { return v.targetsSeen() == nTargets })
 	}
 	settled := time.Now()
+
+	// A change made on one replica reaches the sockets of every replica within 1 s.
+	renamed := time.Now()
+	admin.call("PATCH", "/api/v1/groups/"+g.ID, map[string]string{"name": "cluster renamed"}, 200, nil)
+	var changeLag time.Duration
+	for i, v := range viewers {
+		waitUntil(t, 5*time.Second, fmt.Sprintf("viewer %d hearing of the rename (%s)", i, v), func() bool { return !v.renamedAt("cluster renamed").IsZero() })
+		changeLag = max(changeLag, v.renamedAt("cluster renamed").Sub(renamed))
+	}
+	t.Logf("a rename on node0 reached the sockets of all three replicas within %s", changeLag.Round(time.Millisecond))
+	if changeLag > time.Second {
+		t.Errorf("a change took %s to reach another replica's sockets, bound 1s", changeLag)
+	}
 	time.Sleep(5 * time.Second)
 
-	// kill -9 one replica; then the one leading JetStream's metadata.
+	// kill -9 one replica; then the one leading JetStream's metadata. The browser on
+	// the killed replica reconnects to another, resuming.
 	kills := []struct {
 		name string
 		pick func() int
@@ -87,18 +116,39 @@ func TestClusterFailover(t *testing.T) {
 		{"the JetStream meta leader's replica", c.metaLeader},
 	}
 	var failovers []time.Duration
+	missedOnResume := 0
 	for _, k := range kills {
 		i := k.pick()
-		watcher := viewers[(i+1)%len(viewers)]
+		watcher := byNode[(i+1)%len(c.nodes)]
+		moved, other := byNode[i], (i+2)%len(c.nodes)
 		killedAt := time.Now()
 		c.kill(i)
-		viewers[i].close()
+		moved.resumeOn(t, c.nodes[other])
+		byNode[i] = nil
 		took := watcher.waitAllAfter(t, killedAt, nTargets, 10*time.Second+5*time.Second)
 		failovers = append(failovers, took)
 		t.Logf("kill -9 %s (node%d): every target probed again after %s", k.name, i, took.Round(time.Millisecond))
+
+		// The moved browser has every result stored around its move: none went
+		// missing between its socket on the dead replica and the one on node other.
 		time.Sleep(3 * time.Second)
+		reader := c.login(t, other)
+		checkFrom, checkTo := killedAt.Add(-3*time.Second), time.Now().Add(-2*time.Second)
+		waitUntil(t, 20*time.Second, "results up to now stored", func() bool {
+			return len(storedTimes(t, reader, g.ID, g.Targets[0].ID, checkTo, time.Now())) > 0
+		})
+		for _, tg := range g.Targets {
+			for _, at := range storedTimes(t, reader, g.ID, tg.ID, checkFrom, checkTo) {
+				if !moved.has(tg.ID, at.UnixMilli()) {
+					missedOnResume++
+					t.Logf("resumed browser lacks %s's result of %s", tg.Address, at.Format("15:04:05.000"))
+				}
+			}
+		}
+
 		c.restart(t, i)
-		viewers[i] = c.watch(t, c.nodes[i])
+		byNode[i] = c.watch(t, c.nodes[i])
+		viewers = append(viewers, byNode[i])
 		waitUntil(t, 60*time.Second, "the restarted replica taking its share back", func() bool {
 			return metricValue(c.nodes[i].client().text("/metrics"), "pingdeck_cluster_shards_held") >= 15
 		})
@@ -119,6 +169,7 @@ func TestClusterFailover(t *testing.T) {
 
 	// What was stored, per target: a second with no result is lost, one with two
 	// was probed twice.
+	admin = c.login(t, 0) // node0 may have been restarted, on another port
 	from, to := settled, end.Add(-3*time.Second)
 	waitUntil(t, 30*time.Second, "the writers storing what was probed until the end", func() bool {
 		for _, tg := range g.Targets {
@@ -144,6 +195,8 @@ func TestClusterFailover(t *testing.T) {
 	t.Logf("  failover after kill -9: %v (bound 10s)", failovers)
 	t.Logf("  live delivery across replicas (sent → viewer): p50 %s, p99 %s over %d results", p50.Round(time.Millisecond), p99.Round(time.Millisecond), len(lat))
 	t.Logf("  stored results lost: %d, duplicated (a second probed twice): %d, targets probed twice at some moment: %d", lost, doubled, twice)
+	t.Logf("  a browser moved to another replica lacked %d stored results of the seconds around its move", missedOnResume)
+	t.Logf("  a change on one replica reached the others' sockets within %s", changeLag.Round(time.Millisecond))
 
 	for _, f := range failovers {
 		if f > 10*time.Second {
@@ -158,6 +211,9 @@ func TestClusterFailover(t *testing.T) {
 	// interval of a target.
 	if bound := 2 * 11 * (nTargets/3 + 2); lost > bound {
 		t.Errorf("%d results lost, more than the failover allows (%d)", lost, bound)
+	}
+	if missedOnResume > 0 {
+		t.Errorf("browsers resuming on another replica lacked %d stored results", missedOnResume)
 	}
 	if worstDoubled > 4 {
 		t.Errorf("a target was probed twice in %d seconds; at most one per handover (4) allowed", worstDoubled)
@@ -213,6 +269,14 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 		}
 	}
 	return c
+}
+
+// login is an admin's client of replica i.
+func (c *testCluster) login(t *testing.T, i int) *httpClient {
+	t.Helper()
+	h := c.nodes[i].client()
+	h.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
+	return h
 }
 
 // kill stops replica i as kill -9 does.
@@ -291,46 +355,110 @@ func spawn(t *testing.T, binary string, env []string, args ...string) (*proc, fu
 	}
 }
 
-// liveViewer is a dashboard socket on one replica, recording what arrives.
+// liveViewer is a dashboard socket on one replica (then, after a kill, on another),
+// recording what arrives: every sample of every target (from results, replays and
+// snapshots), the group's names, the resume token and the last seq.
 type liveViewer struct {
 	conn *livetest.Conn
 	done chan struct{}
 
-	mu   sync.Mutex
-	seen map[string][]int64 // target → sent times (ms) of the results received
-	lat  []time.Duration    // per answered result: received − (sent + RTT)
+	mu      sync.Mutex
+	samples map[string]map[int64]bool // target → sent times (ms)
+	lat     []time.Duration           // per answered live result: received − (sent + RTT)
+	names   map[string]time.Time      // group name → when a group_updated first said it
+	token   string
+	seq     uint64
+	types   map[string]int // messages received, by type
+	err     error          // why the socket's reading ended
+}
+
+// String sums up what v received, for failure messages.
+func (v *liveViewer) String() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return fmt.Sprintf("received %v; names %v; reading ended: %v", v.types, v.names, v.err)
 }
 
 func (c *testCluster) watch(t *testing.T, n *proc) *liveViewer {
 	t.Helper()
-	h := n.client()
-	h.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
-	conn, resp, err := h.wsDial(http.Header{"Origin": {h.base}}, livetest.Options{})
-	if err != nil {
-		t.Fatalf("dial %s: %v (%s)", n.addr, err, responseText(resp))
-	}
-	v := &liveViewer{conn: conn, done: make(chan struct{}), seen: map[string][]int64{}}
-	go v.read()
+	v := &liveViewer{samples: map[string]map[int64]bool{}, names: map[string]time.Time{}, types: map[string]int{}}
+	v.dial(t, n, "")
 	return v
 }
 
-func (v *liveViewer) read() {
-	defer close(v.done)
+// dial connects v to n; with resume set, as a browser resuming from where v was.
+func (v *liveViewer) dial(t *testing.T, n *proc, query string) {
+	t.Helper()
+	h := n.client()
+	h.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
+	req, _ := http.NewRequest("GET", h.base, nil)
+	hdr := http.Header{"Origin": {h.base}}
+	for _, c := range h.c.Jar.Cookies(req.URL) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	conn, resp, err := livetest.Dial(context.Background(), "ws"+strings.TrimPrefix(h.base, "http")+"/api/v1/ws"+query, hdr, livetest.Options{})
+	if err != nil {
+		t.Fatalf("dial %s: %v (%s)", n.addr, err, responseText(resp))
+	}
+	v.conn, v.done = conn, make(chan struct{})
+	go v.read(conn, v.done)
+}
+
+// resumeOn reconnects v to n as the browser does after its replica died: with the
+// resume token and the last seq it had.
+func (v *liveViewer) resumeOn(t *testing.T, n *proc) {
+	t.Helper()
+	v.close()
+	v.mu.Lock()
+	q := "?" + url.Values{"resume": {v.token}, "since": {fmt.Sprint(v.seq)}}.Encode()
+	v.mu.Unlock()
+	v.dial(t, n, q)
+}
+
+func (v *liveViewer) add(target string, at int64) {
+	m := v.samples[target]
+	if m == nil {
+		m = map[int64]bool{}
+		v.samples[target] = m
+	}
+	m[at] = true
+}
+
+func (v *liveViewer) read(conn *livetest.Conn, done chan struct{}) {
+	defer close(done)
 	for {
-		m, err := v.conn.Next(time.Now().Add(time.Minute))
+		m, err := conn.Next(time.Now().Add(time.Minute))
 		if err != nil {
+			v.mu.Lock()
+			v.err = err
+			v.mu.Unlock()
 			return
 		}
 		now := time.Now()
-		if m.Type != "results" {
-			continue
-		}
 		v.mu.Lock()
-		for _, it := range m.Items {
-			v.seen[it.T] = append(v.seen[it.T], it.At)
-			if it.OK && it.RTTMs != nil {
-				sent := time.UnixMilli(it.At).Add(time.Duration(*it.RTTMs * float64(time.Millisecond)))
-				v.lat = append(v.lat, now.Sub(sent))
+		v.types[m.Type]++
+		switch m.Type {
+		case "hello":
+			v.token, v.seq = m.ResumeToken, m.Seq
+		case "results":
+			v.seq = m.Seq
+			for _, it := range m.Items {
+				v.add(it.T, it.At)
+				if it.OK && it.RTTMs != nil {
+					sent := time.UnixMilli(it.At).Add(time.Duration(*it.RTTMs * float64(time.Millisecond)))
+					v.lat = append(v.lat, now.Sub(sent))
+				}
+			}
+		case "snapshot", "group_updated":
+			if m.Type == "group_updated" {
+				if _, ok := v.names[m.Group.Name]; !ok {
+					v.names[m.Group.Name] = now
+				}
+			}
+			for _, tg := range m.Group.Targets {
+				for _, smp := range tg.Recent {
+					v.add(tg.ID, smp.At)
+				}
 			}
 		}
 		v.mu.Unlock()
@@ -345,7 +473,7 @@ func (v *liveViewer) close() {
 func (v *liveViewer) targetsSeen() int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return len(v.seen)
+	return len(v.samples)
 }
 
 func (v *liveViewer) latencies() []time.Duration {
@@ -354,9 +482,23 @@ func (v *liveViewer) latencies() []time.Duration {
 	return slices.Clone(v.lat)
 }
 
-// waitAllAfter waits until every target has a result probed after when plus the
-// longest wait that was needed (a target the killed replica did not probe answers
-// within an interval) and returns the latest first such result's lag behind when.
+// renamedAt is when v heard the group renamed to name (zero: not yet).
+func (v *liveViewer) renamedAt(name string) time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.names[name]
+}
+
+// has reports whether v got target's result sent at (ms).
+func (v *liveViewer) has(target string, at int64) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.samples[target][at]
+}
+
+// waitAllAfter waits until every target has a result probed after when and returns
+// the latest first such result's lag behind when: how long the targets of a killed
+// replica went unprobed.
 func (v *liveViewer) waitAllAfter(t *testing.T, when time.Time, n int, limit time.Duration) time.Duration {
 	t.Helper()
 	var worst time.Duration
@@ -365,11 +507,16 @@ func (v *liveViewer) waitAllAfter(t *testing.T, when time.Time, n int, limit tim
 		defer v.mu.Unlock()
 		worst = 0
 		count := 0
-		for _, ats := range v.seen {
-			i := sort.Search(len(ats), func(i int) bool { return ats[i] > when.UnixMilli() })
-			if i < len(ats) {
+		for _, ats := range v.samples {
+			first := int64(-1)
+			for at := range ats {
+				if at > when.UnixMilli() && (first < 0 || at < first) {
+					first = at
+				}
+			}
+			if first >= 0 {
 				count++
-				worst = max(worst, time.UnixMilli(ats[i]).Sub(when))
+				worst = max(worst, time.UnixMilli(first).Sub(when))
 			}
 		}
 		return count == n

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestClusterConfig(t *testing.T) {
@@ -56,5 +59,45 @@ func TestHostNodeNameIsValid(t *testing.T) {
 	}
 	if cfg.NodeName != hostNodeName() || cfg.clustered() {
 		t.Fatalf("node %q (host %q), clustered %v", cfg.NodeName, hostNodeName(), cfg.clustered())
+	}
+}
+
+func TestRunWhileHeld(t *testing.T) {
+	var held atomic.Bool
+	var running atomic.Int32
+	starts := atomic.Int32{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runWhileHeld(ctx, held.Load, func(ctx context.Context) {
+			starts.Add(1)
+			running.Add(1)
+			<-ctx.Done()
+			running.Add(-1)
+		})
+	}()
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("gave up waiting for %s", what)
+			}
+		}
+	}
+	time.Sleep(3 * heldCheck)
+	if running.Load() != 0 {
+		t.Fatal("ran without the lease")
+	}
+	held.Store(true)
+	wait("start with the lease", func() bool { return running.Load() == 1 })
+	held.Store(false)
+	wait("stop when the lease is lost", func() bool { return running.Load() == 0 })
+	held.Store(true)
+	wait("start again", func() bool { return running.Load() == 1 && starts.Load() == 2 })
+	cancel()
+	<-done
+	if running.Load() != 0 {
+		t.Fatal("still running after ctx ended")
 	}
 }

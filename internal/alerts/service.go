@@ -30,15 +30,16 @@ type Service struct {
 	changed *prometheus.CounterVec
 	pending []store.TargetEvent // not stored yet (the database was away)
 	rules   *rules              // nil: no alert rules (WithRules)
-	// rulesHere says whether this replica evaluates the rules now (RulesOnlyWhen);
-	// nil: always.
+	// rulesHere says whether this replica records state changes and evaluates the
+	// rules now (RecordOnlyWhen); nil: always.
 	rulesHere func() bool
 }
 
-// RulesOnlyWhen makes the rules evaluated only while here reports true: in a cluster,
-// on the one replica holding the rules' lease (states are decided on every replica).
-// Call it before Run.
-func (s *Service) RulesOnlyWhen(here func() bool) { s.rulesHere = here }
+// RecordOnlyWhen makes state changes stored and rules evaluated only while here
+// reports true: in a cluster, on the one replica holding the lease, so that each
+// change is recorded once. States are decided on every replica (each follows every
+// result), so the replica that takes over knows them. Call it before Run.
+func (s *Service) RecordOnlyWhen(here func() bool) { s.rulesHere = here }
 
 // resultBuffer is how many result messages may wait for the service; past it NATS
 // drops them for the service only (a slow consumer, logged): states lag, nothing else.
@@ -142,6 +143,10 @@ func (s *Service) add(trs []Transition) {
 
 // save stores the pending changes; on failure they wait for the next try.
 func (s *Service) save(ctx context.Context) {
+	if s.rulesHere != nil && !s.rulesHere() {
+		s.pending = nil // another replica records them
+		return
+	}
 	if len(s.pending) == 0 {
 		return
 	}

@@ -76,8 +76,10 @@ func (b *Bus) RetryTransient(ctx context.Context, what string, f func(ctx contex
 	}
 }
 
-// attemptTimeout bounds one JetStream request while a cluster forms.
-const attemptTimeout = 10 * time.Second
+// attemptTimeout bounds one JetStream request while a cluster forms: a stream or
+// bucket several replicas ask to make at once is sometimes left unanswered for one of
+// them; asked again, it is found made.
+const attemptTimeout = 3 * time.Second
 
 // clusterReady says why a clustered embedded server cannot serve JetStream now: its
 // JetStream cluster has no leader (this replica is cut off from most of the others,

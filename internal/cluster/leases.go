@@ -11,6 +11,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -83,6 +85,9 @@ func (o *Options) defaults() {
 type Leases struct {
 	kv  jetstream.KeyValue
 	opt Options
+	// run names this start of the replica: what it counted before a restart (under
+	// the same node name) is not counted again.
+	run string
 
 	// held is what this replica holds now, for OwnsTarget and Holds (any goroutine).
 	held atomic.Pointer[holding]
@@ -144,7 +149,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opt Options) (*Leases, er
 	if err != nil {
 		return nil, fmt.Errorf("cluster: lease bucket %s: %w", Bucket, err)
 	}
-	l := &Leases{kv: kv, opt: opt, view: map[string]seen{}, wake: make(chan struct{}, 1), mine: map[string]lease{}}
+	l := &Leases{kv: kv, opt: opt, run: newRunID(), view: map[string]seen{}, wake: make(chan struct{}, 1), mine: map[string]lease{}}
 	l.held.Store(&holding{shards: make([]bool, opt.Shards), tasks: map[string]bool{}})
 	return l, nil
 }
@@ -193,12 +198,42 @@ func (l *Leases) membersLocked(now time.Time) []string {
 		out = append(out, l.opt.Node)
 	}
 	for k, s := range l.view {
-		if name, ok := strings.CutPrefix(k, "node."); ok && name != l.opt.Node && now.Sub(s.at) < l.opt.TTL && s.value != tasksOnly {
+		role, _, _ := strings.Cut(s.value, " ")
+		if name, ok := strings.CutPrefix(k, "node."); ok && name != l.opt.Node && now.Sub(s.at) < l.opt.TTL && role != tasksOnly {
 			out = append(out, name)
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Runs maps each live replica (probing or not) to its run, itself included: counts
+// a replica keeps elsewhere are its own only under its current run.
+func (l *Leases) Runs() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	out := map[string]string{l.opt.Node: l.run}
+	for k, s := range l.view {
+		if name, ok := strings.CutPrefix(k, "node."); ok && name != l.opt.Node && now.Sub(s.at) < l.opt.TTL {
+			if _, run, ok := strings.Cut(s.value, " "); ok {
+				out[name] = run
+			}
+		}
+	}
+	return out
+}
+
+// Node is this replica's name.
+func (l *Leases) Node() string { return l.opt.Node }
+
+// RunID names this start of the replica.
+func (l *Leases) RunID() string { return l.run }
+
+func newRunID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func shardKey(n int) string { return "shard." + strconv.Itoa(n) }
@@ -285,7 +320,7 @@ func (l *Leases) tick(ctx context.Context) {
 	if l.opt.TasksOnly {
 		role = tasksOnly
 	}
-	if _, err := l.kv.Put(op, "node."+l.opt.Node, []byte(role)); err != nil && ctx.Err() == nil {
+	if _, err := l.kv.Put(op, "node."+l.opt.Node, []byte(role+" "+l.run)); err != nil && ctx.Err() == nil {
 		l.opt.Logger.Warn("cluster: announcing this replica failed", "node", l.opt.Node, "err", err)
 	}
 	cancel()

@@ -79,11 +79,23 @@ type Options struct {
 	// MaxStreamsPerUser is how many sockets one user may have open at once; one more
 	// is refused before the upgrade (429). 20.
 	MaxStreamsPerUser int
+	// Streams, when set, counts the user's sockets on every replica for that cap
+	// (this hub's own count still applies).
+	Streams StreamCounter
 	// InboundBurst messages from a client at once, then InboundPerSecond a second;
 	// past that the client is closed with 1008. 40 and 10.
 	InboundBurst     int
 	InboundPerSecond float64
 	PublishBuffer    int // results waiting for the next cut before drops, 65536
+}
+
+// StreamCounter counts users' live streams across replicas.
+type StreamCounter interface {
+	// Open counts one more stream of the user unless limit are open everywhere;
+	// false: refused, nothing counted.
+	Open(ctx context.Context, userID string, limit int) bool
+	// Close uncounts one; it must not wait.
+	Close(userID string)
 }
 
 func (o *Options) defaults() {

@@ -62,15 +62,32 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, v Viewer) error {
 // MaxStreamsPerUser already: the check and the count are one step, so that parallel
 // handshakes cannot overshoot.
 func (h *Hub) reserveStream(userID string) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.streams[userID] >= h.opt.MaxStreamsPerUser {
+	refused := func() error {
 		h.m.refused.Inc()
 		return &groups.Error{Kind: groups.ErrRateLimited, Message: fmt.Sprintf(
 			"%d live streams are open for this user, the most allowed (--max-streams-per-user); close a dashboard tab and try again",
 			h.opt.MaxStreamsPerUser)}
 	}
+	h.mu.Lock()
+	if h.streams[userID] >= h.opt.MaxStreamsPerUser {
+		h.mu.Unlock()
+		return refused()
+	}
 	h.streams[userID]++
+	h.mu.Unlock()
+	if h.opt.Streams == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(h.clientCtx, 2*time.Second)
+	defer cancel()
+	if !h.opt.Streams.Open(ctx, userID, h.opt.MaxStreamsPerUser) {
+		h.mu.Lock()
+		if h.streams[userID]--; h.streams[userID] <= 0 {
+			delete(h.streams, userID)
+		}
+		h.mu.Unlock()
+		return refused()
+	}
 	return nil
 }
 
@@ -84,6 +101,9 @@ func (h *Hub) releaseStream(userID string) {
 func (h *Hub) releaseStreamLocked(userID string) {
 	if h.streams[userID]--; h.streams[userID] <= 0 {
 		delete(h.streams, userID)
+	}
+	if h.opt.Streams != nil {
+		h.opt.Streams.Close(userID)
 	}
 }
 

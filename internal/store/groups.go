@@ -103,6 +103,11 @@ func (v *groupView) withRole(own string) GroupWithRole {
 // viewQuery selects groups with owner name, the viewer's share role, pin and target count.
 // The share and pin joins are aliased sh and p, which the listing conditions refer to.
 func (s *Store) viewQuery(ctx context.Context, viewerID string) *gorm.DB {
+	if viewerID == "" {
+		// Nobody (the live hub reading a group for all its followers): Postgres refuses
+		// '' where a uuid goes, so ask for the nil UUID, which no user has.
+		viewerID = uuid.Nil.String()
+	}
 	return s.db.WithContext(ctx).Table("groups AS g").
 		Select(`g.*, u.username AS owner_name, sh.role AS share_role, p.user_id IS NOT NULL AS pinned,
 			(SELECT count(*) FROM targets t WHERE t.group_id = g.id) AS target_count`).

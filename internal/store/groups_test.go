@@ -67,6 +67,10 @@ func TestGroupsRoundTrip(t *testing.T) {
 			Interval: time.Second, Timeout: time.Second, PacketSize: 56}, Quota{}); !errors.Is(err, groups.ErrConflict) {
 			t.Fatalf("create with an existing id: err = %v, want conflict", err)
 		}
+		// As nobody in particular (the live hub reading it for every follower).
+		if v, err := s.GroupFor(ctx, g.ID, ""); err != nil || v.Group.Name != "core" || v.ShareRole != groups.RoleNone {
+			t.Fatalf("GroupFor as nobody = %+v, %v", v, err)
+		}
 		if _, err := s.GroupFor(ctx, uuid.NewString(), alice.ID); !errors.Is(err, groups.ErrNotFound) {
 			t.Fatalf("missing group: err = %v", err)
 		}
