@@ -122,6 +122,9 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, fmt.Errorf("--device-key-file (PINGDECK_DEVICE_KEY_FILE) %s: %w", cfg.DeviceKeyFile, err)
 	}
+	if deviceKey, err = shareDeviceKey(ctx, cfg, b, deviceKey); err != nil {
+		return nil, err
+	}
 	budgets, err := openBudgets(ctx, cfg, b, log)
 	if err != nil {
 		return nil, err

@@ -88,6 +88,23 @@ func streamCounter(streams *cluster.Streams) live.StreamCounter {
 	return streams
 }
 
+// shareDeviceKey is the key that signs device cookies as the replicas share it (the
+// first replica's, kept on the bus), so that a device cookie set by one is believed by
+// all; a server alone keeps its own.
+func shareDeviceKey(ctx context.Context, cfg *config, b *bus.Bus, mine []byte) ([]byte, error) {
+	if !cfg.clustered() {
+		return mine, nil
+	}
+	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout(cfg))
+	defer cancel()
+	var key []byte
+	err := b.RetryTransient(setup, "the shared device-cookie key", func(ctx context.Context) (err error) {
+		key, err = cluster.SharedSecret(ctx, b.JetStream(), b.Replicas(), "device-cookie-key", mine)
+		return err
+	})
+	return key, err
+}
+
 // holds is whether this server runs task now: always when alone.
 func holds(l *cluster.Leases, task string) func() bool {
 	if l == nil {

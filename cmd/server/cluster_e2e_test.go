@@ -218,11 +218,78 @@ func TestClusterFailover(t *testing.T) {
 	if worstDoubled > 4 {
 		t.Errorf("a target was probed twice in %d seconds; at most one per handover (4) allowed", worstDoubled)
 	}
+	checkLimitsAcrossReplicas(t, c, admin)
+
 	for i, n := range c.nodes {
 		if log := n.stderr.String(); strings.Contains(log, "DATA RACE") {
 			t.Errorf("node%d: data race:\n%s", i, log)
 		}
 	}
+}
+
+// clusterStreamCap is --max-streams-per-user in the cluster tests.
+const clusterStreamCap = 8
+
+// checkLimitsAcrossReplicas: a user's live streams and failed sign-ins count on every
+// replica, spread over them as a round-robin balancer would.
+func checkLimitsAcrossReplicas(t *testing.T, c *testCluster, admin *httpClient) {
+	t.Helper()
+	admin.call("POST", "/api/v1/users", map[string]string{"username": "bob", "password": "bob-password"}, 201, nil)
+	var bobs []*httpClient
+	for _, n := range c.nodes {
+		h := n.client()
+		h.call("POST", "/api/v1/auth/login", map[string]string{"username": "bob", "password": "bob-password"}, 200, nil)
+		bobs = append(bobs, h)
+	}
+	var open []*livetest.Conn
+	defer func() {
+		for _, conn := range open {
+			conn.Close()
+		}
+	}()
+	for i := range clusterStreamCap {
+		h := bobs[i%len(bobs)]
+		conn, resp, err := h.wsDial(http.Header{"Origin": {h.base}}, livetest.Options{})
+		if err != nil {
+			t.Fatalf("bob's stream %d of %d: %v (%s)", i+1, clusterStreamCap, err, responseText(resp))
+		}
+		open = append(open, conn)
+	}
+	for i, h := range bobs {
+		_, resp, err := h.wsDial(http.Header{"Origin": {h.base}}, livetest.Options{})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("bob's stream %d on node%d past the cap of %d: %v (%s), want 429", clusterStreamCap+1, i, clusterStreamCap, err, responseText(resp))
+		}
+	}
+	// One closes on node0: another may open on node1.
+	open[0].Close()
+	open = open[1:]
+	waitUntil(t, 10*time.Second, "a closed stream uncounted on another replica", func() bool {
+		conn, _, err := bobs[1].wsDial(http.Header{"Origin": {bobs[1].base}}, livetest.Options{})
+		if err == nil {
+			open = append(open, conn)
+		}
+		return err == nil
+	})
+	t.Logf("  bob's live streams capped at %d across the three replicas", clusterStreamCap)
+
+	// Failed sign-ins from one address, spread over the replicas (clients without the
+	// device cookie bob's own browsers have): the burst (5), then 429 everywhere.
+	var strangers []*httpClient
+	for _, n := range c.nodes {
+		strangers = append(strangers, n.client())
+	}
+	for i := range 5 {
+		strangers[i%len(strangers)].call("POST", "/api/v1/auth/login", map[string]string{"username": "bob", "password": "wrong-password"}, 401, nil)
+	}
+	for _, h := range strangers {
+		h.call("POST", "/api/v1/auth/login", map[string]string{"username": "bob", "password": "wrong-password"}, 429, nil)
+	}
+	// bob's device cookie, set by node0, is believed by node2: his own sign-in there
+	// spends from his device's budget and passes while strangers are held back.
+	bobs[0].base = c.nodes[2].client().base
+	bobs[0].call("POST", "/api/v1/auth/login", map[string]string{"username": "bob", "password": "bob-password"}, 200, nil)
+	t.Logf("  failed sign-ins limited across the replicas: 5 refused with 401, then 429 on every replica")
 }
 
 // testCluster is several replicas of the real binary on one Postgres.
@@ -251,7 +318,7 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 	for _, ln := range listeners {
 		ln.Close()
 	}
-	c.env = []string{"PINGDECK_DB=" + dsn, "PINGDECK_ADMIN_PASSWORD=admin-password", "PINGDECK_ALLOW_TARGETS=127.0.0.0/8",
+	c.env = []string{"PINGDECK_DB=" + dsn, "PINGDECK_MAX_STREAMS_PER_USER=" + fmt.Sprint(clusterStreamCap), "PINGDECK_ADMIN_PASSWORD=admin-password", "PINGDECK_ALLOW_TARGETS=127.0.0.0/8",
 		"PINGDECK_NATS_USER=pingdeck", "PINGDECK_NATS_PASSWORD=cluster-bus-password", "PINGDECK_NATS_ROUTES=" + strings.Join(routes, ",")}
 	for i := range n {
 		c.args = append(c.args, []string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"),

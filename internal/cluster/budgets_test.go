@@ -102,3 +102,25 @@ func TestBudgetsFallBackWhenTheBusIsGone(t *testing.T) {
 		t.Fatal("the local fallback does not limit")
 	}
 }
+
+func TestSharedSecretIsTheFirstStored(t *testing.T) {
+	srv := natsServer(t)
+	ctx := context.Background()
+	var got [][]byte
+	for _, mine := range []string{"first-replica-key", "second-replica-key"} {
+		nc, err := nats.Connect("", nats.InProcessServer(srv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, _ := jetstream.New(nc)
+		k, err := SharedSecret(ctx, js, 1, "device-key", []byte(mine))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, k)
+	}
+	if string(got[0]) != "first-replica-key" || string(got[1]) != "first-replica-key" {
+		t.Fatalf("keys %q: want the first stored on both", got)
+	}
+}

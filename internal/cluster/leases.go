@@ -260,12 +260,19 @@ func (l *Leases) Run(ctx context.Context) error {
 	t := time.NewTicker(l.opt.Renew)
 	defer t.Stop()
 	for {
-		l.tick(ctx)
+		hungry := l.tick(ctx)
+		var sooner <-chan time.Time
+		if hungry {
+			// Short of its share: a lapsing lease is free the moment the bucket
+			// forgets it; look again before the next renewal.
+			sooner = time.After(l.opt.Renew / 4)
+		}
 		select {
 		case <-ctx.Done():
 			l.releaseAll()
 			return nil
 		case <-t.C:
+		case <-sooner:
 		case <-l.wake:
 		}
 	}
@@ -312,8 +319,9 @@ func (l *Leases) watch(ctx context.Context, w jetstream.KeyWatcher, initial chan
 func (l *Leases) opTimeout() time.Duration { return l.opt.Renew }
 
 // tick renews what is held, gives away shards past the fair share, and takes free
-// ones up to it.
-func (l *Leases) tick(ctx context.Context) {
+// ones up to it. It reports whether this replica is still short of its share while
+// some shard has no live holder.
+func (l *Leases) tick(ctx context.Context) (hungry bool) {
 	now := time.Now()
 	op, cancel := context.WithTimeout(ctx, l.opTimeout())
 	role := "probing"
@@ -380,6 +388,23 @@ func (l *Leases) tick(ctx context.Context) {
 	if changed {
 		l.publish()
 	}
+	for _, k := range append(free, freeTasks...) {
+		if _, ok := l.mine[k]; !ok && (strings.HasPrefix(k, "task.") || l.heldShards() < fair) {
+			return true // one looked free and could not be taken yet: it is lapsing
+		}
+	}
+	return false
+}
+
+// heldShards is how many shards this replica holds. Run's goroutine only.
+func (l *Leases) heldShards() int {
+	n := 0
+	for k := range l.mine {
+		if strings.HasPrefix(k, "shard.") {
+			n++
+		}
+	}
+	return n
 }
 
 // freeLocked reports whether key k may be taken: nobody holds it, its holder let it
