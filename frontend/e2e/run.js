@@ -129,7 +129,7 @@ try {
     await page.locator('.card').waitFor();
   });
 
-  await step('a hostname that does not resolve is refused unless insisted, says so, stays out of the loss, and counts in the tab title', async () => {
+  await step('a hostname that does not resolve is refused unless insisted, says so, stays out of the loss, and counts in the tab title (as down: no alert fires)', async () => {
     const gid = await page.locator('.card').first().getAttribute('data-group');
     // the dialog without the checkbox skips it, with the reason
     await page.getByRole('button', { name: 'Actions for loopback' }).click();
@@ -154,7 +154,7 @@ try {
     await row.locator('.rtt', { hasText: 'no such host' }).waitFor();
     assert((await row.getAttribute('data-state')) === 'down', 'state: ' + (await row.getAttribute('data-state')));
     assert((await row.locator('.loss').textContent()) === '—', 'loss of a target that never sent: ' + (await row.locator('.loss').textContent()));
-    await page.waitForFunction(() => document.title === '(1) pingdeck');
+    await page.waitForFunction(() => document.title === '(1 down) pingdeck'); // no alert fires: the title counts targets down
 
     // its page says why in the live log, not "timeout"
     await page.getByRole('button', { name: 'nonexistent.invalid', exact: true }).click();
