@@ -1,12 +1,14 @@
 // Browser tests against the real binary: sign in, paste a group of loopback addresses,
 // watch them go green, pause one, pull a report as CSV, survive a server restart, share,
 // run accounts (users, forced password change, tokens, sessions ended by a new password),
-// agents and locations (a real `pingdeck agent` on the server's bus listener).
+// agents and locations (a real `pingdeck agent` on the server's bus listener), alerts (a
+// channel, a rule, an alert fired and resolved, a maintenance window, the target's history).
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServer, freePort, startServer, launch, busListener } from './lib.js';
 import * as agents from './agents_steps.js';
+import * as alerts from './alerts_steps.js';
 
 const PASSWORD = 'e2e-' + Math.random().toString(36).slice(2, 12);
 const T = 15000; // generous waits for a shared, slow box (no timing assertions)
@@ -474,6 +476,7 @@ try {
     await page.getByRole('button', { name: 'Resume 127.0.0.2' }).click();
     await page.waitForFunction(() => document.querySelectorAll('.row[data-state=up]').length === 3);
   });
+  await alerts.alertsEndToEnd(h, { group: 'loopback', ctx: browser.ctx });
   const credential = await agents.createAgent(h, { name: 'fra-1', location: 'fra' });
   await agents.groupLocationsMatrix(h, { group: 'loopback', location: 'fra' });
   await agents.agentProbesLive(h, { bin, busUrl: bus.url, credential, group: 'loopback', location: 'fra' });
