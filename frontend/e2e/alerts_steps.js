@@ -60,7 +60,8 @@ export async function alertsEndToEnd(h, { group, ctx }) {
   const received = (state) => hook.got.filter((g) => g.body && g.body.state === state && !g.body.test);
   try {
     await step('channels page: a webhook channel, its secret write-only, “Send test” reaches a local receiver signed', async () => {
-      await page.getByRole('link', { name: 'Channels' }).click();
+      await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+      await page.getByRole('link', { name: 'Notification channels…' }).click();
       await page.getByRole('heading', { name: 'Channels', exact: true }).waitFor();
       const mine = page.getByRole('region', { name: 'Your channels' });
       await mine.getByText('No channels yet.').waitFor();
@@ -232,7 +233,8 @@ export async function alertsEndToEnd(h, { group, ctx }) {
       await dlg.getByRole('button', { name: 'Delete rule loopback slow' }).click();
       await dlg.getByText('No rules yet').waitFor();
       await dlg.getByRole('button', { name: 'Close' }).first().click();
-      await page.getByRole('link', { name: 'Channels' }).click();
+      await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+      await page.getByRole('link', { name: 'Notification channels…' }).click();
       const row = page.locator('li[data-channel="e2e hook"]');
       await row.getByRole('button', { name: 'Delete' }).click();
       await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();

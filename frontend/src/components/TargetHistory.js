@@ -40,7 +40,7 @@ export function TargetHistory({ gid, tid, address, location }) {
     const load = async () => {
       const [[u], [e]] = await Promise.all([tryGet(`${base}/uptime?${loc.slice(1)}`), tryGet(`${base}/targets/${enc(tid)}/events?limit=100`)]);
       if (gone) return;
-      setUptime(u ? u.targets?.[tid] || {} : null);
+      setUptime(u ? u.targets?.[tid] || {} : {});
       setEvents(e ? e.events || [] : []);
     };
     load();

@@ -31,7 +31,6 @@ export function TopBar() {
     <${Bell} />
     <a class="btn small alerts-link" href="#/alerts" aria-current=${route.value.page === 'alerts' ? 'page' : undefined}
       aria-label=${firingCount.value ? `Alerts, ${firingCount.value} firing` : 'Alerts'}>Alerts${firingCount.value > 0 && html`<span class="bell-count">${firingCount.value}</span>`}</a>
-    <a class="btn small" href="#/channels" aria-current=${route.value.page === 'channels' ? 'page' : undefined}>Channels</a>
     <a class="btn small" href="#/tokens" aria-current=${route.value.page === 'tokens' ? 'page' : undefined}>Tokens</a>
     ${me.value?.is_admin && html`<a class="btn small" href="#/users" aria-current=${route.value.page === 'users' ? 'page' : undefined}>Users</a>
       <a class="btn small" href="#/agents" aria-current=${route.value.page === 'agents' ? 'page' : undefined}>Agents</a>`}

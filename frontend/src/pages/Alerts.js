@@ -84,6 +84,8 @@ export function Alerts() {
   const past = (all || []).filter((a) => a.resolved_at);
   return html`<main class="report account" id="main">
     <h1>Alerts</h1>
+    <p class="facts"><a class="btn small" href="#/channels">Notification channels…</a>
+      <span class="muted small">webhook, Slack, email and Alertmanager; rules are set per group from a card's menu</span></p>
     <${NotifySwitch} />
     <p class="err" role="alert">${err}</p>
     <section class="page-section" aria-label="Firing">
@@ -98,6 +100,5 @@ export function Alerts() {
         : html`<${AlertTable} list=${past} resolved label="Resolved alerts" />`}
     </section>
     <${AllSilences} />
-    <p class="muted small">Channels (webhook, Slack, email, Alertmanager) are on the <a href="#/channels">Channels</a> page.</p>
   </main>`;
 }
