@@ -6,7 +6,7 @@ import { Deck } from './live/model.js';
 import { LiveSocket } from './live/socket.js';
 import { SparkRegistry } from './sparkline.js';
 import { load, save } from './prefs.js';
-import { firingCount, startAlerts, stopAlerts } from './alerts.js';
+import { firingCount, startAlerts, stopAlerts, poll as pollAlerts } from './alerts.js';
 import { tabTitle } from './firing.js';
 
 /** undefined while checking the session, null when signed out */
@@ -50,6 +50,12 @@ export const live = new LiveSocket({
   onResults: (targets) => sparks.changed(targets),
   onNotification: (n) => {
     notifications.value = [n, ...notifications.peek().filter((x) => x.id !== n.id)];
+    if (n.kind === 'alert') {
+      // an alert rule fired or resolved: the badges need not wait for the next poll
+      flash(`${n.group_name}: ${n.message}`, !/resolved/.test(n.message || ''));
+      pollAlerts();
+      return;
+    }
     flash(`${n.from}: ${n.message || 'shared “' + n.group_name + '” with you'}`);
   },
   onSessionEnded: () => signedOut(),
