@@ -186,7 +186,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
 		Live: hub, Sites: locations, AgentBus: cfg.NATS.Listen, Locations: locations,
 		TargetMetrics: targetMetrics, TargetMetricsPublic: cfg.MetricsTargetsPublic,
-		Channels: st, Notifier: notifier, Rules: st,
+		Channels: st, Notifier: notifier, Rules: st, Thresholds: st, Silences: st, AlertViews: st,
 	})
 	if err != nil {
 		return nil, err
