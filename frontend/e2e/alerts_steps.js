@@ -93,7 +93,7 @@ export async function alertsEndToEnd(h, { group, ctx }) {
       await card.waitFor();
     });
 
-    await step('a rule from the card menu, sending to the channel', async () => {
+    await step('a rule from the card menu, sending to the channel; muted and unmuted', async () => {
       await card.getByRole('button', { name: 'Actions for ' + group }).click();
       await page.getByRole('menuitem', { name: 'Alert rules…' }).click();
       const dlg = page.getByRole('dialog');
@@ -106,6 +106,13 @@ export async function alertsEndToEnd(h, { group, ctx }) {
       const rule = dlg.locator('li[data-rule="loopback slow"]');
       await rule.getByText('degraded or down: ≥ 1 target for 1s').waitFor();
       await rule.getByText('→ e2e hook').waitFor();
+      // the mute button: muted for an hour, then not; the rule keeps its settings and channel
+      await rule.getByLabel('Mute loopback slow').selectOption({ label: 'for 1h' });
+      await rule.locator('.muted-until').waitFor();
+      await rule.getByRole('button', { name: 'Unmute' }).click();
+      await rule.locator('.muted-until').waitFor({ state: 'detached' });
+      await rule.getByText('→ e2e hook').waitFor();
+      assert((await dlg.locator('li[data-rule]').count()) === 1, 'rules after muting: ' + (await dlg.locator('li[data-rule]').count()));
       await dlg.getByRole('button', { name: 'Close' }).first().click();
       await dlg.waitFor({ state: 'detached' });
     });
@@ -185,8 +192,8 @@ export async function alertsEndToEnd(h, { group, ctx }) {
 
     await step('a maintenance window made on the Alerts page, listed as active, deleted', async () => {
       const form = page.getByRole('form', { name: 'New maintenance window' });
-      await form.getByLabel('Group').selectOption({ label: group });
-      await form.getByLabel('For').selectOption({ label: '2h' });
+      await form.getByLabel('Group', { exact: true }).selectOption({ label: group });
+      await form.getByLabel('For', { exact: true }).selectOption({ label: '2h' });
       await form.getByLabel('Comment').fill('e2e router upgrade');
       await form.getByRole('button', { name: 'Add window' }).click();
       const win = page.getByRole('table', { name: 'Maintenance windows' }).locator('tr[data-silence="e2e router upgrade"]');
@@ -210,7 +217,7 @@ export async function alertsEndToEnd(h, { group, ctx }) {
       await hist.locator('.up-box[data-range="24h"] b', { hasText: /%$/ }).waitFor();
       const svg = hist.locator('.smoke svg');
       await svg.waitFor();
-      await svg.locator('path.median').first().waitFor();
+      await svg.locator('path.median').first().waitFor({ state: 'attached' });
       assert(((await svg.locator('path.band-outer').getAttribute('d')) || '').startsWith('M'), 'no p10–p90 band');
       // the state bar under the chart went degraded and back
       const bar = hist.locator('.statebar-wrap .statebar');
@@ -221,7 +228,7 @@ export async function alertsEndToEnd(h, { group, ctx }) {
       await hist.getByRole('list', { name: 'State changes' }).locator('li', { hasText: /up\s*→\s*degraded/ }).first().waitFor();
       await hist.getByRole('button', { name: '7d' }).click();
       await hist.getByRole('button', { name: '7d' }).and(page.locator('[aria-pressed=true]')).waitFor();
-      await svg.locator('path.median').first().waitFor();
+      await svg.locator('path.median').first().waitFor({ state: 'attached' });
       await page.getByRole('link', { name: '← Dashboard' }).click();
       await card.waitFor();
     });

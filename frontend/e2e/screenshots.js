@@ -139,7 +139,7 @@ try {
   const t1 = core.targets.find((/** @type {any} */ t) => t.address === '127.0.0.1');
   await page.goto(`${srv.url}/#/target/${ids[0]}/${t1.id}`);
   const hist = page.getByRole('region', { name: 'History' });
-  await hist.locator('.smoke svg path.median').first().waitFor();
+  await hist.locator('.smoke svg path.median').first().waitFor({ state: 'attached' });
   await hist.locator('.statebar-wrap .sb[data-state=degraded]').waitFor();
   await hist.locator('.timeline li').first().waitFor();
   await page.waitForTimeout(500);

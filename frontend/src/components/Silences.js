@@ -93,13 +93,13 @@ export function SilenceForm({ gid, onDone }) {
   };
   if (!editable.length && !gid) return html`<p class="muted">You may not edit any group here.</p>`;
   return html`<form class="inline-form" onSubmit=${submit} aria-label="New maintenance window">
-    ${!gid && html`<label>Group<select value=${group} onChange=${(/** @type {any} */ e) => { setGroup(e.currentTarget.value); setTarget(''); }}>
+    ${!gid && html`<label>Group<select aria-label="Group" value=${group} onChange=${(/** @type {any} */ e) => { setGroup(e.currentTarget.value); setTarget(''); }}>
       ${editable.map((x) => html`<option value=${x.id}>${x.meta.peek().name}</option>`)}</select></label>`}
-    <label>Covers<select value=${target} onChange=${(/** @type {any} */ e) => setTarget(e.currentTarget.value)}>
+    <label>Covers<select aria-label="Covers" value=${target} onChange=${(/** @type {any} */ e) => setTarget(e.currentTarget.value)}>
       <option value="">the whole group</option>
       ${(g ? g.targets.value : []).map((t) => html`<option value=${t.id}>${t.address.peek()}</option>`)}</select></label>
     <label>From<input type="datetime-local" step="1" required value=${from} onInput=${(/** @type {any} */ e) => setFrom(e.currentTarget.value)} /></label>
-    <label>For<select value=${len} onChange=${(/** @type {any} */ e) => setLen(e.currentTarget.value)}>
+    <label>For<select aria-label="For" value=${len} onChange=${(/** @type {any} */ e) => setLen(e.currentTarget.value)}>
       ${LENGTHS.map(([l, s]) => html`<option value=${s}>${l}</option>`)}</select></label>
     <label>Comment<input maxlength="200" value=${comment} placeholder="router upgrade" onInput=${(/** @type {any} */ e) => setComment(e.currentTarget.value)} /></label>
     <button type="submit" class="primary">Add window</button>

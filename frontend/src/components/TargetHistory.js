@@ -56,12 +56,13 @@ export function TargetHistory({ gid, tid, address, location }) {
     (async () => {
       const [[h, herr], [b]] = await Promise.all([
         tryGet(`${base}/targets/${enc(tid)}/history?range=${range}${loc}`),
-        tryGet(`${base}/statebar?range=${range}${loc}`),
+        // the state bar goes back 30 days at most: for a year, the rest is drawn unknown
+        tryGet(`${base}/statebar?range=${range === '1y' ? '30d' : range}${loc}`),
       ]);
       if (gone) return;
       setErr(herr ? 'History: ' + herr : '');
       setHist(h || { from: new Date(Date.now() - 86400e3).toISOString(), to: new Date().toISOString(), step: '5m', buckets: [] });
-      setBar(b);
+      setBar(b && h ? { ...b, from: h.from, to: h.to } : b);
     })();
     return () => {
       gone = true;
