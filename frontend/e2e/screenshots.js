@@ -134,6 +134,7 @@ try {
   await page.locator('tr[data-alert="core routers degraded"]').waitFor();
   await page.locator('tr[data-alert="lab switches slow"]').waitFor();
   await page.locator('tr[data-silence="branch router upgrade"]').waitFor();
+  await page.locator('.toast').waitFor({ state: 'detached', timeout: 10000 }); // the alert's toast
   await page.screenshot({ path: join(out, 'alerts.png'), fullPage: true });
   const core = await alertApi('GET', `/api/v1/groups/${ids[0]}`);
   const t1 = core.targets.find((/** @type {any} */ t) => t.address === '127.0.0.1');
@@ -143,9 +144,10 @@ try {
   await hist.locator('.statebar-wrap .sb[data-state=degraded]').waitFor();
   await hist.locator('.timeline li').first().waitFor();
   await page.waitForTimeout(500);
+  await page.locator('.toast').waitFor({ state: 'detached', timeout: 10000 });
   const box = await hist.boundingBox();
   if (!box) throw new Error('the history is not drawn');
-  await page.screenshot({ path: join(out, 'target-history.png'), clip: { x: 0, y: Math.max(0, box.y - 60), width: 1280, height: Math.min(box.height + 80, 900) }, fullPage: true });
+  await page.screenshot({ path: join(out, 'target-history.png'), clip: { x: 0, y: Math.max(0, box.y - 8), width: 1280, height: Math.min(box.height + 16, 900) }, fullPage: true });
   await b.close();
 
   const phone = await launch({ viewport: { width: 390, height: 800 }, colorScheme: 'dark' });

@@ -52,7 +52,7 @@ export const live = new LiveSocket({
     notifications.value = [n, ...notifications.peek().filter((x) => x.id !== n.id)];
     if (n.kind === 'alert') {
       // an alert rule fired or resolved: the badges need not wait for the next poll
-      flash(`${n.group_name}: ${n.message}`, !/resolved/.test(n.message || ''));
+      flash((n.group_name ? n.group_name + ': ' : '') + (n.message || 'an alert changed'), !/resolved/.test(n.message || ''));
       pollAlerts();
       return;
     }

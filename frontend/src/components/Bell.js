@@ -102,7 +102,7 @@ export function Bell() {
       ${list.slice(0, 30).map((x) => html`<button type="button" class=${'note' + (x.read_at ? '' : ' unread')}
           onClick=${() => { setOpen(false); openNotification(x); }}>
         ${x.kind === 'alert'
-          ? html`<span class="note-line"><b>${x.group_name}</b> alert <time class="muted">${fmtWhen(x.created_at)}</time></span>
+          ? html`<span class="note-line"><b>${x.group_name || 'A group'}</b> alert <time class="muted">${fmtWhen(x.created_at)}</time></span>
             <span class="note-line">${x.message}</span>`
           : html`<span class="note-line"><b>${x.from}</b> ${x.kind === 'shared' ? 'shared' : 'wants you to look at'} <b>${x.group_name}</b>
           <time class="muted">${fmtWhen(x.created_at)}</time></span>

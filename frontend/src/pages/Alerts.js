@@ -17,7 +17,7 @@ function AlertTable({ list, resolved, label }) {
   const now = Date.now();
   return html`<div class="table-wrap"><table class="stats plain" aria-label=${label}>
     <thead><tr><th scope="col">Rule</th><th scope="col">Group</th><th scope="col">Started</th>
-      ${resolved && html`<th scope="col">Resolved</th>`}<th scope="col">Lasted</th><th scope="col" class="n">Targets</th></tr></thead>
+      ${resolved && html`<th scope="col">Resolved</th>`}<th scope="col">${resolved ? 'Lasted' : 'Firing for'}</th><th scope="col" class="n">Targets</th></tr></thead>
     <tbody>${list.map((a) => html`<tr key=${a.id} data-alert=${a.rule_name}>
       <th scope="row">${a.rule_name}</th>
       <td><a href=${groupLink(a.group_id)}>${a.group_name}</a></td>
@@ -33,12 +33,12 @@ function AlertTable({ list, resolved, label }) {
 function NotifySwitch() {
   const [why, setWhy] = useState('');
   const perm = notificationPermission();
-  return html`<p class="notify-switch">
+  return html`<div class="notify-switch">
     <label class="switch"><input type="checkbox" checked=${notifyOn.value} disabled=${perm === 'unsupported'}
       onChange=${async (/** @type {any} */ e) => setWhy(await setNotify(e.currentTarget.checked))} />
       Browser notifications when an alert fires or resolves (while pingdeck is open)</label>
     <span class="muted small" role="status">${why || (perm === 'denied' ? 'Blocked in the browser settings for this site.' : perm === 'unsupported' ? 'This browser has no notifications.' : '')}</span>
-  </p>`;
+  </div>`;
 }
 
 /** Every group's maintenance windows, with a form for a new one. */
@@ -87,7 +87,7 @@ export function Alerts() {
     <p class="facts"><a class="btn small" href="#/channels">Notification channels…</a>
       <span class="muted small">webhook, Slack, email and Alertmanager; rules are set per group from a card's menu</span></p>
     <${NotifySwitch} />
-    <p class="err" role="alert">${err}</p>
+    ${err && html`<p class="err" role="alert">${err}</p>`}
     <section class="page-section" aria-label="Firing">
       <h2>Firing ${now && now.length > 0 && html`<span class="badge firing">${now.length}</span>`}</h2>
       ${now === null ? html`<p class="muted">Loading…</p>` : !now.length
