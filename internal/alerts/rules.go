@@ -38,8 +38,8 @@ type rules struct {
 	open     map[string]store.Alert // by rule ID: firing now
 	since    map[string]time.Time   // by rule ID: when its condition became true
 	loaded   bool
-	// silences are those active now or starting before the next reload.
-	silences []store.Silence
+	// silences are those active now or starting before the next reload, by group.
+	silences map[string][]store.Silence
 }
 
 // silenceLookahead is how far ahead a reload reads silences: past the next reload.
@@ -93,7 +93,10 @@ func (r *rules) evaluate(ctx context.Context, e *Engine, now time.Time, log func
 		if err != nil || serr != nil {
 			log("alerts: reading rules or maintenance windows failed; using the last ones", "err", err, "silences_err", serr)
 		} else {
-			r.list, r.silences, r.loadedAt = list, silences, now
+			r.list, r.silences, r.loadedAt = list, map[string][]store.Silence{}, now
+			for _, sl := range silences {
+				r.silences[sl.GroupID] = append(r.silences[sl.GroupID], sl)
+			}
 		}
 		if !r.loaded {
 			open, err := r.store.OpenAlerts(ctx)
@@ -174,8 +177,8 @@ func pct(n, total int) float64 {
 // silenced says whether a maintenance window covers the group (target empty: the whole
 // group) or its target at now.
 func (r *rules) silenced(groupID, target string, now time.Time) bool {
-	for _, sl := range r.silences {
-		if sl.GroupID == groupID && (sl.TargetID == "" || (target != "" && sl.TargetID == target)) &&
+	for _, sl := range r.silences[groupID] {
+		if (sl.TargetID == "" || (target != "" && sl.TargetID == target)) &&
 			!now.Before(sl.From) && now.Before(sl.To) {
 			return true
 		}

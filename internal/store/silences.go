@@ -14,6 +14,7 @@ import (
 // Silence is a maintenance window: from From to To the group's alert rules do not
 // count the target (TargetID empty: any of the group's, and then the rules neither
 // fire nor notify).
+// Its times are stored as target events' are (unix µs on SQLite).
 type Silence struct {
 	ID, GroupID, TargetID string
 	From, To              time.Time
@@ -25,14 +26,6 @@ type Silence struct {
 
 // MaxOpenSilences bounds a group's silences that have not ended.
 const MaxOpenSilences = 200
-
-// silenceTime is how a silence's times are stored: unix µs on SQLite.
-func (s *Store) silenceTime(at time.Time) any {
-	if s.dialect == SQLite {
-		return at.UnixMicro()
-	}
-	return at.UTC()
-}
 
 // CreateSilence stores a silence unless its group has MaxOpenSilences that have not
 // ended at now (a conflict). A group or target deleted meanwhile is not-found.
@@ -50,28 +43,28 @@ func (s *Store) CreateSilence(ctx context.Context, sl *Silence, now time.Time) e
 			return fmt.Errorf("store: create silence: %w", groups.NotFound("group"))
 		}
 		var n int64
-		if err := tx.Raw("SELECT count(*) FROM silences WHERE group_id = ? AND to_at > ?", sl.GroupID, s.silenceTime(now)).Scan(&n).Error; err != nil {
+		if err := tx.Raw("SELECT count(*) FROM silences WHERE group_id = ? AND to_at > ?", sl.GroupID, s.eventTime(now)).Scan(&n).Error; err != nil {
 			return translate("count silences", err)
 		}
 		if n >= MaxOpenSilences {
 			return groups.Conflict("", "the group has %d maintenance windows that have not ended, the most it may have; delete one first", n)
 		}
 		err := tx.Exec("INSERT INTO silences (id, group_id, target_id, from_at, to_at, comment, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			sl.ID, sl.GroupID, nonEmpty(sl.TargetID), s.silenceTime(sl.From), s.silenceTime(sl.To), sl.Comment,
-			nonEmpty(sl.CreatedBy), s.silenceTime(sl.CreatedAt)).Error
+			sl.ID, sl.GroupID, nonEmpty(sl.TargetID), s.eventTime(sl.From), s.eventTime(sl.To), sl.Comment,
+			nonEmpty(sl.CreatedBy), s.eventTime(sl.CreatedAt)).Error
 		return translate("create silence", err)
 	})
 }
 
 // Silences lists a group's silences ending after since, by start; at most limit.
 func (s *Store) Silences(ctx context.Context, groupID string, since time.Time, limit int) ([]Silence, error) {
-	return s.readSilences(ctx, "s.group_id = ? AND s.to_at > ?", []any{groupID, s.silenceTime(since)}, limit)
+	return s.readSilences(ctx, "s.group_id = ? AND s.to_at > ?", []any{groupID, s.eventTime(since)}, limit)
 }
 
 // SilencesBetween lists every group's silences that overlap [from, until), by start;
 // at most limit.
 func (s *Store) SilencesBetween(ctx context.Context, from, until time.Time, limit int) ([]Silence, error) {
-	return s.readSilences(ctx, "s.to_at > ? AND s.from_at < ?", []any{s.silenceTime(from), s.silenceTime(until)}, limit)
+	return s.readSilences(ctx, "s.to_at > ? AND s.from_at < ?", []any{s.eventTime(from), s.eventTime(until)}, limit)
 }
 
 func (s *Store) readSilences(ctx context.Context, where string, args []any, limit int) ([]Silence, error) {
