@@ -30,6 +30,7 @@ type Service struct {
 	changed *prometheus.CounterVec
 	pending []store.TargetEvent // not stored yet (the database was away)
 	rules   *rules              // nil: no alert rules (WithRules)
+	limits  *thresholds         // nil: the built-in thresholds for all (WithThresholds)
 	// rulesHere says whether this replica records state changes and evaluates the
 	// rules now (RecordOnlyWhen); nil: always.
 	rulesHere func() bool
@@ -90,6 +91,9 @@ func (s *Service) Run(ctx context.Context) {
 		return
 	}
 	defer sub.Unsubscribe()
+	if s.limits != nil {
+		s.limits.reload(ctx, time.Now(), s.log.Warn)
+	}
 	flush := time.NewTicker(time.Second)
 	defer flush.Stop()
 	for {
@@ -105,6 +109,9 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		case now := <-flush.C:
 			s.save(ctx)
+			if s.limits != nil {
+				s.limits.reload(ctx, now, s.log.Warn)
+			}
 			switch {
 			case s.rules == nil:
 			case s.rulesHere == nil || s.rulesHere():
@@ -121,8 +128,11 @@ func (s *Service) observe(m *nats.Msg) {
 	if err != nil || got.GroupID == bus.ProgressGroup {
 		return
 	}
-	th := DefaultThresholds()
 	for _, r := range got.Results {
+		th := DefaultThresholds()
+		if s.limits != nil {
+			th = s.limits.of(r.GroupID, r.TargetID)
+		}
 		if tr, ok := s.engine.Observe(r, th); ok {
 			s.add([]Transition{tr})
 		}
