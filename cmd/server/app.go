@@ -168,7 +168,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		source = ownedSource{Source: source, owns: func(id string) bool { return leases.OwnsTarget(id) }}
 	}
 	prober := newProber(cfg, source, publisher, reg, log)
-	leases, err = openLeases(ctx, cfg, b, prober.scheduler != nil, func() {
+	leases, err = openLeases(ctx, cfg, b, st.Dialect() == store.SQLite, prober.scheduler != nil, func() {
 		if prober.scheduler != nil {
 			prober.scheduler.ResyncAll()
 		}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"pingdeck/internal/auth"
@@ -25,8 +27,10 @@ const (
 
 // openLeases joins the split of work among replicas when this server may be one of
 // several (config.clustered); nil otherwise: a server alone does everything. changed
-// is told when the shards held change (the scheduler re-reads what to probe).
-func openLeases(ctx context.Context, cfg *config, b *bus.Bus, probes bool, changed func(), log *slog.Logger) (*cluster.Leases, error) {
+// is told when the shards held change (the scheduler re-reads what to probe). A
+// server that must be alone (on SQLite) refuses to start when other replicas are live
+// on the bus.
+func openLeases(ctx context.Context, cfg *config, b *bus.Bus, alone bool, probes bool, changed func(), log *slog.Logger) (*cluster.Leases, error) {
 	if !cfg.clustered() {
 		return nil, nil
 	}
@@ -40,6 +44,15 @@ func openLeases(ctx context.Context, cfg *config, b *bus.Bus, probes bool, chang
 	})
 	if err != nil {
 		return nil, err
+	}
+	if alone {
+		others, err := l.OthersLive(setup)
+		if err != nil {
+			return nil, err
+		}
+		if len(others) > 0 {
+			return nil, fmt.Errorf("--db (PINGDECK_DB): SQLite is one machine's database, and other replicas (%s) use this bus (--nats-url): give every replica the same --db postgres://…", strings.Join(others, ", "))
+		}
 	}
 	log.Info("cluster: this replica takes its share of the local targets by leases", "node", cfg.NodeName, "probes", probes)
 	return l, nil

@@ -542,3 +542,33 @@ func rank(node, key string) uint64 {
 	h.Write([]byte(key))
 	return h.Sum64()
 }
+
+// OthersLive lists the other replicas announced on the bus within the TTL, read
+// straight from the bucket (before Run): a replica that must be alone (one on SQLite)
+// asks at start.
+func (l *Leases) OthersLive(ctx context.Context) ([]string, error) {
+	lister, err := l.kv.ListKeysFiltered(ctx, "node.*")
+	if err != nil {
+		return nil, fmt.Errorf("cluster: list replicas: %w", err)
+	}
+	defer lister.Stop()
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	var out []string
+	for _, k := range keys {
+		name := strings.TrimPrefix(k, "node.")
+		if name == l.opt.Node {
+			continue
+		}
+		e, err := l.kv.Get(ctx, k)
+		if err != nil {
+			continue // lapsed meanwhile
+		}
+		if time.Since(e.Created()) < l.opt.TTL {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}

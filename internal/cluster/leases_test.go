@@ -251,3 +251,26 @@ func TestValidNode(t *testing.T) {
 		}
 	}
 }
+
+func TestOthersLiveSeesAnnouncedReplicas(t *testing.T) {
+	srv := natsServer(t)
+	a := startReplica(t, srv, "a", Options{})
+	waitSplit(t, []*replica{a}, 64, 5*time.Second)
+	nc, err := nats.Connect("", nats.InProcessServer(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	b, err := Open(context.Background(), js, Options{Node: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if others, err := b.OthersLive(context.Background()); err != nil || !slices.Equal(others, []string{"a"}) {
+		t.Fatalf("OthersLive = %v, %v; want [a]", others, err)
+	}
+	a.shutdown() // a leaves: its announcement goes with it
+	if others, err := b.OthersLive(context.Background()); err != nil || len(others) != 0 {
+		t.Fatalf("OthersLive after a left = %v, %v; want none", others, err)
+	}
+}
