@@ -201,6 +201,13 @@ func (l *Leases) renew(ctx context.Context) bool {
 		op, cancel := context.WithTimeout(ctx, l.opTimeout())
 		rev, err := l.kv.Update(op, k, []byte(l.opt.Node), h.rev)
 		cancel()
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			// A renewal that timed out may have gone through: the key is then still
+			// this replica's, at a revision it did not hear of.
+			if e, gerr := l.kv.Get(ctx, k); gerr == nil && string(e.Value()) == l.opt.Node && time.Since(e.Created()) < l.opt.Renew {
+				rev, err = e.Revision(), nil
+			}
+		}
 		switch {
 		case err == nil:
 			l.mine[k] = lease{rev: rev, renewed: time.Now()}
@@ -272,16 +279,27 @@ func (l *Leases) deleteKeys(revs map[string]uint64) {
 
 // releaseAll gives everything up at shutdown, the member key too.
 func (l *Leases) releaseAll() {
-	revs := make(map[string]uint64, len(l.mine))
-	for k, h := range l.mine {
-		revs[k] = h.rev
-	}
 	clear(l.mine)
 	l.publish()
+	// Every key naming this replica, read afresh: a take or renewal cut short by the
+	// shutdown may have gone through without this replica hearing of it.
+	keys := []string{"node." + l.opt.Node}
+	for n := range l.opt.Shards {
+		keys = append(keys, shardKey(n))
+	}
+	for _, task := range l.opt.Tasks {
+		keys = append(keys, "task."+task)
+	}
+	revs := map[string]uint64{}
+	for _, k := range keys {
+		op, cancel := context.WithTimeout(context.Background(), l.opTimeout())
+		e, err := l.kv.Get(op, k)
+		cancel()
+		if err == nil && (string(e.Value()) == l.opt.Node || strings.HasPrefix(k, "node.")) {
+			revs[k] = e.Revision()
+		}
+	}
 	l.deleteKeys(revs)
-	op, cancel := context.WithTimeout(context.Background(), l.opTimeout())
-	defer cancel()
-	_ = l.kv.Delete(op, "node."+l.opt.Node)
 }
 
 // publish makes l.mine what OwnsTarget and Holds answer from, and tells Changed.
