@@ -220,6 +220,23 @@ func TestClusterFailover(t *testing.T) {
 	}
 	checkLimitsAcrossReplicas(t, c, admin)
 
+	// Two of three go: the last one has lost the bus's quorum, and /readyz says so.
+	c.kill(1)
+	c.kill(2)
+	lone := c.nodes[0].client()
+	var why string
+	waitUntil(t, 60*time.Second, "/readyz of a replica without quorum failing", func() bool {
+		resp, err := lone.c.Get(lone.base + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		why = string(body)
+		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(why, "bus")
+	})
+	t.Logf("  /readyz of the replica left alone: 503 %s", strings.TrimSpace(why))
+
 	for i, n := range c.nodes {
 		if log := n.stderr.String(); strings.Contains(log, "DATA RACE") {
 			t.Errorf("node%d: data race:\n%s", i, log)
