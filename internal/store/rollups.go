@@ -14,8 +14,8 @@ import (
 	"pingdeck/internal/ping"
 )
 
-// agg sums probes: one target's minute as stored in probe_rollups_1m, or any merge of
-// such minutes and raw rows.
+// agg sums probes: one target's hour as stored in probe_rollups_1h, or any merge of
+// such hours and probes.
 type agg struct {
 	sent, received int64
 	errors         int64   // probes that never left (no address, send refused); not in sent
@@ -85,7 +85,7 @@ func compareRollupKeys(a, b rollupKey) int {
 // minuteOf is the unix µs of the start of t's minute.
 func minuteOf(t time.Time) int64 { return t.Truncate(time.Minute).UnixMicro() }
 
-// insertedRow is one probe result that made it into probe_results.
+// insertedRow is one probe newly stored in a block.
 type insertedRow struct {
 	target   string
 	location string
@@ -102,7 +102,7 @@ func insertedRowOf(r *ping.Result) insertedRow {
 var rollupTables = []struct {
 	name   string
 	bucket time.Duration
-}{{"probe_rollups_1m", time.Minute}, {"probe_rollups_1h", time.Hour}}
+}{{"probe_rollups_1h", time.Hour}}
 
 // rollupBatch is one level's sums of a batch, keys in order (a fixed lock order, so
 // concurrent writers cannot deadlock on the upsert).
