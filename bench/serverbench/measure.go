@@ -105,7 +105,12 @@ func runOne(ctx context.Context, o options, b binary, logf func(string, ...any))
 	if n := final.Sum(metricPublishErrors); n > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%.0f batches failed to publish", n))
 	}
-	logf("checking the database")
+	// A server with compact storage holds the open blocks' results until they close;
+	// stopping commits them.
+	logf("stopping the server (it stores what it holds), then checking the database")
+	if err := srv.Stop(); err != nil {
+		r.Notes = append(r.Notes, fmt.Sprintf("server stop: %v", err))
+	}
 	r.Stored, r.Rollups, err = verify(ctx, dbURL, instance.TargetsOf(groups), storedonce.Within(start.at, end.at, o.interval), final.Sum(metricPublished))
 	return r, err
 }

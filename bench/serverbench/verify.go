@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pingdeck/bench/internal/storedonce"
+	"pingdeck/internal/probeblock"
 )
 
 // storedOnce is the check that every result was stored once.
@@ -59,11 +60,71 @@ func verify(ctx context.Context, dbURL string, targets []storedonce.Target, w st
 		return storedOnce{}, rollupCheck{}, err
 	}
 	s := storedOnce{Checked: true, Tally: tally, Published: published}
+	var blocks bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('probe_blocks') IS NOT NULL").Scan(&blocks); err != nil {
+		return s, rollupCheck{}, fmt.Errorf("verify: schema: %w", err)
+	}
+	if blocks {
+		r, err := checkBlocks(ctx, conn, &s)
+		return s, r, err
+	}
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM probe_results`).Scan(&s.Rows); err != nil {
 		return s, rollupCheck{}, fmt.Errorf("verify: count rows: %w", err)
 	}
 	r, err := checkRollups(ctx, conn)
 	return s, r, err
+}
+
+// checkBlocks counts every stored probe (compact storage: blocks of probes, hourly
+// rollups) and compares each hourly rollup with the probes of its hour.
+func checkBlocks(ctx context.Context, conn *pgx.Conn, s *storedOnce) (rollupCheck, error) {
+	type key struct {
+		target string
+		hour   int64
+	}
+	type sums struct{ n, answered int64 }
+	fromBlocks := map[key]sums{}
+	err := storedonce.ForEachBlock(ctx, conn, nil, func(target string, probes []probeblock.Probe) {
+		for _, p := range probes {
+			k := key{target, p.SentUs - p.SentUs%int64(time.Hour/time.Microsecond)}
+			v := fromBlocks[k]
+			v.n++
+			if p.Status == probeblock.Answered {
+				v.answered++
+			}
+			fromBlocks[k] = v
+			s.Rows++
+		}
+	})
+	if err != nil {
+		return rollupCheck{}, err
+	}
+	r := rollupCheck{Checked: true, HourChecked: true}
+	rows, err := conn.Query(ctx, `SELECT target_id::text, (extract(epoch FROM bucket) * 1000000)::bigint, (sent + errors)::bigint, received::bigint FROM probe_rollups_1h`)
+	if err != nil {
+		return r, fmt.Errorf("verify: hour rollups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k key
+		var v sums
+		if err := rows.Scan(&k.target, &k.hour, &v.n, &v.answered); err != nil {
+			return r, fmt.Errorf("verify: hour rollups: %w", err)
+		}
+		r.Buckets++
+		b := fromBlocks[k]
+		delete(fromBlocks, k)
+		if b != v {
+			r.HourOff++
+			r.Missing += max(b.n-v.n, 0)
+			r.Extra += max(v.n-b.n, 0)
+		}
+	}
+	for _, b := range fromBlocks { // hours with probes and no rollup
+		r.HourOff++
+		r.Missing += b.n
+	}
+	return r, rows.Err()
 }
 
 // checkRollups compares every 1-minute rollup with the raw rows of its minute (sent +
