@@ -200,6 +200,9 @@ func waitCaughtUp(ctx context.Context, c *instance.Client, srv *instance.Process
 // what was published; a binary without the bus metrics passes both.
 func caughtUp(m promtext.Metrics) bool {
 	waiting := m.Sum(metricStreamMsgs)
+	if m.Has(metricUndelivered) { // a writer that holds batches until their blocks close
+		waiting = m.Sum(metricUndelivered)
+	}
 	return !(waiting > 0) && !(m.Sum(metricWritten) < m.Sum(metricPublished))
 }
 

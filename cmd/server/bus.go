@@ -65,6 +65,7 @@ func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Sto
 		return nil, err
 	}
 	bus.RegisterStreamGauges(reg, stream)
+	bus.RegisterWriterGauges(reg, cons)
 	if info, err := stream.Info(setup); err == nil && info.State.Msgs > 0 {
 		log.Info("probe results from an earlier run wait on the bus; storing them first", "batches", info.State.Msgs, "bytes", info.State.Bytes)
 	}

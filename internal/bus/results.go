@@ -249,6 +249,28 @@ func (b *Bus) reclaimHeld(ctx context.Context, s jetstream.Stream, c jetstream.C
 	return b.writerConsumer(ctx, s, inMemory)
 }
 
+// RegisterWriterGauges exports where the writers' consumer c stands:
+// pingdeck_bus_writer_undelivered (batches not yet delivered to a writer) and
+// pingdeck_bus_writer_held (delivered, held unacked until their blocks are stored),
+// read from the server at each scrape. Caught up means nothing undelivered.
+func RegisterWriterGauges(reg prometheus.Registerer, c jetstream.Consumer) {
+	info := func() *jetstream.ConsumerInfo {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		i, err := c.Info(ctx)
+		if err != nil {
+			return &jetstream.ConsumerInfo{}
+		}
+		return i
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pingdeck_bus_writer_undelivered", Help: "Result batches on the bus not yet delivered to a database writer."},
+			func() float64 { return float64(info().NumPending) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pingdeck_bus_writer_held", Help: "Result batches delivered to a writer and held unacked until the blocks of their results are stored."},
+			func() float64 { return float64(info().NumAckPending) }),
+	)
+}
+
 // RegisterStreamGauges exports what waits in s: pingdeck_bus_stream_messages and
 // pingdeck_bus_stream_bytes, read from the server at each scrape.
 func RegisterStreamGauges(reg prometheus.Registerer, s jetstream.Stream) {
