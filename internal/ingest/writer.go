@@ -153,7 +153,7 @@ type heldBatch struct {
 }
 
 // shutdownWait bounds the commit of every held block when the writer stops.
-const shutdownWait = 20 * time.Second
+const shutdownWait = 10 * time.Second
 
 // Run fetches, holds, commits and acks until ctx ends. Then it commits every held
 // block (the open ones as they are) and acks; what it cannot commit in time goes back
