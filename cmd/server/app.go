@@ -150,6 +150,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	hub.SetLocations(locations.Locations())
 	locations.Watch(hub.SetLocations)
 	states := alerts.NewService(b.Conn(), st, reg, log)
+	states.WithThresholds(st) // the groups' and targets' thresholds, read every few seconds
 	locations.Watch(states.LocationsChanged)
 	// Per-target metrics (/metrics/targets) count the results of the groups that ask
 	// for them, from a feed of their own (a full buffer drops messages, as the hub's:
@@ -175,7 +176,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	// Alert notifications: deliveries are stored before they are sent; the dispatcher
 	// sends what is due (also what a previous run left pending).
 	notifier := notify.NewDispatcher(st, notify.Options{Logger: log})
-	states.WithRules(st, notifier) // rules fire and resolve alerts, told to their channels
+	states.WithRules(st, notifier) // rules fire and resolve alerts (maintenance windows honoured), told to their channels and bells
 	handler, err := api.NewHandler(api.Deps{
 		Store: st, Accounts: accounts, Logger: log, Registry: reg, Ready: ready, UI: frontend.Dist(),
 		Limits:         groups.Limits{MinInterval: cfg.MinInterval, MaxTargetsPerUser: cfg.MaxTargetsPerUser, MaxGroupsPerUser: cfg.MaxGroupsPerUser},
@@ -185,7 +186,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 		RetentionRaw: cfg.RetentionRaw, RetentionRollup: cfg.RetentionRollup,
 		Live: hub, Sites: locations, AgentBus: cfg.NATS.Listen, Locations: locations,
 		TargetMetrics: targetMetrics, TargetMetricsPublic: cfg.MetricsTargetsPublic,
-		Channels: st, Notifier: notifier, Rules: st,
+		Channels: st, Notifier: notifier, Rules: st, Thresholds: st, Silences: st, AlertViews: st,
 	})
 	if err != nil {
 		return nil, err

@@ -2,20 +2,26 @@ package alerts
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
+	"pingdeck/internal/groups"
 	"pingdeck/internal/notify"
 	"pingdeck/internal/store"
 )
 
-// RuleStore keeps alert rules and their firings.
+// RuleStore keeps alert rules, their firings and the maintenance windows, and tells
+// the groups' owners and editors (the in-app bell).
 type RuleStore interface {
 	AlertRules(ctx context.Context, groupID string) ([]store.AlertRule, error)
 	OpenAlerts(ctx context.Context) ([]store.Alert, error)
 	OpenAlert(ctx context.Context, a *store.Alert) error
 	ResolveAlert(ctx context.Context, id string, at time.Time) error
+	SetAlertTargets(ctx context.Context, id string, n int) error
+	SilencesBetween(ctx context.Context, from, until time.Time, limit int) ([]store.Silence, error)
+	NotifyGroupEditors(ctx context.Context, groupID string, n groups.Notification) error
 }
 
 // Notifier queues a notification for channels (notify.Dispatcher).
@@ -32,7 +38,15 @@ type rules struct {
 	open     map[string]store.Alert // by rule ID: firing now
 	since    map[string]time.Time   // by rule ID: when its condition became true
 	loaded   bool
+	// silences are those active now or starting before the next reload, by group.
+	silences map[string][]store.Silence
 }
+
+// silenceLookahead is how far ahead a reload reads silences: past the next reload.
+const silenceLookahead = time.Minute
+
+// maxSilencesRead bounds the silences one reload reads (every group's).
+const maxSilencesRead = 100_000
 
 // reloadRulesEvery is how soon a new or changed rule is evaluated.
 const reloadRulesEvery = 2 * time.Second
@@ -75,10 +89,14 @@ func (e *Engine) worst() map[string]map[string]State {
 func (r *rules) evaluate(ctx context.Context, e *Engine, now time.Time, log func(msg string, args ...any)) {
 	if !r.loaded || now.Sub(r.loadedAt) >= reloadRulesEvery {
 		list, err := r.store.AlertRules(ctx, "")
-		if err != nil {
-			log("alerts: reading rules failed; using the last ones", "err", err)
+		silences, serr := r.store.SilencesBetween(ctx, now, now.Add(silenceLookahead), maxSilencesRead)
+		if err != nil || serr != nil {
+			log("alerts: reading rules or maintenance windows failed; using the last ones", "err", err, "silences_err", serr)
 		} else {
-			r.list, r.loadedAt = list, now
+			r.list, r.silences, r.loadedAt = list, map[string][]store.Silence{}, now
+			for _, sl := range silences {
+				r.silences[sl.GroupID] = append(r.silences[sl.GroupID], sl)
+			}
 		}
 		if !r.loaded {
 			open, err := r.store.OpenAlerts(ctx)
@@ -94,19 +112,31 @@ func (r *rules) evaluate(ctx context.Context, e *Engine, now time.Time, log func
 	}
 	states := e.worst()
 	for _, rule := range r.list {
-		n, total := 0, 0
-		for _, st := range states[rule.GroupID] {
+		if r.silenced(rule.GroupID, "", now) {
+			// The whole group is in maintenance: its rules neither fire nor notify; one
+			// firing stays as it is.
+			delete(r.since, rule.ID)
+			continue
+		}
+		// Targets under a maintenance window do not count; all counts them too, to tell
+		// a firing that only silenced targets still hold (it stays as it is).
+		var n, total, nAll, totalAll int
+		for target, st := range states[rule.GroupID] {
+			meets := severity(st) >= severity(State(rule.State))
+			totalAll++
+			if meets {
+				nAll++
+			}
+			if r.silenced(rule.GroupID, target, now) {
+				continue
+			}
 			total++
-			if severity(st) >= severity(State(rule.State)) {
+			if meets {
 				n++
 			}
 		}
-		pct := 0.0
-		if total > 0 {
-			pct = 100 * float64(n) / float64(total)
-		}
 		muted := rule.MutedUntil != nil && now.Before(*rule.MutedUntil)
-		holds := n >= max(rule.MinTargets, 1) && pct >= rule.MinPct && !muted
+		holds := meetsRule(rule, n, total) && !muted
 		open, firing := r.open[rule.ID]
 		switch {
 		case holds && !firing:
@@ -116,19 +146,48 @@ func (r *rules) evaluate(ctx context.Context, e *Engine, now time.Time, log func
 				since = now
 			}
 			if now.Sub(since) >= rule.For {
-				r.fire(ctx, rule, since, n, pct, log)
+				r.fire(ctx, rule, since, n, pct(n, total), log)
+			}
+		case holds && firing && n != open.Targets:
+			if err := r.store.SetAlertTargets(ctx, open.ID, n); err == nil {
+				open.Targets = n
+				r.open[rule.ID] = open
 			}
 		case !holds:
 			delete(r.since, rule.ID)
-			if firing {
-				r.resolve(ctx, rule, open, now, n, pct, log)
+			if firing && !(meetsRule(rule, nAll, totalAll) && !muted) {
+				r.resolve(ctx, rule, open, now, n, pct(n, total), log)
 			}
 		}
 	}
 }
 
+// meetsRule says whether n of total targets meet the rule's counts.
+func meetsRule(rule store.AlertRule, n, total int) bool {
+	return n >= max(rule.MinTargets, 1) && pct(n, total) >= rule.MinPct
+}
+
+func pct(n, total int) float64 {
+	if total == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(total)
+}
+
+// silenced says whether a maintenance window covers the group (target empty: the whole
+// group) or its target at now.
+func (r *rules) silenced(groupID, target string, now time.Time) bool {
+	for _, sl := range r.silences[groupID] {
+		if (sl.TargetID == "" || (target != "" && sl.TargetID == target)) &&
+			!now.Before(sl.From) && now.Before(sl.To) {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *rules) fire(ctx context.Context, rule store.AlertRule, since time.Time, n int, pct float64, log func(string, ...any)) {
-	a := store.Alert{ID: uuid.NewString(), RuleID: rule.ID, GroupID: rule.GroupID, StartedAt: since.UTC()}
+	a := store.Alert{ID: uuid.NewString(), RuleID: rule.ID, GroupID: rule.GroupID, StartedAt: since.UTC(), Targets: n}
 	if err := r.store.OpenAlert(ctx, &a); err != nil {
 		log("alerts: recording a firing failed; trying again", "rule", rule.Name, "err", err)
 		return
@@ -146,9 +205,19 @@ func (r *rules) resolve(ctx context.Context, rule store.AlertRule, a store.Alert
 	r.tell(ctx, rule, a, notify.Resolved, now, n, pct, log)
 }
 
-// tell queues one notification per channel for the transition; the ID makes a
-// repeated enqueue (after a failure) add nothing.
+// tell queues one notification per channel for the transition and puts it in the
+// bell of the group's owner and editors; the ID makes a repeated enqueue (after a
+// failure) add nothing.
 func (r *rules) tell(ctx context.Context, rule store.AlertRule, a store.Alert, state notify.State, resolvedAt time.Time, n int, pct float64, log func(string, ...any)) {
+	msg := fmt.Sprintf("%s is firing: %d target(s) %s", rule.Name, n, rule.State)
+	at := a.StartedAt
+	if state == notify.Resolved {
+		msg, at = rule.Name+" resolved", resolvedAt
+	}
+	bell := groups.Notification{ID: a.ID + ":" + string(state), Kind: groups.NotifyAlert, Message: msg, CreatedAt: at.UTC()}
+	if err := r.store.NotifyGroupEditors(ctx, rule.GroupID, bell); err != nil {
+		log("alerts: telling the group's editors failed", "rule", rule.Name, "err", err)
+	}
 	if r.notifier == nil || len(rule.ChannelIDs) == 0 {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"pingdeck/internal/groups"
 	"pingdeck/internal/notify"
 	"pingdeck/internal/ping"
 	"pingdeck/internal/store"
@@ -13,10 +14,33 @@ import (
 
 // memRules keeps rules and alerts in memory; notes records notifications.
 type memRules struct {
-	mu     sync.Mutex
-	rules  []store.AlertRule
-	alerts map[string]*store.Alert
-	notes  []notify.Notification
+	mu       sync.Mutex
+	rules    []store.AlertRule
+	alerts   map[string]*store.Alert
+	notes    []notify.Notification
+	silences []store.Silence
+	bell     []groups.Notification
+}
+
+func (m *memRules) SetAlertTargets(_ context.Context, id string, n int) error {
+	m.alerts[id].Targets = n
+	return nil
+}
+
+func (m *memRules) SilencesBetween(_ context.Context, from, until time.Time, _ int) ([]store.Silence, error) {
+	var out []store.Silence
+	for _, s := range m.silences {
+		if s.To.After(from) && s.From.Before(until) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (m *memRules) NotifyGroupEditors(_ context.Context, groupID string, n groups.Notification) error {
+	n.GroupID = groupID
+	m.bell = append(m.bell, n)
+	return nil
 }
 
 func (m *memRules) AlertRules(context.Context, string) ([]store.AlertRule, error) {

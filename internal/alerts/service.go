@@ -30,6 +30,7 @@ type Service struct {
 	changed *prometheus.CounterVec
 	pending []store.TargetEvent // not stored yet (the database was away)
 	rules   *rules              // nil: no alert rules (WithRules)
+	limits  *thresholds         // nil: the built-in thresholds for all (WithThresholds)
 }
 
 // resultBuffer is how many result messages may wait for the service; past it NATS
@@ -81,6 +82,9 @@ func (s *Service) Run(ctx context.Context) {
 		return
 	}
 	defer sub.Unsubscribe()
+	if s.limits != nil {
+		s.limits.reload(ctx, time.Now(), s.log.Warn)
+	}
 	flush := time.NewTicker(time.Second)
 	defer flush.Stop()
 	for {
@@ -96,6 +100,9 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		case now := <-flush.C:
 			s.save(ctx)
+			if s.limits != nil {
+				s.limits.reload(ctx, now, s.log.Warn)
+			}
 			if s.rules != nil {
 				s.rules.evaluate(ctx, s.engine, now, s.log.Warn)
 			}
@@ -108,8 +115,11 @@ func (s *Service) observe(m *nats.Msg) {
 	if err != nil || got.GroupID == bus.ProgressGroup {
 		return
 	}
-	th := DefaultThresholds()
 	for _, r := range got.Results {
+		th := DefaultThresholds()
+		if s.limits != nil {
+			th = s.limits.of(r.GroupID, r.TargetID)
+		}
 		if tr, ok := s.engine.Observe(r, th); ok {
 			s.add([]Transition{tr})
 		}

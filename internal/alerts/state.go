@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"pingdeck/internal/groups"
 	"pingdeck/internal/ping"
 )
 
@@ -22,28 +23,12 @@ const (
 )
 
 // Thresholds decide a state from the last Window probes that left (probes that never
-// left — no address, send refused — are no evidence either way).
-type Thresholds struct {
-	Window          int     // probes considered, 10
-	DownLossPct     float64 // loss at or above: down, 100
-	DegradedLossPct float64 // loss at or above: degraded, 10
-	// DegradedRTTMs, when positive, makes a target degraded when the RTTPercentile of
-	// its answered probes in the window is at or above it.
-	DegradedRTTMs float64
-	RTTPercentile int // 50 or 95
-	// Consecutive evaluations (one per probe) must agree before the state changes, 3.
-	Consecutive int
-	// A target changing state FlapChanges times within FlapWindow is flapping: the
-	// transition that makes it so says Flapping, and later ones too until it calms.
-	FlapChanges int           // 5
-	FlapWindow  time.Duration // 10 min
-}
+// left — no address, send refused — are no evidence either way); see groups.Thresholds.
+// Zero fields take the defaults.
+type Thresholds = groups.Thresholds
 
-// DefaultThresholds are used where a group sets none.
-func DefaultThresholds() Thresholds {
-	return Thresholds{Window: 10, DownLossPct: 100, DegradedLossPct: 10, RTTPercentile: 50,
-		Consecutive: 3, FlapChanges: 5, FlapWindow: 10 * time.Minute}
-}
+// DefaultThresholds are used where a group and its target set none.
+func DefaultThresholds() Thresholds { return groups.DefaultThresholds() }
 
 // Transition is a target's change of state at one location, with the figures that
 // caused it.
@@ -86,7 +71,7 @@ func NewEngine() *Engine { return &Engine{trackers: map[key]*tracker{}} }
 
 // Observe takes one result and returns the transition it caused, if any.
 func (e *Engine) Observe(r ping.Result, th Thresholds) (Transition, bool) {
-	th = th.withDefaults()
+	th = withDefaults(th)
 	k := key{r.TargetID, r.Location}
 	t := e.trackers[k]
 	if t == nil {
@@ -211,7 +196,7 @@ func resize(old []probe, next, n int) []probe {
 	return ordered
 }
 
-func (th Thresholds) withDefaults() Thresholds {
+func withDefaults(th Thresholds) Thresholds {
 	d := DefaultThresholds()
 	if th.Window <= 0 {
 		th.Window = d.Window

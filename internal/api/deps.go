@@ -86,6 +86,13 @@ type Deps struct {
 	TargetMetricsPublic bool
 	// Rules stores groups' alert rules and alerts; nil: none.
 	Rules RuleStore
+	// Thresholds stores the groups' and targets' state thresholds; nil: the built-in
+	// ones only (PUT answers 404).
+	Thresholds ThresholdStore
+	// Silences stores maintenance windows; nil: none (POST answers 404).
+	Silences SilenceStore
+	// AlertViews reads alerts across groups; nil: none listed.
+	AlertViews AlertViews
 	// Channels stores notification channels; nil answers 501 under /api/v1/channels.
 	Channels ChannelStore
 	// Notifier sends channels' test notifications; nil answers 501 to …/test.

@@ -16,6 +16,7 @@ import (
 // EventStore reads targets' state changes.
 type EventStore interface {
 	Events(ctx context.Context, q store.EventQuery) ([]store.TargetEvent, error)
+	StateEvents(ctx context.Context, groupID, location string, from, to time.Time, limit int) ([]store.TargetEvent, error)
 }
 
 // eventJSON is a target's change of state at a location.
@@ -50,13 +51,8 @@ func handleTargetEvents(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		targetID, err := pathUUID(c, "target_id")
+		targetID, err := s.groupTarget(c, v.Group.ID)
 		if err != nil {
-			return err
-		}
-		if _, err := s.Store.Target(c.Request.Context(), v.Group.ID, targetID); errors.Is(err, groups.ErrNotFound) {
-			return groups.NotFound("target")
-		} else if err != nil {
 			return err
 		}
 		return s.writeEvents(c, store.EventQuery{TargetID: targetID})
@@ -99,4 +95,30 @@ func (s *server) writeEvents(c *gin.Context, q store.EventQuery) error {
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// groupTarget reads the target_id path parameter: one of the group's targets, else
+// not-found.
+func (s *server) groupTarget(c *gin.Context, groupID string) (string, error) {
+	targetID, err := pathUUID(c, "target_id")
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.Store.Target(c.Request.Context(), groupID, targetID); errors.Is(err, groups.ErrNotFound) {
+		return "", groups.NotFound("target")
+	} else if err != nil {
+		return "", err
+	}
+	return targetID, nil
+}
+
+// loadGroupTarget reads the {id} group (checking the user may do action to it) and
+// its {target_id} target.
+func (s *server) loadGroupTarget(c *gin.Context, action groups.Action) (*store.GroupWithRole, string, error) {
+	v, _, err := s.loadGroup(c, action)
+	if err != nil {
+		return nil, "", err
+	}
+	targetID, err := s.groupTarget(c, v.Group.ID)
+	return v, targetID, err
 }

@@ -197,9 +197,22 @@ func handleGroupList(s *server) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		firing := map[string]int{}
+		if s.AlertViews != nil && len(views) > 0 {
+			ids := make([]string, len(views))
+			for i, v := range views {
+				ids[i] = v.Group.ID
+			}
+			if firing, err = s.AlertViews.FiringAlertCounts(c.Request.Context(), ids); err != nil {
+				return err
+			}
+		}
 		out := make([]wire.Group, 0, len(views))
 		for i := range views {
-			out = append(out, s.groupViewOut(&views[i], groups.RoleFor(actorOf(u), views[i].Group, views[i].ShareRole)))
+			g := s.groupViewOut(&views[i], groups.RoleFor(actorOf(u), views[i].Group, views[i].ShareRole))
+			n := firing[g.ID]
+			g.FiringAlerts = &n
+			out = append(out, g)
 		}
 		c.JSON(http.StatusOK, gin.H{"groups": out})
 		return nil

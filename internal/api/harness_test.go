@@ -118,6 +118,7 @@ func newEnv(t *testing.T, dsn string, o options) *env {
 		deps.TargetMetrics = o.targetMetrics(st)
 	}
 	deps.Channels, deps.Notifier, deps.Rules = st, notify.NewDispatcher(st, notify.Options{}), st
+	deps.Thresholds, deps.Silences, deps.AlertViews = st, st, st
 	if o.sites {
 		reg := startSites(t, st)
 		deps.Sites, deps.Locations, deps.AgentBus = reg, reg, "0.0.0.0:4222"

@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"pingdeck/internal/api"
@@ -359,6 +360,40 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 	admin.callJSON("POST", p+"/rules", map[string]any{"name": "down", "state": "down", "for": "1m"}, 201, &rule)
 	admin.call("POST", p+"/rules", map[string]any{"name": "down", "state": "up"}, 400)
 	admin.call("GET", p+"/alerts", nil, 200)
+	if err := e.store.OpenAlert(t.Context(), &store.Alert{ID: uuid.NewString(), RuleID: rule.ID, GroupID: g.ID, StartedAt: time.Now().UTC(), Targets: 1}); err != nil {
+		t.Fatal(err)
+	}
+	admin.call("GET", "/api/v1/alerts?state=firing", nil, 200)
+	admin.call("GET", "/api/v1/alerts", nil, 200)
+	admin.call("GET", "/api/v1/alerts?state=open", nil, 400)
+	admin.call("GET", "/api/v1/groups", nil, 200)
+	admin.call("GET", p+"/thresholds", nil, 200)
+	admin.call("PUT", p+"/thresholds", map[string]any{"window": 20, "flap_window": "30m", "degraded_rtt_ms": nil}, 200)
+	admin.call("PUT", p+"/thresholds", map[string]any{"window": 2}, 400)
+	admin.call("PUT", p+"/targets/"+probed+"/thresholds", map[string]any{"degraded_rtt_ms": 80, "rtt_percentile": 95}, 200)
+	admin.call("PUT", p+"/targets/"+probed+"/thresholds", map[string]any{"consecutive": 50}, 400)
+	admin.call("GET", p+"/thresholds", nil, 200)
+	admin.call("DELETE", p+"/targets/"+probed+"/thresholds", nil, 204)
+	admin.call("DELETE", p+"/targets/"+probed+"/thresholds", nil, 404)
+	admin.call("GET", p+"/silences", nil, 200)
+	var silence struct{ ID string }
+	soon := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	admin.callJSON("POST", p+"/silences", map[string]any{"to": soon, "comment": "router upgrade"}, 201, &silence)
+	admin.call("POST", p+"/silences", map[string]any{"from": time.Now().UTC().Format(time.RFC3339), "to": soon, "target_id": probed}, 201)
+	admin.call("POST", p+"/silences", map[string]any{"from": soon, "to": soon}, 400)
+	admin.call("GET", p+"/silences", nil, 200)
+	admin.call("DELETE", p+"/silences/"+silence.ID, nil, 204)
+	admin.call("DELETE", p+"/silences/"+silence.ID, nil, 404)
+	admin.call("DELETE", p+"/silences/x", nil, 400)
+	admin.call("GET", p+"/uptime", nil, 200)
+	admin.call("GET", p+"/uptime?location=Local", nil, 400)
+	if err := e.store.RecordEvents(t.Context(), []store.TargetEvent{{TargetID: probed, GroupID: g.ID, Location: "local", From: "unknown", To: "up", At: time.Now().Add(-time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	admin.call("GET", p+"/statebar?range=24h", nil, 200)
+	admin.call("GET", p+"/statebar?range=1y", nil, 400)
+	admin.call("GET", p+"/targets/"+probed+"/history?range=24h", nil, 200)
+	admin.call("GET", p+"/targets/"+probed+"/history?range=2d", nil, 400)
 	admin.call("DELETE", p+"/rules/"+rule.ID, nil, 204)
 	admin.call("DELETE", p+"/rules/x", nil, 400)
 	admin.call("GET", p+"/events?before=x", nil, 400)

@@ -6,6 +6,7 @@ import "time"
 const (
 	NotifyShared = "shared" // a group was shared with the recipient
 	NotifyLook   = "look"   // another user asks the recipient to look at a group
+	NotifyAlert  = "alert"  // one of the group's alert rules fired or resolved
 )
 
 // Notification tells a user about a group: that it was shared with them, or that someone

@@ -28,6 +28,9 @@ type ReportQuery struct {
 	// hour starts before RawSince: then that hour's rollup is counted whole, because its
 	// probes may be gone.
 	RawSince time.Time
+	// Quantiles, each in (0, 1], also asks for these nearest-rank RTT percentiles in
+	// every Stats, estimated from the histograms as RTTP50Us and the like are.
+	Quantiles []float64
 }
 
 // Stats are probe counts and RTTs (µs) over a window. Sent counts the probes that
@@ -42,6 +45,9 @@ type Stats struct {
 	RTTMeanUs, RTTStddevUs float64
 	RTTP50Us, RTTP95Us     float64
 	RTTP99Us               float64
+	// Quantiles are the ReportQuery's Quantiles, in its order, in µs (nil without them or
+	// when nothing was received).
+	Quantiles []float64
 }
 
 // Report is the answer to a ReportQuery.
@@ -209,18 +215,18 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 		total := newAgg()
 		split := make(map[string]Stats, len(locs))
 		for loc, a := range locs {
-			split[loc] = a.stats()
+			split[loc] = a.stats(q.Quantiles)
 			total.merge(a)
 		}
-		out.Targets[id] = total.stats()
+		out.Targets[id] = total.stats(q.Quantiles)
 		out.ByLocation[id] = split
 		sum.merge(total)
 	}
-	out.Summary = sum.stats()
+	out.Summary = sum.stats(q.Quantiles)
 	if series != nil {
 		out.Series = make([]Stats, len(series))
 		for i, a := range series {
-			out.Series[i] = a.stats()
+			out.Series[i] = a.stats(q.Quantiles)
 		}
 	}
 	return out, nil
@@ -290,7 +296,7 @@ func mergeSpans(in []span) []span {
 }
 
 // stats turns sums into Stats.
-func (a *agg) stats() Stats {
+func (a *agg) stats(quantiles []float64) Stats {
 	st := Stats{Sent: a.sent, Received: a.received, Errors: a.errors}
 	if a.received == 0 {
 		return st
@@ -300,5 +306,8 @@ func (a *agg) stats() Stats {
 	st.RTTStddevUs = a.stddevUs()
 	p := a.hist.percentiles([]float64{0.50, 0.95, 0.99}, st.RTTMinUs, st.RTTMaxUs)
 	st.RTTP50Us, st.RTTP95Us, st.RTTP99Us = p[0], p[1], p[2]
+	if len(quantiles) > 0 {
+		st.Quantiles = a.hist.percentiles(quantiles, st.RTTMinUs, st.RTTMaxUs)
+	}
 	return st
 }

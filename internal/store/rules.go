@@ -86,6 +86,7 @@ type Alert struct {
 	ID, RuleID, GroupID string
 	StartedAt           time.Time
 	ResolvedAt          *time.Time
+	Targets             int // how many targets met the rule (kept current while it fires)
 }
 
 func (Alert) TableName() string { return "alerts" }

@@ -31,12 +31,14 @@ type Group struct {
 	Metrics bool `json:"metrics"`
 	// Locations are where the group is probed from (DESIGN §9); groups read from the
 	// store always name theirs (the server's own location when they chose none).
-	Locations   []string  `json:"locations"`
-	Pinned      bool      `json:"pinned"`
-	TargetCount int       `json:"target_count"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	Targets     []Target  `json:"targets,omitempty"`
+	Locations   []string `json:"locations"`
+	Pinned      bool     `json:"pinned"`
+	TargetCount int      `json:"target_count"`
+	// FiringAlerts, in the group list only, counts the group's alerts firing now.
+	FiringAlerts *int      `json:"firing_alerts,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	Targets      []Target  `json:"targets,omitempty"`
 	// Skipped, only in the answer of a request that added targets, lists the inputs
 	// that were not added and why.
 	Skipped []groups.SkippedInput `json:"skipped,omitempty"`
