@@ -35,7 +35,7 @@ func openAtVersion(t *testing.T, dsn string, version int64) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Store{db: db, dialect: dialect, locations: newLocationRegistry()}
+	s := &Store{db: db, dialect: dialect, locations: newLocationRegistry(), open: newOpenBlocks()}
 	p, err := s.migrationProvider()
 	if err != nil {
 		t.Fatal(err)
