@@ -24,10 +24,11 @@ import (
 
 // Store is what the writer needs from the database.
 type Store interface {
-	// Hold keeps results where reads see them and returns when their blocks close;
-	// CommitDue stores the blocks closed by until (all with a zero until).
+	// Hold keeps results where reads see them and returns the end of their latest
+	// block; CommitDue stores the blocks closed by now (all with a zero now) and says
+	// from when blocks are still held.
 	Hold(rs []ping.Result) time.Time
-	CommitDue(ctx context.Context, until time.Time) error
+	CommitDue(ctx context.Context, now time.Time, grace time.Duration) (heldFrom time.Time, err error)
 	HeldResults() int
 	EnsurePartitions(ctx context.Context, from, to time.Time) error
 	// SourceProgress and SaveSourceProgress keep, per bus source, how many of its
@@ -190,7 +191,7 @@ func (w *Writer) Run(ctx context.Context) {
 		case <-hourly.C:
 			w.housekeep(ctx)
 		case now := <-tick.C:
-			if !w.commit(ctx, now.Add(-w.o.Grace), &held) {
+			if !w.commit(ctx, now, &held) {
 				return
 			}
 		case f, ok := <-next:
@@ -213,15 +214,17 @@ func (w *Writer) Run(ctx context.Context) {
 	}
 }
 
-// commit stores the held blocks closed by until (every held block with a zero until)
-// and the sources' progress, retrying until both are done (with backoff; meanwhile
+// commit stores the held blocks closed by now (every held block with a zero now) and
+// the sources' progress, retrying until both are done (with backoff; meanwhile
 // nothing is fetched), then acks the held batches all of whose results are stored.
 // It reports false when ctx ended first.
-func (w *Writer) commit(ctx context.Context, until time.Time, held *[]heldBatch) bool {
+func (w *Writer) commit(ctx context.Context, now time.Time, held *[]heldBatch) bool {
 	backoff := w.o.RetryAfter
+	var heldFrom time.Time
 	for {
 		start := time.Now()
-		err := w.store.CommitDue(ctx, until)
+		var err error
+		heldFrom, err = w.store.CommitDue(ctx, now, w.o.Grace)
 		if err == nil {
 			if err = w.store.SaveSourceProgress(ctx, w.sources, time.Now()); err == nil {
 				w.m.batchSeconds.Observe(time.Since(start).Seconds())
@@ -241,7 +244,7 @@ func (w *Writer) commit(ctx context.Context, until time.Time, held *[]heldBatch)
 	}
 	kept := (*held)[:0]
 	for _, h := range *held {
-		if until.IsZero() || !h.due.After(until) {
+		if heldFrom.IsZero() || h.due.Before(heldFrom) {
 			if err := h.msg.Ack(); err != nil {
 				w.o.Logger.Debug("ack of a stored batch failed; it may come again and is merged then", "err", err)
 			}

@@ -27,12 +27,12 @@ type flakyStore struct {
 	failed atomic.Int64
 }
 
-func (f *flakyStore) CommitDue(ctx context.Context, until time.Time) error {
+func (f *flakyStore) CommitDue(ctx context.Context, now time.Time, grace time.Duration) (time.Time, error) {
 	if f.down.Load() {
 		f.failed.Add(1)
-		return errors.New("database unavailable (test)")
+		return time.Time{}, errors.New("database unavailable (test)")
 	}
-	return f.Store.CommitDue(ctx, until)
+	return f.Store.CommitDue(ctx, now, grace)
 }
 
 // rig is an embedded bus with the result stream, a publisher, and a SQLite store.
@@ -482,6 +482,11 @@ func TestResultsAreHeldUntilTheirBlockCloses(t *testing.T) {
 		r.pub.Submit(res)
 	}
 	waitFor(t, "a closed block committed", func() bool { return r.committed(dsn, targets, closed, closed.Add(time.Minute)) == 100 })
+	r.stopPub() // no more progress marks: what the bus holds is what the writer holds
+	waitFor(t, "every batch delivered", func() bool {
+		info, err := r.cons.Info(context.Background())
+		return err == nil && info.NumPending == 0
+	})
 	stop()
 	if n := r.committed(dsn, targets, open, open.Add(time.Minute)); n != 200 {
 		t.Fatalf("after the writer stopped: %d results of the open block committed, want all 200", n)

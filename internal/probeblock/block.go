@@ -2,8 +2,8 @@
 // time into a few bytes each, and back, exactly: send times and RTTs to the
 // microsecond, and why a probe failed.
 //
-// A block is a version byte, a header of uvarints and one bit stream of Rice codes:
-// the send times as their differences from the block's usual interval, the probes
+// A block is a version byte, a header of varints and one bit stream of Rice codes:
+// the send times as offsets from the block's schedule (its usual interval), the probes
 // that were not answered as (distance from the previous one, status), and the RTTs of
 // the answered ones above the block's smallest. Each stream's Rice parameter is the one
 // that spends the fewest bits on it, so a steady target costs about the entropy of its
@@ -41,6 +41,12 @@ const version = 1
 
 // Encode returns the block of probes sent at or after startUs. probes must be sorted by
 // SentUs with no two at the same time (Merge makes them so).
+//
+// Send times are coded against the probes' schedule: the usual interval I (the median
+// gap) puts probe i in slot n_i (the nearest multiple of I after the first probe), and
+// what is coded is its offset from its slot, less the median offset: a prober that
+// sends on time costs a few bits a probe, one that is sometimes late costs the
+// lateness of those only. Slots skipped (or shared) are listed apart.
 func Encode(startUs int64, probes []Probe) []byte {
 	n := len(probes)
 	out := []byte{version}
@@ -48,14 +54,29 @@ func Encode(startUs int64, probes []Probe) []byte {
 	if n == 0 {
 		return out
 	}
-	interval := usualInterval(probes)
+	first := probes[0].SentUs
+	interval := scheduleInterval(probes)
+	offsets := make([]int64, n)
+	var skipAt, skipBy []uint64 // probes whose slot is not the one after the previous one's
+	lastSkip, lastSlot := 0, int64(0)
+	for i, p := range probes {
+		slot := (p.SentUs - first + interval/2) / interval
+		offsets[i] = p.SentUs - first - slot*interval
+		if i > 0 && slot != lastSlot+1 {
+			skipAt = append(skipAt, uint64(i-lastSkip))
+			skipBy = append(skipBy, uint64(slot-lastSlot))
+			lastSkip = i
+		}
+		lastSlot = slot
+	}
+	offBase := median(offsets[1:])
 	rttBase := int64(-1)
-	var gaps, steps, rtts []uint64
+	var gaps, offs, rtts []uint64
 	var statuses []Status
 	last := -1
 	for i, p := range probes {
 		if i > 0 {
-			steps = append(steps, zigzag(p.SentUs-probes[i-1].SentUs-interval))
+			offs = append(offs, zigzag(offsets[i]-offBase))
 		}
 		if p.Status != Answered {
 			gaps = append(gaps, uint64(i-last-1))
@@ -70,15 +91,21 @@ func Encode(startUs int64, probes []Probe) []byte {
 			rtts = append(rtts, uint64(p.RTTUs-rttBase))
 		}
 	}
-	kStep, kGap, kRTT := bestK(steps), bestK(gaps), bestK(rtts)
-	out = binary.AppendUvarint(out, uint64(probes[0].SentUs-startUs))
-	out = binary.AppendVarint(out, interval)
+	kOff, kGap, kRTT, kSkip := bestK(offs), bestK(gaps), bestK(rtts), bestK(skipAt)
+	out = binary.AppendUvarint(out, uint64(first-startUs))
+	out = binary.AppendUvarint(out, uint64(interval))
+	out = binary.AppendVarint(out, offBase)
 	out = binary.AppendUvarint(out, uint64(max(rttBase, 0)))
 	out = binary.AppendUvarint(out, uint64(len(gaps)))
-	out = append(out, byte(kStep), byte(kGap), byte(kRTT))
+	out = binary.AppendUvarint(out, uint64(len(skipAt)))
+	out = append(out, byte(kOff), byte(kGap), byte(kRTT), byte(kSkip))
 	w := bitWriter{buf: out}
-	for _, v := range steps {
-		w.writeRice(v, kStep)
+	for i, v := range skipAt {
+		w.writeRice(v, kSkip)
+		w.writeRice(skipBy[i], 0)
+	}
+	for _, v := range offs {
+		w.writeRice(v, kOff)
 	}
 	for i, v := range gaps {
 		w.writeRice(v, kGap)
@@ -88,6 +115,36 @@ func Encode(startUs int64, probes []Probe) []byte {
 		w.writeRice(v, kRTT)
 	}
 	return w.bytes()
+}
+
+// median is the middle value of vs (0 for none).
+func median(vs []int64) int64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// scheduleInterval is the interval of the schedule the probes were sent on: the median
+// gap puts each probe in a slot, and the median of (time since the first probe / slot)
+// over the later half of the probes refines it to the microsecond, so that the slots
+// do not drift from the sends across the block.
+func scheduleInterval(probes []Probe) int64 {
+	rough := max(usualInterval(probes), 1)
+	first := probes[0].SentUs
+	var est []int64
+	for _, p := range probes[len(probes)/2:] {
+		d := p.SentUs - first
+		if slot := (d + rough/2) / rough; slot > 0 {
+			est = append(est, (d+slot/2)/slot)
+		}
+	}
+	if len(est) == 0 {
+		return rough
+	}
+	return max(median(est), 1)
 }
 
 // usualInterval is the median gap between consecutive probes (0 for one probe).
@@ -109,10 +166,11 @@ func Decode(dst []Probe, startUs int64, block []byte) ([]Probe, error) {
 		return dst, errCorrupt
 	}
 	rest := block[1:]
+	bad := false
 	uv := func() uint64 {
 		v, k := binary.Uvarint(rest)
 		if k <= 0 {
-			rest = nil
+			bad = true
 			return 0
 		}
 		rest = rest[k:]
@@ -120,39 +178,64 @@ func Decode(dst []Probe, startUs int64, block []byte) ([]Probe, error) {
 	}
 	n := int(uv())
 	switch {
-	case rest == nil || n > 8*len(rest)+1: // every probe after the first costs a bit at least
+	case bad || n < 0 || n > 8*len(rest)+1: // every probe after the first costs a bit at least
 		return dst, errCorrupt
 	case n == 0:
 		return dst, nil
 	}
-	first := int64(uv())
-	interval, k := binary.Varint(rest)
-	if k <= 0 {
+	first := startUs + int64(uv())
+	interval := int64(uv())
+	offBase, k := binary.Varint(rest)
+	if bad || k <= 0 {
 		return dst, errCorrupt
 	}
 	rest = rest[k:]
 	rttBase := int64(uv())
-	failed := int(uv())
-	if rest == nil || len(rest) < 3 || failed > n {
+	failed, skips := int(uv()), int(uv())
+	if bad || len(rest) < 4 || failed < 0 || failed > n || skips < 0 || skips > n {
 		return dst, errCorrupt
 	}
-	kStep, kGap, kRTT := uint(rest[0]), uint(rest[1]), uint(rest[2])
-	if kStep >= 40 || kGap >= 40 || kRTT >= 40 {
+	kOff, kGap, kRTT, kSkip := uint(rest[0]), uint(rest[1]), uint(rest[2]), uint(rest[3])
+	if kOff >= 40 || kGap >= 40 || kRTT >= 40 || kSkip >= 40 {
 		return dst, errCorrupt
 	}
-	r := bitReader{buf: rest[3:]}
+	r := bitReader{buf: rest[4:]}
 	base := len(dst)
+	// slotStep[i] is probe i's slot less the previous probe's, 1 unless listed.
+	steps := map[int]int64{}
+	at := 0
+	for range skips {
+		d, err := r.readRice(kSkip)
+		if err != nil {
+			return dst[:base], err
+		}
+		by, err := r.readRice(0)
+		if err != nil {
+			return dst[:base], err
+		}
+		at += int(d)
+		if at >= n || d == 0 {
+			return dst[:base], errCorrupt
+		}
+		steps[at] = int64(by)
+	}
 	dst = slices.Grow(dst, n)
-	at := startUs + first
+	slot := int64(0)
 	for i := range n {
+		sent := first
 		if i > 0 {
-			v, err := r.readRice(kStep)
+			v, err := r.readRice(kOff)
 			if err != nil {
 				return dst[:base], err
 			}
-			at += interval + unzigzag(v)
+			step, ok := steps[i]
+			if !ok {
+				step = 1
+			}
+			slot += step
+			sent = first + slot*interval + offBase + unzigzag(v)
 		}
-		dst = append(dst, Probe{SentUs: at})
+		dst = append(dst, Probe{SentUs: sent})
 	}
 	probes := dst[base:]
 	idx := -1

@@ -91,10 +91,12 @@ type openBlocks struct {
 	filling  map[blockKey][]probeblock.Probe // unsorted, may repeat a send time
 	flushing map[blockKey][]probeblock.Probe // sorted, taken by a commit under way
 	probes   int                             // in filling
+	newest   map[string]int64                // per location, the latest send time held (unix µs)
+	lastAdd  map[string]int64                // per location, when results from it were last held (unix µs)
 }
 
 func newOpenBlocks() *openBlocks {
-	return &openBlocks{filling: map[blockKey][]probeblock.Probe{}, flushing: map[blockKey][]probeblock.Probe{}}
+	return &openBlocks{filling: map[blockKey][]probeblock.Probe{}, flushing: map[blockKey][]probeblock.Probe{}, newest: map[string]int64{}, lastAdd: map[string]int64{}}
 }
 
 // add holds rs and returns the end (unix µs) of the latest block they went into.
@@ -102,25 +104,32 @@ func (o *openBlocks) add(rs []ping.Result) int64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var end int64
+	now := time.Now().UnixMicro()
 	for i := range rs {
 		p := probeOf(&rs[i])
 		k := blockKey{rs[i].TargetID, resultLocation(&rs[i]), blockStartOf(p.SentUs)}
 		o.filling[k] = append(o.filling[k], p)
 		end = max(end, k.start+blockSpanUs)
+		o.newest[k.location] = max(o.newest[k.location], p.SentUs)
+		o.lastAdd[k.location] = now
 	}
 	o.probes += len(rs)
 	return end
 }
 
-// take moves the blocks that end at or before until (all with until < 0) to flushing
-// and returns them, sorted, in key order.
-func (o *openBlocks) take(until int64) ([]blockKey, map[blockKey][]probeblock.Probe) {
+// take moves the blocks that have closed by now (all with now < 0) to flushing and
+// returns them, sorted, in key order. A block has closed when grace has passed since
+// its end, both on the clock and in the results held from its location (a location
+// sending results of the past — a writer catching up, an agent emptying its buffer —
+// closes each block once it has sent past it, so that each is written once, whole), or
+// when its location has sent nothing for quietAfter (it stopped).
+func (o *openBlocks) take(now, grace int64) ([]blockKey, map[blockKey][]probeblock.Probe) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var keys []blockKey
 	taken := map[blockKey][]probeblock.Probe{}
 	for k, ps := range o.filling {
-		if until >= 0 && k.start+blockSpanUs > until {
+		if end := k.start + blockSpanUs; now >= 0 && (end+grace > now || (end+grace > o.newest[k.location] && o.lastAdd[k.location]+quietAfterUs > now)) {
 			continue
 		}
 		if _, busy := o.flushing[k]; busy {
@@ -147,6 +156,26 @@ func (o *openBlocks) done(keys []blockKey, stored bool) {
 		}
 		delete(o.flushing, k)
 	}
+}
+
+// quietAfterUs is how long a location may send nothing before its open blocks are
+// committed as they are.
+const quietAfterUs = int64(time.Minute / time.Microsecond)
+
+// heldFrom is the end of the oldest block held (0 with none): every block that ended
+// before it is stored.
+func (o *openBlocks) heldFrom() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var oldest int64
+	for _, m := range []map[blockKey][]probeblock.Probe{o.flushing, o.filling} {
+		for k := range m {
+			if end := k.start + blockSpanUs; oldest == 0 || end < oldest {
+				oldest = end
+			}
+		}
+	}
+	return oldest
 }
 
 // count is how many probes are held.

@@ -83,10 +83,19 @@ func TestHeldResultsAreReadAndCommittedOnce(t *testing.T) {
 				}
 			}
 		})
-		for until := base.Add(BlockSpan); !until.After(base.Add(40 * time.Minute)); until = until.Add(BlockSpan) {
-			if err := s.CommitDue(ctx, until); err != nil {
+		// On the clock, block by block: each closes once the results held go past it;
+		// the last one (nothing goes past it) when all are committed.
+		for now := base.Add(BlockSpan); now.Before(base.Add(40 * time.Minute)); now = now.Add(time.Minute) {
+			heldFrom, err := s.CommitDue(ctx, now, 0)
+			if err != nil {
 				t.Fatal(err)
 			}
+			if wantFrom := now.Truncate(BlockSpan); !heldFrom.Equal(wantFrom.Add(BlockSpan)) {
+				t.Fatalf("at %s blocks held from %s, want %s", now, heldFrom, wantFrom.Add(BlockSpan))
+			}
+		}
+		if heldFrom, err := s.CommitDue(ctx, time.Time{}, 0); err != nil || !heldFrom.IsZero() {
+			t.Fatalf("committing all: held from %s, %v", heldFrom, err)
 		}
 		close(stop)
 		wg.Wait()
@@ -102,7 +111,7 @@ func TestHeldResultsAreReadAndCommittedOnce(t *testing.T) {
 		// Late and repeated results of stored blocks: merged, each probe once.
 		late := []ping.Result{rs[5], rs[6], {TargetID: a, SentAt: base.Add(5*time.Second + 500*time.Millisecond), OK: true, RTT: time.Millisecond}}
 		s.Hold(late)
-		if err := s.CommitDue(ctx, time.Time{}); err != nil {
+		if _, err := s.CommitDue(ctx, time.Time{}, 0); err != nil {
 			t.Fatal(err)
 		}
 		rs = append(rs, late[2])

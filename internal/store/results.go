@@ -35,8 +35,8 @@ func (s *Store) WriteResults(ctx context.Context, rs []ping.Result) error {
 }
 
 // Hold keeps results in memory, where every read sees them, until CommitDue writes
-// the blocks they fall in. It returns the time by which those blocks close: once
-// CommitDue(…, t) has returned nil for a t at or after it, the results are stored.
+// the blocks they fall in. It returns the end of the latest of those blocks: once
+// CommitDue reports blocks held from a later time only, the results are stored.
 func (s *Store) Hold(rs []ping.Result) time.Time {
 	if len(rs) == 0 {
 		return time.Time{}
@@ -44,19 +44,17 @@ func (s *Store) Hold(rs []ping.Result) time.Time {
 	return time.UnixMicro(s.open.add(rs))
 }
 
-// CommitDue writes every held block that closed by until (all held blocks, when until
-// is zero): after it returns nil, every result held with a close time at or before
-// until is stored. On an error the blocks stay held, to be written by a later call.
-func (s *Store) CommitDue(ctx context.Context, until time.Time) error {
+// CommitDue writes every held block that has closed by now — grace after its end on
+// the clock and in the results held from its location, or two minutes after on the
+// clock alone — or every held block when now is zero. It returns the end of the oldest
+// block still held (zero when none is): every result of a block that ended before
+// that is stored. On an error the blocks stay held, to be written by a later call.
+func (s *Store) CommitDue(ctx context.Context, now time.Time, grace time.Duration) (heldFrom time.Time, err error) {
 	cut := int64(-1)
-	if !until.IsZero() {
-		cut = until.UnixMicro()
+	if !now.IsZero() {
+		cut = now.UnixMicro()
 	}
-	keys, blocks := s.open.take(cut)
-	if len(keys) == 0 {
-		return nil
-	}
-	var err error
+	keys, blocks := s.open.take(cut, grace.Microseconds())
 	for start := 0; start < len(keys) && err == nil; start += commitBlocksAtOnce {
 		part := keys[start:min(start+commitBlocksAtOnce, len(keys))]
 		err = s.commitBlocks(ctx, part, blocks)
@@ -65,7 +63,10 @@ func (s *Store) CommitDue(ctx context.Context, until time.Time) error {
 			s.open.done(keys[start+len(part):], false)
 		}
 	}
-	return err
+	if from := s.open.heldFrom(); from > 0 {
+		heldFrom = time.UnixMicro(from)
+	}
+	return heldFrom, err
 }
 
 // commitBlocksAtOnce bounds the blocks of one transaction.
