@@ -55,7 +55,7 @@ func (r *bitReader) read(n uint) (uint64, error) {
 
 // escapeAt is the longest unary quotient a Rice code writes; a value whose quotient
 // would be longer is written after escapeAt ones as its bit length (6 bits) and bits.
-const escapeAt = 24
+const escapeAt = 8
 
 // writeRice writes v as a Rice code with parameter k: v>>k in unary, then k low bits.
 func (w *bitWriter) writeRice(v uint64, k uint) {
