@@ -213,8 +213,11 @@ func Decode(dst []Probe, startUs int64, block []byte) ([]Probe, error) {
 		if err != nil {
 			return dst[:base], err
 		}
+		if d == 0 || d >= uint64(n) {
+			return dst[:base], errCorrupt
+		}
 		at += int(d)
-		if at >= n || d == 0 {
+		if at >= n {
 			return dst[:base], errCorrupt
 		}
 		steps[at] = int64(by)
@@ -249,6 +252,9 @@ func Decode(dst []Probe, startUs int64, block []byte) ([]Probe, error) {
 			return dst[:base], err
 		}
 		if Lost+Status(st) > maxStatus {
+			return dst[:base], errCorrupt
+		}
+		if gap >= uint64(n) {
 			return dst[:base], errCorrupt
 		}
 		idx += int(gap) + 1
