@@ -190,7 +190,7 @@ func (o *openBlocks) count() int {
 }
 
 // snapshot copies the held probes of targets from locations sent in one of spans, per
-// block, sorted with one probe per send time.
+// block, sorted with one probe per send time. locations nil means every location.
 func (o *openBlocks) snapshot(targets, locations []string, spans []span) map[blockKey][]probeblock.Probe {
 	want := make(map[string]bool, len(targets))
 	for _, t := range targets {
@@ -201,7 +201,7 @@ func (o *openBlocks) snapshot(targets, locations []string, spans []span) map[blo
 		from[l] = true
 	}
 	in := func(k blockKey) bool {
-		if !want[k.target] || !from[k.location] {
+		if !want[k.target] || (locations != nil && !from[k.location]) {
 			return false
 		}
 		for _, sp := range spans {
@@ -215,8 +215,16 @@ func (o *openBlocks) snapshot(targets, locations []string, spans []span) map[blo
 	o.mu.Lock()
 	for _, m := range []map[blockKey][]probeblock.Probe{o.flushing, o.filling} {
 		for k, ps := range m {
-			if in(k) {
-				out[k] = append(out[k], ps...)
+			if !in(k) {
+				continue
+			}
+			for _, p := range ps { // only the probes asked for: a short window copies little
+				for _, sp := range spans {
+					if sp.has(p.SentUs) {
+						out[k] = append(out[k], p)
+						break
+					}
+				}
 			}
 		}
 	}
