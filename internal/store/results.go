@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -120,12 +119,4 @@ const sqliteChunk = 64
 func valueTuples(rows, width int) string {
 	one := "(" + placeholders(width) + ")"
 	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
-}
-
-// rttMicros is the stored RTT: NULL for a lost probe.
-func rttMicros(r *ping.Result) sql.NullInt64 {
-	if !r.OK {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: r.RTT.Microseconds(), Valid: true}
 }

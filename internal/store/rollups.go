@@ -82,9 +82,6 @@ func compareRollupKeys(a, b rollupKey) int {
 	return cmp.Or(cmp.Compare(a.target, b.target), cmp.Compare(a.location, b.location), cmp.Compare(a.minute, b.minute))
 }
 
-// minuteOf is the unix µs of the start of t's minute.
-func minuteOf(t time.Time) int64 { return t.Truncate(time.Minute).UnixMicro() }
-
 // insertedRow is one probe newly stored in a block.
 type insertedRow struct {
 	target   string
