@@ -112,6 +112,7 @@ bench-server:
 ## both rows and "server / fping CPU = X.XX×" (root; ~3 min). More flags via BENCH_SERVER_ARGS.
 .PHONY: bench-server-fping
 bench-server-fping:
+	@command -v fping >/dev/null || { apt-get install -y fping || { apt-get update && apt-get install -y fping; }; } >&2
 	@$(GO) build -o bin/serverbench ./bench/serverbench
 	@./bin/serverbench -n 5000 -db sqlite -fping $(BENCH_SERVER_ARGS)
 
