@@ -71,10 +71,11 @@ func runFping(ctx context.Context, o options, logf func(string, ...any)) (f fpin
 	if err := os.WriteFile(file, targetList(o.n), 0o600); err != nil {
 		return f, fmt.Errorf("fping: target file: %w", err)
 	}
-	f.Args = fpingArgs(o, file)
+	f.Args = fpingArgs(o, "<targets>") // as the report shows it
 
 	var stdout bytes.Buffer // empty under -Q; kept for a message if it is not
-	cmd := exec.Command(path, f.Args...)
+	args := fpingArgs(o, file)
+	cmd := exec.Command(path, args...)
 	cmd.Stdout = &limitedWriter{w: &stdout, n: 4 << 10}
 	summary := &fpingSummary{}
 	cmd.Stderr = summary
@@ -102,7 +103,7 @@ func runFping(ctx context.Context, o options, logf func(string, ...any)) (f fpin
 			err = fmt.Errorf("fping printed no summary (exit: %v): %s", waitErr, summary.firstOther())
 		}
 	}()
-	logf("fping %s (pid %d) probes %d targets: %s %s", f.Version, cmd.Process.Pid, o.n, path, strings.Join(f.Args, " "))
+	logf("fping %s (pid %d) probes %d targets: %s %s", f.Version, cmd.Process.Pid, o.n, path, strings.Join(args, " "))
 
 	sleep := func(d time.Duration) error {
 		timer := time.NewTimer(d)

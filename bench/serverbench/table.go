@@ -197,7 +197,7 @@ func writeReport(w io.Writer, h reportHeader, rs []row, fp *fpingRun) {
 - stored once: after the window the groups are paused and the writer drains the bus; then each target's raw rows are counted over whole intervals of the window whose edges fall half an interval from its sends (ping.Phase), which must be exactly one per interval, and all raw rows must equal all results published. rollups = raw: every 1-minute rollup's sent + errors and received equal its minute's raw rows and answered rows, and every 1-hour rollup the sum of its minutes (compact storage, which keeps no minute rollups: every 1-hour rollup's sent + errors and received equal its hour's stored probes and answered ones).
 `)
 	if fp != nil {
-		fmt.Fprintf(&b, "- fping: `fping %s` (targets: the same addresses, one a line), stopped with SIGINT after the window; CPU and RSS as the server's; probes/s: the xmt of its summary over its whole run (%s); its other columns have no counterpart.\n",
+		fmt.Fprintf(&b, "- fping: `fping %s` (the file: the same addresses, one a line), stopped with SIGINT after the window; CPU and RSS as the server's; probes/s: the xmt of its summary over its whole run (%s); its other columns have no counterpart.\n",
 			strings.Join(fp.Args, " "), fp.Ran.Round(time.Second))
 	}
 	io.WriteString(w, b.String())

@@ -186,7 +186,7 @@ func TestWriteReportWithFping(t *testing.T) {
 		t.Errorf("fping's row has %d bars, the heading %d", strings.Count(table[3], "|"), cols)
 	}
 	for _, want := range []string{"the real server on SQLite (the embedded default)", "\nserver / fping CPU = 5.06× (this tree: 25.3 % against 5.0 % of a core)\n",
-		"- fping: `fping -l -p 1000 -f /tmp/t`"} {
+		"- fping: `fping -l -p 1000 -f /tmp/t` (the file"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
