@@ -135,8 +135,8 @@ bench-agent:
 	@./bin/agentbench $(BENCH_AGENT_ARGS)
 
 ## screenshots: docs/dashboard.png, dashboard-phone.png, report.png, users.png, tokens.png,
-## matrix.png and agents.png from the real binary probing loopback addresses, with a real
-## `pingdeck agent` on its bus listener for the matrix (~2 min; runs as root: raw ICMP)
+## matrix.png, agents.png, alerts.png and target-history.png from the real binary probing loopback
+## addresses, with a real `pingdeck agent` on its bus listener for the matrix (~3 min; runs as root: raw ICMP)
 .PHONY: screenshots
 screenshots: frontend-deps
 	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2
