@@ -107,6 +107,15 @@ bench-server:
 	@$(GO) build -o bin/serverbench ./bench/serverbench
 	@./bin/serverbench $(BENCH_SERVER_ARGS)
 
+## bench-server-fping: issue 23's CPU goal: the whole server on the embedded default (SQLite) probing 5,000 loopback
+## targets at 1 Hz, then fping (apt-get install -y fping) on the same targets for the same warm-up and window; prints
+## both rows and "server / fping CPU = X.XX×" (root; ~3 min). More flags via BENCH_SERVER_ARGS.
+.PHONY: bench-server-fping
+bench-server-fping:
+	@command -v fping >/dev/null || { apt-get install -y fping || { apt-get update && apt-get install -y fping; }; } >&2
+	@$(GO) build -o bin/serverbench ./bench/serverbench
+	@./bin/serverbench -n 5000 -db sqlite -fping $(BENCH_SERVER_ARGS)
+
 ## bench-storage: bytes a probe on disk (issue 23): the real binary on SQLite and on a throwaway Postgres takes 10 minutes
 ## of 1,000 targets at 1 Hz (1 % loss, RTT jitter) as an agent sends them, through the bus and the writer; then its
 ## results tables are measured (root not needed; ~3 min a database). BENCH_STORAGE_ARGS="-compare bin/pingdeck-old"
@@ -126,8 +135,8 @@ bench-agent:
 	@./bin/agentbench $(BENCH_AGENT_ARGS)
 
 ## screenshots: docs/dashboard.png, dashboard-phone.png, report.png, users.png, tokens.png,
-## matrix.png and agents.png from the real binary probing loopback addresses, with a real
-## `pingdeck agent` on its bus listener for the matrix (~2 min; runs as root: raw ICMP)
+## matrix.png, agents.png, alerts.png and target-history.png from the real binary probing loopback
+## addresses, with a real `pingdeck agent` on its bus listener for the matrix (~3 min; runs as root: raw ICMP)
 .PHONY: screenshots
 screenshots: frontend-deps
 	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2

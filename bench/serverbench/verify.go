@@ -32,12 +32,15 @@ func (s storedOnce) ok() bool {
 
 // rollupCheck compares the rollups with the raw rows they sum.
 type rollupCheck struct {
-	Checked          bool
-	Buckets          int64 // minute buckets compared
-	Off              int64 // minute buckets whose rollup differs from the raw rows
-	Missing, Extra   int64 // probes the 1-minute rollups lack or count beyond the raw rows
-	HourOff          int64 // hour buckets that differ from the sum of their minutes
-	HourChecked      bool
+	Checked        bool
+	Buckets        int64 // minute buckets compared
+	Off            int64 // minute buckets whose rollup differs from the raw rows
+	Missing, Extra int64 // probes the 1-minute rollups lack or count beyond the raw rows
+	HourOff        int64 // hour buckets that differ from the sum of their minutes
+	HourChecked    bool
+	// HoursOnly: Buckets are hour rollups compared with the probes of their hour
+	// (compact storage keeps no minute rollups).
+	HoursOnly        bool
 	ErrorsColumnless bool // a schema from before rollups counted unsent probes apart
 }
 
@@ -78,53 +81,82 @@ func verify(ctx context.Context, dbURL string, targets []storedonce.Target, w st
 // checkBlocks counts every stored probe (compact storage: blocks of probes, hourly
 // rollups) and compares each hourly rollup with the probes of its hour.
 func checkBlocks(ctx context.Context, conn *pgx.Conn, s *storedOnce) (rollupCheck, error) {
-	type key struct {
-		target string
-		hour   int64
-	}
-	type sums struct{ n, answered int64 }
-	fromBlocks := map[key]sums{}
-	err := storedonce.ForEachBlock(ctx, conn, nil, func(target string, probes []probeblock.Probe) {
-		for _, p := range probes {
-			k := key{target, p.SentUs - p.SentUs%int64(time.Hour/time.Microsecond)}
-			v := fromBlocks[k]
-			v.n++
-			if p.Status == probeblock.Answered {
-				v.answered++
-			}
-			fromBlocks[k] = v
-			s.Rows++
-		}
+	probes, n, err := probeHours(func(f func(string, []probeblock.Probe)) error {
+		return storedonce.ForEachBlock(ctx, conn, nil, f)
 	})
 	if err != nil {
 		return rollupCheck{}, err
 	}
-	r := rollupCheck{Checked: true, HourChecked: true}
+	s.Rows = n
 	rows, err := conn.Query(ctx, `SELECT target_id::text, (extract(epoch FROM bucket) * 1000000)::bigint, (sent + errors)::bigint, received::bigint FROM probe_rollups_1h`)
 	if err != nil {
-		return r, fmt.Errorf("verify: hour rollups: %w", err)
+		return rollupCheck{}, fmt.Errorf("verify: hour rollups: %w", err)
 	}
 	defer rows.Close()
+	rollups := map[hourKey]hourSums{}
 	for rows.Next() {
-		var k key
-		var v sums
+		var k hourKey
+		var v hourSums
 		if err := rows.Scan(&k.target, &k.hour, &v.n, &v.answered); err != nil {
-			return r, fmt.Errorf("verify: hour rollups: %w", err)
+			return rollupCheck{}, fmt.Errorf("verify: hour rollups: %w", err)
 		}
-		r.Buckets++
-		b := fromBlocks[k]
-		delete(fromBlocks, k)
-		if b != v {
+		rollups[k] = rollups[k].plus(v)
+	}
+	if err := rows.Err(); err != nil {
+		return rollupCheck{}, fmt.Errorf("verify: hour rollups: %w", err)
+	}
+	return compareHours(probes, rollups), nil
+}
+
+// hourKey is a target's UTC hour (unix µs at its start).
+type hourKey struct {
+	target string
+	hour   int64
+}
+
+// hourSums are the probes of an hour (sent or not) and how many were answered.
+type hourSums struct{ n, answered int64 }
+
+func (a hourSums) plus(b hourSums) hourSums { return hourSums{a.n + b.n, a.answered + b.answered} }
+
+// probeHours sums the probes each gives by target and hour, and counts them all.
+func probeHours(each func(f func(target string, probes []probeblock.Probe)) error) (map[hourKey]hourSums, int64, error) {
+	const hourUs = int64(time.Hour / time.Microsecond)
+	out := map[hourKey]hourSums{}
+	var total int64
+	err := each(func(target string, probes []probeblock.Probe) {
+		for _, p := range probes {
+			k := hourKey{target, p.SentUs - p.SentUs%hourUs}
+			v := out[k]
+			v.n++
+			if p.Status == probeblock.Answered {
+				v.answered++
+			}
+			out[k] = v
+			total++
+		}
+	})
+	return out, total, err
+}
+
+// compareHours compares every hourly rollup with the probes of its hour, and finds
+// hours with probes and no rollup.
+func compareHours(probes, rollups map[hourKey]hourSums) rollupCheck {
+	r := rollupCheck{Checked: true, HourChecked: true, HoursOnly: true, Buckets: int64(len(rollups))}
+	for k, v := range rollups {
+		if b := probes[k]; b != v {
 			r.HourOff++
 			r.Missing += max(b.n-v.n, 0)
 			r.Extra += max(v.n-b.n, 0)
 		}
 	}
-	for _, b := range fromBlocks { // hours with probes and no rollup
-		r.HourOff++
-		r.Missing += b.n
+	for k, b := range probes {
+		if _, ok := rollups[k]; !ok {
+			r.HourOff++
+			r.Missing += b.n
+		}
 	}
-	return r, rows.Err()
+	return r
 }
 
 // checkRollups compares every 1-minute rollup with the raw rows of its minute (sent +

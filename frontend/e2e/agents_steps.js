@@ -233,7 +233,7 @@ export async function groupLocationsMatrix(h, o = {}) {
     // the tab title counts the rows down (from anywhere), and these are not
     await page.waitForFunction(() => {
       const n = document.querySelectorAll('.row[data-state=down], .row[data-state=partial]').length;
-      return document.title === (n ? `(${n}) pingdeck` : 'pingdeck');
+      return document.title === (n ? `(${n} down) pingdeck` : 'pingdeck');
     });
 
     // the sparkline of one cell on hover

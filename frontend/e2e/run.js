@@ -1,12 +1,14 @@
 // Browser tests against the real binary: sign in, paste a group of loopback addresses,
 // watch them go green, pause one, pull a report as CSV, survive a server restart, share,
 // run accounts (users, forced password change, tokens, sessions ended by a new password),
-// agents and locations (a real `pingdeck agent` on the server's bus listener).
+// agents and locations (a real `pingdeck agent` on the server's bus listener), alerts (a
+// channel, a rule, an alert fired and resolved, a maintenance window, the target's history).
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServer, freePort, startServer, launch, busListener } from './lib.js';
 import * as agents from './agents_steps.js';
+import * as alerts from './alerts_steps.js';
 
 const PASSWORD = 'e2e-' + Math.random().toString(36).slice(2, 12);
 const T = 15000; // generous waits for a shared, slow box (no timing assertions)
@@ -129,7 +131,7 @@ try {
     await page.locator('.card').waitFor();
   });
 
-  await step('a hostname that does not resolve is refused unless insisted, says so, stays out of the loss, and counts in the tab title', async () => {
+  await step('a hostname that does not resolve is refused unless insisted, says so, stays out of the loss, and counts in the tab title (as down: no alert fires)', async () => {
     const gid = await page.locator('.card').first().getAttribute('data-group');
     // the dialog without the checkbox skips it, with the reason
     await page.getByRole('button', { name: 'Actions for loopback' }).click();
@@ -154,7 +156,7 @@ try {
     await row.locator('.rtt', { hasText: 'no such host' }).waitFor();
     assert((await row.getAttribute('data-state')) === 'down', 'state: ' + (await row.getAttribute('data-state')));
     assert((await row.locator('.loss').textContent()) === '—', 'loss of a target that never sent: ' + (await row.locator('.loss').textContent()));
-    await page.waitForFunction(() => document.title === '(1) pingdeck');
+    await page.waitForFunction(() => document.title === '(1 down) pingdeck'); // no alert fires: the title counts targets down
 
     // its page says why in the live log, not "timeout"
     await page.getByRole('button', { name: 'nonexistent.invalid', exact: true }).click();
@@ -474,6 +476,7 @@ try {
     await page.getByRole('button', { name: 'Resume 127.0.0.2' }).click();
     await page.waitForFunction(() => document.querySelectorAll('.row[data-state=up]').length === 3);
   });
+  await alerts.alertsEndToEnd(h, { group: 'loopback', ctx: browser.ctx });
   const credential = await agents.createAgent(h, { name: 'fra-1', location: 'fra' });
   await agents.groupLocationsMatrix(h, { group: 'loopback', location: 'fra' });
   await agents.agentProbesLive(h, { bin, busUrl: bus.url, credential, group: 'loopback', location: 'fra' });

@@ -1,7 +1,10 @@
 // Screenshots for the README, from the real binary with real (loopback) probes:
 // docs/dashboard.png (1280×800), docs/dashboard-phone.png (390 wide, dark), docs/report.png,
 // docs/users.png, docs/tokens.png, docs/matrix.png (a card probed from the server and from
-// a real `pingdeck agent` at "fra") and docs/agents.png (that agent online, one never run).
+// a real `pingdeck agent` at "fra"), docs/agents.png (that agent online, one never run),
+// docs/alerts.png (an alert firing, one resolved, a maintenance window: the loopback targets
+// made "degraded" by an RTT threshold of 0.001 ms) and docs/target-history.png (a target's
+// uptime, smoke chart, state bar and state changes).
 //   node e2e/screenshots.js        (make screenshots)
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,6 +104,50 @@ try {
   await page.locator('tr[data-agent="fra-1"] .status', { hasText: 'online' }).waitFor();
   await page.locator('tr[data-agent="nyc-1"]').waitFor();
   await page.screenshot({ path: join(out, 'agents.png') });
+
+  // alerts: "lab switches" fires and resolves (history), "core routers" fires and stays
+  const alertApi = (/** @type {string} */ method, /** @type {string} */ path, /** @type {any} */ body) => page.evaluate(async ([m, p, b]) => {
+    const r = await fetch(p, { method: m, headers: { 'Content-Type': 'application/json' }, body: b === undefined ? undefined : JSON.stringify(b) });
+    return r.status === 204 ? null : r.json();
+  }, [method, path, body]);
+  /** @param {string} gid @param {(a: any) => boolean} pred */
+  const waitAlert = async (gid, pred) => {
+    for (let i = 0; i < 120; i++) {
+      const r = await alertApi('GET', '/api/v1/alerts?state=all');
+      if ((r.alerts || []).some((/** @type {any} */ a) => a.group_id === gid && pred(a))) return;
+      await page.waitForTimeout(500);
+    }
+    throw new Error('no such alert in ' + gid);
+  };
+  const slow = { degraded_rtt_ms: 0.001 };
+  await alertApi('POST', `/api/v1/groups/${ids[1]}/rules`, { name: 'lab switches slow', state: 'degraded', for: '1s' });
+  await alertApi('PUT', `/api/v1/groups/${ids[1]}/thresholds`, slow);
+  await waitAlert(ids[1], (a) => !a.resolved_at);
+  await alertApi('PUT', `/api/v1/groups/${ids[1]}/thresholds`, {});
+  await waitAlert(ids[1], (a) => !!a.resolved_at);
+  await alertApi('POST', `/api/v1/groups/${ids[0]}/rules`, { name: 'core routers degraded', state: 'degraded', min_targets: 2, for: '2s' });
+  await alertApi('PUT', `/api/v1/groups/${ids[0]}/thresholds`, slow);
+  await waitAlert(ids[0], (a) => !a.resolved_at);
+  const hour = 3600e3;
+  await alertApi('POST', `/api/v1/groups/${ids[2]}/silences`, { from: new Date(Date.now() + hour).toISOString(), to: new Date(Date.now() + 3 * hour).toISOString(), comment: 'branch router upgrade' });
+  await page.goto(`${srv.url}/#/alerts`);
+  await page.locator('tr[data-alert="core routers degraded"]').waitFor();
+  await page.locator('tr[data-alert="lab switches slow"]').waitFor();
+  await page.locator('tr[data-silence="branch router upgrade"]').waitFor();
+  await page.locator('.toast').waitFor({ state: 'detached', timeout: 10000 }); // the alert's toast
+  await page.screenshot({ path: join(out, 'alerts.png'), fullPage: true });
+  const core = await alertApi('GET', `/api/v1/groups/${ids[0]}`);
+  const t1 = core.targets.find((/** @type {any} */ t) => t.address === '127.0.0.1');
+  await page.goto(`${srv.url}/#/target/${ids[0]}/${t1.id}`);
+  const hist = page.getByRole('region', { name: 'History' });
+  await hist.locator('.smoke svg path.median').first().waitFor({ state: 'attached' });
+  await hist.locator('.statebar-wrap .sb[data-state=degraded]').waitFor();
+  await hist.locator('.timeline li').first().waitFor();
+  await page.waitForTimeout(500);
+  await page.locator('.toast').waitFor({ state: 'detached', timeout: 10000 });
+  const box = await hist.boundingBox();
+  if (!box) throw new Error('the history is not drawn');
+  await page.screenshot({ path: join(out, 'target-history.png'), clip: { x: 0, y: Math.max(0, box.y - 8), width: 1280, height: Math.min(box.height + 16, 900) }, fullPage: true });
   await b.close();
 
   const phone = await launch({ viewport: { width: 390, height: 800 }, colorScheme: 'dark' });
@@ -110,7 +157,7 @@ try {
   await p2.waitForTimeout(3000);
   await p2.screenshot({ path: join(out, 'dashboard-phone.png') });
   await phone.close();
-  console.log('wrote docs/dashboard.png, docs/dashboard-phone.png, docs/report.png, docs/users.png, docs/tokens.png, docs/matrix.png, docs/agents.png');
+  console.log('wrote docs/dashboard.png, docs/dashboard-phone.png, docs/report.png, docs/users.png, docs/tokens.png, docs/matrix.png, docs/agents.png, docs/alerts.png, docs/target-history.png');
 } finally {
   if (agent) {
     await agent.stop();

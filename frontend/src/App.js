@@ -10,6 +10,12 @@ import { Tokens } from './pages/Tokens.js';
 import { Users } from './pages/Users.js';
 import { Agents } from './pages/Agents.js';
 import { ChoosePassword } from './pages/ChoosePassword.js';
+import { Alerts } from './pages/Alerts.js';
+import { Channels } from './pages/Channels.js';
+import { RulesDialog } from './components/RulesDialog.js';
+import { ThresholdsDialog, TargetThresholdsDialog } from './components/ThresholdsDialog.js';
+import { SilenceDialog } from './components/Silences.js';
+import { GroupChannelsDialog } from './components/Channels.js';
 import { TopBar } from './components/TopBar.js';
 import { PasswordDialog } from './components/PasswordDialog.js';
 import { NewGroupDialog, AddTargetsDialog, PruneDialog } from './components/AddDialogs.js';
@@ -27,6 +33,11 @@ const DIALOGS = {
   share: ShareDialog,
   browse: BrowseDialog,
   password: PasswordDialog,
+  rules: RulesDialog,
+  thresholds: ThresholdsDialog,
+  tthresholds: TargetThresholdsDialog,
+  silences: SilenceDialog,
+  gchannels: GroupChannelsDialog,
 };
 
 /** Signed in: the top bar, the page of the route, the open dialog, the toast. */
@@ -42,6 +53,8 @@ function Shell() {
   if (r.page === 'report' && r.gid) page = html`<${Report} key=${r.gid} gid=${r.gid} q=${r.q} />`;
   else if (r.page === 'target' && r.gid && r.tid) page = html`<${Target} key=${r.gid + r.tid} gid=${r.gid} tid=${r.tid} />`;
   else if (r.page === 'tokens') page = html`<${Tokens} />`;
+  else if (r.page === 'alerts') page = html`<${Alerts} />`;
+  else if (r.page === 'channels') page = html`<${Channels} />`;
   else if (r.page === 'users' && me.value?.is_admin) page = html`<${Users} />`;
   else if (r.page === 'agents' && me.value?.is_admin) page = html`<${Agents} />`;
   else if (r.page === 'users' || r.page === 'agents' || r.page === 'notfound') page = html`<${NotFound} />`;
@@ -49,7 +62,7 @@ function Shell() {
   return html`<a class="skip-link" href="#main" onClick=${(/** @type {Event} */ e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
     <${TopBar} />
     ${page}
-    ${D && html`<${D} key=${d.kind + (d.g ? d.g.id : '')} g=${d.g} />`}
+    ${D && html`<${D} key=${d.kind + (d.g ? d.g.id : '') + (d.tid || '')} g=${d.g} tid=${d.tid} />`}
     ${t && html`<div class=${'toast' + (t.error ? ' error' : '')} role=${t.error ? 'alert' : 'status'}>${t.text}</div>`}`;
 }
 

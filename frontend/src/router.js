@@ -5,9 +5,11 @@
 //   #/tokens                   your API tokens
 //   #/users                    user management (administrators)
 //   #/agents                   agents probing from other sites (administrators)
+//   #/alerts                   firing alerts, their history, maintenance windows
+//   #/channels                 notification channels (yours and your groups')
 import { signal } from '@preact/signals';
 
-/** @typedef {{page:'dashboard'|'report'|'target'|'tokens'|'users'|'agents'|'notfound', gid?:string, tid?:string, q: URLSearchParams}} Route */
+/** @typedef {{page:'dashboard'|'report'|'target'|'tokens'|'users'|'agents'|'alerts'|'channels'|'notfound', gid?:string, tid?:string, q: URLSearchParams}} Route */
 
 /**
  * @param {string} hash location.hash
@@ -20,7 +22,7 @@ export function parseRoute(hash) {
   const q = new URLSearchParams(query);
   if (parts[0] === 'report' && parts[1]) return { page: 'report', gid: parts[1], q };
   if (parts[0] === 'target' && parts[1] && parts[2]) return { page: 'target', gid: parts[1], tid: parts[2], q };
-  if ((parts[0] === 'tokens' || parts[0] === 'users' || parts[0] === 'agents') && parts.length === 1) return { page: parts[0], q };
+  if (['tokens', 'users', 'agents', 'alerts', 'channels'].includes(parts[0]) && parts.length === 1) return { page: /** @type {Route['page']} */ (parts[0]), q };
   if (parts.length) return { page: 'notfound', q };
   return { page: 'dashboard', q };
 }

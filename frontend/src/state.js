@@ -6,6 +6,8 @@ import { Deck } from './live/model.js';
 import { LiveSocket } from './live/socket.js';
 import { SparkRegistry } from './sparkline.js';
 import { load, save } from './prefs.js';
+import { firingCount, startAlerts, stopAlerts, poll as pollAlerts } from './alerts.js';
+import { tabTitle } from './firing.js';
 
 /** undefined while checking the session, null when signed out */
 export const me = signal(/** @type {any} */ (undefined));
@@ -48,6 +50,12 @@ export const live = new LiveSocket({
   onResults: (targets) => sparks.changed(targets),
   onNotification: (n) => {
     notifications.value = [n, ...notifications.peek().filter((x) => x.id !== n.id)];
+    if (n.kind === 'alert') {
+      // an alert rule fired or resolved: the badges need not wait for the next poll
+      flash((n.group_name ? n.group_name + ': ' : '') + (n.message || 'an alert changed'), !/resolved/.test(n.message || ''));
+      pollAlerts();
+      return;
+    }
     flash(`${n.from}: ${n.message || 'shared “' + n.group_name + '” with you'}`);
   },
   onSessionEnded: () => signedOut(),
@@ -123,14 +131,15 @@ export function flashError(e) {
 }
 
 effect(() => {
-  const n = me.value ? downCount.value : 0;
-  if (globalThis.document) document.title = (n ? `(${n}) ` : '') + 'pingdeck';
+  const signed = !!me.value;
+  if (globalThis.document) document.title = signed ? tabTitle(firingCount.value, downCount.value) : 'pingdeck';
 });
 
 function signedOut() {
   clearInterval(ticker);
   ticker = null;
   live.stop();
+  stopAlerts();
   deck.setList([]);
   notifications.value = [];
   me.value = null;
@@ -168,6 +177,7 @@ export async function startDashboard() {
   order.value = load(orderKey());
   collapsed.value = new Set(load(collapsedKey()));
   live.start();
+  startAlerts(me.peek()?.id || '');
   clearInterval(ticker);
   ticker = setInterval(() => {
     clock.value = Date.now();

@@ -148,16 +148,26 @@ func countRows(ctx context.Context, conn *pgx.Conn, ids []string, froms, tos []t
 	return counts, rows.Err()
 }
 
-// countBlocks decodes the blocks overlapping each target's window and counts its
-// probes in it (one a send time: a block holds each once).
+// countBlocks counts each target's stored probes in its window [froms[i], tos[i]).
 func countBlocks(ctx context.Context, conn *pgx.Conn, ids []string, froms, tos []time.Time) (map[string]int64, error) {
+	return countProbes(ids, froms, tos, func(f func(string, []probeblock.Probe)) error {
+		return ForEachBlock(ctx, conn, ids, f)
+	})
+}
+
+// countProbes counts each target's probes in its window [froms[i], tos[i]) as each
+// gives them (every stored probe once); probes of other targets are ignored.
+func countProbes(ids []string, froms, tos []time.Time, each func(f func(target string, probes []probeblock.Probe)) error) (map[string]int64, error) {
 	window := make(map[string][2]int64, len(ids))
 	for i, id := range ids {
 		window[id] = [2]int64{froms[i].UnixMicro(), tos[i].UnixMicro()}
 	}
 	counts := make(map[string]int64, len(ids))
-	err := ForEachBlock(ctx, conn, ids, func(target string, probes []probeblock.Probe) {
-		w := window[target]
+	err := each(func(target string, probes []probeblock.Probe) {
+		w, ok := window[target]
+		if !ok {
+			return
+		}
 		for _, p := range probes {
 			if p.SentUs >= w[0] && p.SentUs < w[1] {
 				counts[target]++

@@ -18,6 +18,10 @@ async function openNotification(n) {
       /* still open the card */
     }
   }
+  if (n.kind === 'alert') {
+    go('#/alerts');
+    return;
+  }
   go('#/');
   if (deck.byId.has(n.group_id)) {
     offer.value = null;
@@ -97,9 +101,12 @@ export function Bell() {
       ${!list.length && html`<p class="muted">No notifications.</p>`}
       ${list.slice(0, 30).map((x) => html`<button type="button" class=${'note' + (x.read_at ? '' : ' unread')}
           onClick=${() => { setOpen(false); openNotification(x); }}>
-        <span class="note-line"><b>${x.from}</b> ${x.kind === 'shared' ? 'shared' : 'wants you to look at'} <b>${x.group_name}</b>
+        ${x.kind === 'alert'
+          ? html`<span class="note-line"><b>${x.group_name || 'A group'}</b> alert <time class="muted">${fmtWhen(x.created_at)}</time></span>
+            <span class="note-line">${x.message}</span>`
+          : html`<span class="note-line"><b>${x.from}</b> ${x.kind === 'shared' ? 'shared' : 'wants you to look at'} <b>${x.group_name}</b>
           <time class="muted">${fmtWhen(x.created_at)}</time></span>
-        ${x.message && html`<span class="note-line msg">“${x.message}”</span>`}
+        ${x.message && html`<span class="note-line msg">“${x.message}”</span>`}`}
       </button>`)}
     </div>`}
   </div>`;

@@ -7,6 +7,8 @@ import { sortRows, rowMatches } from '../sort.js';
 import { TargetRow } from './TargetRow.js';
 import { GroupMenu } from './GroupMenu.js';
 import { cellHoverHandlers } from './CellPopover.js';
+import { useGroupHistory } from '../grouphistory.js';
+import { firing, firingPerGroup } from '../alerts.js';
 
 /** Height a row takes before it is rendered (keeps the scrollbar honest for lazy cards). */
 const ROW_PX = 30;
@@ -60,6 +62,7 @@ function HeadRow({ locs, sel, sort, setSort, onPick, name }) {
       <span role="columnheader"></span>
       ${SORTS.map(([k, label]) => col(k, label, k === 'address' ? 'addr' : 'num'))}
       <span role="columnheader" class="sparkcell">last ${60} probes</span>
+      <span role="columnheader" class="hist" title="Uptime (answered / sent) and states over the last 24 h">24 h</span>
       <span role="columnheader" class="acts"></span>
     </div>`;
   }
@@ -74,6 +77,7 @@ function HeadRow({ locs, sel, sort, setSort, onPick, name }) {
         ${col(/** @type {import('../sort.js').SortKey} */ ('loc:' + loc), loc, 'loc-name', locationTitle(loc, info))}${off && html`<small class="off-mark">offline</small>`}
         ${loc === sel && html`<${LocationPick} locs=${locs} sel=${sel} onPick=${onPick} name=${name} known=${known} />`}</span>`;
     })}
+    <span role="columnheader" class="hist" title="Uptime (answered / sent) and states over the last 24 h">24 h</span>
     <span role="columnheader" class="acts"></span>
   </div>`;
 }
@@ -113,6 +117,7 @@ export function GroupCard({ g, words, index, count, onMove, onDrop }) {
     () => sortRows(targets.filter((t) => rowMatches(t, meta.name, words)), sort.startsWith('loc:') && !locs.includes(sort.slice(4)) ? 'address' : sort),
     [targets, words, sort, meta.name, locs],
   );
+  useGroupHistory(g.id, near && loaded && !isCollapsed);
   const focused = focusGroup.value === g.id;
   useEffect(() => {
     if (focused && ref.current) ref.current.scrollIntoView({ block: 'start', behavior: 'smooth' });
@@ -128,6 +133,8 @@ export function GroupCard({ g, words, index, count, onMove, onDrop }) {
     }
   };
   const shared = meta.role === 'viewer' || meta.role === 'editor';
+  // the poll's figure once it has answered, the list's until then
+  const alerts = firing.value ? firingPerGroup.value.get(g.id) || 0 : meta.firing_alerts || 0;
   const stale = staleSince.value;
   return html`<section ref=${ref} class=${'card' + (focused ? ' focus' : '') + (over ? ' dragover' : '') + (meta.paused ? ' paused' : '') + (stale ? ' stale' : '')}
       aria-label=${'Group ' + meta.name} data-group=${g.id}
@@ -144,6 +151,7 @@ export function GroupCard({ g, words, index, count, onMove, onDrop }) {
       <span class=${'badge ' + meta.visibility}>${meta.visibility}</span>
       ${shared && html`<span class="badge shared" title=${'Shared with you as ' + meta.role}>${meta.role}</span>`}
       ${meta.paused && html`<span class="badge pausedb">paused</span>`}
+      ${alerts > 0 && html`<a class="badge firing" href="#/alerts" title="Alerts firing in this group">${plural(alerts, 'alert')} firing</a>`}
       <span class="count" title="Targets">${plural(loaded ? targets.length : meta.target_count, 'target')}</span>
       ${meta.interval_ms > 0 && html`<span class="interval" title="Probe interval">every ${fmtDuration(meta.interval_ms)}</span>`}
       ${!matrix && locs[0] && deck.here.value && locs[0] !== deck.here.value && html`<span class="badge from" title="Probed from">from ${locs[0]}</span>`}

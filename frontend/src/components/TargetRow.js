@@ -4,6 +4,25 @@ import { api } from '../api.js';
 import { flashError } from '../state.js';
 import { go } from '../router.js';
 import { Spark } from './Spark.js';
+import { StateBar } from './StateBar.js';
+import { groupHistory } from '../grouphistory.js';
+import { fmtUptime } from '../statebar.js';
+
+/**
+ * A row's uptime over 24 h and its 24 h state bar, from the card's history (read every
+ * minute while the card is shown); a link to the target's page.
+ * @param {{gid: string, tid: string, address: string}} p
+ */
+function RowHistory({ gid, tid, address }) {
+  const h = groupHistory(gid).value;
+  const up = h?.uptime[tid]?.['24h'];
+  const segs = h?.bar?.targets[tid];
+  return html`<a class="hist-link" href=${`#/target/${encodeURIComponent(gid)}/${encodeURIComponent(tid)}`}
+      title=${'Uptime over 24 h: ' + fmtUptime(up) + ' — open the history of ' + address}>
+    <span class="uptime">${h ? fmtUptime(up) : ''}</span>
+    ${h?.bar && html`<${StateBar} small segments=${segs} from=${h.bar.from} to=${h.bar.to} label=${'States of ' + address + ' over 24 h'} />`}
+  </a>`;
+}
 
 /**
  * One matrix cell: the RTT and last-minute loss of a target from one location, coloured by
@@ -60,6 +79,7 @@ export class TargetRow extends Component {
         : html`<span role="cell" class="num rtt" title=${t.errText}>${t.rttText}</span>
           <span role="cell" class="num loss">${t.lossText}</span>
           <span role="cell" class="sparkcell"><${Spark} key=${t.cellList[0].loc} src=${t} /></span>`}
+      <span role="cell" class="hist"><${RowHistory} gid=${g.id} tid=${t.id} address=${t.address.peek()} /></span>
       <span role="cell" class="acts">${canEdit &&
         html`<button type="button" class="icon pause" onClick=${togglePause}
             aria-label=${t.pauseLabel} title=${t.pauseLabel}>${t.pauseIcon}</button>

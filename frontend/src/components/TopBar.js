@@ -2,6 +2,7 @@ import { html } from '../html.js';
 import { me, filter, live, dialog, logout } from '../state.js';
 import { route, go } from '../router.js';
 import { Bell } from './Bell.js';
+import { firingCount } from '../alerts.js';
 
 const CONN_TEXT = { connecting: 'connecting', live: 'live', reconnecting: 'reconnecting', offline: 'offline' };
 
@@ -28,6 +29,8 @@ export function TopBar() {
     ${onDash && html`<button type="button" class="btn small" title="Cards shared with you or public" onClick=${() => (dialog.value = { kind: 'browse' })}>Add shared…</button>
       <button type="button" class="primary small" onClick=${() => (dialog.value = { kind: 'new' })}>New group</button>`}
     <${Bell} />
+    <a class="btn small alerts-link" href="#/alerts" aria-current=${route.value.page === 'alerts' ? 'page' : undefined}
+      aria-label=${firingCount.value ? `Alerts, ${firingCount.value} firing` : 'Alerts'}>Alerts${firingCount.value > 0 && html`<span class="bell-count">${firingCount.value}</span>`}</a>
     <a class="btn small" href="#/tokens" aria-current=${route.value.page === 'tokens' ? 'page' : undefined}>Tokens</a>
     ${me.value?.is_admin && html`<a class="btn small" href="#/users" aria-current=${route.value.page === 'users' ? 'page' : undefined}>Users</a>
       <a class="btn small" href="#/agents" aria-current=${route.value.page === 'agents' ? 'page' : undefined}>Agents</a>`}

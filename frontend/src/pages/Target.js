@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api, enc } from '../api.js';
-import { deck } from '../state.js';
+import { deck, dialog, canEdit } from '../state.js';
 import { go, reportHash } from '../router.js';
 import { fmtFrac, fmtRtt } from '../format.js';
 import { Chart } from '../components/Chart.js';
 import { TargetLocations } from '../components/TargetLocations.js';
+import { TargetHistory } from '../components/TargetHistory.js';
 import { isLoss, failureReason } from '../live/model.js';
 
 const LOG_LINES = 500;
@@ -155,6 +156,7 @@ export function Target({ gid, tid }) {
       <span>loss 1m <b>${multi ? cell.lossText : t.lossText}</b></span>
       <span>every ${g.meta.value.interval}</span>
       <button type="button" class="btn small" onClick=${() => go(reportHash(gid, now - 3600, 3600))}>Group report, last hour</button>
+      ${canEdit(g.meta.value) && html`<button type="button" class="btn small" onClick=${() => (dialog.value = { kind: 'tthresholds', g, tid })}>Alert thresholds…</button>`}
     </p>
     ${multi && html`<${TargetLocations} t=${t} sel=${cell.loc} onPick=${setPick} />`}
     <section aria-label="Last hour">
@@ -165,6 +167,7 @@ export function Target({ gid, tid }) {
       ${notSent.current && html`<p class="muted not-sent">${notSent.current} (probes that never left; not counted as loss)</p>`}
       <p class="muted">${err}</p>
     </section>
+    <${TargetHistory} gid=${gid} tid=${tid} address=${t.address.peek()} location=${multi ? cell.loc : ''} />
     <section aria-label="Live log">
       <h2>Live${from} <span class="muted small">${cell.samples.length ? fmtFrac(cell.loss.peek()) + ' loss, last ' + fmtRtt(cell.rtt.peek()) : ''}</span></h2>
       <pre class="log" ref=${logRef} tabindex="0" aria-live="off">${lines.join('\n') || 'waiting for probes…'}</pre>
