@@ -110,7 +110,7 @@ func (b *bench) print(w io.Writer, reports []*scenario) {
 		slices.Sort(s)
 		// Every target sends once a second, so a window of whole seconds inside the
 		// seeded day holds that many probes a target — unless an edge lies off the
-		// minute where only rollups were seeded (that minute then counts whole).
+		// minute before where probes are stored (that minute then counts whole).
 		expected := fmt.Sprint(int64(len(sc.g.Targets)) * int64(sc.span/time.Second))
 		end := sc.from.Add(sc.span)
 		if (sc.from.Before(b.raw) && !sc.from.Equal(sc.from.Truncate(time.Minute))) ||

@@ -166,7 +166,12 @@ func (b *bench) writeThroughWriter(ctx context.Context, rs []ping.Result) (time.
 		if err != nil {
 			return 0, err
 		}
-		if int(n) >= len(rs) && b.st.HeldResults() == 0 { // taken, and every block committed
+		if int(n) >= len(rs) { // every result taken (held: reads see it); stopping stores what is held
+			cancel()
+			wg.Wait()
+			if held := b.st.HeldResults(); held > 0 {
+				return 0, fmt.Errorf("%d results still held after the writer stopped", held)
+			}
 			return time.Since(start), nil
 		}
 		if errs, _ := metricValue(reg, "pingdeck_result_write_errors_total"); errs > 0 {

@@ -1,6 +1,9 @@
 package probeblock
 
-import "errors"
+import (
+	"errors"
+	"math/bits"
+)
 
 // errCorrupt is returned for bytes that are not a block this package wrote.
 var errCorrupt = errors.New("probeblock: corrupt block")
@@ -31,26 +34,36 @@ func (w *bitWriter) bytes() []byte {
 	return w.buf
 }
 
-// bitReader reads what a bitWriter wrote.
+// bitReader reads what a bitWriter wrote. Its accumulator is left-aligned: the next
+// bit is the top one.
 type bitReader struct {
 	buf  []byte
 	pos  int // next byte of buf
 	acc  uint64
-	nacc uint
+	nacc uint // valid bits at the top of acc
+}
+
+// refill loads whole bytes while they fit.
+func (r *bitReader) refill() {
+	for r.nacc <= 56 && r.pos < len(r.buf) {
+		r.acc |= uint64(r.buf[r.pos]) << (56 - r.nacc)
+		r.pos++
+		r.nacc += 8
+	}
 }
 
 // read returns the next n bits (n ≤ 56).
 func (r *bitReader) read(n uint) (uint64, error) {
-	for r.nacc < n {
-		if r.pos >= len(r.buf) {
+	if r.nacc < n {
+		r.refill()
+		if r.nacc < n {
 			return 0, errCorrupt
 		}
-		r.acc = r.acc<<8 | uint64(r.buf[r.pos])
-		r.pos++
-		r.nacc += 8
 	}
+	v := r.acc >> (64 - n) // 0 for n == 0
+	r.acc <<= n
 	r.nacc -= n
-	return r.acc >> r.nacc & (1<<n - 1), nil
+	return v, nil
 }
 
 // escapeAt is the longest unary quotient a Rice code writes; a value whose quotient
@@ -79,17 +92,21 @@ func (w *bitWriter) writeRice(v uint64, k uint) {
 
 // readRice reads what writeRice wrote with parameter k.
 func (r *bitReader) readRice(k uint) (uint64, error) {
-	var q uint64
-	for q < escapeAt {
-		b, err := r.read(1)
-		if err != nil {
-			return 0, err
+	if r.nacc <= escapeAt {
+		r.refill()
+	}
+	q := min(uint(bits.LeadingZeros64(^r.acc)), r.nacc) // the unary part: ones up to a zero
+	if q < escapeAt {
+		if q == r.nacc {
+			return 0, errCorrupt // no zero ends it
 		}
-		if b == 0 {
-			low, err := r.read(k)
-			return q<<k | low, err
-		}
-		q++
+		r.acc <<= q + 1
+		r.nacc -= q + 1
+		low, err := r.read(k)
+		return uint64(q)<<k | low, err
+	}
+	if _, err := r.read(escapeAt); err != nil {
+		return 0, err
 	}
 	n, err := r.read(6)
 	if err != nil {

@@ -201,8 +201,12 @@ func Decode(dst []Probe, startUs int64, block []byte) ([]Probe, error) {
 	}
 	r := bitReader{buf: rest[4:]}
 	base := len(dst)
-	// slotStep[i] is probe i's slot less the previous probe's, 1 unless listed.
-	steps := map[int]int64{}
+	// The probes whose slot is not the one after the previous probe's, in order.
+	type skip struct {
+		at   int
+		step int64
+	}
+	var skipped []skip
 	at := 0
 	for range skips {
 		d, err := r.readRice(kSkip)
@@ -220,7 +224,7 @@ func Decode(dst []Probe, startUs int64, block []byte) ([]Probe, error) {
 		if at >= n {
 			return dst[:base], errCorrupt
 		}
-		steps[at] = int64(by)
+		skipped = append(skipped, skip{at, int64(by)})
 	}
 	dst = slices.Grow(dst, n)
 	slot := int64(0)
@@ -231,9 +235,9 @@ func Decode(dst []Probe, startUs int64, block []byte) ([]Probe, error) {
 			if err != nil {
 				return dst[:base], err
 			}
-			step, ok := steps[i]
-			if !ok {
-				step = 1
+			step := int64(1)
+			if len(skipped) > 0 && skipped[0].at == i {
+				step, skipped = skipped[0].step, skipped[1:]
 			}
 			slot += step
 			sent = first + slot*interval + offBase + unzigzag(v)

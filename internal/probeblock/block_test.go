@@ -118,3 +118,22 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecode(b *testing.B) {
+	block := Encode(0, linkProbes(rand.New(rand.NewPCG(9, 10)), 0, 300, 0.01))
+	buf := make([]Probe, 0, 300)
+	b.SetBytes(300)
+	for b.Loop() {
+		var err error
+		if buf, err = Decode(buf[:0], 0, block); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	probes := linkProbes(rand.New(rand.NewPCG(9, 10)), 0, 300, 0.01)
+	for b.Loop() {
+		Encode(0, probes)
+	}
+}

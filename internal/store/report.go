@@ -185,24 +185,52 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 	}
 	if spans := mergeSpans(probeSpans); len(spans) > 0 {
 		edges := plan.probes
-		addProbe := func(k blockKey, p probeblock.Probe) {
-			reads.mu.Lock() // as serialized does
-			defer reads.mu.Unlock()
-			rtt := outcomeOf(p)
+		inEdges := func(t int64) bool {
 			for _, e := range edges {
-				if e.has(p.SentUs) {
-					if sum := sumOf(k.target, k.location); sum != nil {
-						sum.addProbe(rtt)
-					}
-					break
+				if e.has(t) {
+					return true
 				}
 			}
-			if series != nil {
-				series[bucketOf(p.SentUs)].addProbe(rtt)
-			}
+			return false
 		}
+		// Each part sums its targets' probes on its own and merges once, at its end.
 		for _, part := range splitTargets(q.TargetIDs, rawReadParts) {
-			reads.start(func() error { return s.forEachProbe(ctx, part, locations, spans, held, addProbe) })
+			reads.start(func() error {
+				sums := map[[2]string]*agg{}
+				var partSeries []*agg
+				if series != nil {
+					partSeries = make([]*agg, len(series))
+					for i := range partSeries {
+						partSeries[i] = newAgg()
+					}
+				}
+				err := s.forEachProbe(ctx, part, locations, spans, held, func(k blockKey, p probeblock.Probe) {
+					rtt := outcomeOf(p)
+					if inEdges(p.SentUs) {
+						key := [2]string{k.target, k.location}
+						a := sums[key]
+						if a == nil {
+							a = newAgg()
+							sums[key] = a
+						}
+						a.addProbe(rtt)
+					}
+					if partSeries != nil {
+						partSeries[bucketOf(p.SentUs)].addProbe(rtt)
+					}
+				})
+				reads.mu.Lock()
+				defer reads.mu.Unlock()
+				for key, a := range sums {
+					if sum := sumOf(key[0], key[1]); sum != nil {
+						sum.merge(a)
+					}
+				}
+				for i, a := range partSeries {
+					series[i].merge(a)
+				}
+				return err
+			})
 		}
 	}
 	if err := reads.wait(); err != nil {
