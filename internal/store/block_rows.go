@@ -409,14 +409,29 @@ func (s *Store) forEachStoredBlock(ctx context.Context, targets, locations []str
 // snapshot of the open blocks taken before the read), one probe per send time. Calls
 // for one block come together, oldest first; blocks come in no order.
 func (s *Store) forEachProbe(ctx context.Context, targets, locations []string, spans []span, held map[blockKey][]probeblock.Probe, f func(k blockKey, p probeblock.Probe)) error {
+	return s.forEachBlockProbes(ctx, targets, locations, spans, held, func(k blockKey, ps []probeblock.Probe) {
+		for _, p := range ps {
+			f(k, p)
+		}
+	})
+}
+
+// forEachBlockProbes is forEachProbe a block at a time: f gets the block's probes in
+// spans, oldest first (the slice is reused after f returns).
+func (s *Store) forEachBlockProbes(ctx context.Context, targets, locations []string, spans []span, held map[blockKey][]probeblock.Probe, f func(k blockKey, ps []probeblock.Probe)) error {
+	var in []probeblock.Probe
 	emit := func(k blockKey, ps []probeblock.Probe) {
+		in = in[:0]
 		for _, p := range ps {
 			for _, sp := range spans {
 				if sp.has(p.SentUs) {
-					f(k, p)
+					in = append(in, p)
 					break
 				}
 			}
+		}
+		if len(in) > 0 {
+			f(k, in)
 		}
 	}
 	seen := map[blockKey]bool{}

@@ -193,10 +193,11 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 			}
 			return false
 		}
-		// Each part sums its targets' probes on its own and merges once, at its end.
+		// Each part sums its targets' probes on its own, a block (or a run of a block
+		// in one series bucket) at a time, and merges once, at its end.
 		for _, part := range splitTargets(q.TargetIDs, rawReadParts) {
 			reads.start(func() error {
-				sums := map[[2]string]*agg{}
+				sums := map[blockKey]*agg{} // per target and location (start 0)
 				var partSeries []*agg
 				if series != nil {
 					partSeries = make([]*agg, len(series))
@@ -204,25 +205,38 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 						partSeries[i] = newAgg()
 					}
 				}
-				err := s.forEachProbe(ctx, part, locations, spans, held, func(k blockKey, p probeblock.Probe) {
-					rtt := outcomeOf(p)
-					if inEdges(p.SentUs) {
-						key := [2]string{k.target, k.location}
+				var scratch denseHistogram
+				var edge []probeblock.Probe
+				err := s.forEachBlockProbes(ctx, part, locations, spans, held, func(k blockKey, ps []probeblock.Probe) {
+					edge = edge[:0]
+					for _, p := range ps {
+						if inEdges(p.SentUs) {
+							edge = append(edge, p)
+						}
+					}
+					if len(edge) > 0 {
+						key := blockKey{target: k.target, location: k.location}
 						a := sums[key]
 						if a == nil {
 							a = newAgg()
 							sums[key] = a
 						}
-						a.addProbe(rtt)
+						a.addProbes(edge, &scratch)
 					}
-					if partSeries != nil {
-						partSeries[bucketOf(p.SentUs)].addProbe(rtt)
+					for len(ps) > 0 && partSeries != nil {
+						b := bucketOf(ps[0].SentUs)
+						n := 1
+						for n < len(ps) && bucketOf(ps[n].SentUs) == b {
+							n++
+						}
+						partSeries[b].addProbes(ps[:n], &scratch)
+						ps = ps[n:]
 					}
 				})
 				reads.mu.Lock()
 				defer reads.mu.Unlock()
 				for key, a := range sums {
-					if sum := sumOf(key[0], key[1]); sum != nil {
+					if sum := sumOf(key.target, key.location); sum != nil {
 						sum.merge(a)
 					}
 				}

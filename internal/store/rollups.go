@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pingdeck/internal/ping"
+	"pingdeck/internal/probeblock"
 )
 
 // agg sums probes: one target's hour as stored in probe_rollups_1h, or any merge of
@@ -46,6 +47,46 @@ func (a *agg) addProbe(rttUs int64) {
 	a.sumUs += float64(rttUs)
 	a.sumSqUs += float64(rttUs) * float64(rttUs)
 	a.hist.add(rttUs)
+}
+
+// denseHistogram is scratch space for addProbes: counts per bucket, zero between uses.
+type denseHistogram [histBuckets]int64
+
+// addProbes counts probes as addProbe does, their RTTs first counted in scratch and
+// then added to the histogram bucket by bucket (a map update per bucket, not per probe).
+func (a *agg) addProbes(ps []probeblock.Probe, scratch *denseHistogram) {
+	lo, hi := len(scratch), -1
+	for _, p := range ps {
+		switch p.Status {
+		case probeblock.Answered:
+		case probeblock.Lost:
+			a.sent++
+			continue
+		default:
+			a.errors++
+			continue
+		}
+		rtt := p.RTTUs
+		a.sent++
+		if a.received == 0 || rtt < a.minUs {
+			a.minUs = rtt
+		}
+		if a.received == 0 || rtt > a.maxUs {
+			a.maxUs = rtt
+		}
+		a.received++
+		a.sumUs += float64(rtt)
+		a.sumSqUs += float64(rtt) * float64(rtt)
+		b := histBucket(rtt)
+		scratch[b]++
+		lo, hi = min(lo, b), max(hi, b)
+	}
+	for b := lo; b <= hi; b++ {
+		if n := scratch[b]; n > 0 {
+			a.hist[b] += n
+			scratch[b] = 0
+		}
+	}
 }
 
 func (a *agg) merge(o *agg) {
