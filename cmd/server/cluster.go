@@ -13,6 +13,7 @@ import (
 	"pingdeck/internal/cluster"
 	"pingdeck/internal/live"
 	"pingdeck/internal/ping"
+	"pingdeck/internal/store"
 )
 
 // Tasks that run on one replica at a time, each under its lease.
@@ -193,3 +194,34 @@ func runWhileHeld(ctx context.Context, here func() bool, f func(ctx context.Cont
 
 // heldCheck is how often runWhileHeld looks at its lease.
 const heldCheck = 250 * time.Millisecond
+
+// heldAnswer is the store's held results as the bus carries them.
+func heldAnswer(st *store.Store) func(bus.HeldRequest) []bus.HeldBlock {
+	return func(req bus.HeldRequest) []bus.HeldBlock {
+		var locations []string
+		if len(req.Locations) > 0 {
+			locations = req.Locations
+		}
+		blocks := st.Held(store.HeldQuery{Targets: req.Targets, Locations: locations, FromUs: req.FromUs, ToUs: req.ToUs})
+		out := make([]bus.HeldBlock, len(blocks))
+		for i, h := range blocks {
+			out[i] = bus.HeldBlock{Target: h.Target, Location: h.Location, StartUs: h.Start, Data: h.Data}
+		}
+		return out
+	}
+}
+
+// askHeld is the store's question to the cluster's writer, over the bus.
+func askHeld(b *bus.Bus) func(ctx context.Context, q store.HeldQuery) ([]store.HeldBlock, error) {
+	return func(ctx context.Context, q store.HeldQuery) ([]store.HeldBlock, error) {
+		blocks, err := b.AskHeld(ctx, bus.HeldRequest{Targets: q.Targets, Locations: q.Locations, FromUs: q.FromUs, ToUs: q.ToUs})
+		if err != nil {
+			return nil, err
+		}
+		out := make([]store.HeldBlock, len(blocks))
+		for i, h := range blocks {
+			out[i] = store.HeldBlock{Target: h.Target, Location: h.Location, Start: h.StartUs, Data: h.Data}
+		}
+		return out, nil
+	}
+}
