@@ -41,7 +41,7 @@ clean:
 
 ## bench: every benchmark, one after another (root; tens of minutes); each prints its table
 .PHONY: bench
-bench: bench-engine bench-live bench-report bench-server bench-agent bench-ui
+bench: bench-engine bench-live bench-report bench-server bench-agent bench-storage bench-ui
 
 ## bench-engine: probing vs shared engine (auto and raw sockets) vs fping on loopback, N = 1k…20k at 1 Hz (root; ~6 min);
 ## markdown table on stdout. Flags via BENCH_ENGINE_ARGS, e.g. BENCH_ENGINE_ARGS="-n 1000 -duration 10s".
@@ -106,6 +106,24 @@ bench-report:
 bench-server:
 	@$(GO) build -o bin/serverbench ./bench/serverbench
 	@./bin/serverbench $(BENCH_SERVER_ARGS)
+
+## bench-server-fping: issue 23's CPU goal: the whole server on the embedded default (SQLite) probing 5,000 loopback
+## targets at 1 Hz, then fping (apt-get install -y fping) on the same targets for the same warm-up and window; prints
+## both rows and "server / fping CPU = X.XX×" (root; ~3 min). More flags via BENCH_SERVER_ARGS.
+.PHONY: bench-server-fping
+bench-server-fping:
+	@command -v fping >/dev/null || { apt-get install -y fping || { apt-get update && apt-get install -y fping; }; } >&2
+	@$(GO) build -o bin/serverbench ./bench/serverbench
+	@./bin/serverbench -n 5000 -db sqlite -fping $(BENCH_SERVER_ARGS)
+
+## bench-storage: bytes a probe on disk (issue 23): the real binary on SQLite and on a throwaway Postgres takes 10 minutes
+## of 1,000 targets at 1 Hz (1 % loss, RTT jitter) as an agent sends them, through the bus and the writer; then its
+## results tables are measured (root not needed; ~3 min a database). BENCH_STORAGE_ARGS="-compare bin/pingdeck-old"
+## measures an older build in the same run.
+.PHONY: bench-storage
+bench-storage:
+	@$(GO) build -o bin/storagebench ./bench/storagebench
+	@./bin/storagebench $(BENCH_STORAGE_ARGS)
 
 ## bench-agent: agents (`pingdeck agent`) enrolled with the real server on a throwaway Postgres, 5,000 loopback targets
 ## each at 1 Hz: the agent's CPU per probe against the engine alone on the same targets, then the results/s the server

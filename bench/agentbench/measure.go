@@ -138,7 +138,11 @@ func measure(ctx context.Context, o options, self string, logf func(string, ...a
 	if !caughtUp {
 		res.Notes = append(res.Notes, fmt.Sprintf("results still arriving %s after the pause", o.drain))
 	}
-	logf("checking the database")
+	// The server holds the open blocks' results until they close; stopping stores them.
+	logf("stopping the server (it stores what it holds), then checking the database")
+	if err := b.srv.Stop(); err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("server stop: %v", err))
+	}
 	return res, verify(ctx, dbURL, sites, res.Single, res.All)
 }
 

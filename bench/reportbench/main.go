@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.targets, "targets", 1000, "targets in the large group")
 	fs.IntVar(&o.small, "small", 100, "targets in the small group")
 	fs.IntVar(&o.hours, "hours", 24, "hours of 1 Hz results to seed (rollups for all of them)")
-	fs.IntVar(&o.rawMinutes, "raw-minutes", 45, "minutes of raw results each ingest path writes (plain COPY, then the ResultWriter)")
+	fs.IntVar(&o.rawMinutes, "raw-minutes", 45, "minutes of results published on the bus for the database writer (the rest of the day is written by store.WriteResults)")
 	fs.IntVar(&o.runs, "runs", 7, "timed runs per report; the table shows their median")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed reports to this file")

@@ -95,10 +95,10 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseco
 
 func (b *bench) print(w io.Writer, reports []*scenario) {
 	si := b.seeded
-	fmt.Fprintf(w, "Seeded: %d targets (%d + %d) × 1 Hz; rollups for all %d minutes (%d rows, %.0f MB); raw rows for the last %d minutes (%d rows, %.0f MB); took %s.\n\n",
-		si.targets, len(b.large.Targets), len(b.small.Targets), si.rollupMinutes, si.rollupRows, float64(si.rollupBytes)/1e6,
-		si.rawMinutes, si.rawRows, float64(si.rawBytes)/1e6, si.took.Round(time.Second))
-	fmt.Fprintln(w, "| ingest path | rows | seconds | rows/s |")
+	fmt.Fprintf(w, "Seeded: %d targets (%d + %d) × 1 Hz for %d minutes: %d probes in %d blocks (%.1f MB) and %d hourly rollups (%.1f MB), %.2f bytes a probe; took %s.\n\n",
+		si.targets, len(b.large.Targets), len(b.small.Targets), si.minutes, si.probes, si.blockRows, float64(si.blockBytes)/1e6,
+		si.hourRows, float64(si.hourBytes)/1e6, float64(si.blockBytes+si.hourBytes)/float64(si.probes), si.took.Round(time.Second))
+	fmt.Fprintln(w, "| ingest path | results | seconds | results/s |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|")
 	for _, in := range b.ingest {
 		fmt.Fprintf(w, "| %s | %d | %.1f | %.0f |\n", in.path, in.rows, in.took.Seconds(), float64(in.rows)/in.took.Seconds())
@@ -110,7 +110,7 @@ func (b *bench) print(w io.Writer, reports []*scenario) {
 		slices.Sort(s)
 		// Every target sends once a second, so a window of whole seconds inside the
 		// seeded day holds that many probes a target — unless an edge lies off the
-		// minute where only rollups were seeded (that minute then counts whole).
+		// minute before where probes are stored (that minute then counts whole).
 		expected := fmt.Sprint(int64(len(sc.g.Targets)) * int64(sc.span/time.Second))
 		end := sc.from.Add(sc.span)
 		if (sc.from.Before(b.raw) && !sc.from.Equal(sc.from.Truncate(time.Minute))) ||

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -20,13 +19,15 @@ import (
 	"pingdeck/internal/ping"
 )
 
-// seedInfo says exactly what was generated.
+// seedInfo says exactly what was generated and how much room it takes.
 type seedInfo struct {
-	targets                   int
-	rollupMinutes, rawMinutes int
-	rawRows, rollupRows       int64
-	rawBytes, rollupBytes     int64
-	took                      time.Duration
+	targets             int
+	minutes             int
+	probes              int64
+	blockRows, hourRows int64
+	blockBytes          int64 // probe_blocks, every partition with its indexes and TOAST
+	hourBytes           int64 // probe_rollups_1h, the same
+	took                time.Duration
 }
 
 type ingestResult struct {
@@ -67,82 +68,59 @@ func (b *bench) gen(ids []string, s0, s1 int) []ping.Result {
 	return out
 }
 
-// seed fills the day: rollups alone for all but the last 2×raw minutes, then raw rows
-// by plain COPY (rollups added after, untimed), then raw rows and rollups by the
-// ResultWriter; the two raw phases are the ingest measurements.
+// seed fills the day: store.WriteResults for all but the last -raw-minutes, in
+// 10-minute batches of every target (the blocks and hourly rollups as the writer makes
+// them), then the rest through the bus and the database writer; both are ingest
+// measurements.
 func (b *bench) seed(ctx context.Context) error {
 	start := time.Now()
 	ids := b.allTargets()
 	total := b.o.hours * 60
-	copyFrom, writerFrom := total-2*b.o.rawMinutes, total-b.o.rawMinutes
+	writerFrom := total - b.o.rawMinutes
 	if err := b.st.EnsurePartitions(ctx, b.day, b.day.Add(time.Duration(b.o.hours+1)*time.Hour)); err != nil {
 		return err
 	}
-	for m := 0; m < copyFrom; m += 10 {
-		if err := b.st.AddRollups(ctx, b.gen(ids, m*60, min(m+10, copyFrom)*60)); err != nil {
-			return fmt.Errorf("seed rollups: %w", err)
+	var direct time.Duration
+	var n int
+	for m := 0; m < writerFrom; m += 10 {
+		rs := b.gen(ids, m*60, min(m+10, writerFrom)*60)
+		t0 := time.Now()
+		if err := b.st.WriteResults(ctx, rs); err != nil {
+			return fmt.Errorf("seed: %w", err)
 		}
+		direct += time.Since(t0)
+		n += len(rs)
 		if (m+10)%120 == 0 {
-			b.logf("rollups seeded for %d of %d minutes (%s)", m+10, copyFrom, time.Since(start).Round(time.Second))
+			b.logf("seeded %d of %d minutes (%s)", m+10, total, time.Since(start).Round(time.Second))
 		}
 	}
+	b.ingest = append(b.ingest, ingestResult{"store.WriteResults, 10 minutes of every target a call (blocks + hourly rollups in one transaction)", n, direct})
+	b.logf("WriteResults: %.0f results/s", float64(n)/direct.Seconds())
 
-	rs := b.gen(ids, copyFrom*60, writerFrom*60)
-	b.logf("plain COPY of %d rows", len(rs))
-	took, err := b.plainCopy(ctx, rs)
+	rs := b.gen(ids, writerFrom*60, total*60)
+	b.logf("through the bus: %d results", len(rs))
+	took, err := b.writeThroughWriter(ctx, rs)
 	if err != nil {
 		return err
 	}
-	b.ingest = append(b.ingest, ingestResult{"plain COPY into probe_results (no rollups), batches of 5,000", len(rs), took})
-	b.logf("plain COPY: %.0f rows/s", float64(len(rs))/took.Seconds())
-	if err := b.st.AddRollups(ctx, rs); err != nil {
-		return err
-	}
-
-	rs = b.gen(ids, writerFrom*60, total*60)
-	b.logf("ResultWriter: %d rows", len(rs))
-	took, err = b.writeThroughWriter(ctx, rs)
-	if err != nil {
-		return err
-	}
-	b.ingest = append(b.ingest, ingestResult{"ResultWriter (2 lanes; each batch of 5,000: COPY + minute and hour rollups in one transaction)", len(rs), took})
-	b.logf("ResultWriter: %.0f rows/s", float64(len(rs))/took.Seconds())
+	b.ingest = append(b.ingest, ingestResult{"published on the bus, stored by the database writer (held, then committed by block)", len(rs), took})
+	b.logf("through the bus: %.0f results/s", float64(len(rs))/took.Seconds())
 
 	if _, err := b.pg.Exec(ctx, "ANALYZE"); err != nil {
 		return err
 	}
-	info := seedInfo{targets: len(ids), rollupMinutes: total, rawMinutes: 2 * b.o.rawMinutes, took: time.Since(start)}
-	err = b.pg.QueryRow(ctx, `SELECT (SELECT count(*) FROM probe_results), (SELECT count(*) FROM probe_rollups_1m),
-		(SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'probe_results'),
-		(SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'probe_rollups_1m')`).
-		Scan(&info.rawRows, &info.rollupRows, &info.rawBytes, &info.rollupBytes)
+	info := seedInfo{targets: len(ids), minutes: total, probes: int64(total) * 60 * int64(len(ids)), took: time.Since(start)}
+	size := func(table string) string {
+		return `(SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+			JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = '` + table + `')`
+	}
+	err = b.pg.QueryRow(ctx, `SELECT (SELECT count(*) FROM probe_blocks), (SELECT count(*) FROM probe_rollups_1h), `+
+		size("probe_blocks")+`, `+size("probe_rollups_1h")).Scan(&info.blockRows, &info.hourRows, &info.blockBytes, &info.hourBytes)
 	if err != nil {
 		return err
 	}
 	b.seeded = info
 	return nil
-}
-
-// plainCopy COPYs rs into probe_results in batches of 5,000, one after another.
-func (b *bench) plainCopy(ctx context.Context, rs []ping.Result) (time.Duration, error) {
-	start := time.Now()
-	for lo := 0; lo < len(rs); lo += 5000 {
-		part := rs[lo:min(lo+5000, len(rs))]
-		_, err := b.pg.CopyFrom(ctx, pgx.Identifier{"probe_results"}, []string{"target_id", "sent_at", "rtt_us", "ok"},
-			pgx.CopyFromSlice(len(part), func(i int) ([]any, error) {
-				r := &part[i]
-				var rtt *int64
-				if r.OK {
-					us := r.RTT.Microseconds()
-					rtt = &us
-				}
-				return []any{r.TargetID, r.SentAt, rtt, r.OK}, nil
-			}))
-		if err != nil {
-			return 0, fmt.Errorf("plain copy: %w", err)
-		}
-	}
-	return time.Since(start), nil
 }
 
 // writeThroughWriter publishes rs on an embedded bus (as the prober does) and times
@@ -168,7 +146,7 @@ func (b *bench) writeThroughWriter(ctx context.Context, rs []ping.Result) (time.
 	if err != nil {
 		return 0, err
 	}
-	w := ingest.New(b.st, cons, ingest.Options{Metrics: m, Registry: reg, Lanes: 2})
+	w := ingest.New(b.st, cons, ingest.Options{Metrics: m, Registry: reg, HoldResults: len(rs) + 1})
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { w.Run(wctx) })
@@ -188,7 +166,12 @@ func (b *bench) writeThroughWriter(ctx context.Context, rs []ping.Result) (time.
 		if err != nil {
 			return 0, err
 		}
-		if int(n) >= len(rs) {
+		if int(n) >= len(rs) { // every result taken (held: reads see it); stopping stores what is held
+			cancel()
+			wg.Wait()
+			if held := b.st.HeldResults(); held > 0 {
+				return 0, fmt.Errorf("%d results still held after the writer stopped", held)
+			}
 			return time.Since(start), nil
 		}
 		if errs, _ := metricValue(reg, "pingdeck_result_write_errors_total"); errs > 0 {

@@ -34,7 +34,7 @@ type bench struct {
 	large    benchGroup
 	small    benchGroup
 	day      time.Time // first second of the seeded day (minute-aligned)
-	raw      time.Time // raw rows exist from here to the day's end
+	raw      time.Time // probes are stored from here to the day's end
 	logf     func(string, ...any)
 	ingest   []ingestResult
 	seeded   seedInfo
@@ -61,7 +61,7 @@ func newBench(ctx context.Context, st *store.Store, dbURL string, o options, log
 		return nil, err
 	}
 	day := time.Now().UTC().Truncate(time.Minute).Add(-time.Duration(o.hours)*time.Hour - 2*time.Minute)
-	raw := day.Add(time.Duration(o.hours)*time.Hour - time.Duration(2*o.rawMinutes)*time.Minute)
+	raw := day // every probe of the day is stored (in blocks)
 	pg, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return nil, err
@@ -89,14 +89,14 @@ func (b *bench) close() {
 	b.pg.Close(context.Background())
 }
 
-// serve (re)starts the HTTP server. Raw rows are seeded only for the last minutes: it
-// tells the reports so, as --retention-raw would, so edge minutes before them are read
-// whole from rollups. Called again after seeding, when that age is known exactly.
+// serve (re)starts the HTTP server, telling the reports (as --retention-raw would) that
+// probes are stored from the day's start. Called again after seeding, when that age is
+// known exactly.
 func (b *bench) serve() error {
 	h, err := api.NewHandler(api.Deps{
 		Store: b.st, Accounts: b.accounts, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
 		Ready: b.st.Ping, Limits: groups.Limits{MinInterval: 200 * time.Millisecond, MaxTargetsPerUser: 100_000},
-		SessionTTL: time.Hour, RetentionRaw: time.Since(b.raw),
+		SessionTTL: time.Hour, RetentionRaw: time.Since(b.raw) + time.Hour, // nothing before the day: its first hour is read from blocks
 	})
 	if err != nil {
 		return err

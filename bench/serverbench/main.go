@@ -1,19 +1,24 @@
 //go:build linux
 
 // Command serverbench measures the whole pingdeck server: the real binary, on a
-// throwaway PostgreSQL cluster, probing N loopback targets (spread over 127.64.0.0/10)
-// through its embedded bus into the database. After a warm-up it measures a window:
-// the server's CPU and memory, the cluster's CPU, the results and bytes the prober
-// published on the bus, what the database writer wrote and what was dropped. Then it
-// pauses the groups, waits for the writer to catch up, and checks in Postgres that
-// every result was stored once: each target's raw rows over the window, all raw rows
-// against all results published, and the rollups against the raw rows.
+// throwaway PostgreSQL cluster (or, with -db sqlite, the embedded default: a SQLite
+// file), probing N loopback targets (spread over 127.64.0.0/10) through its embedded
+// bus into the database. After a warm-up it measures a window: the server's CPU and
+// memory, the cluster's CPU, the results and bytes the prober published on the bus,
+// what the database writer wrote and what was dropped. Then it pauses the groups,
+// waits for the writer to catch up, stops the server, and checks in the database that
+// every result was stored once: each target's stored probes over the window, all
+// stored probes against all results published, and the rollups against the probes.
 //
 // It prints a markdown table, one row per server binary: the one built from this tree
-// (or -bin), and with -compare OLD_BIN another one run after it on a fresh cluster;
-// what an older binary does not export is "n/a".
+// (or -bin), and with -compare OLD_BIN another one run after it on a fresh database;
+// what an older binary does not export is "n/a". With -fping, Debian's fping then
+// probes the same targets at the same interval for the same warm-up and window, as a
+// row of its own, and a line a server row gives the server's CPU over fping's (issue
+// 23: the whole server within 1.5× of fping on the embedded default).
 //
 //	make bench-server BENCH_SERVER_ARGS="-n 2000 -window 20s"
+//	make bench-server-fping    # -n 5000 -db sqlite -fping
 //	go build -o bin/serverbench ./bench/serverbench && ./bin/serverbench -compare /tmp/pingdeck-old
 //
 // Every step is bounded (-timeout for the whole run); the server, its data dir and the
@@ -59,9 +64,17 @@ type options struct {
 	bin        string        // server binary; "" builds this tree's
 	compare    string        // a second binary, run after the first
 	engine     string        // --ping-engine, if set
+	db         string        // dbPostgres or dbSQLite
+	fping      bool          // also measure fping on the same targets
 	serverArgs []string      // more server flags
 	timeout    time.Duration // the whole benchmark's bound
 }
+
+// The databases -db names.
+const (
+	dbPostgres = "postgres"
+	dbSQLite   = "sqlite"
+)
 
 // binary is a server binary to measure and the name its row goes by.
 type binary struct{ path, label string }
@@ -79,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.bin, "bin", "", "server binary to measure (default: build ./cmd/server of this tree)")
 	fs.StringVar(&o.compare, "compare", "", "another server binary (an older build, say) measured after the first, on a fresh cluster")
 	fs.StringVar(&o.engine, "engine", "", "--ping-engine for the server (default: the server's own)")
+	fs.StringVar(&o.db, "db", dbPostgres, "the server's database: postgres (a throwaway cluster) or sqlite (the embedded default, a file in its data dir)")
+	fs.BoolVar(&o.fping, "fping", false, "after the server(s), run fping (apt-get install -y fping) on the same targets, warm-up and window, and give each server's CPU over fping's")
 	extra := fs.String("server-args", "", "more server flags, space-separated")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	if err := fs.Parse(args); err != nil {
@@ -126,10 +141,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		rows = append(rows, r)
 	}
+	var fp *fpingRun
+	if o.fping && ctx.Err() == nil {
+		f, err := runFping(ctx, o, logf)
+		if err != nil {
+			errs = append(errs, err)
+			f.Err = err.Error()
+		}
+		fp = &f
+	}
 	writeReport(stdout, reportHeader{
 		Date: time.Now(), CPUs: runtime.NumCPU(), LoadBefore: loadBefore, LoadAfter: procfs.LoadAverage(),
-		Warmup: o.warmup, Window: o.window, PerGroup: o.perGroup,
-	}, rows)
+		Warmup: o.warmup, Window: o.window, PerGroup: o.perGroup, DB: o.db,
+	}, rows, fp)
 	return errors.Join(errs...)
 }
 
@@ -147,6 +171,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-window %s: must hold at least two intervals", o.window)
 	case o.warmup < 0 || o.drain <= 0:
 		return errors.New("-warmup and -drain must not be negative")
+	case o.db != dbPostgres && o.db != dbSQLite:
+		return fmt.Errorf("-db %q: must be %s or %s", o.db, dbPostgres, dbSQLite)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"time"
 
 	"pingdeck/bench/internal/instance"
@@ -19,9 +20,10 @@ import (
 // readyTimeout bounds the wait for the server's /readyz after it listens.
 const readyTimeout = time.Minute
 
-// runOne measures one binary: a fresh cluster and data dir, the server on them, the
-// targets, the warm-up, the window, then the drain and the checks. Everything it
-// started is stopped and removed before it returns, in reverse order of start.
+// runOne measures one binary: a fresh data dir and database (a throwaway cluster, or
+// a SQLite file in that dir), the server on them, the targets, the warm-up, the
+// window, then the drain and the checks. Everything it started is stopped and removed
+// before it returns, in reverse order of start.
 func runOne(ctx context.Context, o options, b binary, logf func(string, ...any)) (r row, err error) {
 	r = row{Label: b.label, Targets: o.n, Interval: o.interval}
 	dir, err := os.MkdirTemp("", "serverbench-")
@@ -29,16 +31,21 @@ func runOne(ctx context.Context, o options, b binary, logf func(string, ...any))
 		return r, err
 	}
 	defer os.RemoveAll(dir)
-	logf("%s: starting a throwaway PostgreSQL cluster", b.label)
-	dbURL, stopDB, err := storetest.Throwaway(ctx)
-	if err != nil {
-		return r, err
-	}
-	defer func() {
-		if err := stopDB(); err != nil {
-			logf("stopping the cluster: %v", err)
+	sqlitePath := filepath.Join(dir, "bench.db")
+	dbURL := "sqlite:" + sqlitePath
+	if o.db == dbPostgres {
+		logf("%s: starting a throwaway PostgreSQL cluster", b.label)
+		u, stopDB, err := storetest.Throwaway(ctx)
+		if err != nil {
+			return r, err
 		}
-	}()
+		defer func() {
+			if err := stopDB(); err != nil {
+				logf("stopping the cluster: %v", err)
+			}
+		}()
+		dbURL = u
+	}
 	srv, addr, err := startServer(ctx, b.path, dir, dbURL, o)
 	if err != nil {
 		return r, err
@@ -65,9 +72,13 @@ func runOne(ctx context.Context, o options, b binary, logf func(string, ...any))
 	if err := srv.Sleep(ctx, o.warmup); err != nil {
 		return r, err
 	}
-	postmaster, pmErr := procfs.PostmasterPID(dbURL)
-	if pmErr != nil {
-		r.Notes = append(r.Notes, fmt.Sprintf("no Postgres CPU: %v", pmErr))
+	postmaster := 0 // none on SQLite: its column says n/a
+	if o.db == dbPostgres {
+		pm, err := procfs.PostmasterPID(dbURL)
+		if err != nil {
+			r.Notes = append(r.Notes, fmt.Sprintf("no Postgres CPU: %v", err))
+		}
+		postmaster = pm
 	}
 	start, err := takeReading(ctx, c, srv.PID(), postmaster)
 	if err != nil {
@@ -105,8 +116,18 @@ func runOne(ctx context.Context, o options, b binary, logf func(string, ...any))
 	if n := final.Sum(metricPublishErrors); n > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%.0f batches failed to publish", n))
 	}
-	logf("checking the database")
-	r.Stored, r.Rollups, err = verify(ctx, dbURL, instance.TargetsOf(groups), storedonce.Within(start.at, end.at, o.interval), final.Sum(metricPublished))
+	// A server with compact storage holds the open blocks' results until they close;
+	// stopping commits them.
+	logf("stopping the server (it stores what it holds), then checking the database")
+	if err := srv.Stop(); err != nil {
+		r.Notes = append(r.Notes, fmt.Sprintf("server stop: %v", err))
+	}
+	targets, windows, published := instance.TargetsOf(groups), storedonce.Within(start.at, end.at, o.interval), final.Sum(metricPublished)
+	if o.db == dbSQLite {
+		r.Stored, r.Rollups, err = verifySQLite(ctx, sqlitePath, targets, windows, published)
+	} else {
+		r.Stored, r.Rollups, err = verify(ctx, dbURL, targets, windows, published)
+	}
 	return r, err
 }
 
@@ -195,6 +216,9 @@ func waitCaughtUp(ctx context.Context, c *instance.Client, srv *instance.Process
 // what was published; a binary without the bus metrics passes both.
 func caughtUp(m promtext.Metrics) bool {
 	waiting := m.Sum(metricStreamMsgs)
+	if m.Has(metricUndelivered) { // a writer that holds batches until their blocks close
+		waiting = m.Sum(metricUndelivered)
+	}
 	return !(waiting > 0) && !(m.Sum(metricWritten) < m.Sum(metricPublished))
 }
 

@@ -17,6 +17,8 @@ func TestCaughtUp(t *testing.T) {
 		{"redelivered", "pingdeck_bus_stream_messages 0\npingdeck_bus_results_published_total 100\npingdeck_results_written_total 105\n", true},
 		{"waiting", "pingdeck_bus_stream_messages 3\npingdeck_bus_results_published_total 100\npingdeck_results_written_total 100\n", false},
 		{"behind", "pingdeck_bus_stream_messages 0\npingdeck_bus_results_published_total 100\npingdeck_results_written_total 90\n", false},
+		{"held until their blocks close", "pingdeck_bus_stream_messages 300\npingdeck_bus_writer_undelivered 0\npingdeck_bus_results_published_total 100\npingdeck_results_written_total 100\n", true},
+		{"undelivered", "pingdeck_bus_stream_messages 300\npingdeck_bus_writer_undelivered 2\npingdeck_bus_results_published_total 100\npingdeck_results_written_total 100\n", false},
 		{"no bus metrics", "pingdeck_results_written_total 90\n", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ const (
 	metricPublishErrors = "pingdeck_bus_publish_errors_total"
 	metricStreamMsgs    = "pingdeck_bus_stream_messages"
 	metricWritten       = "pingdeck_results_written_total"
+	metricUndelivered   = "pingdeck_bus_writer_undelivered"
 	metricDropped       = "pingdeck_results_dropped_total"
 	metricProbesSent    = "pingdeck_probes_sent_total"
 )

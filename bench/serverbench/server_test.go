@@ -5,6 +5,7 @@ package main
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestServerSpec(t *testing.T) {
@@ -14,5 +15,15 @@ func TestServerSpec(t *testing.T) {
 	}
 	if want := []string{"--ping-engine", "shared", "--log-level", "warn"}; !slices.Equal(s.Args, want) {
 		t.Errorf("args %q, want %q", s.Args, want)
+	}
+}
+
+func TestOptionsDB(t *testing.T) {
+	o := options{n: 500, perGroup: 500, interval: time.Second, window: 10 * time.Second, drain: time.Minute}
+	for db, ok := range map[string]bool{dbPostgres: true, dbSQLite: true, "": false, "mysql": false} {
+		o.db = db
+		if err := o.validate(); (err == nil) != ok {
+			t.Errorf("-db %q: %v", db, err)
+		}
 	}
 }

@@ -120,6 +120,13 @@ func (r rollupCheck) cell() string {
 	if !r.Checked {
 		return "—"
 	}
+	if r.HoursOnly {
+		if r.HourOff == 0 {
+			return fmt.Sprintf("ok: %s hour buckets = their probes", mdtable.Number(float64(r.Buckets), 0))
+		}
+		return fmt.Sprintf("%d of %s hour buckets ≠ their probes (%s missing, %s extra)", r.HourOff, mdtable.Number(float64(r.Buckets), 0),
+			mdtable.Number(float64(r.Missing), 0), mdtable.Number(float64(r.Extra), 0))
+	}
 	hours := "; hours n/a"
 	if r.HourChecked {
 		hours = "; hours = minutes"
@@ -152,23 +159,117 @@ type reportHeader struct {
 	LoadBefore, LoadAfter string
 	Warmup, Window        time.Duration
 	PerGroup              int
+	DB                    string // dbPostgres or dbSQLite
 }
 
-// writeReport prints the settings, the table, and how to read it.
-func writeReport(w io.Writer, h reportHeader, rs []row) {
+// database says where the servers stored their results.
+func (h reportHeader) database() string {
+	if h.DB == dbSQLite {
+		return "SQLite (the embedded default)"
+	}
+	return "a throwaway PostgreSQL"
+}
+
+// writeReport prints the settings, the table (the servers' rows, then fping's if fp
+// is not nil, each server's CPU over fping's below it), and how to read it.
+func writeReport(w io.Writer, h reportHeader, rs []row, fp *fpingRun) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "serverbench %s: the real server on a throwaway PostgreSQL, probing loopback targets in groups of %d through its bus; %s warm-up, %s measured. %d CPUs; load average (1 min) %s before, %s after.\n\n",
-		h.Date.UTC().Format(time.RFC3339), h.PerGroup, h.Warmup, h.Window, h.CPUs, h.LoadBefore, h.LoadAfter)
-	rows := make([][]string, len(rs))
-	for i, r := range rs {
-		rows[i] = r.cells()
+	fmt.Fprintf(&b, "serverbench %s: the real server on %s, probing loopback targets in groups of %d through its bus; %s warm-up, %s measured. %d CPUs; load average (1 min) %s before, %s after.\n\n",
+		h.Date.UTC().Format(time.RFC3339), h.database(), h.PerGroup, h.Warmup, h.Window, h.CPUs, h.LoadBefore, h.LoadAfter)
+	rows := make([][]string, 0, len(rs)+1)
+	for _, r := range rs {
+		rows = append(rows, r.cells())
+	}
+	if fp != nil {
+		rows = append(rows, fp.cells())
 	}
 	cols := tableColumns()
 	mdtable.Table{Header: cols, Rows: rows, Text: []int{0, len(cols) - 3, len(cols) - 2, len(cols) - 1}}.Write(&b)
+	if fp != nil {
+		b.WriteString("\n")
+		for _, l := range ratioLines(rs, *fp) {
+			b.WriteString(l + "\n")
+		}
+	}
 	b.WriteString(`
 - CPU % of a core: utime+stime over the window ÷ wall time, from /proc (the server process; Postgres: the postmaster, its living children and those it reaped). RSS: VmRSS at the window's end (VmHWM).
 - probes/s: pingdeck_probes_sent_total; results/s, bus bytes/s: pingdeck_bus_results_published_total and pingdeck_bus_result_bytes_total (payload and headers); written/s: pingdeck_results_written_total; all over the window. dropped: pingdeck_results_dropped_total over the whole run.
-- stored once: after the window the groups are paused and the writer drains the bus; then each target's raw rows are counted over whole intervals of the window whose edges fall half an interval from its sends (ping.Phase), which must be exactly one per interval, and all raw rows must equal all results published. rollups = raw: every 1-minute rollup's sent + errors and received equal its minute's raw rows and answered rows, and every 1-hour rollup the sum of its minutes.
+- stored once: after the window the groups are paused and the writer drains the bus; then each target's raw rows are counted over whole intervals of the window whose edges fall half an interval from its sends (ping.Phase), which must be exactly one per interval, and all raw rows must equal all results published. rollups = raw: every 1-minute rollup's sent + errors and received equal its minute's raw rows and answered rows, and every 1-hour rollup the sum of its minutes (compact storage, which keeps no minute rollups: every 1-hour rollup's sent + errors and received equal its hour's stored probes and answered ones).
 `)
+	if fp != nil {
+		fmt.Fprintf(&b, "- fping: `fping %s` (the file: the same addresses, one a line), stopped with SIGINT after the window; CPU and RSS as the server's; probes/s: the xmt of its summary over its whole run (%s); its other columns have no counterpart.\n",
+			strings.Join(fp.Args, " "), fp.Ran.Round(time.Second))
+	}
 	io.WriteString(w, b.String())
+}
+
+// label names fping's row.
+func (f fpingRun) label() string {
+	if f.Version == "" {
+		return "fping"
+	}
+	return "fping " + strings.TrimPrefix(f.Version, "Version ")
+}
+
+// cells formats fping's row in the servers' columns: CPU, RSS and probes/s; the rest
+// have no counterpart.
+func (f fpingRun) cells() []string {
+	out := []string{f.label(), strconv.Itoa(f.Targets), f.Interval.String()}
+	if f.Window <= 0 {
+		for len(out) < len(tableColumns())-1 {
+			out = append(out, "—")
+		}
+		return append(out, f.notes())
+	}
+	probesPerSec := math.NaN()
+	if f.Ran > 0 && f.Summarised > 0 {
+		probesPerSec = float64(f.Sent) / f.Ran.Seconds()
+	}
+	out = append(out,
+		mdtable.Number(100*f.CPU, 1),
+		"n/a",
+		fmt.Sprintf("%.0f (%.0f)", mdtable.MiB(f.RSS), mdtable.MiB(f.PeakRSS)),
+		mdtable.Number(probesPerSec, 0),
+	)
+	for len(out) < len(tableColumns())-1 {
+		out = append(out, "—")
+	}
+	return append(out, f.notes())
+}
+
+func (f fpingRun) notes() string {
+	var n []string
+	if f.Summarised > 0 {
+		n = append(n, fmt.Sprintf("%s sent, %s answered in %s", mdtable.Number(float64(f.Sent), 0),
+			mdtable.Number(float64(f.Received), 0), f.Ran.Round(time.Second)))
+		if f.Summarised != f.Targets {
+			n = append(n, fmt.Sprintf("summary of %d targets, not %d", f.Summarised, f.Targets))
+		}
+	}
+	if f.Err != "" {
+		n = append(n, "FAILED: "+f.Err)
+	}
+	return strings.Join(n, "; ")
+}
+
+// ratioLines give each measured server's CPU over fping's ("server / fping CPU =
+// 1.23×"), and on Postgres the server's and the cluster's together over fping's.
+func ratioLines(rs []row, f fpingRun) []string {
+	if f.Window <= 0 || !(f.CPU > 0) {
+		return []string{"server / fping CPU: n/a (fping was not measured)"}
+	}
+	var out []string
+	for _, r := range rs {
+		if r.Window <= 0 {
+			out = append(out, fmt.Sprintf("server / fping CPU = n/a (%s: not measured)", r.Label))
+			continue
+		}
+		l := fmt.Sprintf("server / fping CPU = %.2f× (%s: %s %% against %s %% of a core)", r.CPU/f.CPU, r.Label,
+			mdtable.Number(100*r.CPU, 1), mdtable.Number(100*f.CPU, 1))
+		if !math.IsNaN(r.PostgresCPU) {
+			l += fmt.Sprintf("; server + Postgres / fping = %.2f×", (r.CPU+r.PostgresCPU)/f.CPU)
+		}
+		out = append(out, l)
+	}
+	return out
 }

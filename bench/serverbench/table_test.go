@@ -83,7 +83,7 @@ func TestCells(t *testing.T) {
 func TestWriteReport(t *testing.T) {
 	var b strings.Builder
 	writeReport(&b, reportHeader{Date: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), CPUs: 2, LoadBefore: "0.10", LoadAfter: "1.50",
-		Warmup: 20 * time.Second, Window: time.Minute, PerGroup: 500}, []row{newRowFor(true), newRowFor(false)})
+		Warmup: 20 * time.Second, Window: time.Minute, PerGroup: 500}, []row{newRowFor(true), newRowFor(false)}, nil)
 	lines := strings.Split(b.String(), "\n")
 	var table []string
 	for _, l := range lines {
@@ -102,5 +102,107 @@ func TestWriteReport(t *testing.T) {
 	}
 	if !strings.Contains(lines[0], "groups of 500") || !strings.Contains(lines[0], "20s warm-up, 1m0s measured") {
 		t.Errorf("header line: %s", lines[0])
+	}
+}
+
+// fpingFor is a measured fping run on the rows' targets.
+func fpingFor() fpingRun {
+	return fpingRun{Version: "Version 5.1", Args: []string{"-l", "-p", "1000", "-f", "/tmp/t"}, Targets: 2000, Interval: time.Second,
+		Window: 20 * time.Second, CPU: 0.05, RSS: 3 << 20, PeakRSS: 4 << 20,
+		Summarised: 2000, Sent: 60000, Received: 59990, Ran: 30 * time.Second}
+}
+
+func TestFpingCells(t *testing.T) {
+	c := fpingFor().cells()
+	if len(c) != len(tableColumns()) {
+		t.Fatalf("%d cells for %d columns", len(c), len(tableColumns()))
+	}
+	got := map[string]string{}
+	for i, col := range tableColumns() {
+		got[col] = c[i]
+	}
+	for col, want := range map[string]string{
+		"server": "fping 5.1", "targets": "2000", "server CPU % of a core": "5.0", "Postgres CPU % of a core": "n/a",
+		"RSS MiB (peak)": "3 (4)", "probes/s": "2,000", "results/s": "—", "stored once": "—",
+		"notes": "60,000 sent, 59,990 answered in 30s",
+	} {
+		if got[col] != want {
+			t.Errorf("%s = %q, want %q", col, got[col], want)
+		}
+	}
+	partial := fpingFor()
+	partial.Summarised = 1999
+	if n := partial.notes(); !strings.Contains(n, "summary of 1999 targets, not 2000") {
+		t.Errorf("a summary short of targets: notes %q", n)
+	}
+	failed := fpingRun{Targets: 10, Interval: time.Second, Err: "fping: not installed"}.cells()
+	if failed[0] != "fping" || failed[3] != "—" || failed[len(failed)-1] != "FAILED: fping: not installed" {
+		t.Errorf("a failed fping's cells: %q", failed)
+	}
+}
+
+func TestRatioLines(t *testing.T) {
+	sqlite := newRowFor(true)
+	sqlite.Label, sqlite.CPU, sqlite.PostgresCPU = "this tree", 0.0625, math.NaN()
+	pg := newRowFor(true)
+	pg.Label, pg.CPU, pg.PostgresCPU = "/tmp/old", 0.253, 0.1
+	failed := row{Label: "/tmp/broken", Err: "server exited"}
+	got := ratioLines([]row{sqlite, pg, failed}, fpingFor())
+	want := []string{
+		"server / fping CPU = 1.25× (this tree: 6.2 % against 5.0 % of a core)",
+		"server / fping CPU = 5.06× (/tmp/old: 25.3 % against 5.0 % of a core); server + Postgres / fping = 7.06×",
+		"server / fping CPU = n/a (/tmp/broken: not measured)",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("lines %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if l := ratioLines([]row{sqlite}, fpingRun{Err: "fping exited early"}); len(l) != 1 || !strings.Contains(l[0], "n/a") {
+		t.Errorf("fping unmeasured: %q", l)
+	}
+}
+
+func TestWriteReportWithFping(t *testing.T) {
+	var b strings.Builder
+	r := newRowFor(true)
+	r.PostgresCPU = math.NaN()
+	writeReport(&b, reportHeader{Date: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), CPUs: 2, LoadBefore: "0.10", LoadAfter: "1.50",
+		Warmup: 20 * time.Second, Window: time.Minute, PerGroup: 500, DB: dbSQLite}, []row{r}, new(fpingFor()))
+	out := b.String()
+	var table []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "|") {
+			table = append(table, l)
+		}
+	}
+	if len(table) != 4 || !strings.HasPrefix(table[3], "| fping 5.1 ") {
+		t.Fatalf("want heading, separator, the server's row and fping's:\n%s", out)
+	}
+	if cols := strings.Count(table[0], "|"); strings.Count(table[3], "|") != cols {
+		t.Errorf("fping's row has %d bars, the heading %d", strings.Count(table[3], "|"), cols)
+	}
+	for _, want := range []string{"the real server on SQLite (the embedded default)", "\nserver / fping CPU = 5.06× (this tree: 25.3 % against 5.0 % of a core)\n",
+		"- fping: `fping -l -p 1000 -f /tmp/t` (the file"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "server + Postgres") {
+		t.Errorf("a SQLite row has a Postgres ratio:\n%s", out)
+	}
+}
+
+func TestRollupCellOnHoursOnly(t *testing.T) {
+	ok := rollupCheck{Checked: true, HourChecked: true, HoursOnly: true, Buckets: 5000}
+	if got := ok.cell(); got != "ok: 5,000 hour buckets = their probes" {
+		t.Errorf("cell %q", got)
+	}
+	off := rollupCheck{Checked: true, HourChecked: true, HoursOnly: true, Buckets: 5000, HourOff: 2, Missing: 3, Extra: 1}
+	if got := off.cell(); got != "2 of 5,000 hour buckets ≠ their probes (3 missing, 1 extra)" || off.ok() {
+		t.Errorf("cell %q, ok %v", got, off.ok())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pingdeck/bench/internal/storedonce"
+	"pingdeck/internal/probeblock"
 )
 
 // storedOnce is the check that every result was stored once.
@@ -31,12 +32,15 @@ func (s storedOnce) ok() bool {
 
 // rollupCheck compares the rollups with the raw rows they sum.
 type rollupCheck struct {
-	Checked          bool
-	Buckets          int64 // minute buckets compared
-	Off              int64 // minute buckets whose rollup differs from the raw rows
-	Missing, Extra   int64 // probes the 1-minute rollups lack or count beyond the raw rows
-	HourOff          int64 // hour buckets that differ from the sum of their minutes
-	HourChecked      bool
+	Checked        bool
+	Buckets        int64 // minute buckets compared
+	Off            int64 // minute buckets whose rollup differs from the raw rows
+	Missing, Extra int64 // probes the 1-minute rollups lack or count beyond the raw rows
+	HourOff        int64 // hour buckets that differ from the sum of their minutes
+	HourChecked    bool
+	// HoursOnly: Buckets are hour rollups compared with the probes of their hour
+	// (compact storage keeps no minute rollups).
+	HoursOnly        bool
 	ErrorsColumnless bool // a schema from before rollups counted unsent probes apart
 }
 
@@ -59,11 +63,100 @@ func verify(ctx context.Context, dbURL string, targets []storedonce.Target, w st
 		return storedOnce{}, rollupCheck{}, err
 	}
 	s := storedOnce{Checked: true, Tally: tally, Published: published}
+	var blocks bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('probe_blocks') IS NOT NULL").Scan(&blocks); err != nil {
+		return s, rollupCheck{}, fmt.Errorf("verify: schema: %w", err)
+	}
+	if blocks {
+		r, err := checkBlocks(ctx, conn, &s)
+		return s, r, err
+	}
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM probe_results`).Scan(&s.Rows); err != nil {
 		return s, rollupCheck{}, fmt.Errorf("verify: count rows: %w", err)
 	}
 	r, err := checkRollups(ctx, conn)
 	return s, r, err
+}
+
+// checkBlocks counts every stored probe (compact storage: blocks of probes, hourly
+// rollups) and compares each hourly rollup with the probes of its hour.
+func checkBlocks(ctx context.Context, conn *pgx.Conn, s *storedOnce) (rollupCheck, error) {
+	probes, n, err := probeHours(func(f func(string, []probeblock.Probe)) error {
+		return storedonce.ForEachBlock(ctx, conn, nil, f)
+	})
+	if err != nil {
+		return rollupCheck{}, err
+	}
+	s.Rows = n
+	rows, err := conn.Query(ctx, `SELECT target_id::text, (extract(epoch FROM bucket) * 1000000)::bigint, (sent + errors)::bigint, received::bigint FROM probe_rollups_1h`)
+	if err != nil {
+		return rollupCheck{}, fmt.Errorf("verify: hour rollups: %w", err)
+	}
+	defer rows.Close()
+	rollups := map[hourKey]hourSums{}
+	for rows.Next() {
+		var k hourKey
+		var v hourSums
+		if err := rows.Scan(&k.target, &k.hour, &v.n, &v.answered); err != nil {
+			return rollupCheck{}, fmt.Errorf("verify: hour rollups: %w", err)
+		}
+		rollups[k] = rollups[k].plus(v)
+	}
+	if err := rows.Err(); err != nil {
+		return rollupCheck{}, fmt.Errorf("verify: hour rollups: %w", err)
+	}
+	return compareHours(probes, rollups), nil
+}
+
+// hourKey is a target's UTC hour (unix µs at its start).
+type hourKey struct {
+	target string
+	hour   int64
+}
+
+// hourSums are the probes of an hour (sent or not) and how many were answered.
+type hourSums struct{ n, answered int64 }
+
+func (a hourSums) plus(b hourSums) hourSums { return hourSums{a.n + b.n, a.answered + b.answered} }
+
+// probeHours sums the probes each gives by target and hour, and counts them all.
+func probeHours(each func(f func(target string, probes []probeblock.Probe)) error) (map[hourKey]hourSums, int64, error) {
+	const hourUs = int64(time.Hour / time.Microsecond)
+	out := map[hourKey]hourSums{}
+	var total int64
+	err := each(func(target string, probes []probeblock.Probe) {
+		for _, p := range probes {
+			k := hourKey{target, p.SentUs - p.SentUs%hourUs}
+			v := out[k]
+			v.n++
+			if p.Status == probeblock.Answered {
+				v.answered++
+			}
+			out[k] = v
+			total++
+		}
+	})
+	return out, total, err
+}
+
+// compareHours compares every hourly rollup with the probes of its hour, and finds
+// hours with probes and no rollup.
+func compareHours(probes, rollups map[hourKey]hourSums) rollupCheck {
+	r := rollupCheck{Checked: true, HourChecked: true, HoursOnly: true, Buckets: int64(len(rollups))}
+	for k, v := range rollups {
+		if b := probes[k]; b != v {
+			r.HourOff++
+			r.Missing += max(b.n-v.n, 0)
+			r.Extra += max(v.n-b.n, 0)
+		}
+	}
+	for k, b := range probes {
+		if _, ok := rollups[k]; !ok {
+			r.HourOff++
+			r.Missing += b.n
+		}
+	}
+	return r
 }
 
 // checkRollups compares every 1-minute rollup with the raw rows of its minute (sent +

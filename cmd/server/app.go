@@ -262,7 +262,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	a.stopSites = a.spawn(&a.siting, locations.Run)
 	a.stopAlerts = a.spawn(&a.alerting, states.Run)
 	a.stopNotifying = a.spawn(&a.notifying, notifier.Run)
-	a.stopWriter = a.spawn(&a.writing, func(ctx context.Context) { runWhileHeld(ctx, holds(leases, taskWriter), writer.Run) })
+	a.stopWriter = a.spawn(&a.writing, func(ctx context.Context) { writeWhileHeld(ctx, b, leases, writer.Run, log) })
 	a.stopHub = a.spawn(&a.hubbing, func(ctx context.Context) {
 		var wg sync.WaitGroup
 		wg.Go(func() { feed.Run(ctx, func(rs []ping.Result) { hub.Publish(rs...) }) })

@@ -57,6 +57,9 @@ func openBus(cfg *config, log *slog.Logger) (*bus.Bus, error) {
 // drops them from the live stream (never from storage) and logs a slow consumer.
 const liveFeedBuffer = 8192
 
+// heldResultBytes is about what a result held by the writer costs in memory.
+const heldResultBytes = 40
+
 // newResultWriter sets up the result stream with the configured limits, the writers'
 // durable consumer on it, and the writer that stores what it delivers.
 func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Store, admit func(location, group string, rs []ping.Result) ([]ping.Result, string), m *bus.ResultMetrics, reg prometheus.Registerer, log *slog.Logger) (*ingest.Writer, error) {
@@ -64,20 +67,18 @@ func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Sto
 	// A replica of a cluster may wait here for the others (JetStream needs a quorum).
 	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout(cfg))
 	defer cancel()
-	stream, cons, err := b.OpenResults(setup, bus.StreamLimits{MaxBytes: cfg.NATS.MaxMB << 20, MaxAge: cfg.NATS.MaxAge})
+	stream, cons, err := b.OpenResults(setup, bus.StreamLimits{MaxBytes: cfg.NATS.MaxMB << 20, MaxAge: cfg.NATS.MaxAge,
+		SoleWriter: !cfg.clustered()}) // in a cluster the writer's lease holder reclaims them (writeWhileHeld)
 	if err != nil {
 		return nil, err
 	}
 	bus.RegisterStreamGauges(reg, stream)
+	bus.RegisterWriterGauges(reg, cons)
 	if info, err := stream.Info(setup); err == nil && info.State.Msgs > 0 {
 		log.Info("probe results from an earlier run wait on the bus; storing them first", "batches", info.State.Msgs, "bytes", info.State.Bytes)
 	}
-	lanes := 1 // SQLite writes one transaction at a time anyway
-	if st.Dialect() == store.Postgres {
-		lanes = 2
-	}
-	return ingest.New(st, cons, ingest.Options{Lanes: lanes, Admit: admit, Metrics: m, Registry: reg, Logger: log,
-		SourceTTL: cfg.NATS.MaxAge + time.Hour}), nil
+	return ingest.New(st, cons, ingest.Options{HoldResults: cfg.HoldMB << 20 / heldResultBytes, Admit: admit, Metrics: m,
+		Registry: reg, Logger: log, SourceTTL: cfg.NATS.MaxAge + time.Hour}), nil
 }
 
 // setupTimeout bounds making the bus's streams and buckets at start: longer in a

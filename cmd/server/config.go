@@ -30,6 +30,7 @@ type config struct {
 	AllowedOrigins    []string
 	TrustedProxies    []string
 	RetentionRaw      time.Duration
+	HoldMB            int // --results-hold-mb
 	RetentionRollup   time.Duration
 	DeviceKeyFile     string
 	AllowTargets      []netip.Prefix
@@ -126,8 +127,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.IntVar(&c.MaxStreamsPerUser, "max-streams-per-user", 20, "most live-stream WebSockets (open dashboards) one user may have at once; one more is refused with 429")
 	fs.Var(listFlag{&c.AllowedOrigins}, "allowed-origins", "comma-separated origins (https://host:port) allowed besides the server's own")
 	fs.Var(listFlag{&c.TrustedProxies}, "trusted-proxies", "comma-separated proxy IPs/CIDRs whose X-Forwarded-* headers are believed (default none)")
-	fs.DurationVar(&c.RetentionRaw, "retention-raw", 168*time.Hour, "how long raw probe results are kept")
-	fs.DurationVar(&c.RetentionRollup, "retention-rollup", 9600*time.Hour, "how long 1-minute rollups are kept")
+	fs.DurationVar(&c.RetentionRaw, "retention-raw", 2160*time.Hour, "how long every probe result is kept (in 5-minute blocks, about 3 bytes a probe)")
+	fs.DurationVar(&c.RetentionRollup, "retention-rollup", 9600*time.Hour, "how long hourly rollups are kept")
+	fs.IntVar(&c.HoldMB, "results-hold-mb", 512, "MiB of probe results the writer holds in memory until their 5-minute block closes (about 40 bytes a result); past it it stores every held block at once; 0 stores every batch at once")
 	fs.Int64Var(&c.NATS.MaxMB, "bus-max-mb", 1024, "MiB of probe results the bus keeps while the database does not take them; past it the oldest are dropped and counted (pingdeck_results_dropped_total)")
 	fs.DurationVar(&c.NATS.MaxAge, "bus-max-age", 72*time.Hour, "longest a probe result waits on the bus for the database before it is dropped and counted")
 	fs.StringVar(&c.DeviceKeyFile, "device-key-file", "", "file with the 32-byte key that signs device cookies (made if missing); in a cluster the first replica's key is shared on the bus (default <data-dir>/device-cookie.key)")
@@ -199,6 +201,9 @@ func (c *config) validate() error {
 	}
 	if c.MaxStreamsPerUser < 1 {
 		bad("max-streams-per-user", "must be at least 1, got %d", c.MaxStreamsPerUser)
+	}
+	if c.HoldMB < 0 {
+		bad("results-hold-mb", "must be 0 or more, got %d", c.HoldMB)
 	}
 	if c.RetentionRaw < time.Hour {
 		bad("retention-raw", "must be at least 1h, got %s", c.RetentionRaw)

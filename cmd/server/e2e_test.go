@@ -403,7 +403,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 		"max-targets-per-user", "max-groups-per-user", "allowed-origins", "trusted-proxies", "retention-raw", "retention-rollup",
 		"allow-targets", "deny-targets", "log-level", "ping-engine", "icmp-mode", "device-key-file",
 		"max-connections", "max-connections-per-ip", "request-read-timeout",
-		"nats-url", "nats-listen", "nats-user", "nats-password", "nats-tls-cert", "nats-tls-key", "metrics-targets-public"} {
+		"nats-url", "nats-listen", "nats-user", "nats-password", "nats-tls-cert", "nats-tls-key", "metrics-targets-public", "results-hold-mb"} {
 		if !strings.Contains(string(out), "--"+name+" ("+envName(name)+")") {
 			t.Errorf("--help does not document --%s with %s", name, envName(name))
 		}
@@ -414,7 +414,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 			t.Errorf("--help prints a default twice: %s", line)
 		}
 	}
-	for _, want := range []string{"(default 168h)", "(default 9600h)", "(default info)", "(default 200ms)"} {
+	for _, want := range []string{"(default 2160h)", "(default 9600h)", "(default info)", "(default 200ms)"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("--help lacks %q:\n%s", want, out)
 		}

@@ -22,6 +22,11 @@ import (
 // database away for a minute, the server killed, the bus store full, the bus files
 // damaged.
 
+// writeAtOnce makes the writer store every batch at once instead of holding results
+// until their 5-minute block closes, so that a database outage of a few seconds meets
+// writes (the tests below are about the writer's faults, not about blocks).
+const writeAtOnce = "PINGDECK_RESULTS_HOLD_MB=0"
+
 // faultRig is a server with one group of loopback targets and what the checks need.
 type faultRig struct {
 	t        *testing.T
@@ -52,12 +57,12 @@ func (r *faultRig) start() {
 
 func (r *faultRig) metric(name string) float64 { return metricValue(r.c.text("/metrics"), name) }
 
-// waitDrained waits until the writer has caught up with the result stream: what
-// waits there is the last few batches (probing goes on), and a second more.
+// waitDrained waits until the writer has caught up with the result stream: what is
+// not delivered to it yet is the last few batches (probing goes on), and a second more.
 func (r *faultRig) waitDrained(limit time.Duration) {
 	r.t.Helper()
 	defer time.Sleep(time.Second)
-	for deadline := time.Now().Add(limit); r.metric("pingdeck_bus_stream_messages") > 10; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(limit); r.metric("pingdeck_bus_writer_undelivered") > 10; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("the result stream did not drain into the database in %s:\n%s\n%s", limit,
 				grepLines(r.c.text("/metrics"), "pingdeck_results", "pingdeck_bus", "pingdeck_result_"), r.srv.stderr)
@@ -121,7 +126,7 @@ func openStore(t *testing.T, dsn string) *store.Store {
 	return st
 }
 
-// setTableAway renames probe_results away (every result write fails, as with the
+// setTableAway renames probe_blocks away (every result write fails, as with the
 // database gone, while the rest of the server works) or back.
 func setTableAway(t *testing.T, dsn string, away bool) {
 	t.Helper()
@@ -130,9 +135,9 @@ func setTableAway(t *testing.T, dsn string, away bool) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	q := "ALTER TABLE probe_results RENAME TO probe_results_away"
+	q := "ALTER TABLE probe_blocks RENAME TO probe_blocks_away"
 	if !away {
-		q = "ALTER TABLE probe_results_away RENAME TO probe_results"
+		q = "ALTER TABLE probe_blocks_away RENAME TO probe_blocks"
 	}
 	if _, err := db.Exec(q); err != nil {
 		t.Fatal(err)
@@ -145,7 +150,7 @@ func setTableAway(t *testing.T, dsn string, away bool) {
 func TestDatabaseDownAMinuteStoresEveryResultOnce(t *testing.T) {
 	const outage = 60 * time.Second
 	dsn := storetest.PostgresURL(t)
-	r := newFaultRig(t, dsn, "127.4.0.0/28", 500*time.Millisecond)
+	r := newFaultRig(t, dsn, "127.4.0.0/28", 500*time.Millisecond, writeAtOnce)
 	waitUntil(t, 20*time.Second, "results stored", func() bool { return r.metric("pingdeck_results_written_total") > 32 })
 	time.Sleep(3 * time.Second) // the window counted starts 2 s before the outage
 
@@ -174,8 +179,8 @@ func TestDatabaseDownAMinuteStoresEveryResultOnce(t *testing.T) {
 }
 
 // TestKillLosesAtMostOneBatch: SIGKILL loses at most what was not yet published (one
-// batch, under 200 ms of results); what was published is stored after the restart,
-// none twice.
+// batch, under 200 ms of results); what was published — held by the writer in open
+// blocks, unacked on the bus — is stored after the restart, none twice.
 func TestKillLosesAtMostOneBatch(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "kill.db")
 	r := newFaultRig(t, dsn, "127.4.1.0/28", 200*time.Millisecond)
@@ -203,7 +208,7 @@ func TestKillLosesAtMostOneBatch(t *testing.T) {
 // counted as dropped, none twice.
 func TestFullBusDropsTheOldestAndCountsThem(t *testing.T) {
 	dsn := storetest.PostgresURL(t)
-	r := newFaultRig(t, dsn, "127.5.0.0/24", 200*time.Millisecond, "PINGDECK_BUS_MAX_MB=1")
+	r := newFaultRig(t, dsn, "127.5.0.0/24", 200*time.Millisecond, "PINGDECK_BUS_MAX_MB=1", writeAtOnce)
 	waitUntil(t, 20*time.Second, "results stored", func() bool { return r.metric("pingdeck_results_written_total") > 1000 })
 	time.Sleep(3 * time.Second) // the window counted starts 2 s before the outage
 
@@ -254,7 +259,7 @@ func TestFullBusDropsTheOldestAndCountsThem(t *testing.T) {
 // results.
 func TestDamagedResultStreamStillStarts(t *testing.T) {
 	dsn := storetest.PostgresURL(t)
-	r := newFaultRig(t, dsn, "127.4.2.0/29", 200*time.Millisecond)
+	r := newFaultRig(t, dsn, "127.4.2.0/29", 200*time.Millisecond, writeAtOnce)
 	setTableAway(t, dsn, true)
 	waitUntil(t, 20*time.Second, "results waiting on the bus", func() bool { return r.metric("pingdeck_bus_stream_messages") > 10 })
 	r.srv.stop()

@@ -1,8 +1,10 @@
 // Package ingest stores probe results from the bus: the database writer is a durable
-// JetStream consumer that acks a batch only after the transaction holding it commits.
-// While the database is down the stream keeps the results (up to its limits) and the
-// writer retries; a batch delivered again after an uncertain failure is harmless,
-// because the store skips results it has (same target and send time).
+// JetStream consumer. It holds each batch's results in the store's open blocks (where
+// reads see them at once) and acks the batch only after the blocks holding its results
+// are committed, when their five minutes have passed. While the database is down the
+// stream keeps the results (up to its limits) and the writer retries; a batch
+// delivered again is harmless, because the store keeps one probe per target, location
+// and send time.
 package ingest
 
 import (
@@ -22,8 +24,12 @@ import (
 
 // Store is what the writer needs from the database.
 type Store interface {
-	// WriteResults stores results, skipping any already stored.
-	WriteResults(ctx context.Context, rs []ping.Result) error
+	// Hold keeps results where reads see them and returns the end of their latest
+	// block; CommitDue stores the blocks closed by now (all with a zero now) and says
+	// from when blocks are still held.
+	Hold(rs []ping.Result) time.Time
+	CommitDue(ctx context.Context, now time.Time, grace time.Duration) (heldFrom time.Time, err error)
+	HeldResults() int
 	EnsurePartitions(ctx context.Context, from, to time.Time) error
 	// SourceProgress and SaveSourceProgress keep, per bus source, how many of its
 	// results the stored batches account for, so that gaps are counted across restarts.
@@ -36,8 +42,13 @@ type Store interface {
 type Options struct {
 	MaxMessages int           // batches fetched at once, 500
 	FetchWait   time.Duration // longest a fetch waits to fill, 200 ms
-	WriteSize   int           // results in one transaction at most, 5000
-	Lanes       int           // transactions written at once, each for its share of the targets, 1
+	// Grace is how long after a block's span ends the writer waits for its last
+	// results before committing it, 15 s; later ones are merged into it.
+	Grace time.Duration
+	// HoldResults bounds the results held in memory (about 40 bytes each): past it
+	// every held block is committed at once, open ones too (merged later). Zero
+	// commits every fetch at once, as a writer without blocks would.
+	HoldResults int
 	// RetryAfter is the wait after a failed write, doubled after each further failure
 	// up to MaxRetryAfter; 1 s and 5 s. Wake cuts it short.
 	RetryAfter, MaxRetryAfter time.Duration
@@ -79,11 +90,8 @@ func New(st Store, cons jetstream.Consumer, o Options) *Writer {
 	if o.FetchWait <= 0 {
 		o.FetchWait = 200 * time.Millisecond
 	}
-	if o.WriteSize <= 0 {
-		o.WriteSize = 5000
-	}
-	if o.Lanes <= 0 {
-		o.Lanes = 1
+	if o.Grace <= 0 {
+		o.Grace = 15 * time.Second
 	}
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = time.Second
@@ -110,13 +118,15 @@ func New(st Store, cons jetstream.Consumer, o Options) *Writer {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := writerMetrics{
-		written:      prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_results_written_total", Help: "Probe results written to the database (a result already stored is skipped, and counted again here)."}),
-		batches:      prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_result_batches_total", Help: "Result transactions committed."}),
+		written:      prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_results_written_total", Help: "Probe results taken by the writer: held where reads see them, stored when their block closes (a result delivered again is counted again)."}),
+		batches:      prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_result_batches_total", Help: "Block commits (transactions of closed blocks)."}),
 		writeErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pingdeck_result_write_errors_total", Help: "Failed result writes (retried)."}),
-		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pingdeck_result_batch_seconds", Help: "Time to write one transaction of results.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pingdeck_result_batch_seconds", Help: "Time to commit the blocks due at once.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 	}
 	if o.Registry != nil {
-		o.Registry.MustRegister(m.written, m.batches, m.writeErrors, m.batchSeconds)
+		o.Registry.MustRegister(m.written, m.batches, m.writeErrors, m.batchSeconds,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pingdeck_results_held", Help: "Probe results held in memory until their block closes."},
+				func() float64 { return float64(st.HeldResults()) }))
 	}
 	return &Writer{store: st, cons: cons, o: o, wake: make(chan struct{}, 1), m: m}
 }
@@ -136,8 +146,19 @@ type fetched struct {
 	received []bus.Received
 }
 
-// Run fetches, writes and acks until ctx ends. A batch fetched but not stored by then
-// is handed back (nak) and is the first delivered at the next start.
+// heldBatch is a fetched batch whose results are held: it is acked once the blocks
+// closing by due are committed.
+type heldBatch struct {
+	msg jetstream.Msg
+	due time.Time
+}
+
+// shutdownWait bounds the commit of every held block when the writer stops.
+const shutdownWait = 10 * time.Second
+
+// Run fetches, holds, commits and acks until ctx ends. Then it commits every held
+// block (the open ones as they are) and acks; what it cannot commit in time goes back
+// (nak) and is the first delivered at the next start.
 func (w *Writer) Run(ctx context.Context) {
 	if !w.loadSources(ctx) {
 		return
@@ -145,41 +166,95 @@ func (w *Writer) Run(ctx context.Context) {
 	w.housekeep(ctx)
 	hourly := time.NewTicker(time.Hour)
 	defer hourly.Stop()
-	// Fetching and decoding the next batches overlaps with writing these.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	// Fetching and decoding the next batches overlaps with committing.
 	next := make(chan fetched)
 	var wg sync.WaitGroup
 	wg.Go(func() { w.fetchLoop(ctx, next) })
+	var held []heldBatch
 	defer func() {
-		for f := range next { // what the fetcher holds goes back too
+		for f := range next { // what the fetcher holds goes back
 			nakAll(f.msgs)
 		}
 		wg.Wait()
+		final, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
+		defer cancel()
+		if !w.commit(final, time.Time{}, &held) {
+			for _, h := range held {
+				_ = h.msg.Nak()
+			}
+		}
 	}()
 	for {
-		var f fetched
-		var ok bool
 		select {
 		case <-hourly.C:
 			w.housekeep(ctx)
-			continue
-		case f, ok = <-next:
+		case now := <-tick.C:
+			if !w.commit(ctx, now, &held) {
+				return
+			}
+		case f, ok := <-next:
 			if !ok { // the fetcher stopped: ctx ended
 				return
 			}
-		}
-		progress, gaps := w.progress(f.received)
-		if !w.persist(ctx, w.split(f.received), progress, f.msgs) {
-			nakAll(f.msgs)
-			return
-		}
-		for _, m := range f.msgs {
-			if err := m.Ack(); err != nil {
-				w.o.Logger.Debug("ack of a stored batch failed; it may come again and is skipped then", "err", err)
+			progress, gaps := w.progress(f.received)
+			n := 0
+			for i, r := range f.received {
+				held = append(held, heldBatch{msg: f.msgs[i], due: w.store.Hold(r.Results)})
+				n += len(r.Results)
+			}
+			w.m.written.Add(float64(n))
+			maps.Copy(w.sources, progress)
+			w.countGaps(gaps)
+			if w.store.HeldResults() > w.o.HoldResults && !w.commit(ctx, time.Time{}, &held) {
+				return
 			}
 		}
-		maps.Copy(w.sources, progress)
-		w.countGaps(gaps)
 	}
+}
+
+// commit stores the held blocks closed by now (every held block with a zero now) and
+// the sources' progress, retrying until both are done (with backoff; meanwhile
+// nothing is fetched), then acks the held batches all of whose results are stored.
+// It reports false when ctx ended first.
+func (w *Writer) commit(ctx context.Context, now time.Time, held *[]heldBatch) bool {
+	backoff := w.o.RetryAfter
+	var heldFrom time.Time
+	for {
+		start := time.Now()
+		var err error
+		heldFrom, err = w.store.CommitDue(ctx, now, w.o.Grace)
+		if err == nil {
+			if err = w.store.SaveSourceProgress(ctx, w.sources, time.Now()); err == nil {
+				w.m.batchSeconds.Observe(time.Since(start).Seconds())
+				w.m.batches.Inc()
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		w.m.writeErrors.Inc()
+		w.o.Logger.Warn("storing probe results failed; the bus keeps them, retrying", "held", w.store.HeldResults(), "retry_in", backoff, "err", err)
+		if !w.sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(2*backoff, w.o.MaxRetryAfter)
+	}
+	kept := (*held)[:0]
+	for _, h := range *held {
+		if heldFrom.IsZero() || h.due.Before(heldFrom) {
+			if err := h.msg.Ack(); err != nil {
+				w.o.Logger.Debug("ack of a stored batch failed; it may come again and is merged then", "err", err)
+			}
+			continue
+		}
+		kept = append(kept, h)
+	}
+	clear((*held)[len(kept):])
+	*held = kept
+	return true
 }
 
 // fetchLoop fetches until ctx ends, handing each non-empty fetch to next; it closes
@@ -275,88 +350,6 @@ func (w *Writer) fetch() (fetched, error) {
 		return f, err
 	}
 	return f, nil
-}
-
-// persist writes rs (in Lanes transactions at once, WriteSize results at most each),
-// then the sources' progress, retrying until both are done (with backoff, keeping
-// msgs from being handed out again meanwhile). A retry writes rs again: what was
-// stored is skipped. It reports false when ctx ended first.
-func (w *Writer) persist(ctx context.Context, parts [][]ping.Result, progress map[string]uint64, msgs []jetstream.Msg) bool {
-	backoff := w.o.RetryAfter
-	for {
-		err := w.writeLanes(ctx, parts)
-		if err == nil {
-			if err = w.store.SaveSourceProgress(ctx, progress, time.Now()); err == nil {
-				return true
-			}
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		w.m.writeErrors.Inc()
-		w.o.Logger.Warn("writing probe results failed; the bus keeps them, retrying", "batches", len(msgs), "retry_in", backoff, "err", err)
-		for _, m := range msgs {
-			_ = m.InProgress()
-		}
-		if !w.sleep(ctx, backoff) {
-			return false
-		}
-		backoff = min(2*backoff, w.o.MaxRetryAfter)
-	}
-}
-
-// split gathers the results of received into Lanes parts by target: a target's
-// results stay in one lane, so two lanes never update the same rollup rows.
-func (w *Writer) split(received []bus.Received) [][]ping.Result {
-	n := 0
-	for _, r := range received {
-		n += len(r.Results)
-	}
-	parts := make([][]ping.Result, w.o.Lanes)
-	for l := range parts {
-		parts[l] = make([]ping.Result, 0, n/w.o.Lanes+n/8+1)
-	}
-	for _, r := range received {
-		for i := range r.Results {
-			l := laneOf(r.Results[i].TargetID, w.o.Lanes)
-			parts[l] = append(parts[l], r.Results[i])
-		}
-	}
-	return parts
-}
-
-// writeLanes writes the parts at once, each in transactions of WriteSize.
-func (w *Writer) writeLanes(ctx context.Context, parts [][]ping.Result) error {
-	errs := make([]error, len(parts))
-	var wg sync.WaitGroup
-	for i, part := range parts {
-		wg.Go(func() {
-			for len(part) > 0 && errs[i] == nil {
-				n := min(len(part), w.o.WriteSize)
-				start := time.Now()
-				if errs[i] = w.store.WriteResults(ctx, part[:n]); errs[i] == nil {
-					w.m.batchSeconds.Observe(time.Since(start).Seconds())
-					w.m.batches.Inc()
-					w.m.written.Add(float64(n))
-					part = part[n:]
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// laneOf picks a target's lane (FNV-1a of its ID).
-func laneOf(targetID string, lanes int) int {
-	if lanes == 1 {
-		return 0
-	}
-	h := uint32(2166136261)
-	for i := 0; i < len(targetID); i++ {
-		h = (h ^ uint32(targetID[i])) * 16777619
-	}
-	return int(h % uint32(lanes))
 }
 
 // sleep waits d, or less when woken; it reports false when ctx ended.

@@ -27,17 +27,18 @@ type flakyStore struct {
 	failed atomic.Int64
 }
 
-func (f *flakyStore) WriteResults(ctx context.Context, rs []ping.Result) error {
+func (f *flakyStore) CommitDue(ctx context.Context, now time.Time, grace time.Duration) (time.Time, error) {
 	if f.down.Load() {
 		f.failed.Add(1)
-		return errors.New("database unavailable (test)")
+		return time.Time{}, errors.New("database unavailable (test)")
 	}
-	return f.Store.WriteResults(ctx, rs)
+	return f.Store.CommitDue(ctx, now, grace)
 }
 
 // rig is an embedded bus with the result stream, a publisher, and a SQLite store.
 type rig struct {
 	t       *testing.T
+	dir     string
 	bus     *bus.Bus
 	cons    jetstream.Consumer
 	stream  jetstream.Stream
@@ -65,7 +66,7 @@ func newRig(t *testing.T, lim bus.StreamLimits) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	r := &rig{t: t, bus: b, cons: cons, stream: stream, st: &flakyStore{Store: st}, metrics: bus.NewResultMetrics(prometheus.NewRegistry())}
+	r := &rig{t: t, dir: dir, bus: b, cons: cons, stream: stream, st: &flakyStore{Store: st}, metrics: bus.NewResultMetrics(prometheus.NewRegistry())}
 	if r.pub, err = b.NewResultPublisher(bus.PublisherOptions{Metrics: r.metrics, FlushEvery: 10 * time.Millisecond, MaxBatch: 100}); err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +85,13 @@ func (r *rig) startWriter() (*Writer, func()) {
 
 // startWriterWith starts a writer that admits what admit says (nil: the default).
 func (r *rig) startWriterWith(admit func(location, group string, rs []ping.Result) ([]ping.Result, string)) (*Writer, func()) {
-	w := New(r.st, r.cons, Options{Metrics: r.metrics, FetchWait: 50 * time.Millisecond, RetryAfter: 50 * time.Millisecond,
-		MaxRetryAfter: 100 * time.Millisecond, Admit: admit})
+	return r.startWriterOpts(Options{Admit: admit})
+}
+
+// startWriterOpts starts a writer with o (and the rig's metrics and short waits).
+func (r *rig) startWriterOpts(o Options) (*Writer, func()) {
+	o.Metrics, o.FetchWait, o.RetryAfter, o.MaxRetryAfter = r.metrics, 50*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond
+	w := New(r.st, r.cons, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { w.Run(ctx) })
@@ -423,5 +429,69 @@ func TestRefusedResultsAreCountedNotLost(t *testing.T) {
 	waitFor(t, "the next batches stored", func() bool { raw, _ := r.stored(given, start, start.Add(time.Minute)); return raw == 250 })
 	if d := testutil.ToFloat64(r.metrics.Dropped.WithLabelValues(bus.DropDiscarded)); d != 0 {
 		t.Fatalf("%v results counted as discarded by the bus after refused ones", d)
+	}
+}
+
+// committed is how many results of targets in [from, to) the database file holds, as
+// another process opening it sees them (nothing held in this one's memory).
+func (r *rig) committed(dsn string, targets []string, from, to time.Time) int64 {
+	r.t.Helper()
+	ctx := context.Background()
+	other, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer other.Close()
+	stats, err := other.ResultStats(ctx, targets, from, to)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var n int64
+	for _, s := range stats {
+		n += s.Sent
+	}
+	return n
+}
+
+// TestResultsAreHeldUntilTheirBlockCloses: results of a block still open are held —
+// every read sees them, the database has none, the bus keeps their batches unacked —
+// and results of a closed block are committed and acked within a second or two. A
+// writer that stops commits what it holds and acks it.
+func TestResultsAreHeldUntilTheirBlockCloses(t *testing.T) {
+	r := newRig(t, bus.StreamLimits{MaxBytes: 64 << 20, MaxAge: time.Hour})
+	dsn := "sqlite:" + filepath.Join(r.dir, "db.sqlite")
+	targets, group := newTargets(4), uuid.NewString()
+	open := time.Now().Truncate(store.BlockSpan).Add(store.BlockSpan) // the next block: closes in ≥ 5 min
+	closed := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	_, stop := r.startWriterOpts(Options{HoldResults: 1 << 20, Grace: time.Second})
+	for _, res := range results(targets, group, 200, open) {
+		r.pub.Submit(res)
+	}
+	waitFor(t, "200 held results seen by reads", func() bool {
+		raw, rolled := r.stored(targets, open, open.Add(time.Minute))
+		return raw == 200 && rolled == 200
+	})
+	if n := r.committed(dsn, targets, open, open.Add(time.Minute)); n != 0 {
+		t.Fatalf("%d results of an open block committed, want none yet", n)
+	}
+	info, err := r.cons.Info(context.Background())
+	if err != nil || info.NumAckPending == 0 {
+		t.Fatalf("the bus should keep the held batches unacked: %+v, %v", info, err)
+	}
+	for _, res := range results(targets, group, 100, closed) {
+		r.pub.Submit(res)
+	}
+	waitFor(t, "a closed block committed", func() bool { return r.committed(dsn, targets, closed, closed.Add(time.Minute)) == 100 })
+	r.stopPub() // no more progress marks: what the bus holds is what the writer holds
+	waitFor(t, "every batch delivered", func() bool {
+		info, err := r.cons.Info(context.Background())
+		return err == nil && info.NumPending == 0
+	})
+	stop()
+	if n := r.committed(dsn, targets, open, open.Add(time.Minute)); n != 200 {
+		t.Fatalf("after the writer stopped: %d results of the open block committed, want all 200", n)
+	}
+	if info, err := r.cons.Info(context.Background()); err != nil || info.NumAckPending != 0 || info.NumPending != 0 {
+		t.Fatalf("after the writer stopped the bus holds %+v (%v), want every batch acked", info, err)
 	}
 }

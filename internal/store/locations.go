@@ -92,6 +92,12 @@ func (s *Store) ResultLocations(ctx context.Context) ([]string, error) {
 	if err := s.db.WithContext(ctx).Table("probe_locations").Order("location").Pluck("location", &out).Error; err != nil {
 		return nil, translate("list result locations", err)
 	}
+	for _, loc := range s.open.locations() { // held, not stored yet
+		if !slices.Contains(out, loc) {
+			out = append(out, loc)
+		}
+	}
+	slices.Sort(out)
 	return out, nil
 }
 
@@ -115,4 +121,18 @@ func (n locationNames) of(b []byte) string {
 	name := string(b)
 	n[name] = name
 	return name
+}
+
+// unregisteredNames lists the locations not known to be registered yet, sorted.
+func (l *locationRegistry) unregisteredNames(locations []string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, loc := range locations {
+		if !l.known[loc] && !slices.Contains(out, loc) {
+			out = append(out, loc)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

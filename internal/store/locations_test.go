@@ -123,12 +123,12 @@ func TestReportByLocation(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				q := ReportQuery{TargetIDs: []string{id, other}, From: tc.from, To: tc.to, Step: time.Minute}
 				if tc.name == "past the raw retention" {
-					q.RawSince = base.Add(time.Hour) // edge minutes come whole from the rollups
+					q.RawSince = base.Add(time.Hour) // edge hours come whole from the rollups
 				}
 				// What the raw rows say, per location, for the window the report reads.
 				from, to := tc.from, tc.to
 				if !q.RawSince.IsZero() {
-					from, to = from.Truncate(time.Minute), to.Add(time.Minute-1).Truncate(time.Minute)
+					from, to = from.Truncate(time.Hour), to.Add(time.Hour-1).Truncate(time.Hour)
 				}
 				raw, err := s.ResultStatsByLocation(context.Background(), []string{id}, "", from, to)
 				if err != nil {

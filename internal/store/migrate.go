@@ -25,7 +25,7 @@ func (s *Store) migrationProvider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(dialect, sqlDB, dir)
+	return goose.NewProvider(dialect, sqlDB, dir, goose.WithGoMigrations(s.blocksMigration()))
 }
 
 // SchemaVersions reports the database's schema version and the newest this binary knows.

@@ -35,7 +35,7 @@ func openAtVersion(t *testing.T, dsn string, version int64) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Store{db: db, dialect: dialect, locations: newLocationRegistry()}
+	s := &Store{db: db, dialect: dialect, locations: newLocationRegistry(), open: newOpenBlocks()}
 	p, err := s.migrationProvider()
 	if err != nil {
 		t.Fatal(err)
@@ -162,16 +162,17 @@ func TestMigrationGivesStoredResultsTheOwnLocation(t *testing.T) {
 }
 
 // checkLocationKeys checks the primary keys (on every Postgres partition) and the
-// SQLite bucket indexes of the result and rollup tables.
+// SQLite indexes of the block and rollup tables (version 16 keeps the location key
+// version 9 gave the rows in its blocks).
 func checkLocationKeys(t *testing.T, s *Store) {
 	t.Helper()
 	if s.dialect == SQLite {
-		for table, index := range map[string]string{"probe_results": "", "probe_rollups_1m": "probe_rollups_1m_bucket", "probe_rollups_1h": "probe_rollups_1h_bucket"} {
+		for table, index := range map[string]string{"probe_blocks": "probe_blocks_start", "probe_rollups_1h": "probe_rollups_1h_bucket"} {
 			var sqlText string
 			if err := s.db.Raw("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", table).Row().Scan(&sqlText); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(sqlText, "PRIMARY KEY (target_id, location, ") || !strings.Contains(sqlText, "WITHOUT ROWID") {
+			if !strings.Contains(sqlText, "PRIMARY KEY (target_id, location, ") || (table != "probe_blocks") != strings.Contains(sqlText, "WITHOUT ROWID") {
 				t.Errorf("%s: %s", table, sqlText)
 			}
 			if index == "" {
@@ -185,7 +186,7 @@ func checkLocationKeys(t *testing.T, s *Store) {
 		return
 	}
 	rows, err := s.db.Raw(`SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-		WHERE i.indisprimary AND c.relname LIKE 'probe\_r%'`).Rows()
+		WHERE i.indisprimary AND (c.relname LIKE 'probe\_rollups%' OR c.relname LIKE 'probe\_blocks%')`).Rows()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,14 +198,14 @@ func checkLocationKeys(t *testing.T, s *Store) {
 			t.Fatal(err)
 		}
 		seen++
-		if !strings.Contains(def, "(target_id, location, sent_at)") && !strings.Contains(def, "(target_id, location, bucket)") {
+		if !strings.Contains(def, "(target_id, location, start)") && !strings.Contains(def, "(target_id, location, bucket)") {
 			t.Errorf("%s: %s", table, def)
 		}
 	}
-	// Three parents; three days of results (the batch two days on made the one
-	// between too); one month of each rollup level.
-	if seen != 3+3+2 {
-		t.Errorf("%d primary keys on the result and rollup tables, want 8", seen)
+	// Two parents; three days of blocks (the batch two days on made the one between
+	// too); one month of hourly rollups.
+	if seen != 2+3+1 {
+		t.Errorf("%d primary keys on the block and rollup tables, want 6", seen)
 	}
 }
 

@@ -7,9 +7,9 @@ import (
 )
 
 // A probe that never left is not a lost packet: a hostname with no address, or a send
-// the kernel refused, says nothing about the path to the target. probe_results.unsent
-// keeps why (0 when the probe left, answered or not), so reports count such probes
-// apart, as errors, and keep them out of sent and loss.
+// the kernel refused, says nothing about the path to the target. A block keeps why
+// (probeblock's Unsent statuses, in the order of these codes), so reports count such
+// probes apart, as errors, and keep them out of sent and loss.
 const (
 	unsentNone       int16 = 0 // the probe left: answered, or lost
 	unsentNoSuchHost int16 = 1 // the name does not exist (NXDOMAIN)
@@ -23,9 +23,6 @@ const (
 	lostUs    = -1 // sent, no answer in time
 	notSentUs = -2 // never left (unsent ≠ 0)
 )
-
-// outcomeSQL reads a probe_results row's outcome as outcomeUs gives it.
-const outcomeSQL = "CASE WHEN unsent <> 0 THEN -2 ELSE coalesce(rtt_us, -1) END"
 
 // unsentCode classifies r by its Err (see ping.Result): a timeout, or no reason, is a
 // lost packet; "resolve …" and "send: …" and any other reason are probes that did not leave.

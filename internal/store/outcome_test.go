@@ -79,7 +79,7 @@ func TestReportCountsErrorsApart(t *testing.T) {
 		}
 
 		wantSent, wantRecv, wantErr := countMixed(rs, time.Time{}, base.Add(24*time.Hour))
-		for _, table := range []string{"probe_rollups_1m", "probe_rollups_1h"} {
+		for _, table := range []string{"probe_rollups_1h"} {
 			var sent, recv, errs int64
 			if err := s.db.Raw("SELECT sum(sent), sum(received), sum(errors) FROM "+table).Row().Scan(&sent, &recv, &errs); err != nil {
 				t.Fatal(err)
@@ -125,10 +125,10 @@ func TestReportCountsErrorsApart(t *testing.T) {
 				}
 			}
 		}
-		// Windows whose raw rows may be gone count the minutes they touch whole, from rollups.
+		// Windows whose blocks may be gone count the hours they touch whole, from rollups.
 		for _, w := range windows[:4] {
 			r := mustReport(t, s, ReportQuery{TargetIDs: []string{a, b}, From: w.from, To: w.to, RawSince: base.Add(24 * time.Hour)})
-			lo, hi := w.from.Truncate(time.Minute), w.to.Add(time.Minute-time.Nanosecond).Truncate(time.Minute)
+			lo, hi := w.from.Truncate(time.Hour), w.to.Add(time.Hour-time.Nanosecond).Truncate(time.Hour)
 			sent, recv, errs := countMixed(rs, lo, hi)
 			if sum := r.Summary; sum.Sent != sent || sum.Received != recv || sum.Errors != errs {
 				t.Fatalf("rollups only, [%s, %s): sent %d received %d errors %d; want %d/%d/%d", lo, hi, sum.Sent, sum.Received, sum.Errors, sent, recv, errs)

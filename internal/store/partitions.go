@@ -9,7 +9,7 @@ import (
 )
 
 // EnsurePartitions creates the Postgres partitions covering from..to: daily ones
-// (UTC) of probe_results and monthly ones of the rollup tables. On SQLite it does nothing.
+// (UTC) of probe_blocks and monthly ones of the rollup tables. On SQLite it does nothing.
 // Callers may race (writers in one process, or several replicas): an advisory lock
 // makes them take turns, since CREATE TABLE IF NOT EXISTS alone is not safe under
 // concurrency.
@@ -28,23 +28,33 @@ func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) error 
 	})
 }
 
-// createPartitions creates the missing partitions covering from..to.
+// partitioned are the partitioned tables: daily ones (probe_results until schema
+// version 16, then probe_blocks) and monthly ones.
+var partitioned = []struct {
+	table string
+	daily bool
+}{{"probe_blocks", true}, {"probe_results", true}, {"probe_rollups_1m", false}, {"probe_rollups_1h", false}}
+
+// createPartitions creates the missing partitions covering from..to of the
+// partitioned tables the schema has.
 func createPartitions(tx *gorm.DB, from, to time.Time) error {
-	for day := from.UTC().Truncate(24 * time.Hour); !day.After(to); day = day.Add(24 * time.Hour) {
-		next := day.Add(24 * time.Hour)
-		stmt := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS probe_results_p%s PARTITION OF probe_results
-			FOR VALUES FROM ('%s') TO ('%s')`, day.Format("20060102"), day.Format(time.RFC3339), next.Format(time.RFC3339))
-		if err := tx.Exec(stmt).Error; err != nil {
-			return fmt.Errorf("store: create partition for %s: %w", day.Format(time.DateOnly), err)
+	for _, p := range partitioned {
+		var exists bool
+		if err := tx.Raw("SELECT to_regclass(?) IS NOT NULL", p.table).Scan(&exists).Error; err != nil {
+			return fmt.Errorf("store: look for %s: %w", p.table, err)
 		}
-	}
-	for month := monthOf(from); !month.After(to); month = month.AddDate(0, 1, 0) {
-		next := month.AddDate(0, 1, 0)
-		for _, lvl := range rollupTables {
-			stmt := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s_p%s PARTITION OF %s
-				FOR VALUES FROM ('%s') TO ('%s')`, lvl.name, month.Format("200601"), lvl.name, month.Format(time.RFC3339), next.Format(time.RFC3339))
+		if !exists {
+			continue
+		}
+		first, step, name := monthOf(from), func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }, "200601"
+		if p.daily {
+			first, step, name = from.UTC().Truncate(24*time.Hour), func(t time.Time) time.Time { return t.Add(24 * time.Hour) }, "20060102"
+		}
+		for at := first; !at.After(to); at = step(at) {
+			stmt := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %[1]s_p%[2]s PARTITION OF %[1]s FOR VALUES FROM ('%[3]s') TO ('%[4]s')`,
+				p.table, at.Format(name), at.Format(time.RFC3339), step(at).Format(time.RFC3339))
 			if err := tx.Exec(stmt).Error; err != nil {
-				return fmt.Errorf("store: create %s partition for %s: %w", lvl.name, month.Format("2006-01"), err)
+				return fmt.Errorf("store: create %s partition for %s: %w", p.table, at.Format(time.DateOnly), err)
 			}
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"pingdeck/internal/probeblock"
 )
 
 // ReportQuery asks for probe statistics of some targets over [From, To): a probe
@@ -20,10 +22,11 @@ type ReportQuery struct {
 	// Step, when positive, also asks for a group-level series of buckets
 	// [From+i·Step, From+(i+1)·Step) ∩ [From, To).
 	Step time.Duration
-	// RawSince is where raw rows are known to be complete (now − --retention-raw).
-	// Whole minutes always come from rollups; the partial minutes at the window's edges
-	// come from raw rows, unless the minute starts before RawSince: then its rollup is
-	// counted whole, because its raw rows may be gone.
+	// RawSince is where stored probes are known to be complete (now − --retention-raw).
+	// Whole hours come from the hourly rollups (unless probes of the hour are still
+	// held in memory); the rest of the window from the probes themselves, unless its
+	// hour starts before RawSince: then that hour's rollup is counted whole, because its
+	// probes may be gone.
 	RawSince time.Time
 	// Quantiles, each in (0, 1], also asks for these nearest-rank RTT percentiles in
 	// every Stats, estimated from the histograms as RTTP50Us and the like are.
@@ -35,7 +38,7 @@ type ReportQuery struct {
 // refused), which are no lost packets and so are in neither Sent nor the loss. The RTT
 // fields mean something only when Received > 0. Min, mean, max and standard deviation (population) are
 // exact; the percentiles are nearest-rank, read from the rollup histograms merged with
-// the raw rows at the edges, within HistogramRelativeError of the exact value.
+// the probes at the edges, within HistogramRelativeError of the exact value.
 type Stats struct {
 	Sent, Received, Errors int64
 	RTTMinUs, RTTMaxUs     float64
@@ -62,56 +65,52 @@ type span struct{ lo, hi int64 }
 
 func (sp span) has(t int64) bool { return t >= sp.lo && t < sp.hi }
 
-const (
-	minuteUs = int64(time.Minute / time.Microsecond)
-	hourUs   = int64(time.Hour / time.Microsecond)
-)
+const hourUs = int64(time.Hour / time.Microsecond)
 
 // floorTo and ceilTo round unix µs down and up to a multiple of unit.
 func floorTo(t, unit int64) int64 { return t - ((t%unit)+unit)%unit }
 func ceilTo(t, unit int64) int64  { return floorTo(t+unit-1, unit) }
 
-// windowPlan splits [from, to) into whole minutes read from rollups, [rollLo, rollHi),
-// and the raw spans at the edges.
+// windowPlan splits [from, to) into hours read from the hourly rollups and spans read
+// probe by probe.
 type windowPlan struct {
-	rollLo, rollHi int64
-	raw            []span
+	hours  []span // hour-aligned
+	probes []span
 }
 
-func planWindow(from, to, rawSince int64) windowPlan {
-	floor := func(t int64) int64 { return floorTo(t, minuteUs) }
-	lo, hi := floor(from+minuteUs-1), floor(to) // first and last whole-minute boundary inside
-	if lo > hi {                                // the window lies inside one minute
-		if m := floor(from); m < rawSince {
-			return windowPlan{rollLo: m, rollHi: m + minuteUs}
+// planWindow plans [from, to): whole hours from rollups unless held (probes of the
+// hour are still in memory, so the rollup lacks them), the rest probe by probe; a
+// partial hour starting before rawSince is read from its rollup, whole.
+func planWindow(from, to, rawSince int64, held map[int64]bool) windowPlan {
+	var p windowPlan
+	add := func(list *[]span, sp span) {
+		if n := len(*list); n > 0 && (*list)[n-1].hi >= sp.lo {
+			(*list)[n-1].hi = max((*list)[n-1].hi, sp.hi)
+			return
 		}
-		return windowPlan{rollLo: lo, rollHi: lo, raw: []span{{from, to}}}
+		*list = append(*list, sp)
 	}
-	p := windowPlan{rollLo: lo, rollHi: hi}
-	if from < lo {
-		if lo-minuteUs < rawSince {
-			p.rollLo = lo - minuteUs
-		} else {
-			p.raw = append(p.raw, span{from, lo})
-		}
-	}
-	if to > hi {
-		if hi < rawSince {
-			p.rollHi = hi + minuteUs
-		} else {
-			p.raw = append(p.raw, span{hi, to})
+	for h := floorTo(from, hourUs); h < to; h += hourUs {
+		part := span{max(h, from), min(h+hourUs, to)}
+		whole := part.lo == h && part.hi == h+hourUs
+		switch {
+		case h < rawSince && (!whole || !held[h]):
+			add(&p.hours, span{h, h + hourUs})
+		case whole && !held[h]:
+			add(&p.hours, part)
+		default:
+			add(&p.probes, part)
 		}
 	}
 	return p
 }
 
 // Report computes per-target (and per target and location), group and (with Step)
-// per-bucket statistics, combining hourly and minute rollups for whole hours and
-// minutes with raw rows at the edges, so counts are exact.
+// per-bucket statistics, combining hourly rollups for whole hours with the probes of
+// the rest, stored and held, so counts are exact.
 func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 	from, to := q.From.UnixMicro(), q.To.UnixMicro()
 	rawSince := q.RawSince.UnixMicro()
-	plan := planWindow(from, to, rawSince)
 	locations, err := s.readLocations(ctx, q.Location)
 	if err != nil {
 		return nil, err
@@ -133,16 +132,15 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 		}
 		return a
 	}
-	if len(q.TargetIDs) == 0 || len(locations) == 0 {
-		plan = windowPlan{}
-	}
-	// Whole hours inside the whole minutes come from the hourly rollups.
-	hourLo, hourHi := ceilTo(plan.rollLo, hourUs), floorTo(plan.rollHi, hourUs)
-	minuteSpans := []span{{plan.rollLo, plan.rollHi}}
-	if hourLo >= hourHi {
-		hourLo, hourHi = 0, 0
-	} else {
-		minuteSpans = []span{{plan.rollLo, hourLo}, {hourHi, plan.rollHi}}
+	var plan windowPlan
+	var held map[blockKey][]probeblock.Probe
+	if len(q.TargetIDs) > 0 && len(locations) > 0 && to > from {
+		held = s.open.snapshot(q.TargetIDs, locations, []span{{from, to}})
+		heldHours := map[int64]bool{}
+		for k := range held {
+			heldHours[floorTo(k.start, hourUs)] = true
+		}
+		plan = planWindow(from, to, rawSince, heldHours)
 	}
 	// The reads run at once on their own connections; their callbacks take turns.
 	var reads parallelReads
@@ -151,23 +149,16 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 			sum.merge(a)
 		}
 	})
-	addRollup := func(target, location string, _ int64, a *agg) { addTotal(target, location, a) }
-	if hourHi > hourLo {
+	for _, sp := range plan.hours {
 		reads.start(func() error {
-			return s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, locations, hourLo, hourHi, false, addRollup)
+			return s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, locations, sp.lo, sp.hi, false,
+				func(target, location string, _ int64, a *agg) { addTotal(target, location, a) })
 		})
-	}
-	for _, sp := range minuteSpans {
-		if sp.hi > sp.lo {
-			reads.start(func() error {
-				return s.forEachRollup(ctx, "probe_rollups_1m", q.TargetIDs, locations, sp.lo, sp.hi, false, addRollup)
-			})
-		}
 	}
 
 	var series []*agg
 	bucketOf := func(t int64) int { return 0 }
-	rawSpans := plan.raw
+	probeSpans := plan.probes
 	if q.Step > 0 {
 		step := q.Step.Microseconds()
 		series = make([]*agg, (to-from+step-1)/step)
@@ -176,60 +167,84 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 		}
 		bucketOf = func(t int64) int { return int(min(max((t-from)/step, 0), int64(len(series)-1))) }
 		// An hour inside one series bucket goes there whole; one split by a bucket
-		// boundary is read by the minute. A minute inside one bucket goes there whole;
-		// one split is read raw (unless its raw rows may be gone). These reads decide
-		// what is read raw, so they run here, one after another.
-		seriesMinutes := minuteSpans
-		if hourHi > hourLo {
-			seriesMinutes = slices.Clone(minuteSpans)
-			err := s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, locations, hourLo, hourHi, true, func(_, _ string, h int64, a *agg) {
-				if first, last := bucketOf(max(h, from)), bucketOf(min(h+hourUs, to)-1); first == last {
+		// boundary is read probe by probe (unless its probes may be gone). These reads
+		// decide what is read probe by probe, so they run here, one after another.
+		for _, sp := range plan.hours {
+			err := s.forEachRollup(ctx, "probe_rollups_1h", q.TargetIDs, locations, sp.lo, sp.hi, true, func(_, _ string, h int64, a *agg) {
+				first, last := bucketOf(max(h, from)), bucketOf(min(h+hourUs, to)-1)
+				if first == last || h < rawSince {
 					series[first].merge(a)
 					return
 				}
-				seriesMinutes = append(seriesMinutes, span{h, h + hourUs})
-			})
-			if err != nil {
-				return nil, errors.Join(err, reads.wait())
-			}
-		}
-		for _, sp := range mergeSpans(seriesMinutes) {
-			if sp.hi <= sp.lo {
-				continue
-			}
-			err := s.forEachRollup(ctx, "probe_rollups_1m", q.TargetIDs, locations, sp.lo, sp.hi, true, func(_, _ string, m int64, a *agg) {
-				first, last := bucketOf(max(m, from)), bucketOf(min(m+minuteUs, to)-1)
-				if first == last || m < rawSince {
-					series[first].merge(a)
-					return
-				}
-				rawSpans = append(rawSpans, span{max(m, from), min(m+minuteUs, to)})
+				probeSpans = append(probeSpans, span{max(h, from), min(h+hourUs, to)})
 			})
 			if err != nil {
 				return nil, errors.Join(err, reads.wait())
 			}
 		}
 	}
-	if len(q.TargetIDs) > 0 && len(locations) > 0 && len(rawSpans) > 0 {
-		edges := plan.raw
-		addRaw := func(target, location string, at, rttUs int64) {
-			reads.mu.Lock() // as serialized does
-			defer reads.mu.Unlock()
+	if spans := mergeSpans(probeSpans); len(spans) > 0 {
+		edges := plan.probes
+		inEdges := func(t int64) bool {
 			for _, e := range edges {
-				if e.has(at) {
-					if sum := sumOf(target, location); sum != nil {
-						sum.addProbe(rttUs)
-					}
-					break
+				if e.has(t) {
+					return true
 				}
 			}
-			if series != nil {
-				series[bucketOf(at)].addProbe(rttUs)
-			}
+			return false
 		}
-		spans := mergeSpans(rawSpans)
+		// Each part sums its targets' probes on its own, a block (or a run of a block
+		// in one series bucket) at a time, and merges once, at its end.
 		for _, part := range splitTargets(q.TargetIDs, rawReadParts) {
-			reads.start(func() error { return s.forEachRaw(ctx, part, locations, spans, addRaw) })
+			reads.start(func() error {
+				sums := map[blockKey]*agg{} // per target and location (start 0)
+				var partSeries []*agg
+				if series != nil {
+					partSeries = make([]*agg, len(series))
+					for i := range partSeries {
+						partSeries[i] = newAgg()
+					}
+				}
+				var scratch denseHistogram
+				var edge []probeblock.Probe
+				err := s.forEachBlockProbes(ctx, part, locations, spans, held, func(k blockKey, ps []probeblock.Probe) {
+					edge = edge[:0]
+					for _, p := range ps {
+						if inEdges(p.SentUs) {
+							edge = append(edge, p)
+						}
+					}
+					if len(edge) > 0 {
+						key := blockKey{target: k.target, location: k.location}
+						a := sums[key]
+						if a == nil {
+							a = newAgg()
+							sums[key] = a
+						}
+						a.addProbes(edge, &scratch)
+					}
+					for len(ps) > 0 && partSeries != nil {
+						b := bucketOf(ps[0].SentUs)
+						n := 1
+						for n < len(ps) && bucketOf(ps[n].SentUs) == b {
+							n++
+						}
+						partSeries[b].addProbes(ps[:n], &scratch)
+						ps = ps[n:]
+					}
+				})
+				reads.mu.Lock()
+				defer reads.mu.Unlock()
+				for key, a := range sums {
+					if sum := sumOf(key.target, key.location); sum != nil {
+						sum.merge(a)
+					}
+				}
+				for i, a := range partSeries {
+					series[i].merge(a)
+				}
+				return err
+			})
 		}
 	}
 	if err := reads.wait(); err != nil {

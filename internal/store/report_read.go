@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // sqliteIDChunk bounds the IN (…) list of one SQLite query.
@@ -84,73 +83,6 @@ func (s *Store) sqliteForEachRollup(ctx context.Context, table string, targets, 
 		}
 	}
 	return nil
-}
-
-// forEachRaw calls f with every raw probe of targets from locations sent in one of
-// spans (unix µs, sorted, disjoint); rttUs is lostUs for a lost probe, notSentUs for one
-// that never left.
-func (s *Store) forEachRaw(ctx context.Context, targets, locations []string, spans []span, f func(target, location string, at, rttUs int64)) error {
-	names := locationNames{}
-	for _, l := range locations {
-		names[l] = l
-	}
-	if s.dialect == SQLite {
-		var cond []string
-		var spanArgs []any
-		for _, sp := range spans {
-			cond = append(cond, "(sent_at >= ? AND sent_at < ?)")
-			spanArgs = append(spanArgs, sp.lo, sp.hi)
-		}
-		for start := 0; start < len(targets); start += sqliteIDChunk {
-			ids := targets[start:min(start+sqliteIDChunk, len(targets))]
-			args := append(append(idArgs(ids), idArgs(locations)...), spanArgs...)
-			var location sql.RawBytes
-			err := s.sqliteQuery(ctx, `SELECT target_id, location, sent_at, `+outcomeSQL+` FROM probe_results
-				WHERE target_id IN (`+placeholders(len(ids))+`) AND location IN (`+placeholders(len(locations))+`)
-				AND (`+strings.Join(cond, " OR ")+`)`, args, func(rows *sql.Rows) error {
-				var target string
-				var at, rtt int64
-				if err := rows.Scan(&target, &location, &at, &rtt); err != nil {
-					return err
-				}
-				f(target, names.of(location), at, rtt)
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("store: read results: %w", err)
-			}
-		}
-		return nil
-	}
-	cond := make([]string, len(spans))
-	args := []any{targets, locations}
-	for i, sp := range spans {
-		cond[i] = fmt.Sprintf("(sent_at >= $%d AND sent_at < $%d)", 2*i+3, 2*i+4)
-		args = append(args, time.UnixMicro(sp.lo).UTC(), time.UnixMicro(sp.hi).UTC())
-	}
-	targetNames := uuidNames(targets)
-	return s.withPgx(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT target_id, location, sent_at, `+outcomeSQL+` FROM probe_results
-			WHERE target_id = ANY($1::uuid[]) AND location = ANY($2::text[]) AND (`+strings.Join(cond, " OR ")+`)`, args...)
-		if err != nil {
-			return fmt.Errorf("store: read results: %w", err)
-		}
-		defer rows.Close()
-		var target [16]byte
-		var location pgtype.DriverBytes
-		var at time.Time
-		var rtt int32
-		for rows.Next() {
-			if err := rows.Scan(&target, &location, &at, &rtt); err != nil {
-				return fmt.Errorf("store: read results: %w", err)
-			}
-			f(targetNames[target], names.of(location), at.UnixMicro(), int64(rtt))
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("store: read results: %w", err)
-		}
-		return nil
-	})
 }
 
 // uuidNames maps the binary form of each ID to the ID as given, so rows can be read

@@ -214,11 +214,15 @@ func TestReplayedBatchDoesNotDoubleCountRollups(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var rollupSent, rawRows int64
-		if err := s.db.Raw("SELECT coalesce(sum(sent), 0) FROM probe_rollups_1m").Scan(&rollupSent).Error; err != nil {
+		var rollupSent int64
+		if err := s.db.Raw("SELECT coalesce(sum(sent), 0) FROM probe_rollups_1h").Scan(&rollupSent).Error; err != nil {
 			t.Fatal(err)
 		}
-		s.db.Table("probe_results").Count(&rawRows)
+		stored, err := s.ResultStats(ctx, []string{id}, base, base.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rawRows := stored[id].Sent
 		if rollupSent != 90 || rawRows != 90 {
 			t.Fatalf("rollups count %d probes, raw rows %d; want 90 each", rollupSent, rawRows)
 		}
@@ -229,8 +233,8 @@ func TestReplayedBatchDoesNotDoubleCountRollups(t *testing.T) {
 	})
 }
 
-// TestOldWindowAnswersFromRollups drops the raw rows of a 30-day-old day and still
-// reports it, from rollups, in whole minutes.
+// TestOldWindowAnswersFromRollups drops the blocks of a 30-day-old day and still
+// reports it, from the hourly rollups, in whole hours.
 func TestOldWindowAnswersFromRollups(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
@@ -250,21 +254,21 @@ func TestOldWindowAnswersFromRollups(t *testing.T) {
 		}
 		q := ReportQuery{TargetIDs: []string{id}, From: from, To: from.Add(120 * time.Second), Step: time.Minute, RawSince: rawSince}
 		r := mustReport(t, s, q)
-		if got := r.Targets[id]; got.Sent != 120 || got.Received != 90 || got.RTTMeanUs != 20000 {
-			t.Fatalf("30-day-old 120 s: %+v, want 120 sent, 90 received, 20 ms", got)
+		if got := r.Targets[id]; got.Sent != 3600 || got.Received != 2700 || got.RTTMeanUs != 20000 {
+			t.Fatalf("30-day-old 120 s: %+v, want the hour it touches: 3600 sent, 2700 received, 20 ms", got)
 		}
-		if len(r.Series) != 2 || r.Series[0].Sent != 60 || r.Series[1].Sent != 60 {
-			t.Fatalf("series %+v, want two minutes of 60", r.Series)
+		if len(r.Series) != 2 || r.Series[0].Sent != 3600 || r.Series[1].Sent != 0 {
+			t.Fatalf("series %+v, want the hour in the first bucket", r.Series)
 		}
 		// Two whole hours (from the hourly rollups) with an hourly series.
 		q2 := ReportQuery{TargetIDs: []string{id}, From: from.Add(-time.Hour), To: from.Add(time.Hour), Step: time.Hour, RawSince: rawSince}
 		if r := mustReport(t, s, q2); r.Targets[id].Sent != 7200 || r.Targets[id].Received != 5400 || len(r.Series) != 2 || r.Series[1].Sent != 3600 {
 			t.Fatalf("30-day-old 2 h: %+v, series %+v; want 7200 sent, 5400 received, 3600 an hour", r.Targets[id], r.Series)
 		}
-		// An unaligned old window counts its edge minutes whole.
-		q.From, q.To = from.Add(30*time.Second), from.Add(90*time.Second)
-		if got := mustReport(t, s, q).Targets[id]; got.Sent != 120 {
-			t.Fatalf("unaligned 60 s, 30 days old: sent %d, want the 2 whole minutes it touches (120)", got.Sent)
+		// An unaligned old window across an hour counts both hours whole.
+		q.From, q.To = from.Add(-30*time.Second), from.Add(30*time.Second)
+		if got := mustReport(t, s, q).Targets[id]; got.Sent != 7200 {
+			t.Fatalf("unaligned 60 s, 30 days old: sent %d, want the 2 whole hours it touches (7200)", got.Sent)
 		}
 	})
 }
@@ -291,12 +295,12 @@ func TestRetentionDropsRollups(t *testing.T) {
 		var left int64
 		if s.dialect == SQLite {
 			var us int64
-			s.db.Raw("SELECT min(bucket) FROM probe_rollups_1m").Scan(&us)
+			s.db.Raw("SELECT min(bucket) FROM probe_rollups_1h").Scan(&us)
 			oldest = time.UnixMicro(us)
 		} else {
-			s.db.Raw("SELECT min(bucket) FROM probe_rollups_1m").Scan(&oldest)
+			s.db.Raw("SELECT min(bucket) FROM probe_rollups_1h").Scan(&oldest)
 		}
-		s.db.Raw("SELECT sum(sent) FROM probe_rollups_1m").Scan(&left)
+		s.db.Raw("SELECT sum(sent) FROM probe_rollups_1h").Scan(&left)
 		if oldest.Before(monthOf(cutoff)) {
 			t.Fatalf("a rollup from %s survived the cutoff %s", oldest, cutoff)
 		}

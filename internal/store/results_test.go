@@ -1,13 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"pingdeck/internal/ping"
+	"pingdeck/internal/probeblock"
 )
 
 type resultRow struct {
@@ -18,11 +21,47 @@ type resultRow struct {
 
 func countResults(t *testing.T, s *Store) []resultRow {
 	t.Helper()
-	var rows []resultRow
-	if err := s.db.Raw("SELECT target_id, rtt_us, ok FROM probe_results ORDER BY sent_at, ok DESC").Scan(&rows).Error; err != nil {
+	type row struct {
+		resultRow
+		at int64
+	}
+	var rows []row
+	locations, err := s.ResultLocations(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	return rows
+	var targets []string
+	if err := s.db.Raw("SELECT DISTINCT target_id FROM probe_blocks").Scan(&targets).Error; err != nil {
+		t.Fatal(err)
+	}
+	err = s.forEachProbe(context.Background(), targets, locations, []span{{0, 1 << 62}}, nil, func(k blockKey, p probeblock.Probe) {
+		r := row{resultRow: resultRow{TargetID: k.target, OK: p.Status == probeblock.Answered}, at: p.SentUs}
+		if r.OK {
+			rtt := p.RTTUs
+			r.RttUs = &rtt
+		}
+		rows = append(rows, r)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if a.at != b.at {
+			return cmp.Compare(a.at, b.at)
+		}
+		if a.OK != b.OK {
+			if a.OK {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	out := make([]resultRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.resultRow
+	}
+	return out
 }
 
 func TestWriteResults(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 // holds the write lock long enough to stall the result writer.
 const retentionBatch = 5000
 
-// DropResultsBefore removes raw probe results sent before cutoff and reports how many
-// partitions (Postgres, whole days only) or rows (SQLite) went. Postgres drops
+// DropResultsBefore removes the blocks of probes that ended by cutoff and reports how
+// many partitions (Postgres, whole days only) or blocks (SQLite) went. Postgres drops
 // partitions whose whole day is older than cutoff, never deleting row by row.
 func (s *Store) DropResultsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	if s.dialect == SQLite {
@@ -21,13 +21,13 @@ func (s *Store) DropResultsBefore(ctx context.Context, cutoff time.Time) (int64,
 	var names []string
 	err := s.db.WithContext(ctx).Raw(`SELECT c.relname FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-		WHERE p.relname = 'probe_results'`).Scan(&names).Error
+		WHERE p.relname = 'probe_blocks'`).Scan(&names).Error
 	if err != nil {
 		return 0, translate("list result partitions", err)
 	}
 	var dropped int64
 	for _, name := range names {
-		day, err := time.Parse("20060102", strings.TrimPrefix(name, "probe_results_p"))
+		day, err := time.Parse("20060102", strings.TrimPrefix(name, "probe_blocks_p"))
 		if err != nil || day.Add(24*time.Hour).After(cutoff) {
 			continue // not ours, or still holds rows to keep
 		}
@@ -42,8 +42,8 @@ func (s *Store) DropResultsBefore(ctx context.Context, cutoff time.Time) (int64,
 func (s *Store) deleteResultsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	var total int64
 	for {
-		res := s.db.WithContext(ctx).Exec(`DELETE FROM probe_results WHERE (target_id, location, sent_at) IN
-			(SELECT target_id, location, sent_at FROM probe_results WHERE sent_at < ? LIMIT ?)`, cutoff.UnixMicro(), retentionBatch)
+		res := s.db.WithContext(ctx).Exec(`DELETE FROM probe_blocks WHERE rowid IN
+			(SELECT rowid FROM probe_blocks WHERE start <= ? LIMIT ?)`, cutoff.UnixMicro()-blockSpanUs, retentionBatch)
 		if res.Error != nil {
 			return total, fmt.Errorf("store: delete old results: %w", res.Error)
 		}

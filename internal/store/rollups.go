@@ -12,10 +12,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pingdeck/internal/ping"
+	"pingdeck/internal/probeblock"
 )
 
-// agg sums probes: one target's minute as stored in probe_rollups_1m, or any merge of
-// such minutes and raw rows.
+// agg sums probes: one target's hour as stored in probe_rollups_1h, or any merge of
+// such hours and probes.
 type agg struct {
 	sent, received int64
 	errors         int64   // probes that never left (no address, send refused); not in sent
@@ -46,6 +47,46 @@ func (a *agg) addProbe(rttUs int64) {
 	a.sumUs += float64(rttUs)
 	a.sumSqUs += float64(rttUs) * float64(rttUs)
 	a.hist.add(rttUs)
+}
+
+// denseHistogram is scratch space for addProbes: counts per bucket, zero between uses.
+type denseHistogram [histBuckets]int64
+
+// addProbes counts probes as addProbe does, their RTTs first counted in scratch and
+// then added to the histogram bucket by bucket (a map update per bucket, not per probe).
+func (a *agg) addProbes(ps []probeblock.Probe, scratch *denseHistogram) {
+	lo, hi := len(scratch), -1
+	for _, p := range ps {
+		switch p.Status {
+		case probeblock.Answered:
+		case probeblock.Lost:
+			a.sent++
+			continue
+		default:
+			a.errors++
+			continue
+		}
+		rtt := p.RTTUs
+		a.sent++
+		if a.received == 0 || rtt < a.minUs {
+			a.minUs = rtt
+		}
+		if a.received == 0 || rtt > a.maxUs {
+			a.maxUs = rtt
+		}
+		a.received++
+		a.sumUs += float64(rtt)
+		a.sumSqUs += float64(rtt) * float64(rtt)
+		b := histBucket(rtt)
+		scratch[b]++
+		lo, hi = min(lo, b), max(hi, b)
+	}
+	for b := lo; b <= hi; b++ {
+		if n := scratch[b]; n > 0 {
+			a.hist[b] += n
+			scratch[b] = 0
+		}
+	}
 }
 
 func (a *agg) merge(o *agg) {
@@ -82,10 +123,7 @@ func compareRollupKeys(a, b rollupKey) int {
 	return cmp.Or(cmp.Compare(a.target, b.target), cmp.Compare(a.location, b.location), cmp.Compare(a.minute, b.minute))
 }
 
-// minuteOf is the unix µs of the start of t's minute.
-func minuteOf(t time.Time) int64 { return t.Truncate(time.Minute).UnixMicro() }
-
-// insertedRow is one probe result that made it into probe_results.
+// insertedRow is one probe newly stored in a block.
 type insertedRow struct {
 	target   string
 	location string
@@ -102,7 +140,7 @@ func insertedRowOf(r *ping.Result) insertedRow {
 var rollupTables = []struct {
 	name   string
 	bucket time.Duration
-}{{"probe_rollups_1m", time.Minute}, {"probe_rollups_1h", time.Hour}}
+}{{"probe_rollups_1h", time.Hour}}
 
 // rollupBatch is one level's sums of a batch, keys in order (a fixed lock order, so
 // concurrent writers cannot deadlock on the upsert).

@@ -44,7 +44,7 @@ func TestRollupRowsStayCompact(t *testing.T) {
 			want.addProbe(outcomeUs(&rs[i]))
 		}
 		compact := len(want.hist.encode())
-		for _, table := range []string{"probe_rollups_1m", "probe_rollups_1h"} {
+		for _, table := range []string{"probe_rollups_1h"} {
 			sent, size := rollupRow(t, s, table, id, hour)
 			if sent != int64(len(rs)) || size != compact {
 				t.Errorf("%s: sent %d, histogram %d bytes; want %d, %d bytes", table, sent, size, len(rs), compact)
@@ -88,7 +88,7 @@ func TestConcurrentWritersCountEveryProbe(t *testing.T) {
 			}
 		}
 		for _, id := range ids {
-			for _, table := range []string{"probe_rollups_1m", "probe_rollups_1h"} {
+			for _, table := range []string{"probe_rollups_1h"} {
 				if sent, _ := rollupRow(t, s, table, id, hour); sent != writers*batches {
 					t.Errorf("%s %s: sent %d, want %d", table, id, sent, writers*batches)
 				}

@@ -3,11 +3,11 @@ package store
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"slices"
 	"time"
 
 	"pingdeck/internal/ping"
+	"pingdeck/internal/probeblock"
 )
 
 // Sample is one raw probe result.
@@ -48,14 +48,25 @@ func (s *Store) Samples(ctx context.Context, q SampleQuery) ([]Sample, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One ordered range read per location (each walks the primary key), merged here.
-	var out []Sample
-	for _, loc := range locations {
-		rows, err := s.locationSamples(ctx, q, loc)
-		if err != nil {
-			return nil, err
+	from := q.From
+	if k := q.After; k != nil && k.SentAt.After(from) {
+		from = k.SentAt
+	}
+	if !from.Before(q.To) {
+		return []Sample{}, nil
+	}
+	targets := []string{q.TargetID}
+	spans := []span{{from.UnixMicro(), q.To.UnixMicro()}}
+	held := s.open.snapshot(targets, locations, spans)
+	out := []Sample{}
+	err = s.forEachProbe(ctx, targets, locations, spans, held, func(k blockKey, p probeblock.Probe) {
+		if a := q.After; a != nil && p.SentUs == a.SentAt.UnixMicro() && (a.Location == "" || k.location <= a.Location) {
+			return // on the previous page
 		}
-		out = append(out, rows...)
+		out = append(out, sampleOf(k.location, p))
+	})
+	if err != nil {
+		return nil, translate("read samples", err)
 	}
 	slices.SortFunc(out, func(a, b Sample) int {
 		return cmp.Or(a.SentAt.Compare(b.SentAt), cmp.Compare(a.Location, b.Location))
@@ -66,69 +77,10 @@ func (s *Store) Samples(ctx context.Context, q SampleQuery) ([]Sample, error) {
 	return out, nil
 }
 
-// locationSamples reads the first q.Limit samples of q sent from location.
-func (s *Store) locationSamples(ctx context.Context, q SampleQuery, location string) ([]Sample, error) {
-	from := q.From
-	after := false // whether a sample at from is excluded
-	if k := q.After; k != nil && !k.SentAt.Before(from) {
-		from, after = k.SentAt, k.Location == "" || location <= k.Location
-	}
-	lo, hi := any(from.UTC()), any(q.To.UTC())
-	if s.dialect == SQLite {
-		lo, hi = from.UnixMicro(), q.To.UnixMicro()
-	}
-	lower := "sent_at >= ?"
-	if after {
-		lower = "sent_at > ?"
-	}
-	rows, err := s.db.WithContext(ctx).Table("probe_results").Select("sent_at, rtt_us, ok, unsent").
-		Where("target_id = ? AND location = ? AND "+lower+" AND sent_at < ?", q.TargetID, location, lo, hi).
-		Order("sent_at").Limit(q.Limit).Rows()
-	if err != nil {
-		return nil, translate("read samples", err)
-	}
-	defer rows.Close()
-	out := []Sample{}
-	for rows.Next() {
-		smp := Sample{Location: location}
-		if err := s.scanSample(rows, nil, &smp); err != nil {
-			return nil, translate("read samples", err)
-		}
-		out = append(out, smp)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate("read samples", err)
-	}
-	return out, nil
-}
-
-// scanSample reads a row of (sent_at, rtt_us, ok, unsent), preceded by target_id and
-// location when target is not nil.
-func (s *Store) scanSample(rows *sql.Rows, target *string, smp *Sample) error {
-	var rtt *int64
-	var unsent int16
-	var dest []any
-	if target != nil {
-		dest = append(dest, target, &smp.Location)
-	}
-	var at int64
-	if s.dialect == SQLite {
-		dest = append(dest, &at)
-	} else {
-		dest = append(dest, &smp.SentAt)
-	}
-	if err := rows.Scan(append(dest, &rtt, &smp.OK, &unsent)...); err != nil {
-		return err
-	}
-	if s.dialect == SQLite {
-		smp.SentAt = time.UnixMicro(at)
-	}
-	smp.SentAt = smp.SentAt.UTC()
-	smp.Unsent = unsentReason(unsent)
-	if rtt != nil {
-		smp.RTTUs = *rtt
-	}
-	return nil
+// sampleOf is p, sent from location, as a Sample.
+func sampleOf(location string, p probeblock.Probe) Sample {
+	return Sample{Location: location, SentAt: time.UnixMicro(p.SentUs).UTC(), OK: p.Status == probeblock.Answered,
+		RTTUs: p.RTTUs, Unsent: unsentReason(unsentOf(p))}
 }
 
 // RecentResults returns the results of targetIDs sent since, from every location,
@@ -143,25 +95,12 @@ func (s *Store) RecentResults(ctx context.Context, targetIDs []string, since tim
 	if err != nil {
 		return nil, err
 	}
-	lo := any(since.UTC())
-	if s.dialect == SQLite {
-		lo = since.UnixMicro()
-	}
-	rows, err := s.db.WithContext(ctx).Table("probe_results").Select("target_id, location, sent_at, rtt_us, ok, unsent").
-		Where("target_id IN ? AND location IN ? AND sent_at >= ?", targetIDs, locations, lo).
-		Order("sent_at DESC, location DESC").Limit(limit).Rows()
-	if err != nil {
-		return nil, translate("read recent results", err)
-	}
-	defer rows.Close()
+	spans := []span{{since.UnixMicro(), time.Now().Add(24 * time.Hour).UnixMicro()}}
+	held := s.open.snapshot(targetIDs, locations, spans)
 	var out []ping.Result
-	for rows.Next() {
-		var smp Sample
-		var target string
-		if err := s.scanSample(rows, &target, &smp); err != nil {
-			return nil, translate("read recent results", err)
-		}
-		r := ping.Result{TargetID: target, Location: smp.Location, SentAt: smp.SentAt, OK: smp.OK}
+	err = s.forEachProbe(ctx, targetIDs, locations, spans, held, func(k blockKey, p probeblock.Probe) {
+		smp := sampleOf(k.location, p)
+		r := ping.Result{TargetID: k.target, Location: smp.Location, SentAt: smp.SentAt, OK: smp.OK}
 		switch {
 		case smp.OK:
 			r.RTT = time.Duration(smp.RTTUs) * time.Microsecond
@@ -171,10 +110,15 @@ func (s *Store) RecentResults(ctx context.Context, targetIDs []string, since tim
 			r.Err = ping.ErrTimeout
 		}
 		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, translate("read recent results", err)
 	}
-	slices.Reverse(out)
+	slices.SortFunc(out, func(a, b ping.Result) int {
+		return cmp.Or(a.SentAt.Compare(b.SentAt), cmp.Compare(a.Location, b.Location))
+	})
+	if len(out) > limit {
+		out = out[len(out)-limit:]
+	}
 	return out, nil
 }

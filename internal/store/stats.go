@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"pingdeck/internal/probeblock"
 )
 
 // WindowStats are one target's probe counts and RTTs over a time window. Sent counts
@@ -106,8 +108,8 @@ func (s *Store) ResultStatsByLocation(ctx context.Context, targetIDs []string, l
 	return out, nil
 }
 
-// windowRows sums the raw results of targetIDs sent in [from, to) per target and
-// location (only location's, when not empty).
+// windowRows sums the probes of targetIDs sent in [from, to) per target and location
+// (only location's, when not empty).
 func (s *Store) windowRows(ctx context.Context, targetIDs []string, location string, from, to time.Time) ([]windowRow, error) {
 	if len(targetIDs) == 0 {
 		return nil, nil
@@ -116,25 +118,31 @@ func (s *Store) windowRows(ctx context.Context, targetIDs []string, location str
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := any(from.UTC()), any(to.UTC())
-	if s.dialect == SQLite {
-		lo, hi = from.UnixMicro(), to.UnixMicro()
-	}
-	var rows []windowRow
-	const chunk = 500
-	for start := 0; start < len(targetIDs); start += chunk {
-		ids := targetIDs[start:min(start+chunk, len(targetIDs))]
-		var part []windowRow
-		err := s.db.WithContext(ctx).Table("probe_results").
-			Select(`target_id, location, sum(CASE WHEN unsent = 0 THEN 1 ELSE 0 END) AS sent, count(rtt_us) AS received,
-				sum(CASE WHEN unsent = 0 THEN 0 ELSE 1 END) AS errors,
-				min(rtt_us) AS rtt_min_us, max(rtt_us) AS rtt_max_us, sum(rtt_us) AS rtt_sum_us`).
-			Where("target_id IN ? AND location IN ? AND sent_at >= ? AND sent_at < ?", ids, locations, lo, hi).
-			Group("target_id, location").Scan(&part).Error
-		if err != nil {
-			return nil, translate("result stats", err)
+	spans := []span{{from.UnixMicro(), to.UnixMicro()}}
+	held := s.open.snapshot(targetIDs, locations, spans)
+	sums := map[[2]string]*windowRow{}
+	err = s.forEachProbe(ctx, targetIDs, locations, spans, held, func(k blockKey, p probeblock.Probe) {
+		r := sums[[2]string{k.target, k.location}]
+		if r == nil {
+			r = &windowRow{TargetID: k.target, Location: k.location}
+			sums[[2]string{k.target, k.location}] = r
 		}
-		rows = append(rows, part...)
+		switch p.Status {
+		case probeblock.Answered:
+			rtt := p.RTTUs
+			r.merge(&windowRow{Sent: 1, Received: 1, RTTMinUs: &rtt, RTTMaxUs: &rtt, RTTSumUs: &rtt})
+		case probeblock.Lost:
+			r.Sent++
+		default:
+			r.Errors++
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]windowRow, 0, len(sums))
+	for _, r := range sums {
+		rows = append(rows, *r)
 	}
 	return rows, nil
 }

@@ -59,6 +59,7 @@ type Store struct {
 	changes Publisher
 	// locations are the result locations known to be in probe_locations.
 	locations *locationRegistry
+	open      *openBlocks // results held until their blocks close
 	// ownLocation is Options.OwnLocation.
 	ownLocation string
 }
@@ -120,7 +121,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
 	}
-	s := &Store{db: db, dialect: dialect, changes: o.Changes, locations: newLocationRegistry(), ownLocation: o.OwnLocation}
+	s := &Store{db: db, dialect: dialect, changes: o.Changes, locations: newLocationRegistry(), open: newOpenBlocks(), ownLocation: o.OwnLocation}
 	if s.ownLocation == "" {
 		s.ownLocation = groups.DefaultOwnLocation
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"pingdeck/internal/probeblock"
+
 	"pingdeck/bench/internal/mdtable"
 	"pingdeck/internal/ping"
 )
@@ -99,7 +101,7 @@ func (s Tally) String() string {
 	return strings.Join(bad, " ")
 }
 
-// Check counts each target's raw rows in its window of w, and tallies them.
+// Check counts each target's stored probes in its window of w, and tallies them.
 func Check(ctx context.Context, conn *pgx.Conn, targets []Target, w Windows) (Tally, error) {
 	ids := make([]string, len(targets))
 	froms, tos := make([]time.Time, len(targets)), make([]time.Time, len(targets))
@@ -107,25 +109,100 @@ func Check(ctx context.Context, conn *pgx.Conn, targets []Target, w Windows) (Ta
 		ids[i] = t.ID
 		froms[i], tos[i] = w.Of(t.ID)
 	}
+	var blocks bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('probe_blocks') IS NOT NULL").Scan(&blocks); err != nil {
+		return Tally{}, fmt.Errorf("storedonce: schema: %w", err)
+	}
+	var counts map[string]int64
+	var err error
+	if blocks {
+		counts, err = countBlocks(ctx, conn, ids, froms, tos)
+	} else {
+		counts, err = countRows(ctx, conn, ids, froms, tos)
+	}
+	if err != nil {
+		return Tally{}, err
+	}
+	return Count(targets, counts, w.K), nil
+}
+
+// countRows counts raw rows (one a probe: builds before compact storage).
+func countRows(ctx context.Context, conn *pgx.Conn, ids []string, froms, tos []time.Time) (map[string]int64, error) {
 	rows, err := conn.Query(ctx, `
 		SELECT w.id::text, (SELECT count(*) FROM probe_results r
 			WHERE r.target_id = w.id AND r.sent_at >= w.from_at AND r.sent_at < w.to_at)
 		FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS w(id, from_at, to_at)`, ids, froms, tos)
 	if err != nil {
-		return Tally{}, fmt.Errorf("storedonce: count per target: %w", err)
+		return nil, fmt.Errorf("storedonce: count per target: %w", err)
 	}
 	defer rows.Close()
-	counts := make(map[string]int64, len(targets))
+	counts := make(map[string]int64, len(ids))
 	for rows.Next() {
 		var id string
 		var n int64
 		if err := rows.Scan(&id, &n); err != nil {
-			return Tally{}, fmt.Errorf("storedonce: count per target: %w", err)
+			return nil, fmt.Errorf("storedonce: count per target: %w", err)
 		}
 		counts[id] = n
 	}
-	if err := rows.Err(); err != nil {
-		return Tally{}, fmt.Errorf("storedonce: count per target: %w", err)
+	return counts, rows.Err()
+}
+
+// countBlocks counts each target's stored probes in its window [froms[i], tos[i]).
+func countBlocks(ctx context.Context, conn *pgx.Conn, ids []string, froms, tos []time.Time) (map[string]int64, error) {
+	return countProbes(ids, froms, tos, func(f func(string, []probeblock.Probe)) error {
+		return ForEachBlock(ctx, conn, ids, f)
+	})
+}
+
+// countProbes counts each target's probes in its window [froms[i], tos[i]) as each
+// gives them (every stored probe once); probes of other targets are ignored.
+func countProbes(ids []string, froms, tos []time.Time, each func(f func(target string, probes []probeblock.Probe)) error) (map[string]int64, error) {
+	window := make(map[string][2]int64, len(ids))
+	for i, id := range ids {
+		window[id] = [2]int64{froms[i].UnixMicro(), tos[i].UnixMicro()}
 	}
-	return Count(targets, counts, w.K), nil
+	counts := make(map[string]int64, len(ids))
+	err := each(func(target string, probes []probeblock.Probe) {
+		w, ok := window[target]
+		if !ok {
+			return
+		}
+		for _, p := range probes {
+			if p.SentUs >= w[0] && p.SentUs < w[1] {
+				counts[target]++
+			}
+		}
+	})
+	return counts, err
+}
+
+// ForEachBlock decodes every stored block of targets (all with none) and calls f with
+// its probes.
+func ForEachBlock(ctx context.Context, conn *pgx.Conn, targets []string, f func(target string, probes []probeblock.Probe)) error {
+	q := `SELECT target_id::text, (extract(epoch FROM start) * 1000000)::bigint, data FROM probe_blocks`
+	var args []any
+	if targets != nil {
+		q += ` WHERE target_id = ANY($1::uuid[])`
+		args = append(args, targets)
+	}
+	rows, err := conn.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("storedonce: read blocks: %w", err)
+	}
+	defer rows.Close()
+	var buf []probeblock.Probe
+	for rows.Next() {
+		var id string
+		var start int64
+		var data []byte
+		if err := rows.Scan(&id, &start, &data); err != nil {
+			return fmt.Errorf("storedonce: read blocks: %w", err)
+		}
+		if buf, err = probeblock.Decode(buf[:0], start, data); err != nil {
+			return fmt.Errorf("storedonce: block of %s: %w", id, err)
+		}
+		f(id, buf)
+	}
+	return rows.Err()
 }
