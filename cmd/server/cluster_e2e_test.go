@@ -121,7 +121,9 @@ func TestClusterFailover(t *testing.T) {
 		// The moved browser has every result stored around its move: none went
 		// missing between its socket on the dead replica and the one on node other.
 		time.Sleep(3 * time.Second)
-		reader := c.login(t, other)
+		// Stored results as the writer's replica reads them: it holds the open blocks
+		// (compact storage) that the others cannot read yet.
+		reader := c.login(t, c.writerNode(t))
 		checkFrom, checkTo := killedAt.Add(-3*time.Second), time.Now().Add(-2*time.Second)
 		waitUntil(t, 20*time.Second, "results up to now stored", func() bool {
 			return len(storedTimes(t, reader, g.ID, g.Targets[0].ID, checkTo, time.Now())) > 0
@@ -158,7 +160,7 @@ func TestClusterFailover(t *testing.T) {
 
 	// What was stored, per target: a second with no result is lost, one with two
 	// was probed twice.
-	admin = c.login(t, 0) // node0 may have been restarted, on another port
+	admin = c.login(t, c.writerNode(t)) // the replica holding the open blocks; node0 may have moved
 	from, to := settled, end.Add(-3*time.Second)
 	waitUntil(t, 30*time.Second, "the writers storing what was probed until the end", func() bool {
 		for _, tg := range g.Targets {

@@ -24,11 +24,12 @@ type testCluster struct {
 	env   []string
 	args  [][]string
 	nodes []*proc
+	dead  map[int]bool // killed and not restarted
 }
 
 func newTestCluster(t *testing.T, n int) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, bin: buildPlainBinary(t)}
+	c := &testCluster{t: t, bin: buildPlainBinary(t), dead: map[int]bool{}}
 	dsn := storetest.PostgresURL(t)
 	var listeners []net.Listener
 	var routes []string
@@ -75,6 +76,7 @@ func (c *testCluster) login(t *testing.T, i int) *httpClient {
 func (c *testCluster) kill(i int) {
 	c.nodes[i].cmd.Process.Signal(syscall.SIGKILL)
 	<-c.nodes[i].exited
+	c.dead[i] = true
 }
 
 // restart starts replica i again, on its data directory and name.
@@ -85,6 +87,27 @@ func (c *testCluster) restart(t *testing.T, i int) {
 		t.Fatalf("node%d restart: %v\nstderr:\n%s", i, err, p.stderr)
 	}
 	c.nodes[i] = p
+	delete(c.dead, i)
+}
+
+// writerNode is the replica whose writer stores results now (it holds the writer's
+// lease), waiting for one while the lease moves.
+func (c *testCluster) writerNode(t *testing.T) int {
+	t.Helper()
+	holder := -1
+	waitUntil(t, 20*time.Second, "a replica holding the writer's lease", func() bool {
+		for i, n := range c.nodes {
+			if c.dead[i] {
+				continue
+			}
+			if metricValue(n.client().text("/metrics"), `pingdeck_cluster_task_held{task="writer"}`) == 1 {
+				holder = i
+				return true
+			}
+		}
+		return false
+	})
+	return holder
 }
 
 // metaLeader is the replica whose NATS server leads JetStream's metadata now.
