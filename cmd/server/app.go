@@ -263,22 +263,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	a.stopSites = a.spawn(&a.siting, locations.Run)
 	a.stopAlerts = a.spawn(&a.alerting, states.Run)
 	a.stopNotifying = a.spawn(&a.notifying, notifier.Run)
-	a.stopWriter = a.spawn(&a.writing, func(ctx context.Context) {
-		runWhileHeld(ctx, holds(leases, taskWriter), func(ctx context.Context) {
-			if leases != nil { // the writer's lease, just taken: what a dead writer held comes back now
-				if err := b.ReclaimHeld(ctx); err != nil && ctx.Err() == nil {
-					log.Warn("bus: handing back what an earlier writer held failed; it comes back after the ack wait", "err", err)
-				}
-				// and the other replicas' reads ask this one for what it holds
-				if stop, err := b.AnswerHeld(heldAnswer(st)); err == nil {
-					defer stop()
-				} else {
-					log.Warn("bus: cannot answer for held results; other replicas' reports miss them until stored", "err", err)
-				}
-			}
-			writer.Run(ctx)
-		})
-	})
+	a.stopWriter = a.spawn(&a.writing, func(ctx context.Context) { writeWhileHeld(ctx, b, st, leases, writer.Run, log) })
 	a.stopHub = a.spawn(&a.hubbing, func(ctx context.Context) {
 		var wg sync.WaitGroup
 		wg.Go(func() { feed.Run(ctx, func(rs []ping.Result) { hub.Publish(rs...) }) })

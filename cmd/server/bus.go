@@ -68,7 +68,7 @@ func newResultWriter(ctx context.Context, cfg *config, b *bus.Bus, st *store.Sto
 	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout(cfg))
 	defer cancel()
 	stream, cons, err := b.OpenResults(setup, bus.StreamLimits{MaxBytes: cfg.NATS.MaxMB << 20, MaxAge: cfg.NATS.MaxAge,
-		SoleWriter: !cfg.clustered()})
+		SoleWriter: !cfg.clustered()}) // in a cluster the writer's lease holder reclaims them (writeWhileHeld)
 	if err != nil {
 		return nil, err
 	}

@@ -160,6 +160,32 @@ func (s ownedSource) keep(ds []ping.Desired) []ping.Desired {
 	return out
 }
 
+// writeWhileHeld runs the result writer: always for a server alone; in a cluster on
+// the replica holding the writer's lease, which first has the batches a writer that
+// died held unacked delivered again (they would wait out the ack wait otherwise).
+func writeWhileHeld(ctx context.Context, b *bus.Bus, st *store.Store, leases *cluster.Leases, run func(context.Context), log *slog.Logger) {
+	if leases == nil {
+		run(ctx)
+		return
+	}
+	runWhileHeld(ctx, holds(leases, taskWriter), func(ctx context.Context) {
+		op, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := b.RetryTransient(op, "the writers' consumer anew", b.ReclaimWriterBatches)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			log.Warn("cluster: could not reclaim the batches an earlier writer held; they come back after the ack wait", "err", err)
+		}
+		// The other replicas' reads ask the writer for the results it holds.
+		if stop, err := b.AnswerHeld(heldAnswer(st)); err == nil {
+			defer stop()
+		} else {
+			log.Warn("cluster: cannot answer for held results; other replicas' reports miss them until stored", "err", err)
+		}
+		log.Info("cluster: this replica stores the results now (writer lease)")
+		run(ctx)
+	})
+}
+
 // runWhileHeld runs f while here reports true, until ctx ends: started when it turns
 // true, stopped (its context cancelled, waited for) when it turns false. here is
 // looked at every heldCheck.

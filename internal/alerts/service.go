@@ -124,6 +124,9 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 func (s *Service) observe(m *nats.Msg) {
+	if m.Header.Get(bus.RepublishedHeader) != "" {
+		return // its first publish came already
+	}
 	got, err := bus.DecodeResults(m.Subject, m.Data)
 	if err != nil || got.GroupID == bus.ProgressGroup {
 		return

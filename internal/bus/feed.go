@@ -78,6 +78,9 @@ func (f *ResultFeed) Run(ctx context.Context, deliver func([]ping.Result)) {
 		case <-ctx.Done():
 			return
 		case m := <-f.ch:
+			if m.Header.Get(RepublishedHeader) != "" {
+				continue // its first publish came already
+			}
 			got, err := DecodeResults(m.Subject, m.Data)
 			if err != nil {
 				f.log.Warn("bus: a result message the live feed cannot read; skipped", "subject", m.Subject, "err", err)

@@ -82,12 +82,36 @@ type ResultPublisher struct {
 	pending map[string][]ping.Result // by group
 	held    int
 	full    chan struct{} // a group holds MaxBatch: publish now
+	// unconfirmed are batches the stream did not confirm (its leader changing, in a
+	// cluster), for Run to publish again; past its bound one is given up (counted).
+	unconfirmed chan *nats.Msg
 
 	// Run's own.
+	again       map[string]retried // by message ID: batches to publish again
 	seq, before uint64
 	marked      uint64    // before, as the last progress mark said it
 	warned      time.Time // the last failed publish logged: at most one in 10 s
 }
+
+// RepublishedHeader marks a batch published again because the stream did not confirm
+// it: its first publish reached the live subscribers already, so they skip this one
+// (the stream keeps one of the two, by message ID).
+const RepublishedHeader = "Pingdeck-Republished"
+
+// retried is an unconfirmed batch waiting to be published again.
+type retried struct {
+	msg   *nats.Msg
+	since time.Time // first not confirmed
+}
+
+// Republishing unconfirmed batches: every retryEvery, for up to retryFor (within the
+// stream's 2-minute duplicates window, so a batch that did get through is dropped as a
+// duplicate), at most maxUnconfirmed waiting.
+const (
+	retryEvery     = 250 * time.Millisecond
+	retryFor       = 90 * time.Second
+	maxUnconfirmed = 8192
+)
 
 // progressEvery is how often a publisher that published since says how far it got, in
 // a batch without results on ProgressGroup: the newest message of a source the stream
@@ -119,13 +143,19 @@ func (b *Bus) NewResultPublisher(o PublisherOptions) (*ResultPublisher, error) {
 	}
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
-	p := &ResultPublisher{o: o, source: hex.EncodeToString(id), pending: map[string][]ping.Result{}, full: make(chan struct{}, 1)}
+	p := &ResultPublisher{o: o, source: hex.EncodeToString(id), pending: map[string][]ping.Result{}, full: make(chan struct{}, 1),
+		unconfirmed: make(chan *nats.Msg, maxUnconfirmed), again: map[string]retried{}}
 	js, err := jetstream.New(b.nc,
 		jetstream.WithPublishAsyncMaxPending(4096),
 		jetstream.WithPublishAsyncTimeout(10*time.Second),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
 			p.o.Metrics.PublishErrors.Inc()
-			p.o.Logger.Warn("bus: a result batch was not confirmed; if it was lost, the writer counts it", "subject", m.Subject, "err", err)
+			select {
+			case p.unconfirmed <- m:
+				p.o.Logger.Debug("bus: a result batch was not confirmed; publishing it again", "subject", m.Subject, "err", err)
+			default:
+				p.o.Logger.Warn("bus: a result batch was not confirmed and too many wait to be published again; if it was lost, the writer counts it", "subject", m.Subject, "err", err)
+			}
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("bus: JetStream: %w", err)
@@ -162,8 +192,14 @@ func (p *ResultPublisher) Run(ctx context.Context) {
 	defer t.Stop()
 	mark := time.NewTicker(progressEvery)
 	defer mark.Stop()
+	retry := time.NewTicker(retryEvery)
+	defer retry.Stop()
 	for {
 		select {
+		case m := <-p.unconfirmed:
+			p.keepForRetry(m)
+		case <-retry.C:
+			p.republish()
 		case <-t.C:
 			p.flush()
 		case <-p.full:
@@ -173,6 +209,7 @@ func (p *ResultPublisher) Run(ctx context.Context) {
 		case <-ctx.Done():
 			p.flush()
 			p.markProgress()
+			p.republish()
 			select {
 			case <-p.js.PublishAsyncComplete():
 			case <-time.After(5 * time.Second):
@@ -241,4 +278,38 @@ func (p *ResultPublisher) publish(group string, rs []ping.Result) {
 	p.before += uint64(len(rs))
 	p.o.Metrics.Published.Add(float64(len(rs)))
 	p.o.Metrics.Bytes.Add(float64(len(data) + len(m.Subject) + len(id) + len("Nats-Msg-Id")))
+}
+
+// keepForRetry holds an unconfirmed batch to publish again.
+func (p *ResultPublisher) keepForRetry(m *nats.Msg) {
+	id := m.Header.Get(jetstream.MsgIDHeader)
+	if _, ok := p.again[id]; !ok {
+		p.again[id] = retried{msg: m, since: time.Now()}
+	}
+}
+
+// republish publishes the unconfirmed batches again, with their message IDs (the
+// stream drops one that got through after all); one unconfirmed for retryFor is
+// given up: the writer counts it from the gap it leaves.
+func (p *ResultPublisher) republish() {
+	for len(p.unconfirmed) > 0 {
+		p.keepForRetry(<-p.unconfirmed)
+	}
+	for id, r := range p.again {
+		if time.Since(r.since) > retryFor {
+			delete(p.again, id)
+			p.o.Logger.Warn("bus: a result batch stayed unconfirmed; given up (the writer counts it if it was lost)", "subject", r.msg.Subject, "for", retryFor)
+			continue
+		}
+		h := nats.Header{}
+		for k, v := range r.msg.Header {
+			h[k] = v
+		}
+		h.Set(RepublishedHeader, "1")
+		m := &nats.Msg{Subject: r.msg.Subject, Data: r.msg.Data, Header: h}
+		if _, err := p.js.PublishMsgAsync(m); err != nil {
+			continue // still no bus: the next round tries again
+		}
+		delete(p.again, id) // in flight again: an error brings it back
+	}
 }

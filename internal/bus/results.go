@@ -260,17 +260,18 @@ func (b *Bus) reclaimHeld(ctx context.Context, s jetstream.Stream, c jetstream.C
 	return b.writerConsumer(ctx, s, inMemory)
 }
 
-// ReclaimHeld makes the writers' consumer anew when batches are held unacked: for a
-// replica that has just become the only writer (under its lease), so that what a
-// writer that died held is delivered again now rather than after the ack wait.
-func (b *Bus) ReclaimHeld(ctx context.Context) error {
+// ReclaimWriterBatches has the batches an earlier writer held unacked delivered again
+// now rather than after the ack wait (the consumer is made anew): for the replica that
+// takes the writer's lease over from one that died holding them. Only the sole writer
+// may call it.
+func (b *Bus) ReclaimWriterBatches(ctx context.Context) error {
 	s, err := b.js.Stream(ctx, ResultStream)
 	if err != nil {
-		return err
+		return fmt.Errorf("bus: result stream: %w", err)
 	}
 	c, err := s.Consumer(ctx, WriterConsumer)
 	if err != nil {
-		return err
+		return fmt.Errorf("bus: consumer %s: %w", WriterConsumer, err)
 	}
 	_, err = b.reclaimHeld(ctx, s, c, false)
 	return err

@@ -152,16 +152,22 @@ func (l *Leases) tick(ctx context.Context) (hungry bool) {
 			if want == 0 {
 				break
 			}
-			if l.take(ctx, k) {
+			took, unavailable := l.take(ctx, k)
+			if unavailable {
+				break
+			}
+			if took {
 				want--
 				changed = true
 			}
 		}
 	}
 	for _, k := range freeTasks {
-		if l.take(ctx, k) {
-			changed = true
+		took, unavailable := l.take(ctx, k)
+		if unavailable {
+			break
 		}
+		changed = changed || took
 	}
 	if changed {
 		l.publish()
@@ -197,16 +203,26 @@ func (l *Leases) freeLocked(k string, now time.Time) bool {
 // lapse. It reports whether anything was dropped.
 func (l *Leases) renew(ctx context.Context) bool {
 	dropped := false
+	var unavailable error // the bucket did not answer: the other keys are not asked this round
 	for k, h := range l.mine {
-		op, cancel := context.WithTimeout(ctx, l.opTimeout())
-		rev, err := l.kv.Update(op, k, []byte(l.opt.Node), h.rev)
-		cancel()
+		var rev uint64
+		err := unavailable
+		if err == nil {
+			op, cancel := context.WithTimeout(ctx, l.opTimeout())
+			rev, err = l.kv.Update(op, k, []byte(l.opt.Node), h.rev)
+			cancel()
+			if err != nil && !conflict(err) && !errors.Is(err, jetstream.ErrKeyNotFound) {
+				unavailable = err
+			}
+		}
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			// A renewal that timed out may have gone through: the key is then still
 			// this replica's, at a revision it did not hear of.
-			if e, gerr := l.kv.Get(ctx, k); gerr == nil && string(e.Value()) == l.opt.Node && time.Since(e.Created()) < l.opt.Renew {
+			op, cancel := context.WithTimeout(ctx, l.opTimeout())
+			if e, gerr := l.kv.Get(op, k); gerr == nil && string(e.Value()) == l.opt.Node && time.Since(e.Created()) < l.opt.Renew {
 				rev, err = e.Revision(), nil
 			}
+			cancel()
 		}
 		switch {
 		case err == nil:
@@ -229,22 +245,22 @@ func (l *Leases) renew(ctx context.Context) bool {
 // take tries to take key k by compare-and-set: created when absent, or updated from
 // the revision this replica last saw when its holder let it lapse or it is this
 // replica's own from before a restart.
-func (l *Leases) take(ctx context.Context, k string) bool {
+func (l *Leases) take(ctx context.Context, k string) (took, unavailable bool) {
 	op, cancel := context.WithTimeout(ctx, l.opTimeout())
 	defer cancel()
 	rev, err := l.kv.Create(op, k, []byte(l.opt.Node))
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		e, gerr := l.kv.Get(op, k)
 		if gerr != nil || string(e.Value()) != l.opt.Node {
-			return false // held by another, or lapsing: the bucket's TTL ends it
+			return false, false // held by another, or lapsing: the bucket's TTL ends it
 		}
 		rev, err = l.kv.Update(op, k, []byte(l.opt.Node), e.Revision()) // ours, from before a restart
 	}
 	if err != nil {
-		return false
+		return false, !conflict(err) // the bucket did not answer: no more this round
 	}
 	l.mine[k] = lease{rev: rev, renewed: time.Now()}
-	return true
+	return true, false
 }
 
 // release gives keys away: they are dropped from what is held and Changed is told
