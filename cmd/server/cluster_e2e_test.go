@@ -121,9 +121,9 @@ func TestClusterFailover(t *testing.T) {
 		// The moved browser has every result stored around its move: none went
 		// missing between its socket on the dead replica and the one on node other.
 		time.Sleep(3 * time.Second)
-		// Stored results as the writer's replica reads them: it holds the open blocks
-		// (compact storage) that the others cannot read yet.
-		reader := c.login(t, c.writerNode(t))
+		// Stored results as a replica that is not the writer reads them: the results
+		// held in open blocks (compact storage) it asks the writer for.
+		reader := c.login(t, c.notWriterNode(t))
 		checkFrom, checkTo := killedAt.Add(-3*time.Second), time.Now().Add(-2*time.Second)
 		waitUntil(t, 20*time.Second, "results up to now stored", func() bool {
 			return len(storedTimes(t, reader, g.ID, g.Targets[0].ID, checkTo, time.Now())) > 0
@@ -160,7 +160,7 @@ func TestClusterFailover(t *testing.T) {
 
 	// What was stored, per target: a second with no result is lost, one with two
 	// was probed twice.
-	admin = c.login(t, c.writerNode(t)) // the replica holding the open blocks; node0 may have moved
+	admin = c.login(t, c.notWriterNode(t)) // not the one holding the open blocks: it asks for them
 	from, to := settled, end.Add(-3*time.Second)
 	waitUntil(t, 30*time.Second, "the writers storing what was probed until the end", func() bool {
 		for _, tg := range g.Targets {

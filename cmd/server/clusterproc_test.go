@@ -169,3 +169,16 @@ func spawn(t *testing.T, binary string, env []string, args ...string) (*proc, fu
 		}
 	}
 }
+
+// notWriterNode is a live replica that does not hold the writer's lease: its reads
+// get the results held in open blocks by asking the writer (pingdeck.v1.held).
+func (c *testCluster) notWriterNode(t *testing.T) int {
+	t.Helper()
+	w := c.writerNode(t)
+	for i := range c.nodes {
+		if i != w && !c.dead[i] {
+			return i
+		}
+	}
+	return w
+}
