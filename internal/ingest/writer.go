@@ -157,8 +157,8 @@ type heldBatch struct {
 const shutdownWait = 10 * time.Second
 
 // Run fetches, holds, commits and acks until ctx ends. Then it commits every held
-// block (the open ones as they are) and acks; what it cannot commit in time goes back
-// (nak) and is the first delivered at the next start.
+// block (the open ones as they are, with what the fetcher still had) and acks; what it
+// cannot commit in time goes back (nak) and is the first delivered at the next start.
 func (w *Writer) Run(ctx context.Context) {
 	if !w.loadSources(ctx) {
 		return
@@ -174,8 +174,10 @@ func (w *Writer) Run(ctx context.Context) {
 	wg.Go(func() { w.fetchLoop(ctx, next) })
 	var held []heldBatch
 	defer func() {
-		for f := range next { // what the fetcher holds goes back
-			nakAll(f.msgs)
+		for f := range next { // what the fetcher still has is held and stored with the rest
+			for i, r := range f.received {
+				held = append(held, heldBatch{msg: f.msgs[i], due: w.store.Hold(r.Results)})
+			}
 		}
 		wg.Wait()
 		final, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
@@ -271,12 +273,7 @@ func (w *Writer) fetchLoop(ctx context.Context, next chan<- fetched) {
 		if len(f.msgs) == 0 {
 			continue
 		}
-		select {
-		case next <- f:
-		case <-ctx.Done():
-			nakAll(f.msgs)
-			return
-		}
+		next <- f // Run takes it, or, stopping, holds it with the rest and stores it
 	}
 }
 

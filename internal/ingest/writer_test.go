@@ -483,10 +483,12 @@ func TestResultsAreHeldUntilTheirBlockCloses(t *testing.T) {
 	}
 	waitFor(t, "a closed block committed", func() bool { return r.committed(dsn, targets, closed, closed.Add(time.Minute)) == 100 })
 	r.stopPub() // no more progress marks: what the bus holds is what the writer holds
-	waitFor(t, "every batch delivered", func() bool {
+	time.Sleep(300 * time.Millisecond) // a last mark the publisher sent as it stopped arrives
+	waitFor(t, "every batch delivered and held", func() bool {
 		info, err := r.cons.Info(context.Background())
-		return err == nil && info.NumPending == 0
+		return err == nil && info.NumPending == 0 && r.st.HeldResults() == 200
 	})
+	time.Sleep(200 * time.Millisecond) // the writer's last fetch, empty, ends
 	stop()
 	if n := r.committed(dsn, targets, open, open.Add(time.Minute)); n != 200 {
 		t.Fatalf("after the writer stopped: %d results of the open block committed, want all 200", n)
