@@ -482,7 +482,7 @@ func TestResultsAreHeldUntilTheirBlockCloses(t *testing.T) {
 		r.pub.Submit(res)
 	}
 	waitFor(t, "a closed block committed", func() bool { return r.committed(dsn, targets, closed, closed.Add(time.Minute)) == 100 })
-	r.stopPub() // no more progress marks: what the bus holds is what the writer holds
+	r.stopPub()                        // no more progress marks: what the bus holds is what the writer holds
 	time.Sleep(300 * time.Millisecond) // a last mark the publisher sent as it stopped arrives
 	waitFor(t, "every batch delivered and held", func() bool {
 		info, err := r.cons.Info(context.Background())
