@@ -41,7 +41,7 @@ clean:
 
 ## bench: every benchmark, one after another (root; tens of minutes); each prints its table
 .PHONY: bench
-bench: bench-engine bench-live bench-report bench-server bench-agent bench-storage bench-ui
+bench: bench-engine bench-live bench-report bench-server bench-agent bench-storage bench-cluster bench-ui
 
 ## bench-engine: probing vs shared engine (auto and raw sockets) vs fping on loopback, N = 1k…20k at 1 Hz (root; ~6 min);
 ## markdown table on stdout. Flags via BENCH_ENGINE_ARGS, e.g. BENCH_ENGINE_ARGS="-n 1000 -duration 10s".
@@ -124,6 +124,14 @@ bench-server-fping:
 bench-storage:
 	@$(GO) build -o bin/storagebench ./bench/storagebench
 	@./bin/storagebench $(BENCH_STORAGE_ARGS)
+
+## bench-cluster: three replicas (issue 21) on a throwaway Postgres, their embedded NATS servers clustered on
+## loopback, R × T loopback targets at 1 Hz and C WebSocket clients over them: per-replica CPU, cross-replica delivery
+## p50/p99, failover time after a kill -9 (root; a few minutes). BENCH_CLUSTER_ARGS="-targets 2000 -clients 200".
+.PHONY: bench-cluster
+bench-cluster:
+	@$(GO) build -o bin/clusterbench ./bench/clusterbench
+	@./bin/clusterbench $(BENCH_CLUSTER_ARGS)
 
 ## bench-agent: agents (`pingdeck agent`) enrolled with the real server on a throwaway Postgres, 5,000 loopback targets
 ## each at 1 Hz: the agent's CPU per probe against the engine alone on the same targets, then the results/s the server
