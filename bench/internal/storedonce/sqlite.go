@@ -57,23 +57,7 @@ func ForEachSQLiteProbe(ctx context.Context, db *sql.DB, f func(target string, p
 		return fmt.Errorf("storedonce: read blocks: %w", err)
 	}
 	defer rows.Close()
-	var buf []probeblock.Probe
-	for rows.Next() {
-		var id string
-		var start int64
-		var data []byte
-		if err := rows.Scan(&id, &start, &data); err != nil {
-			return fmt.Errorf("storedonce: read blocks: %w", err)
-		}
-		if buf, err = probeblock.Decode(buf[:0], start, data); err != nil {
-			return fmt.Errorf("storedonce: block of %s at %d: %w", id, start, err)
-		}
-		f(id, buf)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("storedonce: read blocks: %w", err)
-	}
-	return nil
+	return decodeBlocks(rows, f)
 }
 
 // forEachSQLiteRow calls f with each raw row of probe_results as one probe.

@@ -191,6 +191,18 @@ func ForEachBlock(ctx context.Context, conn *pgx.Conn, targets []string, f func(
 		return fmt.Errorf("storedonce: read blocks: %w", err)
 	}
 	defer rows.Close()
+	return decodeBlocks(rows, f)
+}
+
+// blockRows is what pgx's and database/sql's rows of (target, start µs, data) share.
+type blockRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// decodeBlocks decodes each row's block and calls f with its probes.
+func decodeBlocks(rows blockRows, f func(target string, probes []probeblock.Probe)) error {
 	var buf []probeblock.Probe
 	for rows.Next() {
 		var id string
@@ -199,10 +211,14 @@ func ForEachBlock(ctx context.Context, conn *pgx.Conn, targets []string, f func(
 		if err := rows.Scan(&id, &start, &data); err != nil {
 			return fmt.Errorf("storedonce: read blocks: %w", err)
 		}
+		var err error
 		if buf, err = probeblock.Decode(buf[:0], start, data); err != nil {
-			return fmt.Errorf("storedonce: block of %s: %w", id, err)
+			return fmt.Errorf("storedonce: block of %s at %d: %w", id, start, err)
 		}
 		f(id, buf)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("storedonce: read blocks: %w", err)
+	}
+	return nil
 }
