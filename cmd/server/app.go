@@ -122,7 +122,7 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, fmt.Errorf("--device-key-file (PINGDECK_DEVICE_KEY_FILE) %s: %w", cfg.DeviceKeyFile, err)
 	}
-	if deviceKey, err = shareDeviceKey(ctx, cfg, b, deviceKey); err != nil {
+	if deviceKey, err = shareSecret(ctx, cfg, b, "device-cookie-key", deviceKey); err != nil {
 		return nil, err
 	}
 	budgets, err := openBudgets(ctx, cfg, b, log)
@@ -185,9 +185,14 @@ func start(ctx context.Context, cfg *config, stdout, stderr io.Writer) (_ *app, 
 	if err != nil {
 		return nil, err
 	}
+	token, err := resumeToken(ctx, cfg, b)
+	if err != nil {
+		return nil, err
+	}
 	feed := b.NewResultFeed(liveFeedBuffer)
 	hub, err := live.NewHub(live.Options{Store: st, Credentials: accounts, Registry: reg, Logger: log,
-		MaxStreamsPerUser: cfg.MaxStreamsPerUser, Streams: streamCounter(streams), Feed: feed, Location: cfg.Location})
+		MaxStreamsPerUser: cfg.MaxStreamsPerUser, Streams: streamCounter(streams), Feed: feed, Location: cfg.Location,
+		ResumeToken: token})
 	if err != nil {
 		return nil, err
 	}

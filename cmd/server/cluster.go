@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -102,21 +104,34 @@ func streamCounter(streams *cluster.Streams) live.StreamCounter {
 	return streams
 }
 
-// shareDeviceKey is the key that signs device cookies as the replicas share it (the
-// first replica's, kept on the bus), so that a device cookie set by one is believed by
-// all; a server alone keeps its own.
-func shareDeviceKey(ctx context.Context, cfg *config, b *bus.Bus, mine []byte) ([]byte, error) {
+// shareSecret is the secret called name as the replicas share it (the first replica's,
+// kept on the bus); a server alone keeps its own (mine). The device-cookie key is one,
+// so that a device cookie set by one replica is believed by all.
+func shareSecret(ctx context.Context, cfg *config, b *bus.Bus, name string, mine []byte) ([]byte, error) {
 	if !cfg.clustered() {
 		return mine, nil
 	}
 	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout(cfg))
 	defer cancel()
 	var key []byte
-	err := b.RetryTransient(setup, "the shared device-cookie key", func(ctx context.Context) (err error) {
-		key, err = cluster.SharedSecret(ctx, b.JetStream(), b.Replicas(), "device-cookie-key", mine)
+	err := b.RetryTransient(setup, "the shared "+name, func(ctx context.Context) (err error) {
+		key, err = cluster.SharedSecret(ctx, b.JetStream(), b.Replicas(), name, mine)
 		return err
 	})
 	return key, err
+}
+
+// resumeToken is the live stream's resume token in a cluster: one for every replica,
+// so that a browser resumes on whichever its reconnection reaches. A server alone
+// has none here (the hub draws a fresh one each start).
+func resumeToken(ctx context.Context, cfg *config, b *bus.Bus) (string, error) {
+	if !cfg.clustered() {
+		return "", nil
+	}
+	mine := make([]byte, 12)
+	_, _ = rand.Read(mine)
+	tok, err := shareSecret(ctx, cfg, b, "live-resume-token", mine)
+	return hex.EncodeToString(tok), err
 }
 
 // holds is whether this server runs task now: always when alone.

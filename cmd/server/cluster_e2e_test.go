@@ -80,6 +80,12 @@ func TestClusterFailover(t *testing.T) {
 		waitUntil(t, 30*time.Second, fmt.Sprintf("viewer %d seeing every target", i), func() bool { return v.targetsSeen() == nTargets })
 	}
 	settled := time.Now()
+	// One resume token for the whole cluster: a browser may resume on any replica.
+	for i, v := range viewers {
+		if tok := v.resumeToken(); tok == "" || tok != viewers[0].resumeToken() {
+			t.Fatalf("replica %d's resume token %q, replica 0's %q: want one token for the cluster", i, tok, viewers[0].resumeToken())
+		}
+	}
 
 	// A change made on one replica reaches the sockets of every replica within 1 s.
 	renamed := time.Now()
@@ -112,6 +118,7 @@ func TestClusterFailover(t *testing.T) {
 		moved, other := byNode[i], (i+2)%len(c.nodes)
 		killedAt := time.Now()
 		c.kill(i)
+		time.Sleep(2 * time.Second) // the browser's backoff: results go on meanwhile
 		moved.resumeOn(t, c.nodes[other])
 		byNode[i] = nil
 		took := watcher.waitAllAfter(t, killedAt, nTargets, 10*time.Second+5*time.Second)
@@ -135,6 +142,11 @@ func TestClusterFailover(t *testing.T) {
 					t.Logf("resumed browser lacks %s's result of %s", tg.Address, at.Format("15:04:05.000"))
 				}
 			}
+		}
+
+		// It resumed: the results it missed were replayed, no snapshot sent.
+		if n, r := moved.received("snapshot"), moved.received("results"); n > 0 || r == 0 {
+			t.Errorf("the browser resuming on node%d got %d snapshots and %d results messages; want a replay, no snapshot", other, n, r)
 		}
 
 		c.restart(t, i)

@@ -24,6 +24,7 @@ type liveViewer struct {
 	mu      sync.Mutex
 	samples map[string]map[int64]bool // target → sent times (ms)
 	lat     []time.Duration           // per answered live result: received − (sent + RTT)
+	opened  time.Time                 // when the socket was opened: results sent before are replays
 	names   map[string]time.Time      // group name → when a group_updated first said it
 	token   string
 	seq     uint64
@@ -59,6 +60,9 @@ func (v *liveViewer) dial(t *testing.T, n *proc, query string) {
 	if err != nil {
 		t.Fatalf("dial %s: %v (%s)", n.addr, err, responseText(resp))
 	}
+	v.mu.Lock()
+	v.opened = time.Now()
+	v.mu.Unlock()
 	v.conn, v.done = conn, make(chan struct{})
 	go v.read(conn, v.done)
 }
@@ -70,6 +74,7 @@ func (v *liveViewer) resumeOn(t *testing.T, n *proc) {
 	v.close()
 	v.mu.Lock()
 	q := "?" + url.Values{"resume": {v.token}, "since": {fmt.Sprint(v.seq)}}.Encode()
+	v.types = map[string]int{} // from here on: what the resumed socket gets
 	v.mu.Unlock()
 	v.dial(t, n, q)
 }
@@ -103,7 +108,7 @@ func (v *liveViewer) read(conn *livetest.Conn, done chan struct{}) {
 			v.seq = m.Seq
 			for _, it := range m.Items {
 				v.add(it.T, it.At)
-				if it.OK && it.RTTMs != nil {
+				if it.OK && it.RTTMs != nil && time.UnixMilli(it.At).After(v.opened) {
 					sent := time.UnixMilli(it.At).Add(time.Duration(*it.RTTMs * float64(time.Millisecond)))
 					v.lat = append(v.lat, now.Sub(sent))
 				}
@@ -139,6 +144,20 @@ func (v *liveViewer) latencies() []time.Duration {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return slices.Clone(v.lat)
+}
+
+// received counts the messages of type typ since v's socket was opened or resumed.
+func (v *liveViewer) received(typ string) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.types[typ]
+}
+
+// resumeToken is the token v's server gave it.
+func (v *liveViewer) resumeToken() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.token
 }
 
 // renamedAt is when v heard the group renamed to name (zero: not yet).

@@ -64,7 +64,7 @@ describe('live socket', () => {
     expect(deck.target('g', 't').state.value).toBe('up');
   });
 
-  it('reconnects with backoff, resumes from the last seq, and skips replayed seqs', () => {
+  it('reconnects with backoff, resumes from the last seq, and takes a replay once', () => {
     vi.useFakeTimers();
     const { deck, live, runFrames } = setup();
     live.start();
@@ -83,10 +83,14 @@ describe('live socket', () => {
     expect(ws.url).toBe('ws://x/api/v1/ws?resume=r1&since=6');
     ws.open();
     ws.recv({ type: 'hello', resume_token: 'r1', seq: 8 });
-    ws.recv({ type: 'results', seq: 6, items: [{ g: 'g', t: 't', at: 1000, ok: true, rtt_ms: 1 }] }); // replay of one we had
-    ws.recv({ type: 'results', seq: 7, items: [{ g: 'g', t: 't', at: 2000, ok: false, rtt_ms: null }] });
+    // another replica's replay starts a little before what we had: that part is dropped
+    ws.recv({ type: 'results', seq: 7, items: [{ g: 'g', t: 't', at: 1000, ok: true, rtt_ms: 1 }] });
+    ws.recv({ type: 'results', seq: 8, items: [{ g: 'g', t: 't', at: 2000, ok: false, rtt_ms: null }] });
     runFrames();
     expect(deck.target('g', 't').samples.map((s) => s.at)).toEqual([1000, 2000]);
+    ws.close(1006);
+    vi.advanceTimersByTime(250);
+    expect(FakeWS.all[2].url).toBe('ws://x/api/v1/ws?resume=r1&since=8');
   });
 
   it('says offline after repeated failures and keeps retrying; a new server token resets seq', () => {

@@ -59,7 +59,7 @@ type subscription struct {
 	g *groupState
 	view
 	from   uint64 // the client has the group's results up to this seq (in a snapshot)
-	joined uint64 // the seq when the client started following the group
+	joined uint64 // the position when the client started following the group
 	// awaitingSnapshot: a snapshot of the group is queued and not built yet; the
 	// group's results wait for it (the snapshot carries them).
 	awaitingSnapshot bool

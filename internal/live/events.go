@@ -96,11 +96,19 @@ func (h *Hub) GroupChanged(groupID string) { h.events.push(event{kind: evGroupCh
 // AccessChanged checks every follower's role again; those who lost the group get
 // access_revoked, or 4403 when no group they follow remains; the others get a fresh
 // group_updated (the group's visibility or their role changed).
-func (h *Hub) AccessChanged(groupID string) { h.events.push(event{kind: evAccessChanged, id: groupID}) }
+func (h *Hub) AccessChanged(groupID string) {
+	h.mu.Lock()
+	h.noteChange(h.accessChanged, groupID)
+	h.mu.Unlock()
+	h.events.push(event{kind: evAccessChanged, id: groupID})
+}
 
 // DashboardChanged makes the user's sockets that follow their dashboard follow it as
 // it now is.
 func (h *Hub) DashboardChanged(userID string) {
+	h.mu.Lock()
+	h.noteChange(h.dashChanged, userID)
+	h.mu.Unlock()
 	h.events.push(event{kind: evDashboardChanged, id: userID})
 }
 

@@ -65,6 +65,13 @@ type Options struct {
 
 	Tick         time.Duration // how often a client gets a results message, 200ms; cuts are every Tick/32 (6.25 ms)
 	ResumeWindow time.Duration // how far back resume can replay, 2m
+	// ResumeToken, when set, is the resume token of every replica of a cluster (they
+	// share it), so that a client may resume on any of them; empty: a fresh token each
+	// start. ResumeSkew is then how far apart the replicas' positions of one result may
+	// be (clock skew and delivery), 3s: a resume from another replica replays that much
+	// more, which the client drops as already had.
+	ResumeToken  string
+	ResumeSkew   time.Duration
 	PingPeriod   time.Duration // server pings, 25s
 	PongWait     time.Duration // a client silent this long (no pong, no message) is dropped, 60s
 	WriteWait    time.Duration // longest one write may take, 10s
@@ -135,6 +142,11 @@ func (o *Options) defaults() {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
+	if o.ResumeToken == "" {
+		o.ResumeSkew = 0 // positions come from this hub alone
+	} else {
+		def(&o.ResumeSkew, 3*time.Second)
+	}
 }
 
 // slotsFor is how many flush slots a tick has: slots of cutEvery, at most maxSlots.
@@ -169,8 +181,9 @@ type Hub struct {
 	opt       Options
 	log       *slog.Logger
 	m         *metrics
-	token     string // resume token: changes with every start
-	ringCuts  uint64 // cuts kept for resume
+	token     string // resume token: changes with every start, or the cluster's
+	window    uint64 // positions kept for resume (ResumeWindow)
+	skew      uint64 // ResumeSkew in positions
 	in        inbox
 	events    *eventQueue
 	upgrader  websocket.Upgrader
@@ -181,17 +194,23 @@ type Hub struct {
 	clientsWG sync.WaitGroup // every client's reader and writer
 
 	mu      sync.Mutex
-	seq     uint64
+	seq     uint64 // cuts so far: the fragments' index
+	pos     uint64 // the newest cut's position (see position)
+	floor   uint64 // the next cut's position is at least this
 	groups  map[string]*groupState
 	clients map[*client]struct{}
 	byUser  map[string]map[*client]struct{} // clients past hello
 	streams map[string]int                  // open sockets by user, counted before the upgrade
 	gone    map[string][]goneSocket         // by user: sockets closed within the resume window
-	closed  bool
-	touched []*groupState // scratch for a cut
-	prefix  []byte        // the opening of results messages at seq
-	scratch []byte        // for encoding a cut
-	slots   [][]*client   // started clients by flush slot
+	// With a shared token: the positions at which users' dashboards and groups'
+	// viewers last changed, within the resume window (resume.go, sharedKnown).
+	dashChanged   map[string]uint64
+	accessChanged map[string]uint64
+	closed        bool
+	touched       []*groupState // scratch for a cut
+	prefix        []byte        // the opening of results messages at seq
+	scratch       []byte        // for encoding a cut
+	slots         [][]*client   // started clients by flush slot
 	// offline: locations whose agent is silent; locationsMsg says so to new sockets.
 	offline      map[string]bool
 	locationsMsg []byte
@@ -207,21 +226,25 @@ func NewHub(opt Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok := make([]byte, 12)
-	_, _ = rand.Read(tok)
+	token := opt.ResumeToken
+	if token == "" {
+		tok := make([]byte, 12)
+		_, _ = rand.Read(tok)
+		token = hex.EncodeToString(tok)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
-		opt: opt, log: opt.Logger, m: m, token: hex.EncodeToString(tok),
+		opt: opt, log: opt.Logger, m: m, token: token,
+		window: uint64(max(1, opt.ResumeWindow/posUnit)), skew: uint64(opt.ResumeSkew / posUnit),
 		slotCount: slotsFor(opt.Tick),
 		in:        inbox{max: opt.PublishBuffer},
 		events:    newEventQueue(10000),
 		clientCtx: ctx, stopCtx: cancel,
 		groups: map[string]*groupState{}, clients: map[*client]struct{}{}, byUser: map[string]map[*client]struct{}{},
 		streams: map[string]int{}, gone: map[string][]goneSocket{},
+		dashChanged: map[string]uint64{}, accessChanged: map[string]uint64{},
 	}
 	h.slots = make([][]*client, h.slotCount)
-	// The hub cuts once per slot, so the ring keeps ResumeWindow's worth of cuts.
-	h.ringCuts = uint64(max(1, opt.ResumeWindow/(opt.Tick/time.Duration(h.slotCount))))
 	h.upgrader = websocket.Upgrader{
 		// A results message mostly fits one pooled write buffer (one frame, one
 		// write); no socket holds a write buffer between messages.
@@ -339,7 +362,7 @@ func (h *Hub) cut(batch []ping.Result, slot int, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(batch) > 0 {
-		h.record(batch)
+		h.record(batch, now)
 	}
 	for _, c := range h.slots[slot] {
 		h.flush(c, now)
@@ -351,9 +374,10 @@ func (h *Hub) cut(batch []ping.Result, slot int, now time.Time) {
 
 // record makes batch the next cut: per-target state, the resume ring, and one encoded
 // fragment per group that has followers. h.mu is held.
-func (h *Hub) record(batch []ping.Result) {
+func (h *Hub) record(batch []ping.Result, now time.Time) {
 	h.seq++
 	seq := h.seq
+	h.pos = max(h.pos+1, position(now), h.floor)
 	for i := range batch {
 		r := &batch[i]
 		if r.GroupID == "" {
@@ -361,7 +385,7 @@ func (h *Hub) record(batch []ping.Result) {
 		}
 		g := h.groups[r.GroupID]
 		if g == nil {
-			g = newGroupState(r.GroupID)
+			g = newGroupState(r.GroupID, h.pos)
 			h.groups[r.GroupID] = g
 		}
 		loc := r.Location
@@ -376,12 +400,9 @@ func (h *Hub) record(batch []ping.Result) {
 		}
 		g.pending = append(g.pending, it)
 	}
-	var oldest uint64
-	if seq > h.ringCuts {
-		oldest = seq - h.ringCuts
-	}
+	oldest := h.oldestKept()
 	for _, g := range h.touched {
-		g.push(seq, g.pending, oldest)
+		g.push(seq, h.pos, g.pending, oldest)
 		if len(g.subs) > 0 {
 			h.scratch = appendItems(h.scratch[:0], g, g.pending)
 			g.frags[seq%maxSlots] = g.appendLog(seq, h.scratch)
@@ -391,7 +412,23 @@ func (h *Hub) record(batch []ping.Result) {
 	}
 	clear(h.touched)
 	h.touched = h.touched[:0]
-	h.prefix = resultsPrefix(seq)
+	h.prefix = resultsPrefix(h.pos)
+}
+
+// posUnit is the unit of positions: a cut's time, in these since 1970.
+const posUnit = cutEvery
+
+// position is t as a position: what a results message's seq says, comparable across
+// replicas whose clocks agree.
+func position(t time.Time) uint64 { return uint64(max(0, t.UnixNano()/int64(posUnit))) }
+
+// oldestKept is the newest position the resume window has let go: results after it
+// are all kept. h.mu is held.
+func (h *Hub) oldestKept() uint64 {
+	if h.pos > h.window {
+		return h.pos - h.window
+	}
+	return 0
 }
 
 // flush queues for c the results of its groups after the last seq it was sent, as one
@@ -458,11 +495,12 @@ func (h *Hub) putParts(parts [][]byte) {
 func (h *Hub) sweep() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.seq > h.ringCuts {
+	if oldest := h.oldestKept(); oldest > 0 {
 		for _, g := range h.groups {
-			g.prune(h.seq - h.ringCuts)
+			g.prune(oldest)
 		}
-		h.forgetGone(h.seq - h.ringCuts)
+		h.forgetGone(oldest)
+		h.forgetChanges(oldest)
 	}
 	h.unfollowIdle()
 }
@@ -477,6 +515,7 @@ func (h *Hub) followGroup(g *groupState) {
 		return
 	}
 	g.followed = true
+	g.since = h.now() // what came before went elsewhere
 }
 
 // unfollowIdle, with a feed, stops following and forgets the groups no socket follows

@@ -224,7 +224,7 @@ func TestHubReplaysExactlyWhatWasMissed(t *testing.T) {
 	queued(t, c)
 
 	h.mu.Lock()
-	since := h.seq - 20
+	since := h.pos - 20
 	ok := h.canReplay(h.token, since)
 	h.mu.Unlock()
 	if !ok {
@@ -236,8 +236,8 @@ func TestHubReplaysExactlyWhatWasMissed(t *testing.T) {
 	per := map[string][]int64{}
 	var last uint64
 	for _, m := range queued(t, c) {
-		if m.Seq <= last || m.Seq > h.seq {
-			t.Fatalf("replayed seq %d after %d (now %d)", m.Seq, last, h.seq)
+		if m.Seq <= last || m.Seq > h.pos {
+			t.Fatalf("replayed seq %d after %d (now %d)", m.Seq, last, h.pos)
 		}
 		last = m.Seq
 		for _, it := range m.Items {
@@ -249,8 +249,8 @@ func TestHubReplaysExactlyWhatWasMissed(t *testing.T) {
 			t.Fatalf("group %s replayed %v, want 10…29", g, got)
 		}
 	}
-	if last != h.seq {
-		t.Fatalf("replay ends at seq %d, want %d", last, h.seq)
+	if last != h.pos {
+		t.Fatalf("replay ends at seq %d, want %d", last, h.pos)
 	}
 	// Live results go on after the replay without repeating it.
 	h.cut([]ping.Result{result("A", "a1", 30)}, c.slot, now)
@@ -265,7 +265,7 @@ func TestHubReplaysExactlyWhatWasMissed(t *testing.T) {
 	h.sweep()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.canReplay(h.token, since) || h.canReplay("other", h.seq) {
+	if h.canReplay(h.token, since) || h.canReplay("other", h.pos) {
 		t.Fatal("replay offered past the window or for another token")
 	}
 	if r := h.groups["A"].ring; len(r) != 40 || r[0].seq != h.seq-39 {

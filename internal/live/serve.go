@@ -167,7 +167,7 @@ func (h *Hub) start(c *client, r resumeRequest) {
 	}
 	set[c] = struct{}{}
 	c.send(message(kindControl, controlMessage(helloMessage{
-		Type: "hello", ServerTime: time.Now().UTC().Format(time.RFC3339Nano), ResumeToken: h.token, Seq: h.seq,
+		Type: "hello", ServerTime: time.Now().UTC().Format(time.RFC3339Nano), ResumeToken: h.token, Seq: h.pos,
 		User:     helloUser{ID: c.viewer.UserID, Username: c.viewer.Username, DisplayName: c.viewer.DisplayName, IsAdmin: c.viewer.IsAdmin},
 		Location: h.opt.Location,
 	})))
@@ -187,7 +187,7 @@ func (h *Hub) start(c *client, r resumeRequest) {
 	known := h.knownGroups(c, r.since)
 	var had, added []grant
 	for _, gr := range grants {
-		if known[gr.id] {
+		if known[gr.id] || h.hadOnAnotherReplica(c.viewer.UserID, gr.id, r.since) {
 			had = append(had, gr)
 		} else {
 			added = append(added, gr)
@@ -361,7 +361,7 @@ func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 	for _, gr := range grants {
 		g := h.groups[gr.id]
 		if g == nil {
-			g = newGroupState(gr.id)
+			g = newGroupState(gr.id, h.now())
 			h.groups[gr.id] = g
 			for i := range gr.recent {
 				loc := gr.recent[i].Location
@@ -383,7 +383,7 @@ func (h *Hub) follow(c *client, grants []grant, snapshot bool) {
 			if s != nil { // the group was deleted and made anew
 				delete(s.g.subs, c)
 			}
-			s = &subscription{g: g, view: gr.view, from: h.seq, joined: h.seq}
+			s = &subscription{g: g, view: gr.view, from: h.seq, joined: h.pos}
 			c.subs[gr.id] = s
 			g.subs[c] = struct{}{}
 			h.followGroup(g)

@@ -108,9 +108,10 @@ type liveItem struct {
 	err string
 }
 
-// ringItem is one result kept for resume, with the cut it was in.
+// ringItem is one result kept for resume, with the cut it was in and that cut's
+// position.
 type ringItem struct {
-	seq uint64
+	seq, pos uint64
 	liveItem
 }
 
@@ -153,6 +154,9 @@ type groupState struct {
 	metaVer uint64
 	targets map[targetKey]*targetState
 	ring    []ringItem // ascending seq, one flat slice: ticks hold a result or two
+	// since: the ring holds every result the hub had of the group after this position
+	// (it began keeping the group then).
+	since   uint64
 	pending []liveItem // the items published since the last cut
 	log     *itemLog
 	frags   [maxSlots]fragment // by seq % maxSlots
@@ -167,8 +171,8 @@ type groupState struct {
 	snapTgts  []byte
 }
 
-func newGroupState(id string) *groupState {
-	return &groupState{id: id, quoted: appendString(nil, id), targets: map[targetKey]*targetState{}, subs: map[*client]struct{}{}}
+func newGroupState(id string, since uint64) *groupState {
+	return &groupState{id: id, since: since, quoted: appendString(nil, id), targets: map[targetKey]*targetState{}, subs: map[*client]struct{}{}}
 }
 
 func (g *groupState) target(id, loc string) *targetState {
@@ -202,17 +206,19 @@ func (g *groupState) setMeta(m *groups.Group) {
 	}
 }
 
-// push records cut seq's items and forgets cuts at or before oldest.
-func (g *groupState) push(seq uint64, items []liveItem, oldest uint64) {
+// push records cut seq's items, at position pos, and forgets cuts at or before
+// position oldest.
+func (g *groupState) push(seq, pos uint64, items []liveItem, oldest uint64) {
 	for _, it := range items {
-		g.ring = append(g.ring, ringItem{seq: seq, liveItem: it})
+		g.ring = append(g.ring, ringItem{seq: seq, pos: pos, liveItem: it})
 	}
 	g.prune(oldest)
 }
 
+// prune forgets cuts at or before position oldest.
 func (g *groupState) prune(oldest uint64) {
 	i := 0
-	for i < len(g.ring) && g.ring[i].seq <= oldest {
+	for i < len(g.ring) && g.ring[i].pos <= oldest {
 		i++
 	}
 	if i > 0 {
@@ -221,12 +227,12 @@ func (g *groupState) prune(oldest uint64) {
 	}
 }
 
-// after returns the kept results of ticks after since.
+// after returns the kept results of cuts after position since.
 func (g *groupState) after(since uint64) []ringItem {
 	lo, hi := 0, len(g.ring)
 	for lo < hi {
 		mid := (lo + hi) / 2
-		if g.ring[mid].seq <= since {
+		if g.ring[mid].pos <= since {
 			lo = mid + 1
 		} else {
 			hi = mid

@@ -88,7 +88,7 @@ func rtt(ms float64) *float64 { return &ms }
 func TestSnapshotTargetsAreWireTargets(t *testing.T) {
 	created := time.Date(2026, 3, 4, 5, 6, 7, 890123000, time.UTC)
 	now := time.Now()
-	g := newGroupState("8f1c1f5e-0000-4000-8000-000000000001")
+	g := newGroupState("8f1c1f5e-0000-4000-8000-000000000001", 0)
 	g.setMeta(&groups.Group{ID: g.id, Name: "edge <core> & \"lab\"", OwnerID: "u1", OwnerName: "ann",
 		Visibility: groups.Public, Interval: time.Second, Timeout: 800 * time.Millisecond, PacketSize: 56,
 		CreatedAt: created, UpdatedAt: created.Add(time.Hour),
@@ -167,7 +167,7 @@ func TestSnapshotTargetsAreWireTargets(t *testing.T) {
 
 func TestResultItemsAreWireItems(t *testing.T) {
 	ts := newTargetState("t-1", "local")
-	g := newGroupState("g-1")
+	g := newGroupState("g-1", 0)
 	for _, tc := range []struct {
 		it   liveItem
 		want wire.Item

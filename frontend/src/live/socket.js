@@ -236,10 +236,9 @@ export class LiveSocket {
         this.deck.remove(msg.id);
         break;
       case 'results':
-        if (typeof msg.seq === 'number') {
-          if (msg.seq <= this.seq) break; // already applied (a replay after resume)
-          this.seq = msg.seq;
-        }
+        // The next resume continues from here. A replay may repeat results we have
+        // (after a move to another replica): the cells drop samples not newer than theirs.
+        if (typeof msg.seq === 'number') this.seq = msg.seq;
         if (Array.isArray(msg.items) && msg.items.length) this.enqueue(msg.items);
         break;
       case 'notification':
