@@ -293,16 +293,7 @@ func TestResultsFromAnotherProcessReachTheDashboardAndTheDatabase(t *testing.T) 
 // nats-server (JetStream on), the result stream lives there, results reach the
 // database and an open dashboard through it, and nothing is embedded.
 func TestExternalNATSServerCarriesResults(t *testing.T) {
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/nats-server"); serr != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatal("nats-server is not installed (make test-deps installs it)")
-			}
-			t.Skip("nats-server is not installed (make test-deps installs it)")
-		}
-		bin = "/usr/sbin/nats-server"
-	}
+	bin := natsServerBinary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,534 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"pingdeck/internal/bus"
+	"pingdeck/internal/cluster"
+	"pingdeck/internal/store/storetest"
+)
+
+// Credentials of the external NATS cluster's clients (the replicas, the test).
+const (
+	extNATSUser     = "pingdeck"
+	extNATSPassword = "external cluster password"
+)
+
+// TestReplicasOnExternalNATSCluster runs three replicas of the real binary on one
+// throwaway Postgres and an external NATS cluster: three Debian nats-server processes
+// clustered on loopback, JetStream keeping three copies (--nats-replicas 3). The
+// replicas split the shards, every viewer sees every target, they share one resume
+// token; a kill -9 of the writer's replica is taken over within the failover bound
+// and its browser resumes on another replica with a replay; then a kill -9 of the
+// nats-server a replica is connected to: JetStream keeps its quorum with two of three,
+// that replica reconnects to another server, the replicas stay ready and results keep
+// flowing and being stored.
+func TestReplicasOnExternalNATSCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three nats-servers and three replicas for a minute; not in -short")
+	}
+	ns := startNATSCluster(t, natsServerBinary(t), 3)
+	c := newExternalCluster(t, ns.urls)
+	t.Cleanup(func() {
+		if t.Failed() {
+			logClusterTrouble(t, c, ns)
+		}
+	})
+
+	admin := c.login(t, 0)
+	const nTargets = 24
+	var addrs []string
+	for i := 1; i <= nTargets; i++ {
+		addrs = append(addrs, fmt.Sprintf("127.22.0.%d", i))
+	}
+	var g e2eGroup
+	admin.call("POST", "/api/v1/groups", map[string]any{"name": "external cluster", "interval": "1s", "targets": strings.Join(addrs, "\n")}, 201, &g)
+	if len(g.Targets) != nTargets {
+		t.Fatalf("group has %d targets, want %d", len(g.Targets), nTargets)
+	}
+
+	byNode := make([]*liveViewer, len(c.nodes))
+	for i, n := range c.nodes {
+		byNode[i] = c.watch(t, n)
+	}
+	defer func() {
+		for _, v := range byNode {
+			v.close()
+		}
+	}()
+	waitUntil(t, 60*time.Second, "every replica probing its share (≥ 15 of 64 shards)", func() bool {
+		for _, n := range c.nodes {
+			if metricValue(n.client().text("/metrics"), "pingdeck_cluster_shards_held") < 15 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, v := range byNode {
+		waitUntil(t, 30*time.Second, fmt.Sprintf("viewer on node%d seeing every target", i), func() bool { return v.targetsSeen() == nTargets })
+	}
+	settled := time.Now()
+	for i, v := range byNode {
+		if tok := v.resumeToken(); tok == "" || tok != byNode[0].resumeToken() {
+			t.Fatalf("node%d's resume token %q, node0's %q: want one token for the cluster", i, tok, byNode[0].resumeToken())
+		}
+	}
+	checkThreeCopies(t, ns.urls[0], bus.ResultStream, "KV_"+cluster.Bucket)
+	for i, n := range c.nodes {
+		t.Logf("node%d: bus on nats-server ns%d", i, ns.connectedIndex(t, n))
+	}
+	time.Sleep(5 * time.Second) // a stretch of steady probing before the kill
+
+	// kill -9 the writer's replica; its browser resumes on another 2 s later.
+	killed := c.writerNode(t)
+	watcher, other := (killed+1)%3, (killed+2)%3
+	moved := byNode[killed]
+	killedAt := time.Now()
+	c.kill(killed)
+	time.Sleep(2 * time.Second) // the browser's backoff: results go on meanwhile
+	moved.resumeOn(t, c.nodes[other])
+	byNode[killed] = moved
+	failover := byNode[watcher].waitAllAfter(t, killedAt, nTargets, 10*time.Second+5*time.Second)
+	t.Logf("kill -9 the writer's replica (node%d): every target probed again after %s", killed, failover.Round(time.Millisecond))
+	waitUntil(t, 30*time.Second, "the two live replicas holding all 64 shards", func() bool { return shardsHeld(t, c) == 64 })
+	time.Sleep(3 * time.Second)
+	missed := missedAroundMove(t, c, g, moved, killedAt.Add(-3*time.Second), time.Now().Add(-2*time.Second))
+	if n, r := moved.received("snapshot"), moved.received("results"); n > 0 || r == 0 {
+		t.Errorf("the browser resuming on node%d got %d snapshots and %d results messages; want a replay, no snapshot", other, n, r)
+	}
+
+	// kill -9 the nats-server a live replica is connected to: JetStream (R3) keeps
+	// its quorum with the other two, the replica reconnects to one of them.
+	dead := ns.connectedIndex(t, c.nodes[watcher])
+	onKilled := connectedReplicas(t, c, ns.urls[dead])
+	natsKilledAt := time.Now()
+	ns.kill(dead)
+	t.Logf("kill -9 nats-server ns%d (%s), the bus of %s", dead, ns.urls[dead], nodeNames(onKilled))
+	notReady := watchReadiness(t, c, 10*time.Second)
+	for i := range c.nodes {
+		if c.dead[i] {
+			continue
+		}
+		waitReady(t, c.nodes[i].client())
+		t.Logf("  node%d: /readyz not 200 in %d of the polls over the 10 s after", i, notReady[i])
+		if notReady[i] > 0 && !onKilled[i] {
+			t.Errorf("node%d, whose nats-server lives, was not ready %d times after another nats-server died", i, notReady[i])
+		}
+	}
+	for i := range onKilled {
+		waitUntil(t, 20*time.Second, fmt.Sprintf("node%d saying it reconnected to NATS", i), func() bool {
+			return strings.Contains(c.nodes[i].stderr.String(), "bus: reconnected to NATS")
+		})
+	}
+	var natsGaps []time.Duration
+	for _, v := range byNode { // every socket open: the moved one is on a live replica
+		natsGaps = append(natsGaps, v.waitAllAfter(t, natsKilledAt, nTargets, 10*time.Second+5*time.Second))
+	}
+	waitUntil(t, 30*time.Second, "all 64 shards held after the nats-server died", func() bool { return shardsHeld(t, c) == 64 })
+	time.Sleep(5 * time.Second)
+	end := time.Now()
+
+	// What was stored, per target, before the nats-server died and after.
+	reader := c.login(t, c.notWriterNode(t))
+	waitUntil(t, 30*time.Second, "the writer storing what was probed until the end", func() bool {
+		for _, tg := range g.Targets {
+			if len(storedTimes(t, reader, g.ID, tg.ID, end.Add(-3*time.Second), end)) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	kill := storedLosses(t, reader, g, settled, natsKilledAt)
+	natsKill := storedLosses(t, reader, g, natsKilledAt.Add(-time.Second), end.Add(-3*time.Second))
+
+	t.Logf("3 replicas on an external 3-node NATS cluster (R3), %d targets at 1 s:", nTargets)
+	t.Logf("  kill -9 of the writer's replica: every target probed again after %s (bound 10s); stored %s: lost %d, duplicated %d, worst target doubled %d",
+		failover.Round(time.Millisecond), natsKilledAt.Sub(settled).Round(time.Second), kill.lost, kill.doubled, kill.worstDoubled)
+	t.Logf("  its browser resumed on node%d: %d results messages, %d snapshots, lacked %d stored results", other, moved.received("results"), moved.received("snapshot"), missed)
+	t.Logf("  kill -9 of nats-server ns%d: every viewer had every target probed again after %v; stored %s: lost %d, duplicated %d",
+		dead, roundAll(natsGaps), end.Sub(natsKilledAt).Round(time.Second), natsKill.lost, natsKill.doubled)
+
+	if failover > 10*time.Second {
+		t.Errorf("failover took %s, bound 10s", failover)
+	}
+	// A kill loses at most the failover time of the killed replica's targets (a third
+	// of them), and doubles at most one interval of a target (one handover).
+	if bound := 11 * (nTargets/3 + 2); kill.lost > bound {
+		t.Errorf("%d results lost over the replica's kill, more than the failover allows (%d)", kill.lost, bound)
+	}
+	if kill.worstDoubled > 1 {
+		t.Errorf("a target was probed twice in %d seconds around one handover; at most 1 allowed", kill.worstDoubled)
+	}
+	if missed > 0 {
+		t.Errorf("the browser resuming on another replica lacked %d stored results", missed)
+	}
+	for _, gap := range natsGaps {
+		if gap > 10*time.Second {
+			t.Errorf("after a nats-server died, a target went unprobed for %s, bound 10s", gap)
+		}
+	}
+	// A nats-server of three dying hands nothing over: its clients reconnect, the
+	// leases are renewed, the writer goes on.
+	if bound := 11 * (nTargets/3 + 2); natsKill.lost > bound {
+		t.Errorf("%d results lost after a nats-server died, more than a failover allows (%d)", natsKill.lost, bound)
+	}
+	if natsKill.worstDoubled > 1 {
+		t.Errorf("a target was probed twice in %d seconds after a nats-server died; at most 1 allowed", natsKill.worstDoubled)
+	}
+}
+
+// checkThreeCopies: every stream pingdeck made on the external NATS (the result
+// stream, the key-value buckets), the ones named in want among them, is kept in three
+// copies on three servers (--nats-replicas 3).
+func checkThreeCopies(t *testing.T, url string, want ...string) {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.UserInfo(extNATSUser, extNATSPassword), nats.Timeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	found := map[string]bool{}
+	streams := js.ListStreams(ctx)
+	for info := range streams.Info() {
+		name := info.Config.Name
+		found[name] = true
+		if peers := info.Cluster; info.Config.Replicas != 3 || peers == nil || len(peers.Replicas) != 2 {
+			t.Errorf("stream %s: %d replicas configured, cluster %+v; want 3 copies (a leader and two peers)", name, info.Config.Replicas, peers)
+		}
+	}
+	if err := streams.Err(); err != nil {
+		t.Fatalf("list the streams on the external NATS: %v", err)
+	}
+	for _, name := range want {
+		if !found[name] {
+			t.Errorf("no stream %s on the external NATS; found %v", name, found)
+		}
+	}
+	t.Logf("streams on the external NATS, each in 3 copies: %v", found)
+}
+
+// natsServerBinary is Debian's nats-server; the test is skipped without it, or fails
+// under CI (make test-deps installs it).
+func natsServerBinary(t *testing.T) string {
+	t.Helper()
+	if bin, err := exec.LookPath("nats-server"); err == nil {
+		return bin
+	}
+	if _, err := os.Stat("/usr/sbin/nats-server"); err == nil {
+		return "/usr/sbin/nats-server"
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("nats-server is not installed (make test-deps installs it)")
+	}
+	t.Skip("nats-server is not installed (make test-deps installs it)")
+	return ""
+}
+
+// natsCluster is nats-server processes clustered on loopback, JetStream on.
+type natsCluster struct {
+	urls   []string
+	procs  []*exec.Cmd
+	exited []chan struct{}
+	logs   []*lockedBuffer
+}
+
+// startNATSCluster starts n nats-servers routed to each other and waits until their
+// JetStream has a meta leader.
+func startNATSCluster(t *testing.T, bin string, n int) *natsCluster {
+	t.Helper()
+	ports := freeLoopbackPorts(t, 2*n)
+	client, routes := ports[:n], ports[n:]
+	ns := &natsCluster{}
+	for i := range n {
+		var others []string
+		for j, p := range routes {
+			if j != i {
+				others = append(others, fmt.Sprintf("%q", fmt.Sprintf("nats-route://127.0.0.1:%d", p)))
+			}
+		}
+		conf := fmt.Sprintf(`server_name: "ns%d"
+listen: "127.0.0.1:%d"
+jetstream { store_dir: %q }
+authorization { user: %q, password: %q }
+cluster {
+  name: "pingdeck-external"
+  listen: "127.0.0.1:%d"
+  routes: [%s]
+}
+`, i, client[i], filepath.Join(t.TempDir(), "js"), extNATSUser, extNATSPassword, routes[i], strings.Join(others, ", "))
+		path := filepath.Join(t.TempDir(), "nats.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ns.urls = append(ns.urls, fmt.Sprintf("nats://127.0.0.1:%d", client[i]))
+		ns.start(t, bin, path)
+	}
+	ns.waitMetaLeader(t, 60*time.Second)
+	return ns
+}
+
+// start runs one nats-server on the config file at path, killed when the test ends.
+func (ns *natsCluster) start(t *testing.T, bin, path string) {
+	t.Helper()
+	cmd := exec.Command(bin, "-c", path)
+	log := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	ns.procs, ns.exited, ns.logs = append(ns.procs, cmd), append(ns.exited, exited), append(ns.logs, log)
+}
+
+// waitMetaLeader waits until JetStream answers on every server: the cluster has
+// elected a meta leader.
+func (ns *natsCluster) waitMetaLeader(t *testing.T, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for i, u := range ns.urls {
+		var err error
+		for {
+			if err = jetStreamAnswers(u); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("JetStream of nats-server ns%d (%s) did not answer within %s: %v\n%s", i, u, limit, err, ns.logs[i])
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+}
+
+// jetStreamAnswers asks the server at u for the account's JetStream info.
+func jetStreamAnswers(u string) error {
+	nc, err := nats.Connect(u, nats.UserInfo(extNATSUser, extNATSPassword), nats.Timeout(2*time.Second))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = js.AccountInfo(ctx)
+	return err
+}
+
+// kill stops nats-server i as kill -9 does.
+func (ns *natsCluster) kill(i int) {
+	ns.procs[i].Process.Signal(syscall.SIGKILL)
+	<-ns.exited[i]
+}
+
+// connectedIndex is the nats-server p first connected to, from its log line.
+func (ns *natsCluster) connectedIndex(t *testing.T, p *proc) int {
+	t.Helper()
+	u := busURL(t, p)
+	for i, v := range ns.urls {
+		if v == u {
+			return i
+		}
+	}
+	t.Fatalf("node's bus %q is none of the cluster's servers %v", u, ns.urls)
+	return -1
+}
+
+// busURL is the external NATS p connected to at start, as its log says.
+func busURL(t *testing.T, p *proc) string {
+	t.Helper()
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		var rec struct{ Msg, URL string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "bus: external NATS" {
+			return rec.URL
+		}
+	}
+	t.Fatalf("no log line says which NATS the replica connected to:\n%s", p.stderr)
+	return ""
+}
+
+// connectedReplicas are the live replicas whose bus connected to url.
+func connectedReplicas(t *testing.T, c *testCluster, url string) map[int]bool {
+	t.Helper()
+	on := map[int]bool{}
+	for i, n := range c.nodes {
+		if !c.dead[i] && busURL(t, n) == url {
+			on[i] = true
+		}
+	}
+	return on
+}
+
+// freeLoopbackPorts are n ports free on 127.0.0.1 a moment ago.
+func freeLoopbackPorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+// newExternalCluster starts three replicas on one throwaway Postgres and the NATS
+// cluster at urls, each given every server (its own first; the client picks among them) and three
+// copies.
+func newExternalCluster(t *testing.T, urls []string) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, bin: buildPlainBinary(t), dead: map[int]bool{}}
+	c.env = []string{"PINGDECK_DB=" + storetest.PostgresURL(t), "PINGDECK_ADMIN_PASSWORD=admin-password", "PINGDECK_ALLOW_TARGETS=127.0.0.0/8",
+		"PINGDECK_NATS_USER=" + extNATSUser, "PINGDECK_NATS_PASSWORD=" + extNATSPassword}
+	for i := range urls {
+		own := append(append([]string{}, urls[i:]...), urls[:i]...)
+		c.args = append(c.args, []string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"),
+			"--node-name", fmt.Sprintf("node%d", i), "--nats-url", strings.Join(own, ","), "--nats-replicas", "3"})
+	}
+	c.nodes = make([]*proc, len(urls))
+	waits := make([]func() error, len(urls))
+	for i := range urls {
+		c.nodes[i], waits[i] = spawn(t, c.bin, c.env, c.args[i]...)
+	}
+	for i, wait := range waits {
+		if err := wait(); err != nil {
+			t.Fatalf("node%d: %v\nstderr:\n%s", i, err, c.nodes[i].stderr)
+		}
+	}
+	return c
+}
+
+// shardsHeld sums pingdeck_cluster_shards_held over the live replicas.
+func shardsHeld(t *testing.T, c *testCluster) int {
+	t.Helper()
+	sum := 0.0
+	for i, n := range c.nodes {
+		if !c.dead[i] {
+			sum += metricValue(n.client().text("/metrics"), "pingdeck_cluster_shards_held")
+		}
+	}
+	return int(sum)
+}
+
+// watchReadiness polls /readyz of every live replica for span and counts, per
+// replica, the answers that were not 200.
+func watchReadiness(t *testing.T, c *testCluster, span time.Duration) map[int]int {
+	t.Helper()
+	notReady := map[int]int{}
+	for deadline := time.Now().Add(span); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		for i, n := range c.nodes {
+			if c.dead[i] {
+				continue
+			}
+			h := n.client()
+			resp, err := h.c.Get(h.base + "/readyz")
+			if err != nil {
+				notReady[i]++
+				continue
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				notReady[i]++
+			}
+		}
+	}
+	return notReady
+}
+
+// missedAroundMove counts the results stored in [from, to) that the moved browser
+// lacks, reading as a replica that is not the writer does.
+func missedAroundMove(t *testing.T, c *testCluster, g e2eGroup, moved *liveViewer, from, to time.Time) int {
+	t.Helper()
+	reader := c.login(t, c.notWriterNode(t))
+	waitUntil(t, 20*time.Second, "results up to now stored", func() bool {
+		return len(storedTimes(t, reader, g.ID, g.Targets[0].ID, to, time.Now())) > 0
+	})
+	missed := 0
+	for _, tg := range g.Targets {
+		for _, at := range storedTimes(t, reader, g.ID, tg.ID, from, to) {
+			if !moved.has(tg.ID, at.UnixMilli()) {
+				missed++
+				t.Logf("resumed browser lacks %s's result of %s", tg.Address, at.Format("15:04:05.000"))
+			}
+		}
+	}
+	return missed
+}
+
+// losses sums gapsAndDoubles over a group's targets.
+type losses struct{ lost, doubled, worstDoubled int }
+
+func storedLosses(t *testing.T, h *httpClient, g e2eGroup, from, to time.Time) losses {
+	t.Helper()
+	var l losses
+	for _, tg := range g.Targets {
+		lost, doubled := gapsAndDoubles(storedTimes(t, h, g.ID, tg.ID, from, to), time.Second)
+		l.lost += lost
+		l.doubled += doubled
+		l.worstDoubled = max(l.worstDoubled, doubled)
+	}
+	return l
+}
+
+// nodeNames names the replicas in set, in order.
+func nodeNames(set map[int]bool) string {
+	var names []string
+	for _, i := range slices.Sorted(maps.Keys(set)) {
+		names = append(names, fmt.Sprintf("node%d", i))
+	}
+	return strings.Join(names, " and ")
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
+}
+
+// logClusterTrouble logs the replicas' warnings and errors and the nats-servers' logs.
+func logClusterTrouble(t *testing.T, c *testCluster, ns *natsCluster) {
+	for i, n := range c.nodes {
+		var lines []string
+		for _, l := range strings.Split(n.stderr.String(), "\n") {
+			if strings.Contains(l, `"level":"WARN"`) || strings.Contains(l, `"level":"ERROR"`) {
+				lines = append(lines, l)
+			}
+		}
+		t.Logf("node%d warnings and errors:\n%s", i, strings.Join(lines, "\n"))
+	}
+	for i, l := range ns.logs {
+		t.Logf("nats-server ns%d:\n%s", i, l)
+	}
+}
