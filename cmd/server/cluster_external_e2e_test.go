@@ -37,7 +37,8 @@ const (
 // and its browser resumes on another replica with a replay; then a kill -9 of the
 // nats-server a replica is connected to: JetStream keeps its quorum with two of three,
 // that replica reconnects to another server, the replicas stay ready and results keep
-// flowing and being stored.
+// flowing and being stored. A second nats-server gone, the quorum is lost: /readyz
+// answers 503 and the replicas stop probing.
 func TestReplicasOnExternalNATSCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three nats-servers and three replicas for a minute; not in -short")
@@ -190,6 +191,25 @@ func TestReplicasOnExternalNATSCluster(t *testing.T) {
 	if natsKill.worstDoubled > 1 {
 		t.Errorf("a target was probed twice in %d seconds after a nats-server died; at most 1 allowed", natsKill.worstDoubled)
 	}
+
+	// A second nats-server of three goes: JetStream has no quorum. Every replica's
+	// /readyz says the bus is the problem, and they let their leases go.
+	second := (dead + 1) % len(ns.urls)
+	ns.kill(second)
+	for i, n := range c.nodes {
+		if c.dead[i] {
+			continue
+		}
+		h := n.client()
+		var why string
+		waitUntil(t, 30*time.Second, fmt.Sprintf("/readyz of node%d failing once JetStream lost its quorum", i), func() bool {
+			var code int
+			code, why = h.status("GET", "/readyz", nil)
+			return code == 503 && strings.Contains(why, "bus")
+		})
+		t.Logf("  two nats-servers of three down: node%d /readyz 503 %s", i, strings.TrimSpace(why))
+	}
+	waitUntil(t, 30*time.Second, "the replicas letting their shards go without a quorum", func() bool { return shardsHeld(t, c) == 0 })
 }
 
 // checkThreeCopies: every stream pingdeck made on the external NATS (the result

@@ -83,9 +83,12 @@ const attemptTimeout = 3 * time.Second
 
 // clusterReady says why a clustered embedded server cannot serve JetStream now: its
 // JetStream cluster has no leader (this replica is cut off from most of the others,
-// or they are down).
+// or they are down). An external NATS is asked (externalReady).
 func (b *Bus) clusterReady() error {
-	if b.server == nil || !b.server.JetStreamIsClustered() {
+	if b.server == nil {
+		return b.externalReady()
+	}
+	if !b.server.JetStreamIsClustered() {
 		return nil
 	}
 	info, err := b.server.Jsz(&server.JSzOptions{})
@@ -97,6 +100,21 @@ func (b *Bus) clusterReady() error {
 	}
 	return nil
 }
+
+// externalReady says why an external NATS cannot serve JetStream now: it does not
+// answer for the account within readyTimeout (a NATS cluster that lost its quorum has
+// no meta leader; the connection to one of its servers stays up meanwhile).
+func (b *Bus) externalReady() error {
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	if _, err := b.js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("JetStream of the external NATS does not answer (a NATS cluster needs most of its servers up): %w", err)
+	}
+	return nil
+}
+
+// readyTimeout bounds Ready's question to an external NATS (/readyz allows 2 s).
+const readyTimeout = time.Second
 
 // RegisterClusterGauges exports pingdeck_bus_jetstream_meta_leader: 1 when this
 // replica's embedded server leads the JetStream cluster's metadata (for operators, and
