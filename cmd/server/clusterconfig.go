@@ -40,6 +40,8 @@ func (c *config) validateCluster(bad func(name, format string, args ...any)) {
 	}
 	if n.ClusterListen == "" {
 		bad("nats-cluster-listen", "--nats-routes needs this replica's own cluster address too (e.g. 0.0.0.0:6222)")
+	} else if len(n.Routes) == 0 {
+		bad("nats-routes", "a cluster needs the replicas' route URLs, this one's included (e.g. nats://pd1:6222,nats://pd2:6222,nats://pd3:6222)")
 	} else if _, _, err := net.SplitHostPort(n.ClusterListen); err != nil {
 		bad("nats-cluster-listen", "must be host:port (e.g. 0.0.0.0:6222), got %q", n.ClusterListen)
 	}

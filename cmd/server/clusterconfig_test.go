@@ -31,6 +31,7 @@ func TestClusterConfig(t *testing.T) {
 		{"SQLite in a cluster", append([]string{"--nats-cluster-listen", "0.0.0.0:6222", "--nats-routes", routes, "--node-name", "a"}, creds...), "--db (PINGDECK_DB): SQLite is one machine's database", 0},
 		{"no credentials", []string{"--db", pg, "--nats-cluster-listen", "0.0.0.0:6222", "--nats-routes", routes}, "refusing to cluster the bus without credentials", 0},
 		{"routes without a listen address", append([]string{"--db", pg, "--nats-routes", routes}, creds...), "--nats-cluster-listen (PINGDECK_NATS_CLUSTER_LISTEN): --nats-routes needs", 0},
+		{"a listen address without routes", append([]string{"--db", pg, "--nats-cluster-listen", "0.0.0.0:6222"}, creds...), "--nats-routes (PINGDECK_NATS_ROUTES): a cluster needs the replicas' route URLs", 0},
 		{"cluster and an external NATS", append([]string{"--db", pg, "--nats-cluster-listen", "0.0.0.0:6222", "--nats-url", "nats://10.0.0.9:4222"}, creds...), "with --nats-url nothing is embedded", 0},
 		{"bad node name", []string{"--node-name", "a.b"}, "--node-name (PINGDECK_NODE_NAME)", 0},
 		{"bad route", append([]string{"--db", pg, "--nats-cluster-listen", "0.0.0.0:6222", "--nats-routes", "10.0.0.1:6222"}, creds...), "--nats-routes (PINGDECK_NATS_ROUTES)", 0},
