@@ -26,7 +26,7 @@ func openBus(cfg *config, log *slog.Logger) (*bus.Bus, error) {
 		TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
 		Name: "pingdeck-server", Logger: log,
 		Cluster: bus.ClusterConfig{Listen: cfg.NATS.ClusterListen, Routes: cfg.NATS.Routes,
-			NodeName: cfg.NodeName, Replicas: cfg.NATS.Replicas},
+			NodeName: cfg.NodeName, Replicas: cfg.NATS.Replicas, TLS: cfg.NATS.routeTLS()},
 	})
 	switch {
 	case err != nil && cfg.NATS.URL != "":
@@ -43,7 +43,7 @@ func openBus(cfg *config, log *slog.Logger) (*bus.Bus, error) {
 		log.Info("bus: external NATS", "url", b.Conn().ConnectedUrlRedacted())
 	case cfg.NATS.ClusterListen != "":
 		log.Info("bus: embedded NATS clustered with the other replicas", "node", cfg.NodeName, "cluster", cfg.NATS.ClusterListen,
-			"routes", len(cfg.NATS.Routes), "jetstream_replicas", b.Replicas(), "client_addr", addr, "store", storeDir)
+			"routes", len(cfg.NATS.Routes), "routes_tls", cfg.NATS.routeTLS().On(), "jetstream_replicas", b.Replicas(), "client_addr", addr, "store", storeDir)
 	case addr != nil:
 		log.Info("bus: embedded NATS listening for agents and replicas", "addr", addr.String(),
 			"tls", cfg.NATS.TLSCert != "", "store", storeDir)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"os"
 	"strings"
 
+	"pingdeck/internal/bus"
 	"pingdeck/internal/cluster"
 	"pingdeck/internal/store"
 )
@@ -26,6 +28,7 @@ func (c *config) validateCluster(bad func(name, format string, args ...any)) {
 	if n.Replicas != 1 && n.Replicas != 3 {
 		bad("nats-replicas", "must be 1 or 3 (0 decides from --nats-routes), got %d", n.Replicas)
 	}
+	n.validateRouteTLS(bad)
 	if n.ClusterListen == "" && len(n.Routes) == 0 {
 		if n.Replicas == 3 && n.URL == "" {
 			bad("nats-replicas", "3 copies need a cluster: --nats-routes naming three servers, or --nats-url of a NATS cluster")
@@ -37,6 +40,8 @@ func (c *config) validateCluster(bad func(name, format string, args ...any)) {
 	}
 	if n.ClusterListen == "" {
 		bad("nats-cluster-listen", "--nats-routes needs this replica's own cluster address too (e.g. 0.0.0.0:6222)")
+	} else if len(n.Routes) == 0 {
+		bad("nats-routes", "a cluster needs the replicas' route URLs, this one's included (e.g. nats://pd1:6222,nats://pd2:6222,nats://pd3:6222)")
 	} else if _, _, err := net.SplitHostPort(n.ClusterListen); err != nil {
 		bad("nats-cluster-listen", "must be host:port (e.g. 0.0.0.0:6222), got %q", n.ClusterListen)
 	}
@@ -53,6 +58,50 @@ func (c *config) validateCluster(bad func(name, format string, args ...any)) {
 	if dialect, _, err := store.ParseDSN(c.DB); err == nil && dialect == store.SQLite {
 		bad("db", "SQLite is one machine's database and replicas cannot share it: several replicas (--nats-cluster-listen, --nats-routes) need one Postgres, --db postgres://user:pass@host/db")
 	}
+}
+
+// routeTLS is the routes' TLS files, all empty when the routes are plain text.
+func (n natsConfig) routeTLS() bus.RouteTLS {
+	return bus.RouteTLS{Cert: n.ClusterTLSCert, Key: n.ClusterTLSKey, CA: n.ClusterTLSCA}
+}
+
+// validateRouteTLS checks the routes' TLS flags: all three or none, only with
+// --nats-cluster-listen, and files that can be used (read and checked now, so that a
+// bad one is named at start rather than as routes failing later).
+func (n natsConfig) validateRouteTLS(bad func(name, format string, args ...any)) {
+	r := n.routeTLS()
+	if !r.On() {
+		return
+	}
+	if n.ClusterListen == "" {
+		bad("nats-cluster-tls-cert", "encrypts the routes between replicas: set --nats-cluster-listen too")
+		return
+	}
+	for _, f := range []struct{ flag, path string }{
+		{"nats-cluster-tls-cert", r.Cert}, {"nats-cluster-tls-key", r.Key}, {"nats-cluster-tls-ca", r.CA},
+	} {
+		if f.path == "" {
+			bad(f.flag, "--nats-cluster-tls-cert, --nats-cluster-tls-key and --nats-cluster-tls-ca go together: give all three or none")
+			return
+		}
+	}
+	var fileErr *bus.RouteTLSError
+	if err := r.Check(); errors.As(err, &fileErr) {
+		bad(routeTLSFlag(fileErr.File), "%s: %v", fileErr.Path, fileErr.Err)
+	} else if err != nil {
+		bad("nats-cluster-tls-cert", "%v", err)
+	}
+}
+
+// routeTLSFlag is the flag that gives one of the route TLS files.
+func routeTLSFlag(file string) string {
+	switch file {
+	case bus.RouteTLSKey:
+		return "nats-cluster-tls-key"
+	case bus.RouteTLSCA:
+		return "nats-cluster-tls-ca"
+	}
+	return "nats-cluster-tls-cert"
 }
 
 // replicasFor is JetStream's replication for a cluster with these routes: 3 when they

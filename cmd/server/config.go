@@ -59,6 +59,8 @@ type natsConfig struct {
 	// ClusterListen and Routes cluster the embedded server with other replicas'.
 	ClusterListen string
 	Routes        []string
+	// ClusterTLSCert, ClusterTLSKey and ClusterTLSCA make the routes mutual TLS.
+	ClusterTLSCert, ClusterTLSKey, ClusterTLSCA string
 	// Replicas is JetStream's replication: 0 decides from Routes (replicasFor).
 	Replicas int
 	// MaxMB and MaxAge bound the result stream: what waits there for the database.
@@ -150,6 +152,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.NATS.TLSKey, "nats-tls-key", "", "PEM private key for --nats-tls-cert")
 	fs.StringVar(&c.NATS.ClusterListen, "nats-cluster-listen", "", "host:port on which the embedded NATS server takes the other replicas' servers (routes), to run several replicas on one Postgres without an external NATS; needs --nats-user and --nats-password, which the routes use")
 	fs.Var(listFlag{&c.NATS.Routes}, "nats-routes", "comma-separated cluster addresses of the replicas' embedded NATS servers (nats://host:6222), the same list on every replica, its own included")
+	fs.StringVar(&c.NATS.ClusterTLSCert, "nats-cluster-tls-cert", "", "PEM certificate this replica shows on its routes, signed by --nats-cluster-tls-ca and valid for server and client authentication; with --nats-cluster-tls-key and --nats-cluster-tls-ca the routes are mutual TLS (default: plain text)")
+	fs.StringVar(&c.NATS.ClusterTLSKey, "nats-cluster-tls-key", "", "PEM private key for --nats-cluster-tls-cert")
+	fs.StringVar(&c.NATS.ClusterTLSCA, "nats-cluster-tls-ca", "", "PEM certificate of the CA that signed every replica's --nats-cluster-tls-cert: a route from a server whose certificate it did not sign is refused")
 	fs.IntVar(&c.NATS.Replicas, "nats-replicas", 0, "copies JetStream keeps of pingdeck's streams and buckets in a cluster: 1 or 3; 0 = 3 when --nats-routes lists three or more servers, else 1 (default 0)")
 	fs.StringVar(&c.NodeName, "node-name", "", "name of this replica among the others (1-64 of a-z, A-Z, 0-9, - and _), stable across restarts (default: the host name)")
 	fs.BoolVar(&c.MetricsTargetsPublic, "metrics-targets-public", false, "serve /metrics/targets (per-target metrics of the groups that turn them on, with their addresses) without credentials; by default a scraper sends an API token and sees the groups its user may see")

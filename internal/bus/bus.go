@@ -54,6 +54,8 @@ type ClusterConfig struct {
 	NodeName string
 	// Replicas is how many copies JetStream keeps of each stream and bucket (1 or 3).
 	Replicas int
+	// TLS, when on, makes the routes mutual TLS; off, they are plain text.
+	TLS RouteTLS
 }
 
 // clustered says whether cfg asks for a clustered embedded server.

@@ -37,6 +37,15 @@ func freePorts(t *testing.T, n int) []int {
 // once as replicas started together would be, each with the same route list.
 func openCluster(t *testing.T, n int) []*Bus {
 	t.Helper()
+	buses, _ := openClusterTLS(t, make([]RouteTLS, n))
+	return buses
+}
+
+// openClusterTLS is openCluster with route TLS: len(routeTLS) buses, bus i with
+// routeTLS[i] (off when zero), and their logs.
+func openClusterTLS(t *testing.T, routeTLS []RouteTLS) ([]*Bus, []*logBuffer) {
+	t.Helper()
+	n := len(routeTLS)
 	ports := freePorts(t, n)
 	var routes []string
 	for _, p := range ports {
@@ -52,15 +61,19 @@ func openCluster(t *testing.T, n int) []*Bus {
 			buses[i], errs[i] = Open(Config{StoreDir: filepath.Join(t.TempDir(), "bus"), User: "pingdeck", Password: "a-long-bus-password",
 				Logger: slog.New(slog.NewTextHandler(logs[i], nil)),
 				Cluster: ClusterConfig{Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes,
-					NodeName: fmt.Sprintf("node%d", i), Replicas: 3}})
+					NodeName: fmt.Sprintf("node%d", i), Replicas: 3, TLS: routeTLS[i]}})
 		})
 	}
 	wg.Wait()
-	for i, b := range buses {
-		if errs[i] != nil {
-			t.Fatalf("Open node%d: %v\nlog:\n%s", i, errs[i], logs[i])
+	for _, b := range buses {
+		if b != nil {
+			t.Cleanup(func() { b.Close() })
 		}
-		t.Cleanup(func() { b.Close() })
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open node%d: %v\nlog:\n%s", i, err, logs[i])
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -69,7 +82,7 @@ func openCluster(t *testing.T, n int) []*Bus {
 			t.Fatalf("node%d: %v\nlog:\n%s", i, err, logs[i])
 		}
 	}
-	return buses
+	return buses, logs
 }
 
 func TestClusteredBusesShareStreamsAndChanges(t *testing.T) {

@@ -167,7 +167,8 @@ const clusterName = "pingdeck"
 // clusterOptions clusters the embedded server with the other replicas': it listens
 // for routes on cfg.Cluster.Listen (the user and password required of each), connects
 // to cfg.Cluster.Routes with them, and names itself cfg.Cluster.NodeName (JetStream's
-// cluster needs a unique name per server).
+// cluster needs a unique name per server). With cfg.Cluster.TLS the routes are mutual
+// TLS.
 func clusterOptions(opts *server.Options, cfg Config) error {
 	c := cfg.Cluster
 	if c.NodeName == "" || !validToken(c.NodeName) {
@@ -186,6 +187,11 @@ func clusterOptions(opts *server.Options, cfg Config) error {
 	opts.ServerName = c.NodeName
 	opts.Cluster = server.ClusterOpts{Name: clusterName, Host: host, Port: p,
 		Username: cfg.User, Password: cfg.Password, AuthTimeout: 2, ConnectRetries: 0}
+	if c.TLS.On() {
+		if err := routeTLSOptions(&opts.Cluster, c.TLS); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+	}
 	for _, r := range c.Routes {
 		u, err := url.Parse(strings.TrimSpace(r))
 		if err != nil || u.Host == "" {

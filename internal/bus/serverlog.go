@@ -31,6 +31,10 @@ func (l *serverLog) Tracef(format string, v ...any) {
 
 func (l *serverLog) Warnf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
+	if routeRefused(msg) {
+		l.log.Warn("nats: " + msg)
+		return
+	}
 	if clusterForming(msg) {
 		l.log.Info("nats: " + msg)
 		return
@@ -41,6 +45,10 @@ func (l *serverLog) Warnf(format string, v ...any) {
 
 func (l *serverLog) Errorf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
+	if routeRefused(msg) {
+		l.log.Warn("nats: " + msg)
+		return
+	}
 	if clusterForming(msg) {
 		l.log.Info("nats: " + msg)
 		return
@@ -59,6 +67,13 @@ func clusterForming(msg string) bool {
 		}
 	}
 	return false
+}
+
+// routeRefused reports whether a server message is a route's TLS handshake failing: a
+// peer whose certificate the CA did not sign (or that does not speak TLS), worth a
+// warning but no sign of a damaged store.
+func routeRefused(msg string) bool {
+	return strings.Contains(msg, "TLS route handshake error")
 }
 
 // Fatalf records msg for tryStart; the server stops what it was starting, and pingdeck

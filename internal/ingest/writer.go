@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -75,6 +76,10 @@ type Writer struct {
 	// for (Before + len of its newest): a batch whose Before is past it follows a gap.
 	// Loaded from the database at start, saved after each write. Run's own.
 	sources map[string]uint64
+	// gaps are results that did not arrive in order, not counted lost yet: a batch the
+	// stream did not confirm is published again and may come after its successors.
+	// Run's own.
+	gaps []gap
 }
 
 type writerMetrics struct {
@@ -180,6 +185,7 @@ func (w *Writer) Run(ctx context.Context) {
 			}
 		}
 		wg.Wait()
+		w.countGaps(time.Time{}) // those still open are lost, as far as this run knows
 		final, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
 		defer cancel()
 		if !w.commit(final, time.Time{}, &held) {
@@ -193,6 +199,7 @@ func (w *Writer) Run(ctx context.Context) {
 		case <-hourly.C:
 			w.housekeep(ctx)
 		case now := <-tick.C:
+			w.countGaps(now.Add(-gapGrace))
 			if !w.commit(ctx, now, &held) {
 				return
 			}
@@ -200,7 +207,7 @@ func (w *Writer) Run(ctx context.Context) {
 			if !ok { // the fetcher stopped: ctx ended
 				return
 			}
-			progress, gaps := w.progress(f.received)
+			progress := w.progress(f.received, time.Now())
 			n := 0
 			for i, r := range f.received {
 				held = append(held, heldBatch{msg: f.msgs[i], due: w.store.Hold(r.Results)})
@@ -208,7 +215,6 @@ func (w *Writer) Run(ctx context.Context) {
 			}
 			w.m.written.Add(float64(n))
 			maps.Copy(w.sources, progress)
-			w.countGaps(gaps)
 			if w.store.HeldResults() > w.o.HoldResults && !w.commit(ctx, time.Time{}, &held) {
 				return
 			}
@@ -362,37 +368,85 @@ func (w *Writer) sleep(ctx context.Context, d time.Duration) bool {
 	return true
 }
 
-// gap is results of one source that never arrived.
+// gap is results of one source that have not arrived: its results numbered from to to.
 type gap struct {
 	source, location string
-	lost             uint64
+	from, to         uint64
+	seen             time.Time // when a later batch showed it
 }
 
+// Counting gaps: one still open gapGrace after it was seen is counted lost. A batch
+// the stream did not confirm (its leader changing) is published again every 250 ms,
+// so it comes within seconds of its successors; one later than gapGrace is counted
+// lost, then stored (an over-count, logged). At most maxOpenGaps wait, past that the
+// oldest is counted at once.
+const (
+	gapGrace    = 15 * time.Second
+	maxOpenGaps = 10000
+)
+
 // progress is, for the sources of received, what the stored batches will account for
-// once these are stored, and the gaps they follow: a batch whose Before is past what
-// its source's stored batches account for (nothing, for a source never stored).
-func (w *Writer) progress(received []bus.Received) (map[string]uint64, []gap) {
+// once these are stored. A batch whose Before is past what its source's batches
+// account for (nothing, for a source never stored) opens a gap; a batch that comes
+// late fills the gap it falls in.
+func (w *Writer) progress(received []bus.Received, now time.Time) map[string]uint64 {
 	progress := map[string]uint64{}
-	var gaps []gap
 	for _, r := range received {
 		next, ok := progress[r.Source]
 		if !ok {
 			next = w.sources[r.Source]
 		}
-		if r.Before > next {
-			gaps = append(gaps, gap{source: r.Source, location: r.Location, lost: r.Before - next})
+		end := r.Before + uint64(len(r.Results)+r.Refused)
+		switch {
+		case r.Before > next:
+			w.gaps = append(w.gaps, gap{source: r.Source, location: r.Location, from: next, to: r.Before, seen: now})
+		case r.Before < next:
+			w.fill(r.Source, r.Before, end)
 		}
-		progress[r.Source] = max(next, r.Before+uint64(len(r.Results)+r.Refused))
+		progress[r.Source] = max(next, end)
 	}
-	return progress, gaps
+	if over := len(w.gaps) - maxOpenGaps; over > 0 {
+		w.count(w.gaps[:over])
+		w.gaps = slices.Delete(w.gaps, 0, over)
+	}
+	return progress
 }
 
-// countGaps counts and logs results that never reached the writer.
-func (w *Writer) countGaps(gaps []gap) {
+// fill takes source's results from to to out of the open gaps.
+func (w *Writer) fill(source string, from, to uint64) {
+	var kept []gap
+	for _, g := range w.gaps {
+		if g.source != source || to <= g.from || from >= g.to {
+			kept = append(kept, g)
+			continue
+		}
+		if g.from < from {
+			kept = append(kept, gap{source: g.source, location: g.location, from: g.from, to: from, seen: g.seen})
+		}
+		if to < g.to {
+			kept = append(kept, gap{source: g.source, location: g.location, from: to, to: g.to, seen: g.seen})
+		}
+	}
+	w.gaps = kept
+}
+
+// countGaps counts as lost the open gaps seen before cutoff (all of them with a zero
+// cutoff).
+func (w *Writer) countGaps(cutoff time.Time) {
+	n := 0
+	for n < len(w.gaps) && (cutoff.IsZero() || w.gaps[n].seen.Before(cutoff)) {
+		n++
+	}
+	w.count(w.gaps[:n])
+	w.gaps = slices.Delete(w.gaps, 0, n)
+}
+
+// count counts and logs results that never reached the writer.
+func (w *Writer) count(gaps []gap) {
 	for _, g := range gaps {
-		w.o.Metrics.Dropped.WithLabelValues(bus.DropDiscarded).Add(float64(g.lost))
+		w.o.Metrics.Dropped.WithLabelValues(bus.DropDiscarded).Add(float64(g.to - g.from))
 		w.o.Logger.Error("results never reached the writer: the bus dropped them (over --bus-max-mb or --bus-max-age) or their publish failed",
-			"source", g.source, "location", g.location, "count", g.lost)
+			"source", g.source, "location", g.location, "count", g.to-g.from)
 	}
 }
 

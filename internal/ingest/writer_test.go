@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -495,5 +497,45 @@ func TestResultsAreHeldUntilTheirBlockCloses(t *testing.T) {
 	}
 	if info, err := r.cons.Info(context.Background()); err != nil || info.NumAckPending != 0 || info.NumPending != 0 {
 		t.Fatalf("after the writer stopped the bus holds %+v (%v), want every batch acked", info, err)
+	}
+}
+
+// TestABatchPublishedAgainLateFillsItsGap: a batch the stream did not confirm is
+// published again and may come after its successors; the gap it leaves meanwhile is
+// not counted lost unless it stays open past gapGrace.
+func TestABatchPublishedAgainLateFillsItsGap(t *testing.T) {
+	m := bus.NewResultMetrics(nil)
+	w := &Writer{o: Options{Metrics: m, Logger: slog.New(slog.DiscardHandler)}, sources: map[string]uint64{}}
+	batch := func(before uint64, n int) bus.Received {
+		return bus.Received{Location: "local", Source: "s1", Before: before, Results: make([]ping.Result, n)}
+	}
+	dropped := func() float64 { return testutil.ToFloat64(m.Dropped.WithLabelValues(bus.DropDiscarded)) }
+	t0 := time.Now()
+	countAt := func(now time.Time) { w.countGaps(now.Add(-gapGrace)) } // as Run's ticks do
+	// 0–9 came; 10–29 were not confirmed; 30–39 and 40–49 came first.
+	maps.Copy(w.sources, w.progress([]bus.Received{batch(0, 10), batch(30, 10)}, t0))
+	maps.Copy(w.sources, w.progress([]bus.Received{batch(40, 10)}, t0))
+	countAt(t0.Add(time.Second)) // a second later: nothing counted yet
+	if d := dropped(); d != 0 || len(w.gaps) != 1 {
+		t.Fatalf("counted %v dropped with %d gaps open right after the gap; want 0 and 1", d, len(w.gaps))
+	}
+	// 10–19 come again a few seconds later; 20–29 never do.
+	maps.Copy(w.sources, w.progress([]bus.Received{batch(10, 10)}, t0.Add(3*time.Second)))
+	if w.sources["s1"] != 50 {
+		t.Fatalf("source progress %d after a late batch, want 50 (it stays)", w.sources["s1"])
+	}
+	countAt(t0.Add(gapGrace - time.Second))
+	if d := dropped(); d != 0 {
+		t.Fatalf("counted %v dropped before the grace ended", d)
+	}
+	countAt(t0.Add(gapGrace + time.Second))
+	if d := dropped(); d != 10 || len(w.gaps) != 0 {
+		t.Fatalf("after the grace: %v dropped, %d gaps open; want the 10 that never came, none open", d, len(w.gaps))
+	}
+	// At a stop every open gap is counted.
+	maps.Copy(w.sources, w.progress([]bus.Received{batch(60, 5)}, t0.Add(time.Hour)))
+	w.countGaps(time.Time{})
+	if d := dropped(); d != 20 {
+		t.Fatalf("after a stop: %v dropped, want 20", d)
 	}
 }
