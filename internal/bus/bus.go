@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -74,6 +75,9 @@ type Bus struct {
 	agentsMu  sync.Mutex      // one reload of the agents' credentials at a time
 	// replicas is how many copies JetStream keeps of what pingdeck creates.
 	replicas int
+	// jsSilentSince is when an external NATS's JetStream first did not answer Ready
+	// since it last did (unix ns; 0: it answers).
+	jsSilentSince atomic.Int64
 }
 
 // connectTimeout bounds the first connection; afterwards the connection reconnects

@@ -101,20 +101,33 @@ func (b *Bus) clusterReady() error {
 	return nil
 }
 
-// externalReady says why an external NATS cannot serve JetStream now: it does not
-// answer for the account within readyTimeout (a NATS cluster that lost its quorum has
-// no meta leader; the connection to one of its servers stays up meanwhile).
+// externalReady says why an external NATS cannot serve JetStream now: it has not
+// answered for the account for electionGrace (a NATS cluster that lost its quorum has
+// no meta leader; the connection to one of its servers stays up meanwhile). Shorter
+// silences are elections after a server of the cluster died: not a reason to leave
+// the load balancer.
 func (b *Bus) externalReady() error {
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
-	if _, err := b.js.AccountInfo(ctx); err != nil {
-		return fmt.Errorf("JetStream of the external NATS does not answer (a NATS cluster needs most of its servers up): %w", err)
+	_, err := b.js.AccountInfo(ctx)
+	if err == nil {
+		b.jsSilentSince.Store(0)
+		return nil
 	}
-	return nil
+	now := time.Now().UnixNano()
+	b.jsSilentSince.CompareAndSwap(0, now)
+	if silent := time.Duration(now - b.jsSilentSince.Load()); silent < electionGrace {
+		return nil
+	}
+	return fmt.Errorf("JetStream of the external NATS does not answer (a NATS cluster needs most of its servers up): %w", err)
 }
 
 // readyTimeout bounds Ready's question to an external NATS (/readyz allows 2 s).
 const readyTimeout = time.Second
+
+// electionGrace is how long an external NATS's JetStream may not answer before Ready
+// says so: a NATS server's Raft election waits up to 9 s for a leader's heartbeat.
+const electionGrace = 10 * time.Second
 
 // RegisterClusterGauges exports pingdeck_bus_jetstream_meta_leader: 1 when this
 // replica's embedded server leads the JetStream cluster's metadata (for operators, and
