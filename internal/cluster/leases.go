@@ -62,7 +62,7 @@ type Options struct {
 	// MaxUnrenewed bounds how long a lease is kept unrenewed while Majority holds:
 	// 12 s, past a NATS election (up to 9 s after the leader's last heartbeat).
 	MaxUnrenewed time.Duration
-	Logger  *slog.Logger
+	Logger       *slog.Logger
 }
 
 func (o *Options) defaults() {
