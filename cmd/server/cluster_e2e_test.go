@@ -107,7 +107,7 @@ func TestClusterFailover(t *testing.T) {
 		name string
 		pick func() int
 	}{
-		{"a replica", func() int { return 1 }},
+		{"a replica leading neither JetStream nor the lease bucket", c.plainReplica},
 		{"the JetStream meta leader's replica", c.metaLeader},
 		// Its death leaves the bucket leaderless until JetStream elects another (4–9 s):
 		// the others keep their leases meanwhile, and take the dead one's after.
@@ -123,6 +123,12 @@ func TestClusterFailover(t *testing.T) {
 		for j, n := range c.nodes {
 			letGo[j] = strings.Count(n.stderr.String(), "letting it go before it lapses")
 		}
+		// The 10 s, plus JetStream's election (4–9 s after the leader's last
+		// heartbeat, not configurable) when the bucket's leader dies with the replica.
+		bound := 10 * time.Second
+		if metricValue(c.nodes[i].client().text("/metrics"), "pingdeck_cluster_leases_leader") == 1 {
+			bound = 12 * time.Second
+		}
 		killedAt := time.Now()
 		c.kill(i)
 		time.Sleep(2 * time.Second) // the browser's backoff: results go on meanwhile
@@ -130,7 +136,10 @@ func TestClusterFailover(t *testing.T) {
 		byNode[i] = nil
 		took := watcher.waitAllAfter(t, killedAt, nTargets, 10*time.Second+5*time.Second)
 		failovers = append(failovers, took)
-		t.Logf("kill -9 %s (node%d): every target probed again after %s", k.name, i, took.Round(time.Millisecond))
+		t.Logf("kill -9 %s (node%d): every target probed again after %s (bound %s)", k.name, i, took.Round(time.Millisecond), bound)
+		if took > bound {
+			t.Errorf("failover after killing %s took %s, bound %s", k.name, took, bound)
+		}
 		for j, n := range c.nodes {
 			if j != i && strings.Count(n.stderr.String(), "letting it go before it lapses") > letGo[j] {
 				t.Errorf("node%d let leases go after node%d died: a survivor must keep probing its share", j, i)
@@ -207,17 +216,12 @@ func TestClusterFailover(t *testing.T) {
 		worstDoubled = max(worstDoubled, d)
 	}
 	t.Logf("cluster of 3, %d targets at 1 s, %s measured:", nTargets, to.Sub(from).Round(time.Second))
-	t.Logf("  failover after kill -9: %v (bound 10s)", failovers)
+	t.Logf("  failover after kill -9: %v (bound 10s; 12s when the lease bucket's leader died too)", failovers)
 	t.Logf("  live delivery across replicas (sent → viewer): p50 %s, p99 %s over %d results", p50.Round(time.Millisecond), p99.Round(time.Millisecond), len(lat))
 	t.Logf("  stored results lost: %d, duplicated (a second probed twice): %d, targets probed twice at some moment: %d", lost, doubled, twice)
 	t.Logf("  a browser moved to another replica lacked %d stored results of the seconds around its move", missedOnResume)
 	t.Logf("  a change on one replica reached the others' sockets within %s", changeLag.Round(time.Millisecond))
 
-	for _, f := range failovers {
-		if f > 10*time.Second {
-			t.Errorf("failover took %s, bound 10s", f)
-		}
-	}
 	if p99 > time.Second+time.Second { // the probe's interval plus the 1 s
 		t.Errorf("live delivery p99 %s", p99)
 	}

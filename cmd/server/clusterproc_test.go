@@ -123,6 +123,20 @@ func (c *testCluster) metaLeader() int { return c.leaderBy("pingdeck_bus_jetstre
 // killing it makes JetStream elect another leader before any lease can change hands.
 func (c *testCluster) leasesLeader() int { return c.leaderBy("pingdeck_cluster_leases_leader") }
 
+// plainReplica is the index of a live replica that leads neither JetStream's metadata
+// nor the lease bucket.
+func (c *testCluster) plainReplica() int {
+	c.t.Helper()
+	for i, n := range c.nodes {
+		m := n.client().text("/metrics")
+		if !c.dead[i] && metricValue(m, "pingdeck_bus_jetstream_meta_leader") == 0 && metricValue(m, "pingdeck_cluster_leases_leader") == 0 {
+			return i
+		}
+	}
+	c.t.Fatal("every replica leads something")
+	return -1
+}
+
 // leaderBy is the index of the live replica whose gauge says 1.
 func (c *testCluster) leaderBy(gauge string) int {
 	c.t.Helper()
