@@ -42,7 +42,8 @@ func openLeases(ctx context.Context, cfg *config, b *bus.Bus, alone bool, probes
 	var l *cluster.Leases
 	err := b.RetryTransient(setup, "the lease bucket", func(ctx context.Context) (err error) {
 		l, err = cluster.Open(ctx, b.JetStream(), cluster.Options{Node: cfg.NodeName, Replicas: b.Replicas(),
-			Tasks: []string{taskWriter, taskHousekeeping, taskAlertRules}, TasksOnly: !probes, Changed: changed, Logger: log})
+			Tasks: []string{taskWriter, taskHousekeeping, taskAlertRules}, TasksOnly: !probes, Changed: changed,
+			Majority: b.ReachesMajority, Logger: log})
 		return err
 	})
 	if err != nil {

@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"pingdeck/internal/bus/bustest"
 	"pingdeck/internal/store/storetest"
 )
 
-// testCluster is several replicas of the real binary on one Postgres.
+// testCluster is several replicas of the real binary on one Postgres, their embedded
+// NATS servers clustered over TLS routes.
 type testCluster struct {
 	t     *testing.T
 	bin   string
@@ -46,9 +48,13 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 	}
 	c.env = []string{"PINGDECK_DB=" + dsn, "PINGDECK_MAX_STREAMS_PER_USER=" + fmt.Sprint(clusterStreamCap), "PINGDECK_ADMIN_PASSWORD=admin-password", "PINGDECK_ALLOW_TARGETS=127.0.0.0/8",
 		"PINGDECK_NATS_USER=pingdeck", "PINGDECK_NATS_PASSWORD=cluster-bus-password", "PINGDECK_NATS_ROUTES=" + strings.Join(routes, ",")}
+	// The routes are mutual TLS, as a cluster across hosts should run.
+	ca := bustest.NewCA(t, "pingdeck test cluster")
 	for i := range n {
+		cert, key := ca.Issue(t, fmt.Sprintf("node%d", i))
 		c.args = append(c.args, []string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"),
-			"--node-name", fmt.Sprintf("node%d", i), "--nats-cluster-listen", strings.TrimPrefix(routes[i], "nats://")})
+			"--node-name", fmt.Sprintf("node%d", i), "--nats-cluster-listen", strings.TrimPrefix(routes[i], "nats://"),
+			"--nats-cluster-tls-cert", cert, "--nats-cluster-tls-key", key, "--nats-cluster-tls-ca", ca.File})
 	}
 	// They start together: each waits for a quorum of the others' NATS servers.
 	c.nodes = make([]*proc, n)
@@ -111,14 +117,35 @@ func (c *testCluster) writerNode(t *testing.T) int {
 }
 
 // metaLeader is the replica whose NATS server leads JetStream's metadata now.
-func (c *testCluster) metaLeader() int {
+func (c *testCluster) metaLeader() int { return c.leaderBy("pingdeck_bus_jetstream_meta_leader") }
+
+// leasesLeader is the index of the replica whose NATS server leads the lease bucket:
+// killing it makes JetStream elect another leader before any lease can change hands.
+func (c *testCluster) leasesLeader() int { return c.leaderBy("pingdeck_cluster_leases_leader") }
+
+// plainReplica is the index of a live replica that leads neither JetStream's metadata
+// nor the lease bucket.
+func (c *testCluster) plainReplica() int {
 	c.t.Helper()
 	for i, n := range c.nodes {
-		if metricValue(n.client().text("/metrics"), "pingdeck_bus_jetstream_meta_leader") == 1 {
+		m := n.client().text("/metrics")
+		if !c.dead[i] && metricValue(m, "pingdeck_bus_jetstream_meta_leader") == 0 && metricValue(m, "pingdeck_cluster_leases_leader") == 0 {
 			return i
 		}
 	}
-	c.t.Fatal("no replica leads JetStream")
+	c.t.Fatal("every replica leads something")
+	return -1
+}
+
+// leaderBy is the index of the live replica whose gauge says 1.
+func (c *testCluster) leaderBy(gauge string) int {
+	c.t.Helper()
+	for i, n := range c.nodes {
+		if !c.dead[i] && metricValue(n.client().text("/metrics"), gauge) == 1 {
+			return i
+		}
+	}
+	c.t.Fatalf("no replica says %s 1", gauge)
 	return -1
 }
 

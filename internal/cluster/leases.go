@@ -53,7 +53,16 @@ type Options struct {
 	// Changed is called, on Run's goroutine, after the shards held changed: before a
 	// shard is released and after one is taken. It must not block for long.
 	Changed func()
-	Logger  *slog.Logger
+	// Majority, when set, says whether this replica's NATS server reaches most of the
+	// cluster's servers. A lease that cannot be renewed while it does is kept up to
+	// MaxUnrenewed: the bucket is electing a leader (its leader's server died), and
+	// no other replica can take the lease before the new leader answers this one too.
+	// Unset, or cut off: let go before the TTL.
+	Majority func() bool
+	// MaxUnrenewed bounds how long a lease is kept unrenewed while Majority holds:
+	// 12 s, past a NATS election (up to 9 s after the leader's last heartbeat).
+	MaxUnrenewed time.Duration
+	Logger       *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -74,6 +83,9 @@ func (o *Options) defaults() {
 	}
 	if o.Changed == nil {
 		o.Changed = func() {}
+	}
+	if o.MaxUnrenewed <= 0 {
+		o.MaxUnrenewed = 12 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -98,6 +110,11 @@ type Leases struct {
 	// Owned by Run's goroutine: the revision of each key held, and when it was
 	// last renewed.
 	mine map[string]lease
+	// Owned by Run's goroutine: the bucket did not answer the last announcement
+	// (outage), and takes wait until settled, a Renew after it answers again, so that
+	// the others' announcements and renewals are in the view first.
+	outage  bool
+	settled time.Time
 }
 
 type seen struct {

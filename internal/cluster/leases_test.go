@@ -274,3 +274,30 @@ func TestOthersLiveSeesAnnouncedReplicas(t *testing.T) {
 		t.Fatalf("OthersLive after a left = %v, %v; want none", others, err)
 	}
 }
+
+// TestALeaseIsKeptThroughAnElectionOnlyWithAMajority: a lease that cannot be renewed
+// is let go before it could lapse, unless this replica reaches most of the cluster
+// (the bucket is electing a leader); then it is kept up to MaxUnrenewed.
+func TestALeaseIsKeptThroughAnElectionOnlyWithAMajority(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		majority  func() bool
+		unrenewed time.Duration
+		letGo     bool
+	}{
+		{"renewed lately", nil, 2 * time.Second, false},
+		{"could lapse soon, alone", nil, 4 * time.Second, true},
+		{"could lapse soon, cut off", func() bool { return false }, 4 * time.Second, true},
+		{"electing, with a majority", func() bool { return true }, 9 * time.Second, false},
+		{"past the longest election", func() bool { return true }, 12 * time.Second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{Majority: tc.majority}
+			o.defaults()
+			l := &Leases{opt: o}
+			if got := l.mustLetGo(lease{renewed: time.Now().Add(-tc.unrenewed)}); got != tc.letGo {
+				t.Fatalf("unrenewed %s: let go %v, want %v", tc.unrenewed, got, tc.letGo)
+			}
+		})
+	}
+}

@@ -106,11 +106,22 @@ func (l *Leases) tick(ctx context.Context) (hungry bool) {
 	if l.opt.TasksOnly {
 		role = tasksOnly
 	}
-	if _, err := l.kv.Put(op, "node."+l.opt.Node, []byte(role+" "+l.run)); err != nil && ctx.Err() == nil {
-		l.opt.Logger.Warn("cluster: announcing this replica failed", "node", l.opt.Node, "err", err)
-	}
+	_, err := l.kv.Put(op, "node."+l.opt.Node, []byte(role+" "+l.run))
 	cancel()
+	switch {
+	case err != nil && ctx.Err() == nil:
+		l.opt.Logger.Warn("cluster: announcing this replica failed", "node", l.opt.Node, "err", err)
+		l.outage = true
+	case err == nil && l.outage:
+		l.outage, l.settled = false, now.Add(l.opt.Renew)
+	}
 	changed := l.renew(ctx)
+	if l.outage || now.Before(l.settled) {
+		if changed {
+			l.publish()
+		}
+		return true // after an outage every key looks lapsed: look again once the view is fresh
+	}
 
 	l.mu.Lock()
 	members := l.membersLocked(now)
@@ -219,19 +230,24 @@ func (l *Leases) renew(ctx context.Context) bool {
 			// A renewal that timed out may have gone through: the key is then still
 			// this replica's, at a revision it did not hear of.
 			op, cancel := context.WithTimeout(ctx, l.opTimeout())
-			if e, gerr := l.kv.Get(op, k); gerr == nil && string(e.Value()) == l.opt.Node && time.Since(e.Created()) < l.opt.Renew {
+			switch e, gerr := l.kv.Get(op, k); {
+			case gerr == nil && string(e.Value()) == l.opt.Node && time.Since(e.Created()) < l.opt.Renew:
 				rev, err = e.Revision(), nil
+			case errors.Is(gerr, jetstream.ErrKeyNotFound):
+				err = gerr // it lapsed: gone from the bucket
 			}
 			cancel()
 		}
 		switch {
 		case err == nil:
 			l.mine[k] = lease{rev: rev, renewed: time.Now()}
+		case errors.Is(err, jetstream.ErrKeyNotFound) && l.retake(ctx, k):
+			// It lapsed unrenewed (the bucket was electing a leader) and nobody took it.
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyNotFound):
 			l.opt.Logger.Warn("cluster: lost a lease (it lapsed or another replica took it)", "key", k, "err", err)
 			delete(l.mine, k)
 			dropped = true
-		case time.Since(h.renewed) >= l.opt.TTL-l.opt.Renew:
+		case l.mustLetGo(h):
 			if ctx.Err() == nil {
 				l.opt.Logger.Warn("cluster: cannot renew a lease; letting it go before it lapses", "key", k, "err", err)
 			}
@@ -240,6 +256,35 @@ func (l *Leases) renew(ctx context.Context) bool {
 		}
 	}
 	return dropped
+}
+
+// retake takes back key k, held here, which lapsed: it succeeds only when nobody
+// else took it meanwhile.
+func (l *Leases) retake(ctx context.Context, k string) bool {
+	op, cancel := context.WithTimeout(ctx, l.opTimeout())
+	defer cancel()
+	rev, err := l.kv.Create(op, k, []byte(l.opt.Node))
+	if err != nil {
+		return false
+	}
+	l.mine[k] = lease{rev: rev, renewed: time.Now()}
+	return true
+}
+
+// mustLetGo reports whether a lease that could not be renewed must be let go now:
+// before it could lapse, unless this replica reaches most of the cluster (the
+// bucket's leader is being elected: nobody can take the lease meanwhile, and once
+// elected the leader answers this replica first or at once after); then up to
+// MaxUnrenewed.
+func (l *Leases) mustLetGo(h lease) bool {
+	unrenewed := time.Since(h.renewed)
+	if unrenewed < l.opt.TTL-l.opt.Renew {
+		return false
+	}
+	if unrenewed < l.opt.MaxUnrenewed && l.opt.Majority != nil && l.opt.Majority() {
+		return false
+	}
+	return true
 }
 
 // take tries to take key k by compare-and-set: created when absent, or updated from
