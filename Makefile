@@ -6,7 +6,7 @@ GO ?= go
 ## test: vet, the cross-builds, the frontend checks (Vitest, dist matches a fresh build, browser tests), then
 ## every Go test with the race detector (real SQLite, a throwaway Postgres, the real binary)
 test: vet cross test-frontend test-ui test-deps
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-deps: what the Go tests run besides Go: Debian's nats-server (an external bus),
 ## prometheus (it scrapes /metrics/targets; promtool checks the exposition),

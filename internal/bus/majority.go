@@ -1,13 +1,25 @@
 package bus
 
-import "github.com/nats-io/nats-server/v2/server"
+import (
+	"context"
 
-// ReachesMajority reports whether this replica's embedded NATS server has routes to
-// most of its JetStream cluster's servers (itself counted): then a bucket that does not
-// answer is electing a leader among servers this one reaches, rather than going on
-// without it. False when not clustered, or for an external NATS (nothing to ask).
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// ReachesMajority reports whether this replica is on the side of the NATS cluster that
+// holds most of its servers: then a bucket that does not answer is electing a leader
+// among servers it reaches, rather than going on without it. An embedded server
+// counts its routes; for an external NATS, its JetStream answering means the server
+// this replica is connected to reaches the metadata's leader, so most servers. False
+// for an embedded server alone.
 func (b *Bus) ReachesMajority() bool {
-	if b.server == nil || !b.server.JetStreamIsClustered() {
+	if b.server == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+		defer cancel()
+		_, err := b.js.AccountInfo(ctx)
+		return err == nil
+	}
+	if !b.server.JetStreamIsClustered() {
 		return false
 	}
 	return reachesMajority(b.server)

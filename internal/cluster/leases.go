@@ -54,7 +54,7 @@ type Options struct {
 	// shard is released and after one is taken. It must not block for long.
 	Changed func()
 	// Majority, when set, says whether this replica's NATS server reaches most of the
-	// cluster's servers. A lease that cannot be renewed while it does is kept up to
+	// cluster's servers (asked at most once a renewal round, only when one failed). A lease that cannot be renewed while it does is kept up to
 	// MaxUnrenewed: the bucket is electing a leader (its leader's server died), and
 	// no other replica can take the lease before the new leader answers this one too.
 	// Unset, or cut off: let go before the TTL.

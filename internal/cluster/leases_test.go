@@ -295,7 +295,8 @@ func TestALeaseIsKeptThroughAnElectionOnlyWithAMajority(t *testing.T) {
 			o := Options{Majority: tc.majority}
 			o.defaults()
 			l := &Leases{opt: o}
-			if got := l.mustLetGo(lease{renewed: time.Now().Add(-tc.unrenewed)}); got != tc.letGo {
+			majority := func() bool { return tc.majority != nil && tc.majority() }
+			if got := l.mustLetGo(lease{renewed: time.Now().Add(-tc.unrenewed)}, majority); got != tc.letGo {
 				t.Fatalf("unrenewed %s: let go %v, want %v", tc.unrenewed, got, tc.letGo)
 			}
 		})

@@ -215,6 +215,7 @@ func (l *Leases) freeLocked(k string, now time.Time) bool {
 func (l *Leases) renew(ctx context.Context) bool {
 	dropped := false
 	var unavailable error // the bucket did not answer: the other keys are not asked this round
+	majority := sync.OnceValue(func() bool { return l.opt.Majority != nil && l.opt.Majority() })
 	for k, h := range l.mine {
 		var rev uint64
 		err := unavailable
@@ -247,7 +248,7 @@ func (l *Leases) renew(ctx context.Context) bool {
 			l.opt.Logger.Warn("cluster: lost a lease (it lapsed or another replica took it)", "key", k, "err", err)
 			delete(l.mine, k)
 			dropped = true
-		case l.mustLetGo(h):
+		case l.mustLetGo(h, majority):
 			if ctx.Err() == nil {
 				l.opt.Logger.Warn("cluster: cannot renew a lease; letting it go before it lapses", "key", k, "err", err)
 			}
@@ -275,16 +276,13 @@ func (l *Leases) retake(ctx context.Context, k string) bool {
 // before it could lapse, unless this replica reaches most of the cluster (the
 // bucket's leader is being elected: nobody can take the lease meanwhile, and once
 // elected the leader answers this replica first or at once after); then up to
-// MaxUnrenewed.
-func (l *Leases) mustLetGo(h lease) bool {
+// MaxUnrenewed. majority is asked at most once a round.
+func (l *Leases) mustLetGo(h lease, majority func() bool) bool {
 	unrenewed := time.Since(h.renewed)
 	if unrenewed < l.opt.TTL-l.opt.Renew {
 		return false
 	}
-	if unrenewed < l.opt.MaxUnrenewed && l.opt.Majority != nil && l.opt.Majority() {
-		return false
-	}
-	return true
+	return unrenewed >= l.opt.MaxUnrenewed || !majority()
 }
 
 // take tries to take key k by compare-and-set: created when absent, or updated from
