@@ -282,40 +282,66 @@ func (b *Bus) ReclaimWriterBatches(ctx context.Context) error {
 // pingdeck_bus_writer_held (delivered, held unacked until their blocks are stored),
 // read from the server at each scrape. Caught up means nothing undelivered.
 func RegisterWriterGauges(reg prometheus.Registerer, c jetstream.Consumer) {
-	info := func() *jetstream.ConsumerInfo {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		i, err := c.Info(ctx)
-		if err != nil {
-			return &jetstream.ConsumerInfo{}
-		}
-		return i
-	}
-	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pingdeck_bus_writer_undelivered", Help: "Result batches on the bus not yet delivered to a database writer."},
-			func() float64 { return float64(info().NumPending) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pingdeck_bus_writer_held", Help: "Result batches delivered to a writer and held unacked until the blocks of their results are stored."},
-			func() float64 { return float64(info().NumAckPending) }),
-	)
+	reg.MustRegister(&infoGauges{
+		descs: []*prometheus.Desc{
+			prometheus.NewDesc("pingdeck_bus_writer_undelivered", "Result batches on the bus not yet delivered to a database writer.", nil, nil),
+			prometheus.NewDesc("pingdeck_bus_writer_held", "Result batches delivered to a writer and held unacked until the blocks of their results are stored.", nil, nil),
+		},
+		read: func(ctx context.Context) ([]float64, error) {
+			i, err := c.Info(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return []float64{float64(i.NumPending), float64(i.NumAckPending)}, nil
+		},
+	})
 }
 
 // RegisterStreamGauges exports what waits in s: pingdeck_bus_stream_messages and
 // pingdeck_bus_stream_bytes, read from the server at each scrape.
 func RegisterStreamGauges(reg prometheus.Registerer, s jetstream.Stream) {
-	state := func() jetstream.StreamState {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		info, err := s.Info(ctx)
-		if err != nil {
-			return jetstream.StreamState{}
-		}
-		return info.State
-	}
 	labels := prometheus.Labels{"stream": s.CachedInfo().Config.Name}
-	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pingdeck_bus_stream_messages", Help: "Messages (result batches) waiting in the stream.", ConstLabels: labels},
-			func() float64 { return float64(state().Msgs) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pingdeck_bus_stream_bytes", Help: "Bytes waiting in the stream.", ConstLabels: labels},
-			func() float64 { return float64(state().Bytes) }),
-	)
+	reg.MustRegister(&infoGauges{
+		descs: []*prometheus.Desc{
+			prometheus.NewDesc("pingdeck_bus_stream_messages", "Messages (result batches) waiting in the stream.", nil, labels),
+			prometheus.NewDesc("pingdeck_bus_stream_bytes", "Bytes waiting in the stream.", nil, labels),
+		},
+		read: func(ctx context.Context) ([]float64, error) {
+			i, err := s.Info(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return []float64{float64(i.State.Msgs), float64(i.State.Bytes)}, nil
+		},
+	})
+}
+
+// infoGauges are gauges read from the server with one question per scrape, bounded
+// by gaugeWait. When the bus does not answer they are left out of the scrape rather
+// than shown as 0 (nothing waiting would be untrue), and a scrape during an outage
+// stays short.
+type infoGauges struct {
+	descs []*prometheus.Desc
+	read  func(ctx context.Context) ([]float64, error) // one value per desc
+}
+
+// gaugeWait bounds the server's answer to one scrape's question.
+const gaugeWait = time.Second
+
+func (g *infoGauges) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range g.descs {
+		ch <- d
+	}
+}
+
+func (g *infoGauges) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), gaugeWait)
+	defer cancel()
+	values, err := g.read(ctx)
+	if err != nil {
+		return
+	}
+	for i, d := range g.descs {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, values[i])
+	}
 }
