@@ -40,6 +40,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	app, err := start(ctx, cfg, stdout, stderr)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // told to stop while starting: what start made, it undid
+		}
 		return err
 	}
 	<-ctx.Done()
