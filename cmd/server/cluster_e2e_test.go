@@ -40,52 +40,14 @@ func TestClusterFailover(t *testing.T) {
 	admin := c.nodes[0].client()
 	admin.call("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin-password"}, 200, nil)
 	const nTargets = 48
-	var addrs []string
-	for i := 1; i <= nTargets; i++ {
-		addrs = append(addrs, fmt.Sprintf("127.21.0.%d", i))
-	}
-	var g struct {
-		ID      string
-		Targets []struct{ ID, Address string }
-	}
-	admin.call("POST", "/api/v1/groups", map[string]any{"name": "cluster", "interval": "1s", "targets": strings.Join(addrs, "\n")}, 201, &g)
-	if len(g.Targets) != nTargets {
-		t.Fatalf("group has %d targets, want %d", len(g.Targets), nTargets)
-	}
-
-	// A viewer on every replica.
-	byNode := make([]*liveViewer, len(c.nodes))
-	var viewers []*liveViewer
-	for i, n := range c.nodes {
-		byNode[i] = c.watch(t, n)
-		viewers = append(viewers, byNode[i])
-	}
+	g, byNode := c.probeGroup(t, admin, "cluster", "127.21.0", nTargets)
+	viewers := slices.Clone(byNode)
 	defer func() {
 		for _, v := range viewers {
 			v.close()
 		}
 	}()
-
-	// The shards settle: every replica probes a share, every target is answered on
-	// every viewer (whichever replica probed it).
-	waitUntil(t, 60*time.Second, "every replica probing its share", func() bool {
-		for _, n := range c.nodes {
-			if metricValue(n.client().text("/metrics"), "pingdeck_cluster_shards_held") < 15 {
-				return false
-			}
-		}
-		return true
-	})
-	for i, v := range viewers {
-		waitUntil(t, 30*time.Second, fmt.Sprintf("viewer %d seeing every target", i), func() bool { return v.targetsSeen() == nTargets })
-	}
 	settled := time.Now()
-	// One resume token for the whole cluster: a browser may resume on any replica.
-	for i, v := range viewers {
-		if tok := v.resumeToken(); tok == "" || tok != viewers[0].resumeToken() {
-			t.Fatalf("replica %d's resume token %q, replica 0's %q: want one token for the cluster", i, tok, viewers[0].resumeToken())
-		}
-	}
 
 	// A change made on one replica reaches the sockets of every replica within 1 s.
 	renamed := time.Now()

@@ -56,42 +56,13 @@ func TestReplicasOnExternalNATSCluster(t *testing.T) {
 
 	admin := c.login(t, 0)
 	const nTargets = 24
-	var addrs []string
-	for i := 1; i <= nTargets; i++ {
-		addrs = append(addrs, fmt.Sprintf("127.22.0.%d", i))
-	}
-	var g e2eGroup
-	admin.call("POST", "/api/v1/groups", map[string]any{"name": "external cluster", "interval": "1s", "targets": strings.Join(addrs, "\n")}, 201, &g)
-	if len(g.Targets) != nTargets {
-		t.Fatalf("group has %d targets, want %d", len(g.Targets), nTargets)
-	}
-
-	byNode := make([]*liveViewer, len(c.nodes))
-	for i, n := range c.nodes {
-		byNode[i] = c.watch(t, n)
-	}
+	g, byNode := c.probeGroup(t, admin, "external cluster", "127.22.0", nTargets)
 	defer func() {
 		for _, v := range byNode {
 			v.close()
 		}
 	}()
-	waitUntil(t, 60*time.Second, "every replica probing its share (≥ 15 of 64 shards)", func() bool {
-		for _, n := range c.nodes {
-			if metricValue(n.client().text("/metrics"), "pingdeck_cluster_shards_held") < 15 {
-				return false
-			}
-		}
-		return true
-	})
-	for i, v := range byNode {
-		waitUntil(t, 30*time.Second, fmt.Sprintf("viewer on node%d seeing every target", i), func() bool { return v.targetsSeen() == nTargets })
-	}
 	settled := time.Now()
-	for i, v := range byNode {
-		if tok := v.resumeToken(); tok == "" || tok != byNode[0].resumeToken() {
-			t.Fatalf("node%d's resume token %q, node0's %q: want one token for the cluster", i, tok, byNode[0].resumeToken())
-		}
-	}
 	checkThreeCopies(t, ns.urls[0], bus.ResultStream, "KV_"+cluster.Bucket)
 	time.Sleep(5 * time.Second) // a stretch of steady probing first
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,18 +32,9 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t, bin: buildPlainBinary(t), dead: map[int]bool{}}
 	dsn := storetest.PostgresURL(t)
-	var listeners []net.Listener
 	var routes []string
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		listeners = append(listeners, ln)
-		routes = append(routes, "nats://"+ln.Addr().String())
-	}
-	for _, ln := range listeners {
-		ln.Close()
+	for _, port := range freeLoopbackPorts(t, n) {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", port))
 	}
 	c.env = []string{"PINGDECK_DB=" + dsn, "PINGDECK_MAX_STREAMS_PER_USER=" + fmt.Sprint(clusterStreamCap), "PINGDECK_ADMIN_PASSWORD=admin-password", "PINGDECK_ALLOW_TARGETS=127.0.0.0/8",
 		"PINGDECK_NATS_USER=pingdeck", "PINGDECK_NATS_PASSWORD=cluster-bus-password", "PINGDECK_NATS_ROUTES=" + strings.Join(routes, ",")}

@@ -269,3 +269,41 @@ func TestGapsAndDoubles(t *testing.T) {
 		}
 	}
 }
+
+// probeGroup creates, through admin, a group of n loopback targets (prefix.1 … prefix.n)
+// probed every second, puts a viewer on every replica, and waits until every replica
+// probes its share, every viewer sees every target, and all give one resume token (a
+// browser may resume on any replica). The caller closes the viewers.
+func (c *testCluster) probeGroup(t *testing.T, admin *httpClient, name, prefix string, n int) (e2eGroup, []*liveViewer) {
+	t.Helper()
+	var addrs []string
+	for i := 1; i <= n; i++ {
+		addrs = append(addrs, fmt.Sprintf("%s.%d", prefix, i))
+	}
+	var g e2eGroup
+	admin.call("POST", "/api/v1/groups", map[string]any{"name": name, "interval": "1s", "targets": strings.Join(addrs, "\n")}, 201, &g)
+	if len(g.Targets) != n {
+		t.Fatalf("group has %d targets, want %d", len(g.Targets), n)
+	}
+	viewers := make([]*liveViewer, len(c.nodes))
+	for i, node := range c.nodes {
+		viewers[i] = c.watch(t, node)
+	}
+	waitUntil(t, 60*time.Second, "every replica probing its share (≥ 15 of 64 shards)", func() bool {
+		for _, node := range c.nodes {
+			if metricValue(node.client().text("/metrics"), "pingdeck_cluster_shards_held") < 15 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, v := range viewers {
+		waitUntil(t, 30*time.Second, fmt.Sprintf("viewer on node%d seeing every target", i), func() bool { return v.targetsSeen() == n })
+	}
+	for i, v := range viewers {
+		if tok := v.resumeToken(); tok == "" || tok != viewers[0].resumeToken() {
+			t.Fatalf("node%d's resume token %q, node0's %q: want one token for the cluster", i, tok, viewers[0].resumeToken())
+		}
+	}
+	return g, viewers
+}
